@@ -1,0 +1,29 @@
+"""How long each chapter's solution notebook may take, top to bottom, on 2 CPU cores."""
+
+import time
+
+from nbclient import NotebookClient
+
+from autograder.build import read_source
+
+DEFAULT_SECONDS = 60
+LONGER = {"05_im2col_gpu": 180, "07_transfer_learning": 180}
+
+
+def budget_seconds(assignment):
+    """The chapter's time budget in seconds (the course design's table)."""
+    return LONGER.get(assignment, DEFAULT_SECONDS)
+
+
+def run_solution(assignment, workdir):
+    """Execute the solution notebook in ``workdir`` under its budget.
+
+    Returns ``(executed notebook, seconds)``; raises nbclient's
+    ``CellTimeoutError`` or ``CellExecutionError`` if it overruns or fails.
+    """
+    nb = read_source(assignment)
+    budget = budget_seconds(assignment)
+    client = NotebookClient(nb, timeout=budget, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+    start = time.monotonic()
+    client.execute()
+    return nb, time.monotonic() - start

@@ -1,0 +1,94 @@
+"""Build the course: jupytext sources -> solution notebooks -> student release.
+
+``solutions/NN_name/name.py`` (jupytext percent format, the only file authors
+edit) becomes ``solutions/NN_name/name.ipynb`` (git ignores it), and nbgrader's
+``generate_assignment`` turns that into ``course/NN_name/name.ipynb``.
+Cell ids are derived from each cell's position and ``grade_id`` so that a
+rebuild produces byte-identical files.
+"""
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+from autograder.course import COURSE, SOLUTIONS, assignments, nbgrader_config, notebook_stem, put_venv_on_path
+
+GENERATED_NOTE = (
+    "This notebook is generated from solutions/{assignment}/{stem}.py by "
+    "`python -m autograder build`; edit that file, not this one."
+)
+JUPYTEXT_KEYS = ("lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker")
+
+
+def source_script(assignment):
+    """The jupytext source of a chapter: ``solutions/NN_name/name.py``."""
+    return SOLUTIONS / assignment / f"{notebook_stem(assignment)}.py"
+
+
+def source_notebook(assignment):
+    """The built solution notebook: ``solutions/NN_name/name.ipynb``."""
+    return source_script(assignment).with_suffix(".ipynb")
+
+
+def read_source(assignment):
+    """Read a chapter's jupytext script as a clean ``NotebookNode``."""
+    nb = jupytext.read(source_script(assignment), fmt="py:percent")
+    nb.metadata = {"kernelspec": nb.metadata["kernelspec"], "language_info": {"name": "python"}}
+    nb.metadata["backproplab"] = {
+        "generated": GENERATED_NOTE.format(assignment=assignment, stem=notebook_stem(assignment))
+    }
+    for index, cell in enumerate(nb.cells):
+        for key in JUPYTEXT_KEYS:
+            cell.metadata.pop(key, None)
+        cell.id = stable_cell_id(assignment, index, cell)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.validate(nb)
+    return nb
+
+
+def stable_cell_id(assignment, index, cell):
+    """A cell id that only changes when the cell moves or is renamed."""
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    if grade_id:
+        return grade_id
+    digest = hashlib.sha1(f"{assignment}:{index}:{cell.cell_type}".encode()).hexdigest()
+    return f"{cell.cell_type[:2]}-{digest[:8]}"
+
+
+def build_sources(names=None):
+    """Write ``solutions/NN_name/name.ipynb`` for each chapter; return the paths."""
+    paths = []
+    for assignment in names or assignments():
+        path = source_notebook(assignment)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        nbformat.write(read_source(assignment), partial)
+        os.replace(partial, path)  # atomic: a grader reading it never sees half a file
+        paths.append(path)
+    return paths
+
+
+def release(names=None, course_dir=COURSE, workdir=None):
+    """Regenerate the student notebooks of ``names`` (all chapters) into ``course_dir``.
+
+    nbgrader records each assignment in a gradebook; a throwaway one is used
+    unless ``workdir`` names the grading folder whose gradebook should learn it.
+    """
+    from nbgrader.apps import NbGraderAPI
+
+    put_venv_on_path()
+    names = names or assignments()
+    build_sources(names)
+    with tempfile.TemporaryDirectory() as scratch:
+        api = NbGraderAPI(config=nbgrader_config(workdir or scratch, release_dir=course_dir))
+        for assignment in names:
+            shutil.rmtree(Path(course_dir) / assignment, ignore_errors=True)
+            result = api.generate_assignment(assignment, force=True, create=True)
+            if not result["success"]:
+                raise RuntimeError(f"nbgrader could not release {assignment}:\n{result['log']}")
+    return [Path(course_dir) / a for a in names]

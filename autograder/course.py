@@ -1,0 +1,66 @@
+"""Where the course lives, and the nbgrader configuration that points at it.
+
+nbgrader's steps map onto the repository like this:
+
+========================  ===============================================
+nbgrader step             folder
+========================  ===============================================
+source                    ``solutions/NN_name/`` (built from ``name.py``)
+release                   ``course/NN_name/``
+submitted / autograded /  ``<workdir>/submitted``, ``autograded``,
+feedback, gradebook       ``feedback``, ``gradebook.db`` (git ignores them)
+========================  ===============================================
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from traitlets.config import Config
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTIONS = REPO / "solutions"
+COURSE = REPO / "course"
+DEFAULT_WORKDIR = REPO / "autograder" / "work"
+
+# Files in a chapter's source folder that never reach students.
+IGNORED_FILES = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]
+
+
+def assignments():
+    """The chapter folders under ``solutions/``, in course order (``01_...``)."""
+    return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and p.name[:2].isdigit())
+
+
+def notebook_stem(assignment):
+    """The notebook name of a chapter: ``01_gradient_descent`` -> ``gradient_descent``."""
+    return assignment.split("_", 1)[1]
+
+
+def nbgrader_config(workdir=DEFAULT_WORKDIR, release_dir=COURSE, timeout=30):
+    """A traitlets ``Config`` for nbgrader rooted at the repository.
+
+    workdir holds submissions, autograded copies, feedback and the gradebook.
+    release_dir receives the student notebooks (``course/`` by default).
+    timeout is nbgrader's per-cell execution limit in seconds.
+    """
+    workdir = Path(workdir).resolve()
+    c = Config()
+    c.CourseDirectory.root = str(REPO)
+    c.CourseDirectory.source_directory = str(SOLUTIONS)
+    c.CourseDirectory.release_directory = str(Path(release_dir).resolve())
+    c.CourseDirectory.submitted_directory = str(workdir / "submitted")
+    c.CourseDirectory.autograded_directory = str(workdir / "autograded")
+    c.CourseDirectory.feedback_directory = str(workdir / "feedback")
+    c.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
+    c.CourseDirectory.ignore = IGNORED_FILES
+    c.Execute.timeout = timeout
+    c.ExecutePreprocessor.timeout = timeout
+    return c
+
+
+def put_venv_on_path():
+    """Let nbgrader find the tools (``alembic``) installed beside this Python."""
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")

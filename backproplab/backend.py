@@ -1,0 +1,91 @@
+"""The array backend: NumPy on a CPU, CuPy on a CUDA GPU.
+
+Code written against ``xp = get_xp()`` runs on either, because CuPy mirrors
+NumPy's API. The choice follows the environment variable
+``BACKPROPLAB_BACKEND``:
+
+- ``auto`` (or unset): CuPy when it imports and sees at least one GPU,
+  otherwise NumPy;
+- ``numpy``: always NumPy;
+- ``cupy``: CuPy, or a ``RuntimeError`` that says what to install.
+
+The choice is cached per value of the variable; :func:`reset` clears the cache.
+"""
+
+import os
+
+import numpy as np
+
+__all__ = ["get_xp", "backend_name", "to_numpy", "reset", "ENV_VAR", "VALID_BACKENDS"]
+
+ENV_VAR = "BACKPROPLAB_BACKEND"
+VALID_BACKENDS = ("auto", "numpy", "cupy")
+
+_cache = {}
+
+
+def get_xp():
+    """The array module to use: ``numpy`` or ``cupy`` (see the module docstring)."""
+    choice = _requested()
+    if choice not in _cache:
+        _cache[choice] = _select(choice)
+    return _cache[choice]
+
+
+def backend_name():
+    """``"numpy"`` or ``"cupy"``: the name of the module :func:`get_xp` returns."""
+    return get_xp().__name__
+
+
+def to_numpy(x):
+    """``x`` as a NumPy array: a CuPy array is copied to the host with ``.get()``.
+
+    NumPy arrays are returned as they are (no copy); scalars and lists go
+    through ``np.asarray``. The shape is unchanged.
+    """
+    if type(x).__module__.split(".")[0] == "cupy":
+        return x.get()
+    return np.asarray(x)
+
+
+def reset():
+    """Forget the cached choice, so the next :func:`get_xp` reads the environment again."""
+    _cache.clear()
+
+
+def _requested():
+    """The backend asked for in ``BACKPROPLAB_BACKEND`` (lower case, default ``auto``)."""
+    value = os.environ.get(ENV_VAR, "").strip().lower() or "auto"
+    if value not in VALID_BACKENDS:
+        valid = ", ".join(VALID_BACKENDS)
+        raise ValueError(f"{ENV_VAR}={value!r} is not a backend: use one of {valid}.")
+    return value
+
+
+def _select(choice):
+    """Import and return the module for ``choice`` (``auto``, ``numpy`` or ``cupy``)."""
+    if choice == "numpy":
+        return np
+    cupy, reason = _usable_cupy()
+    if cupy is not None:
+        return cupy
+    if choice == "auto":
+        return np
+    raise RuntimeError(
+        f"{ENV_VAR}=cupy but CuPy cannot be used ({reason}). Install it with "
+        f"pip install 'backproplab[gpu]' on a machine with a CUDA GPU, or run on "
+        f"the CPU with {ENV_VAR}=numpy."
+    )
+
+
+def _usable_cupy():
+    """``(cupy, "")`` when CuPy imports and sees a GPU, else ``(None, reason)``."""
+    try:
+        import cupy
+
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # ImportError, CUDA driver errors, ...
+        return None, f"{type(exc).__name__}: {exc}"
+    if count <= 0:
+        return None, "no CUDA device found"
+    return cupy, ""

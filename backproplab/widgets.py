@@ -1,0 +1,190 @@
+"""Interactive explorers for the notebooks (ipywidgets + matplotlib).
+
+:func:`optimisation_explorer` builds a panel of sliders (learning rate, number
+of epochs, momentum, start point) that reruns a training function the student
+wrote and redraws two plots: the cost per step and the path of the weights in
+the :math:`(w_1, w_2)` plane over contour lines of the cost
+
+.. math::
+    C(w_1, w_2) = \\tfrac12\\,(y - x_1 w_1 - x_2 w_2 - b_0)^2
+
+at the starting bias :math:`b_0`. The module contains no exercise answer: it
+only calls the function it is given and draws what comes back.
+
+Figures are rendered to PNG with a plain :class:`matplotlib.figure.Figure`
+(no pyplot state, works headless) and put in the panel's ``Output`` widget
+as display data, so the panel works in JupyterLab and in tests alike.
+"""
+
+import base64
+import io
+import warnings
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+
+__all__ = ["optimisation_explorer", "OptimisationExplorer"]
+
+_HISTORY_KEYS = ("W", "b", "z", "cost")
+
+
+class OptimisationExplorer(widgets.VBox):
+    """Sliders + plots around ``train_fn(X, y, W, b, lr, mu, num_epochs)``.
+
+    Attributes: ``sliders`` (dict of slider widgets by name: ``lr``,
+    ``num_epochs``, ``mu``, ``w1``, ``w2``, ``b``), ``output`` (the
+    ``ipywidgets.Output`` holding the figure or a message), ``status`` (an
+    ``HTML`` line: final cost, or why nothing is drawn), ``history`` (the
+    last history dict, or ``None``).
+    """
+
+    def __init__(self, train_fn, X, y, W0, b0, lr, num_epochs, mu):
+        self.train_fn, self.X, self.y = train_fn, np.asarray(X, float), float(y)
+        self.sliders = _make_sliders(W0, b0, lr, num_epochs, mu)
+        self.output = widgets.Output()
+        self.status = widgets.HTML()
+        self.history = None
+        for slider in self.sliders.values():
+            slider.observe(self.redraw, names="value")
+        rows = [widgets.HBox([self.sliders[k] for k in ("lr", "num_epochs", "mu")]),
+                widgets.HBox([self.sliders[k] for k in ("w1", "w2", "b")])]
+        super().__init__(children=rows + [self.status, self.output])
+        self.redraw()
+
+    def redraw(self, change=None):
+        """Rerun ``train_fn`` with the slider values and redraw the plots."""
+        s = {name: slider.value for name, slider in self.sliders.items()}
+        W0, b0 = np.array([s["w1"], s["w2"]]), float(s["b"])
+        self.history, message = _run(self.train_fn, self.X, self.y, W0, b0, s)
+        if self.history is None:
+            self.status.value = f"<b>{message}</b>"
+            self.output.outputs = (_text_output(message),)
+            return
+        diverged = _diverged(self.history["cost"])
+        self.status.value = _summary(self.history["cost"], diverged)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a blow-up must not print warnings
+            fig = _figure(self.history, self.X, self.y, W0, b0, diverged)
+            self.output.outputs = (_png_output(fig),)
+
+
+def optimisation_explorer(train_fn, X, y, W0, b0, *, lr=0.01, num_epochs=15, mu=0.0):
+    """A panel to explore gradient descent (with momentum) on one example.
+
+    train_fn: ``train_fn(X, y, W, b, lr, mu, num_epochs)`` returning a dict
+        with ``"W"`` (num_epochs+1, 2), ``"b"``, ``"z"`` and ``"cost"``
+        (num_epochs+1,), e.g. the chapter's ``train_momentum``.
+    X: inputs, shape (2,); y: target (float); W0: start weights, shape (2,);
+    b0: start bias (float). lr, num_epochs, mu: the sliders' start values.
+    Returns an :class:`OptimisationExplorer` (an ``ipywidgets.VBox``).
+    """
+    X = np.asarray(X, dtype=float)
+    if X.shape != (2,) or np.shape(W0) != (2,):
+        raise ValueError(
+            f"the explorer draws the (w1, w2) plane, so X and W0 need shape (2,); "
+            f"got X {X.shape} and W0 {np.shape(W0)}"
+        )
+    return OptimisationExplorer(train_fn, X, y, W0, b0, lr, num_epochs, mu)
+
+
+def _make_sliders(W0, b0, lr, num_epochs, mu):
+    """The six sliders, by name, set to the given start values."""
+    style = {"description_width": "initial"}
+
+    def start(name, value):
+        return widgets.FloatSlider(value=float(value), min=-3.0, max=3.0, step=0.05,
+                                   description=f"start {name}", style=style)
+
+    return {
+        "lr": widgets.FloatLogSlider(value=lr, base=10, min=-4, max=0, step=0.02,
+                                     readout_format=".4f", description="learning rate", style=style),
+        "num_epochs": widgets.IntSlider(value=num_epochs, min=1, max=200, description="epochs", style=style),
+        "mu": widgets.FloatSlider(value=mu, min=0.0, max=0.99, step=0.01, description="momentum mu", style=style),
+        "w1": start("w1", W0[0]),
+        "w2": start("w2", W0[1]),
+        "b": start("b", b0),
+    }
+
+
+def _run(train_fn, X, y, W0, b0, s):
+    """Call ``train_fn`` quietly; return ``(history, None)`` or ``(None, message)``."""
+    name = getattr(train_fn, "__name__", "the training function")
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            history = train_fn(X, y, W0.copy(), b0, s["lr"], s["mu"], int(s["num_epochs"]))
+    except NotImplementedError:
+        return None, f"Implement {name} above first, then move a slider."
+    except Exception as exc:  # show the student's error in words, not a traceback
+        return None, f"{name} raised {type(exc).__name__}: {exc}"
+    missing = [key for key in _HISTORY_KEYS if key not in history]
+    if missing:
+        return None, f"{name} returned a history without the keys {missing}."
+    return {key: np.asarray(history[key], dtype=float) for key in _HISTORY_KEYS}, None
+
+
+def _diverged(cost):
+    """True when the cost is not finite or ends higher than it started."""
+    return bool(not np.all(np.isfinite(cost)) or cost[-1] > cost[0])
+
+
+def _summary(cost, diverged):
+    """The status line under the sliders."""
+    if diverged:
+        return "<b style='color:#b00'>diverged</b>: the cost grows (is the learning rate above the stable limit?)"
+    return f"cost after {len(cost) - 1} steps: {cost[-1]:.3e} (start {cost[0]:.3e})"
+
+
+def _figure(history, X, y, W0, b0, diverged):
+    """The two panels: cost per step (log scale) and the (w1, w2) path."""
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    ax_cost, ax_path = fig.subplots(1, 2)
+    _plot_cost(ax_cost, history["cost"], diverged)
+    _plot_path(ax_path, history["W"], X, y, W0, b0)
+    return fig
+
+
+def _plot_cost(ax, cost, diverged):
+    """Cost against the step number, non-finite values left out."""
+    steps = np.arange(len(cost))
+    ok = np.isfinite(cost) & (cost > 0) & (cost < 1e100)  # beyond: off the chart
+    ax.semilogy(steps[ok], cost[ok], "o-", ms=3)
+    ax.set(xlabel="step n", ylabel="cost C", title="cost per step")
+    if diverged:
+        ax.text(0.5, 0.9, "diverged", transform=ax.transAxes, ha="center",
+                color="#b00", fontsize=14, fontweight="bold")
+
+
+def _plot_path(ax, W_hist, X, y, W0, b0):
+    """The weights' path over contours of the cost at the starting bias."""
+    W_hist = W_hist[np.all(np.isfinite(W_hist), axis=1)]
+    W_hist = W_hist[np.all(np.abs(W_hist - W0) < 50, axis=1)]  # clip a blow-up
+    if len(W_hist) == 0:
+        W_hist = W0[None, :]
+    box = np.vstack([W_hist, W0])
+    lo, hi = box.min(axis=0) - 0.5, box.max(axis=0) + 0.5
+    w1, w2 = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
+    surface = 0.5 * (y - X[0] * w1 - X[1] * w2 - b0) ** 2
+    top, bottom = surface.max(), max(surface.min(), surface.max() * 1e-6)
+    if top > bottom > 0:
+        levels = np.geomspace(bottom, top, 14)[1:-1]
+        ax.contour(w1, w2, surface, levels=levels, cmap="viridis", linewidths=0.8)
+    ax.plot(W_hist[:, 0], W_hist[:, 1], "o-", color="#c33", ms=3, label="path")
+    ax.plot(*W0, "ks", label="start")
+    ax.set(xlabel="w1", ylabel="w2", title=f"path of W (contours: cost at b = {b0:g})")
+    ax.legend(loc="best", fontsize=8)
+
+
+def _png_output(fig):
+    """A Jupyter display-data output holding ``fig`` as a PNG."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": data, "text/plain": "<optimisation explorer figure>"}}
+
+
+def _text_output(message):
+    """A Jupyter stream output printing ``message``."""
+    return {"output_type": "stream", "name": "stdout", "text": message + "\n"}

@@ -1,0 +1,34 @@
+"""Time each chapter's solution notebook, top to bottom, against its budget.
+
+Usage: ``python benchmarks/notebook_times.py [CHAPTER ...]``. Writes
+``benchmarks/results/notebook_times.json`` and prints a table. Run it on the
+machine whose times you report (the budgets assume 2 CPU cores).
+"""
+
+import json
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.budgets import budget_seconds, run_solution
+from autograder.course import assignments
+
+RESULTS = Path(__file__).resolve().parent / "results" / "notebook_times.json"
+
+
+def main(names):
+    rows = []
+    for assignment in names or assignments():
+        with tempfile.TemporaryDirectory() as workdir:
+            _, seconds = run_solution(assignment, workdir)
+        rows.append({"chapter": assignment, "seconds": round(seconds, 2), "budget": budget_seconds(assignment)})
+        print(f"{assignment:<24} {seconds:7.1f} s  (budget {budget_seconds(assignment)} s)")
+    RESULTS.parent.mkdir(exist_ok=True)
+    meta = {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine()}
+    RESULTS.write_text(json.dumps({"machine": meta, "notebooks": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

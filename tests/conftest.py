@@ -1,0 +1,47 @@
+"""Shared fixtures: a class of submissions per chapter, graded once by the real autograder.
+
+Grading is the slow part of the suite, so every chapter's solution, untouched
+release and mutants are graded together in one class per chapter, and the
+tests read the results. Tests that share a class run on one xdist worker
+(``xdist_group``).
+"""
+
+import os
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from autograder.course import assignments  # noqa: E402
+from autograder.grade import grade_class  # noqa: E402
+from autograder.mutants import mutants_for  # noqa: E402
+from autograder.submissions import fill, mutate, released_notebook, solution_answers, write_submission  # noqa: E402
+
+CHAPTERS = assignments()
+
+
+def class_answers(assignment):
+    """``{student: answers}``: the solution, the untouched release, one student per mutant."""
+    answers = solution_answers(assignment)
+    students = {"solution": answers, "untouched": {}}
+    for mutant in mutants_for(assignment):
+        students[f"mutant-{mutant.name}"] = mutate(answers, mutant)
+    return students
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory):
+    """A function ``assignment -> {student: StudentResult}``, each chapter graded once."""
+    cache = {}
+
+    def grade(assignment):
+        if assignment not in cache:
+            root = tmp_path_factory.mktemp(f"class-{assignment}")
+            notebook = released_notebook(assignment)
+            for student, answers in class_answers(assignment).items():
+                write_submission(fill(notebook, answers), root / "submissions", student, assignment)
+            results = grade_class(root / "submissions", assignment, workdir=root / "work")
+            cache[assignment] = {r.student: r for r in results}
+        return cache[assignment]
+
+    return grade

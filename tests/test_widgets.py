@@ -1,0 +1,127 @@
+"""Tests for backproplab.widgets: the optimisation explorer redraws headless."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from backproplab.widgets import optimisation_explorer  # noqa: E402
+
+X_TOY, Y_TOY, W_START, B_START = np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0
+
+
+def heavy_ball(X, y, W, b, lr, mu, num_epochs):
+    """A reference trainer for the tests: GD with momentum, history of states."""
+    W, b = np.array(W, dtype=float), float(b)
+    vW, vb = np.zeros_like(W), 0.0
+    rows = []
+    for _ in range(num_epochs + 1):
+        z = X @ W + b
+        rows.append((W, b, z, 0.5 * (y - z) ** 2))
+        vW, vb = mu * vW - lr * (z - y) * X, mu * vb - lr * (z - y)
+        W, b = W + vW, b + vb
+    W_rows, b_rows, z_rows, c_rows = zip(*rows)
+    return {"W": np.array(W_rows), "b": np.array(b_rows), "z": np.array(z_rows), "cost": np.array(c_rows)}
+
+
+def not_implemented(X, y, W, b, lr, mu, num_epochs):
+    """What a student's train_momentum does before it is written."""
+    raise NotImplementedError()
+
+
+def png_of(panel):
+    """The PNG payloads currently shown in the panel's Output widget."""
+    return [o["data"]["image/png"] for o in panel.output.outputs if "image/png" in o.get("data", {})]
+
+
+def make_panel(train_fn=heavy_ball, **kwargs):
+    return optimisation_explorer(train_fn, X_TOY, Y_TOY, W_START, B_START, **kwargs)
+
+
+def test_panel_has_sliders_and_draws_a_figure():
+    panel = make_panel()
+    assert set(panel.sliders) == {"lr", "num_epochs", "mu", "w1", "w2", "b"}
+    assert panel.output in panel.children
+    assert len(png_of(panel)) == 1
+    assert panel.history["W"].shape == (16, 2)
+    assert "cost after 15 steps" in panel.status.value
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("lr", 0.03), ("num_epochs", 40), ("mu", 0.5), ("w1", 1.0), ("w2", -1.0), ("b", 0.0)],
+)
+def test_moving_a_slider_redraws(name, value):
+    panel = make_panel()
+    before = png_of(panel)
+    panel.sliders[name].value = value
+    after = png_of(panel)
+    assert len(after) == 1
+    assert after != before, f"moving {name} did not change the figure"
+
+
+def test_slider_values_reach_the_train_function():
+    calls = []
+
+    def spy(X, y, W, b, lr, mu, num_epochs):
+        calls.append((W.copy(), b, lr, mu, num_epochs))
+        return heavy_ball(X, y, W, b, lr, mu, num_epochs)
+
+    panel = make_panel(spy, lr=0.001, num_epochs=7, mu=0.3)
+    panel.sliders["w2"].value = 0.5
+    W, b, lr, mu, num_epochs = calls[-1]
+    np.testing.assert_allclose(W, [0.0, 0.5])
+    assert (b, num_epochs) == (1.0, 7)
+    assert lr == pytest.approx(0.001) and mu == pytest.approx(0.3)
+
+
+def test_not_implemented_shows_a_friendly_message():
+    panel = make_panel(not_implemented)
+    texts = "".join(o.get("text", "") for o in panel.output.outputs)
+    assert "Implement not_implemented above first" in texts
+    assert "Traceback" not in texts and png_of(panel) == []
+    panel.sliders["lr"].value = 0.02  # still no crash on redraw
+    assert png_of(panel) == []
+
+
+def test_train_momentum_name_in_message():
+    def train_momentum(X, y, W, b, lr, mu, num_epochs):
+        raise NotImplementedError()
+
+    panel = make_panel(train_momentum)
+    assert "Implement train_momentum above first" in panel.output.outputs[0]["text"]
+
+
+def test_other_errors_are_reported_in_words():
+    def broken(X, y, W, b, lr, mu, num_epochs):
+        raise ValueError("shapes do not match")
+
+    panel = make_panel(broken)
+    assert "ValueError: shapes do not match" in panel.status.value
+
+
+def test_divergence_is_flagged_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        panel = make_panel(lr=0.1)
+        assert "diverged" in panel.status.value
+        assert len(png_of(panel)) == 1
+        panel.sliders["lr"].value = 1.0
+        panel.sliders["num_epochs"].value = 200  # overflows to inf / nan
+        assert not np.all(np.isfinite(panel.history["cost"]))
+        assert "diverged" in panel.status.value
+        assert len(png_of(panel)) == 1
+
+
+def test_converging_run_is_not_flagged():
+    panel = make_panel(lr=0.01)
+    assert "diverged" not in panel.status.value
+
+
+def test_rejects_inputs_that_are_not_two_dimensional():
+    with pytest.raises(ValueError, match="shape \\(2,\\)"):
+        optimisation_explorer(heavy_ball, np.ones(3), 1.0, np.zeros(3), 0.0)
