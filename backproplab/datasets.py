@@ -1,0 +1,329 @@
+"""Datasets for the course: a verified download cache and loaders.
+
+Offline first: :func:`load_digits_split` uses the digits inside the
+scikit-learn wheel, and :func:`load_fashion_mnist` reads the Debian package
+``dataset-fashion-mnist`` when it is installed. Everything else comes from
+:func:`fetch`, which downloads the files listed in ``data/registry.json`` from
+their canonical locations, checks size and SHA-256, and caches them.
+
+Images come back as float32 arrays in [0, 1] of shape ``(N, C, H, W)``
+(``(N, 1, 28, 28)`` for MNIST and Fashion-MNIST, ``(N, 3, 32, 32)`` for
+CIFAR-10) and labels as int64 arrays of shape ``(N,)``.
+"""
+
+import gzip
+import hashlib
+import http.client
+import json
+import os
+import pickle
+import struct
+import tarfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "ChecksumError",
+    "DownloadError",
+    "default_cache_dir",
+    "load_registry",
+    "fetch",
+    "read_idx",
+    "load_digits_split",
+    "load_mnist",
+    "load_fashion_mnist",
+    "load_cifar10",
+    "DEBIAN_FASHION_MNIST",
+]
+
+REPO_DATA = Path(__file__).resolve().parent.parent / "data"
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+CHUNK = 1 << 16
+TIMEOUT_S = 60
+_NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+class ChecksumError(RuntimeError):
+    """A file's size or SHA-256 differs from the registry's."""
+
+
+class DownloadError(RuntimeError):
+    """A file could not be downloaded."""
+
+
+# --- registry and cache -------------------------------------------------------
+
+
+def default_cache_dir():
+    """Where :func:`fetch` keeps files when no ``cache_dir`` is given.
+
+    ``$BACKPROPLAB_DATA`` if set, else ``data/cache`` in the repository
+    checkout (when the package sits beside ``data/``), else
+    ``~/.cache/backproplab``.
+    """
+    if os.environ.get("BACKPROPLAB_DATA"):
+        return Path(os.environ["BACKPROPLAB_DATA"]).expanduser()
+    if REPO_DATA.is_dir():
+        return REPO_DATA / "cache"
+    return Path.home() / ".cache" / "backproplab"
+
+
+def load_registry(registry=None):
+    """The dataset registry: ``{name: [{"filename", "url", "sha256", "size"}, ...]}``.
+
+    ``registry`` is such a dict (returned as is), a path to a JSON file, or
+    ``None`` for the repository's ``data/registry.json``.
+    """
+    if isinstance(registry, dict):
+        return registry
+    path = Path(registry) if registry is not None else REPO_DATA / "registry.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"dataset registry {path} not found: install backproplab from a checkout "
+            f"of the repository (pip install -e .) or pass registry=..."
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _entries(name, registry):
+    """The registry's list of file entries for dataset ``name``."""
+    reg = load_registry(registry)
+    if name not in reg:
+        raise KeyError(f"unknown dataset {name!r}: choose one of {', '.join(sorted(reg))}")
+    return reg[name]
+
+
+def _url(entry, mirror):
+    """The entry's URL, or ``mirror/<last path part of the URL>`` when a mirror is given."""
+    if not mirror:
+        return entry["url"]
+    last = urllib.parse.urlsplit(entry["url"]).path.rsplit("/", 1)[-1]
+    return mirror.rstrip("/") + "/" + last
+
+
+# --- fetch --------------------------------------------------------------------
+
+
+def fetch(name, cache_dir=None, progress=True, registry=None, mirror=None, timeout=TIMEOUT_S):
+    """Make sure dataset ``name``'s files are in the cache and verified; return the folder.
+
+    name: a registry key (``"mnist"``, ``"fashion-mnist"``, ``"cifar-10"``).
+    cache_dir: the cache root (default :func:`default_cache_dir`); the files
+        go to ``cache_dir/name/``.
+    progress: show a tqdm progress bar while downloading.
+    registry: a registry dict or JSON path (default ``data/registry.json``).
+    mirror: a base URL that replaces everything before each file name.
+    Returns a ``pathlib.Path``. Files already present with the right SHA-256
+    are not downloaded again.
+    """
+    entries = _entries(name, registry)
+    folder = Path(cache_dir or default_cache_dir()).expanduser() / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in entries:
+        path = folder / entry["filename"]
+        if path.is_file() and _sha256(path) == entry["sha256"]:
+            continue
+        _download(_url(entry, mirror), path, entry, progress, timeout)
+    return folder
+
+
+def _sha256(path):
+    """The hex SHA-256 of the file at ``path``."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _download(url, path, entry, progress, timeout):
+    """Download ``url`` to ``path`` through ``path.part``, verified against ``entry``."""
+    part = path.with_name(path.name + ".part")
+    try:
+        size, sha = _stream(url, part, entry, progress, timeout)
+        _verify(path, entry, size, sha)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, path)
+
+
+def _stream(url, part, entry, progress, timeout):
+    """Write ``url``'s body to ``part``; return (bytes written, hex SHA-256)."""
+    request = urllib.request.Request(url, headers={"User-Agent": "backproplab"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return _copy(response, part, entry, progress)
+    except _NETWORK_ERRORS as exc:
+        raise DownloadError(_network_message(url, part, entry, exc)) from exc
+
+
+def _copy(response, part, entry, progress):
+    """Copy ``response`` into the file ``part`` with a progress bar; return (size, hex SHA-256)."""
+    from tqdm.auto import tqdm
+
+    digest, size = hashlib.sha256(), 0
+    bar = tqdm(
+        total=entry.get("size"), unit="B", unit_scale=True, desc=entry["filename"], disable=not progress
+    )
+    with bar, open(part, "wb") as out:
+        for block in iter(lambda: response.read(CHUNK), b""):
+            out.write(block)
+            digest.update(block)
+            size += len(block)
+            bar.update(len(block))
+    return size, digest.hexdigest()
+
+
+def _network_message(url, part, entry, exc):
+    """The error text for a failed download, with how to place the file by hand."""
+    if isinstance(exc, urllib.error.HTTPError):
+        reason = f"HTTP {exc.code} {exc.reason}"
+    else:
+        reason = getattr(exc, "reason", None) or exc
+    target = part.with_name(entry["filename"])
+    return (
+        f"could not download {url} ({reason}). Check your connection and try again, "
+        f"or download the file another way and place it at {target} "
+        f"(expected SHA-256 {entry['sha256']}); set BACKPROPLAB_DATA to use another cache folder."
+    )
+
+
+def _verify(path, entry, size, sha):
+    """Raise ChecksumError unless ``size`` and ``sha`` match the registry ``entry``."""
+    expected_size = entry.get("size")
+    if expected_size is not None and size != expected_size:
+        problem = f"has {size} bytes, expected {expected_size}"
+    elif sha != entry["sha256"]:
+        problem = f"has SHA-256 {sha}, expected {entry['sha256']}"
+    else:
+        return
+    raise ChecksumError(
+        f"downloaded {entry['filename']} {problem}; the partial file was deleted. "
+        f"The download was corrupted or the server changed the file: run again, or "
+        f"place a good copy at {path} by hand."
+    )
+
+
+# --- IDX files ----------------------------------------------------------------
+
+
+def read_idx(path):
+    """Read an IDX file (gzip-compressed or plain) into a NumPy array.
+
+    IDX: two zero bytes, a type code, the number of dimensions ``d``, ``d``
+    big-endian uint32 sizes, then the values in big-endian C order. Returns
+    an array of that shape in native byte order (``uint8`` for MNIST).
+    """
+    data = _read_maybe_gzip(Path(path))
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES:
+        raise ValueError(
+            f"{path} is not an IDX file: bad magic number {data[:4].hex() or 'empty'} "
+            f"(expected 0000 then a type code and the number of dimensions)"
+        )
+    ndim, dtype = data[3], np.dtype(_IDX_DTYPES[data[2]])
+    shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    body = data[4 + 4 * ndim :]
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(body) != expected:
+        raise ValueError(f"{path}: header says shape {shape} ({expected} bytes) but {len(body)} bytes follow")
+    return np.frombuffer(body, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _read_maybe_gzip(path):
+    """The bytes of ``path``, decompressed when it starts with the gzip magic."""
+    with open(path, "rb") as f:
+        head = f.read(2)
+    opener = gzip.open if head == b"\x1f\x8b" else open
+    with opener(path, "rb") as f:
+        return f.read()
+
+
+# --- loaders ------------------------------------------------------------------
+
+
+def load_digits_split(test_size=0.2, seed=0):
+    """scikit-learn's 8x8 digits, split into train and test (stratified, no network).
+
+    Returns ``(X_train, y_train, X_test, y_test)``: X float64 of shape
+    ``(N, 64)`` scaled to [0, 1], y int64 of shape ``(N,)`` with labels 0-9.
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    X = digits.data.astype(np.float64) / 16.0
+    y = digits.target.astype(np.int64)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, random_state=seed, stratify=y)
+    return X_tr, y_tr, X_te, y_te
+
+
+def _idx_pair(folder, kind):
+    """Images ``(N, 1, 28, 28)`` float32 in [0, 1] and labels ``(N,)`` int64 from an MNIST-style folder."""
+    prefix = {"train": "train", "test": "t10k"}.get(kind)
+    if prefix is None:
+        raise ValueError(f"kind must be 'train' or 'test', not {kind!r}")
+    images = read_idx(folder / f"{prefix}-images-idx3-ubyte.gz")
+    labels = read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz")
+    X = images.reshape(len(images), 1, *images.shape[1:]).astype(np.float32) / 255.0
+    return X, labels.astype(np.int64)
+
+
+def load_mnist(kind="train", **fetch_kwargs):
+    """MNIST (downloaded by :func:`fetch`): ``(X, y)``, X ``(N, 1, 28, 28)`` float32, y ``(N,)`` int64.
+
+    N is 60000 for ``kind="train"`` and 10000 for ``"test"``. Keyword
+    arguments go to :func:`fetch` (``cache_dir``, ``progress``, ...).
+    """
+    return _idx_pair(fetch("mnist", **fetch_kwargs), kind)
+
+
+def load_fashion_mnist(kind="train", **fetch_kwargs):
+    """Fashion-MNIST: ``(X, y)``, X ``(N, 1, 28, 28)`` float32 in [0, 1], y ``(N,)`` int64.
+
+    Read from the Debian package ``dataset-fashion-mnist``
+    (``/usr/share/datasets/fashion-mnist/``) when it is installed, otherwise
+    downloaded by :func:`fetch` (keyword arguments go to it).
+    """
+    names = [e["filename"] for e in _entries("fashion-mnist", fetch_kwargs.get("registry"))]
+    if all((DEBIAN_FASHION_MNIST / n).is_file() for n in names):
+        return _idx_pair(DEBIAN_FASHION_MNIST, kind)
+    return _idx_pair(fetch("fashion-mnist", **fetch_kwargs), kind)
+
+
+def load_cifar10(kind="train", **fetch_kwargs):
+    """CIFAR-10 (downloaded by :func:`fetch`): ``(X, y)``, X ``(N, 3, 32, 32)`` float32, y ``(N,)`` int64.
+
+    N is 50000 for ``kind="train"`` (``data_batch_1`` to ``_5``) and 10000
+    for ``"test"``. The batches are read straight from the verified tar.gz.
+    """
+    wanted = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["test_batch"]}.get(kind)
+    if wanted is None:
+        raise ValueError(f"kind must be 'train' or 'test', not {kind!r}")
+    archive = fetch("cifar-10", **fetch_kwargs) / "cifar-10-python.tar.gz"
+    batches = _cifar_batches(archive, wanted)
+    X = np.concatenate([b[b"data"] for b in batches]).reshape(-1, 3, 32, 32)
+    y = np.concatenate([np.asarray(b[b"labels"], dtype=np.int64) for b in batches])
+    return X.astype(np.float32) / 255.0, y
+
+
+def _cifar_batches(archive, wanted):
+    """Unpickle the members ``cifar-10-batches-py/<w>`` of ``archive``, in the order of ``wanted``.
+
+    The archive's SHA-256 was checked by :func:`fetch` before it is unpickled.
+    """
+    found = {}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:
+            base = member.name.rsplit("/", 1)[-1]
+            if member.isfile() and base in wanted:
+                found[base] = pickle.load(tar.extractfile(member), encoding="bytes")
+    missing = [w for w in wanted if w not in found]
+    if missing:
+        raise ValueError(f"{archive} lacks {', '.join(missing)}: is it cifar-10-python.tar.gz?")
+    return [found[w] for w in wanted]

@@ -1,0 +1,148 @@
+"""Tests of backproplab.checks and backproplab.gradcheck."""
+
+import numbers
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from backproplab.checks import (
+    expect_close,
+    expect_implemented,
+    expect_shape,
+    expect_sympy_equal,
+    expect_type,
+    expect_unchanged,
+)
+from backproplab.gradcheck import numerical_gradient, rel_error
+
+# --- gradcheck ------------------------------------------------------------------
+
+
+def test_rel_error_known_values():
+    # max|a - b| = 1, max|a| + max|b| = 2 + 3
+    assert rel_error([1.0, 2.0], [1.0, 3.0]) == pytest.approx(1 / 5)
+    assert rel_error(1.0, 1.1) == pytest.approx(0.1 / 2.1)
+    assert rel_error([3.0, -4.0], [3.0, -4.0]) == 0.0
+    assert rel_error(0.0, 0.0) == 0.0
+    # the denominator never drops below 1e-8
+    assert rel_error(0.0, 1e-12) == pytest.approx(1e-12 / 1e-8)
+
+
+def test_numerical_gradient_of_a_quadratic():
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((4, 4))
+    A, b = M @ M.T, rng.standard_normal(4)
+    x = rng.standard_normal(4)
+    x_before = x.copy()
+    dx = numerical_gradient(lambda v: 0.5 * v @ A @ v + b @ v, x)
+    assert rel_error(dx, A @ x + b) < 1e-8
+    assert np.array_equal(x, x_before), "x must be restored"
+
+
+def test_numerical_gradient_with_upstream_gradient():
+    rng = np.random.default_rng(1)
+    W, x, dout = rng.standard_normal((3, 5)), rng.standard_normal((2, 3)), rng.standard_normal((2, 5))
+    dW = numerical_gradient(lambda W_: x @ W_, W, dout)
+    assert dW.shape == W.shape and rel_error(dW, x.T @ dout) < 1e-8
+
+
+def test_numerical_gradient_refuses_float32():
+    with pytest.raises(TypeError, match="float64"):
+        numerical_gradient(lambda v: np.sum(v**2), np.ones(3, dtype=np.float32))
+
+
+# --- expect_shape -----------------------------------------------------------------
+
+
+def test_expect_shape_passes_and_asks_about_a_transpose():
+    expect_shape(np.zeros((2, 3)), (2, 3), "dW")
+    with pytest.raises(AssertionError, match=r"dW has shape \(3, 2\).*did you transpose\?"):
+        expect_shape(np.zeros((3, 2)), (2, 3), "dW")
+
+
+def test_expect_shape_counts_dimensions_and_adds_the_hint():
+    with pytest.raises(AssertionError, match=r"1 dimensions instead of 2.*keepdims") as info:
+        expect_shape(np.zeros(3), (3, 1), "b", hint="use keepdims=True")
+    assert "transpose" not in str(info.value)
+
+
+# --- expect_close -----------------------------------------------------------------
+
+
+def test_expect_close_passes_for_equal_values():
+    expect_close(np.array([1.0, -2.0]), np.array([1.0, -2.0]), "grad")
+    expect_close(0.5, 0.5, "loss")
+
+
+def test_expect_close_diagnoses_a_flipped_sign():
+    with pytest.raises(AssertionError, match="sign is flipped"):
+        expect_close(np.array([-1.0, 2.0]), np.array([1.0, -2.0]), "grad")
+
+
+def test_expect_close_diagnoses_a_factor_of_two():
+    with pytest.raises(AssertionError, match=r"it is 2 times the right value") as info:
+        expect_close(np.array([2.0, 4.0, -6.0]), np.array([1.0, 2.0, -3.0]), "grad")
+    assert "relative error" in str(info.value) and "allowed" in str(info.value)
+
+
+def test_expect_close_fails_on_nan_and_wrong_shape():
+    with pytest.raises(AssertionError, match="nan or inf"):
+        expect_close(np.array([np.nan, 1.0]), np.array([1.0, 1.0]), "grad")
+    with pytest.raises(AssertionError, match="did you transpose"):
+        expect_close(np.zeros((3, 2)), np.zeros((2, 3)), "grad")
+
+
+def test_expect_close_plain_mismatch_has_no_false_diagnosis():
+    with pytest.raises(AssertionError) as info:
+        expect_close(np.array([1.0, 5.0]), np.array([1.0, 2.0]), "grad", hint="check the bias")
+    message = str(info.value)
+    assert "sign" not in message and "times" not in message and message.endswith(". check the bias")
+
+
+def test_expect_close_rejects_a_placeholder():
+    with pytest.raises(AssertionError, match="placeholder"):
+        expect_close(None, 1.0, "loss")
+
+
+# --- expect_sympy_equal -------------------------------------------------------------
+
+
+def test_expect_sympy_equal_accepts_an_equivalent_form():
+    x = sp.Symbol("x")
+    expect_sympy_equal((x - 1) * (x + 1), x**2 - 1, "f")
+    expect_sympy_equal(sp.sin(x) ** 2, 1 - sp.cos(x) ** 2, "g")
+
+
+def test_expect_sympy_equal_says_wrong_sign():
+    x = sp.Symbol("x")
+    with pytest.raises(AssertionError, match="wrong sign"):
+        expect_sympy_equal(-2 * x, 2 * x, "dfdx")
+
+
+def test_expect_sympy_equal_missing_symbol_and_non_expression():
+    x, w = sp.symbols("x w")
+    with pytest.raises(AssertionError, match="should depend on w"):
+        expect_sympy_equal(sp.Integer(3), 3 * w, "dLdx", symbols=(w,))
+    with pytest.raises(AssertionError, match="not a SymPy expression"):
+        expect_sympy_equal(object(), x, "dLdx")
+
+
+# --- the others -----------------------------------------------------------------
+
+
+def test_expect_unchanged():
+    W = np.arange(4.0)
+    expect_unchanged(W.copy(), W, "W")
+    with pytest.raises(AssertionError, match="changed its argument W in place"):
+        expect_unchanged(W.copy(), W - 1, "W")
+
+
+def test_expect_implemented_and_expect_type():
+    expect_implemented(0, "answer")
+    with pytest.raises(AssertionError, match="placeholder"):
+        expect_implemented(..., "answer")
+    expect_type(np.float64(1.0), numbers.Real, "lr")
+    expect_type(np.array(1.0), numbers.Real, "lr")
+    with pytest.raises(AssertionError, match="should be a ndarray, but it is a list"):
+        expect_type([1, 2], np.ndarray, "X")
