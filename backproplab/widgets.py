@@ -160,18 +160,21 @@ def _plot_path(ax, W_hist, X, y, W0, b0):
     """The weights' path over contours of the cost at the starting bias."""
     W_hist = W_hist[np.all(np.isfinite(W_hist), axis=1)]
     W_hist = W_hist[np.all(np.abs(W_hist - W0) < 50, axis=1)]  # clip a blow-up
-    if len(W_hist) == 0:
-        W_hist = W0[None, :]
-    box = np.vstack([W_hist, W0])
-    lo, hi = box.min(axis=0) - 0.5, box.max(axis=0) + 0.5
-    w1, w2 = np.meshgrid(np.linspace(lo[0], hi[0], 120), np.linspace(lo[1], hi[1], 120))
+    target = W0 + X * (y - X @ W0 - b0) / max(X @ X, 1e-12)  # nearest zero-cost point
+    box = np.vstack([W_hist, W0, target])
+    centre = (box.min(axis=0) + box.max(axis=0)) / 2
+    half = (box.max(axis=0) - box.min(axis=0)).max() / 2 + 0.3  # a square view
+    grid = np.linspace(-half, half, 160)
+    w1, w2 = np.meshgrid(centre[0] + grid, centre[1] + grid)
     surface = 0.5 * (y - X[0] * w1 - X[1] * w2 - b0) ** 2
-    top, bottom = surface.max(), max(surface.min(), surface.max() * 1e-6)
-    if top > bottom > 0:
-        levels = np.geomspace(bottom, top, 14)[1:-1]
+    top = surface.max()
+    if top > 0:  # contours evenly spaced in |y - z|; the darkest is the valley C = 0
+        levels = top * np.linspace(0.01, 0.95, 10) ** 2
         ax.contour(w1, w2, surface, levels=levels, cmap="viridis", linewidths=0.8)
     ax.plot(W_hist[:, 0], W_hist[:, 1], "o-", color="#c33", ms=3, label="path")
     ax.plot(*W0, "ks", label="start")
+    ax.set_aspect("equal", adjustable="box")
+    ax.set(xlim=(centre[0] - half, centre[0] + half), ylim=(centre[1] - half, centre[1] + half))
     ax.set(xlabel="w1", ylabel="w2", title=f"path of W (contours: cost at b = {b0:g})")
     ax.legend(loc="best", fontsize=8)
 
