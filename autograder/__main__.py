@@ -25,6 +25,9 @@ def main(argv=None):
     grade.add_argument("--chapter", required=True, choices=assignments())
     grade.add_argument("--workdir", default=str(DEFAULT_WORKDIR))
     grade.add_argument("--timeout", type=int, default=30, help="seconds allowed per cell")
+    grade.add_argument("--student-timeout", type=int, default=300, help="seconds allowed per student")
+    grade.add_argument("--workers", type=int, default=1, help="students graded at once (default 1)")
+    grade.add_argument("--unsafe", action="store_true", help="grade without the sandbox (only where it is unavailable)")
     demo = sub.add_parser("demo", help="grade a sample class of chapter 01")
     demo.add_argument("--workdir", default=str(DEFAULT_WORKDIR))
     args = parser.parse_args(argv)
@@ -49,7 +52,10 @@ def _bundle(args):
 def _grade(args):
     from autograder.grade import format_table, grade_class
 
-    results = grade_class(args.submissions, args.chapter, workdir=args.workdir, timeout=args.timeout)
+    results = grade_class(
+        args.submissions, args.chapter, workdir=args.workdir, timeout=args.timeout,
+        unsafe=args.unsafe, student_timeout=args.student_timeout, workers=args.workers,
+    )
     print(format_table(results))
     print(f"\ngrades.csv and feedback are in {args.workdir}")
     return 0

@@ -8,27 +8,39 @@ report and does not stop the others.
 """
 
 import csv
-import shutil
+import functools
+import hashlib
+import json
+import sys
 import tempfile
-import time
-import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.build import release
-from autograder.course import DEFAULT_WORKDIR, nbgrader_config, notebook_stem, put_venv_on_path
+from autograder.build import read_source, release, source_script
+from autograder.course import DEFAULT_WORKDIR, put_venv_on_path
+from autograder.outside_check import reference_records
+from autograder.sandbox import unavailable_reason
+from autograder.workers import Worker, run_all
 
 
 @dataclass
 class StudentResult:
-    """One student's grade: points per grade cell, totals and what went wrong."""
+    """One student's grade: points per grade cell, totals, flags and what went wrong."""
 
     student: str
     cells: dict = field(default_factory=dict)  # grade_id -> CellScore
     status: str = "graded"
     reason: str = ""
+    flags: list = field(default_factory=list)  # timeout, crash, tampered, unreadable, renamed
+    notes: list = field(default_factory=list)
     seconds: float = 0.0
+
+    @classmethod
+    def from_dict(cls, d):
+        cells = {k: CellScore(*v) for k, v in d.get("cells", {}).items()}
+        fields = ("status", "reason", "flags", "notes", "seconds")
+        return cls(d["student"], cells, **{k: d[k] for k in fields if k in d})
 
     @property
     def auto_score(self):
@@ -53,83 +65,93 @@ class CellScore:
     autograded: bool
 
 
-def grade_class(submissions, assignment, workdir=DEFAULT_WORKDIR, timeout=30):
+def grade_class(submissions, assignment, workdir=DEFAULT_WORKDIR, timeout=30, unsafe=False, student_timeout=300, workers=1):
     """Grade every student in ``submissions`` (a folder or a .zip); return results.
 
-    Writes ``<workdir>/feedback/<student>/<assignment>/*.html`` and
-    ``<workdir>/grades.csv``.
+    Students are graded by ``workers`` worker processes, each student under
+    an outer limit of ``student_timeout`` seconds, in the sandboxed kernel
+    unless ``unsafe``. A student whose submission is unchanged since an
+    earlier run keeps that result, so an interrupted run can simply be
+    started again. Writes ``<workdir>/feedback/<student>/<assignment>/*.html``
+    and ``<workdir>/grades.csv``.
     """
     put_venv_on_path()
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
+    check_sandbox(unsafe)
     release([assignment], course_dir=workdir / "release", workdir=workdir)
+    reference_records(assignment, workdir / "reference")
     with _unpacked(submissions) as folder:
+        job = {"assignment": assignment, "workdir": str(workdir), "timeout": timeout, "unsafe": bool(unsafe)}
+        job["hidden_ids"] = hidden_test_ids(assignment)
+        pool = [Worker({}) if unsafe else Worker.sandboxed(workdir, i, [folder]) for i in range(workers)]
         students = sorted(p.name for p in Path(folder).iterdir() if p.is_dir())
-        results = [grade_student(folder, s, assignment, workdir, timeout) for s in students]
+        tasks = [functools.partial(_grade_or_reuse, folder, s, job, student_timeout) for s in students]
+        results = run_all(pool, tasks)
     write_grades_csv(results, assignment, workdir / "grades.csv")
     return results
 
 
-def grade_student(folder, student, assignment, workdir, timeout=30):
-    """Autograde and write feedback for one student; never raises."""
-    from nbgrader.apps import NbGraderAPI
-
-    start = time.monotonic()
-    result = StudentResult(student)
-    try:
-        _stage(Path(folder) / student, student, assignment, workdir)
-        api = NbGraderAPI(config=nbgrader_config(workdir, release_dir=workdir / "release", timeout=timeout))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SQLAlchemy's chatter inside nbgrader
-            _check(api.autograde(assignment, student, force=True, create=True), "autograding")
-            _check(api.generate_feedback(assignment, student, force=True), "writing feedback")
-            result.cells = read_cell_scores(workdir, assignment, student)
-    except SubmissionError as exc:
-        result.status, result.reason = "not graded", str(exc)
-    result.seconds = time.monotonic() - start
-    return result
+def check_sandbox(unsafe):
+    """Refuse to grade without a sandbox, unless the instructor said ``unsafe``."""
+    reason = unavailable_reason()
+    if reason and not unsafe:
+        raise SandboxUnavailable(reason)
+    if reason:
+        print(f"WARNING: grading WITHOUT a sandbox ({reason}); student code runs as you.", file=sys.stderr)
 
 
-class SubmissionError(Exception):
-    """A submission that cannot be graded, with a reason the instructor reads."""
+class SandboxUnavailable(SystemExit):
+    """The grading machine cannot sandbox kernels; grading refuses to start."""
+
+    def __init__(self, reason):
+        super().__init__(
+            f"REFUSING TO GRADE: the sandbox is unavailable here: {reason}.\n"
+            "Student code would run with your permissions and could read the solutions, "
+            "the gradebook and other students' work, or forge its grade.\n"
+            "Grade as root on Linux, or pass --unsafe if you trust every submission."
+        )
 
 
-def _stage(student_dir, student, assignment, workdir):
-    """Copy the student's notebook to ``<workdir>/submitted/<student>/<assignment>/``."""
-    name = f"{notebook_stem(assignment)}.ipynb"
-    found = sorted(student_dir.rglob(name))
-    if not found:
-        others = ", ".join(sorted(p.name for p in student_dir.rglob("*.ipynb"))) or "none"
-        raise SubmissionError(f"no {name} in the submission (notebooks found: {others})")
-    target = workdir / "submitted" / student / assignment
-    shutil.rmtree(target, ignore_errors=True)
-    target.mkdir(parents=True)
-    shutil.copyfile(found[0], target / name)
+def hidden_test_ids(assignment):
+    """grade_ids of the chapter's test cells that contain hidden tests."""
+    return sorted(
+        c.metadata["nbgrader"]["grade_id"]
+        for c in read_source(assignment).cells
+        if c.metadata.get("nbgrader", {}).get("grade") and "BEGIN HIDDEN TESTS" in c.source
+    )
 
 
-def _check(result, step):
-    if not result["success"]:
-        raise SubmissionError(f"nbgrader failed while {step}: {result['error'] or result['log'][-500:]}")
+def _grade_or_reuse(folder, student, job, student_timeout, worker):
+    """The student's result: reused when nothing changed, else graded by ``worker`` now."""
+    student_dir = Path(folder) / student
+    solution = hashlib.sha256(source_script(job["assignment"]).read_bytes()).hexdigest()
+    digest = f"{_folder_digest(student_dir)}:{solution}"
+    out = Path(job["workdir"]) / "results" / f"{student}.json"
+    if out.exists():
+        previous = json.loads(out.read_text())
+        if previous.get("submission_sha256") == digest:
+            return StudentResult.from_dict(previous)
+    out.unlink(missing_ok=True)
+    student_job = {**job, **worker.settings, "student": student, "student_dir": str(student_dir), "submission_sha256": digest}
+    job_file = out.parent / "jobs" / f"{student}.json"
+    job_file.parent.mkdir(parents=True, exist_ok=True)
+    job_file.write_text(json.dumps(student_job))
+    failure = worker.run(job_file, out, student_timeout)
+    job_file.unlink(missing_ok=True)
+    if failure == "timeout":
+        return StudentResult(student, status="not graded", reason=f"took longer than {student_timeout} s", flags=["timeout"])
+    if failure:
+        return StudentResult(student, status="not graded", reason="the grading process crashed", flags=["crash"])
+    return StudentResult.from_dict(json.loads(out.read_text()))
 
 
-def read_cell_scores(workdir, assignment, student):
-    """``{grade_id: CellScore}`` from the gradebook.
-
-    Test cells (code) are autograded; written answers (markdown) need the
-    instructor, except an unanswered one, which nbgrader scores 0.
-    """
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{Path(workdir) / 'gradebook.db'}") as gb:
-        notebook = gb.find_submission_notebook(notebook_stem(assignment), assignment, student)
-        return {
-            g.name: CellScore(
-                score=None if g.needs_manual_grade else g.score,
-                max_score=g.max_score,
-                autograded=g.cell_type == "code",
-            )
-            for g in sorted(notebook.grades, key=lambda g: g.name)
-        }
+def _folder_digest(folder):
+    """SHA-256 over the names and bytes of every file in a student's folder."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def write_grades_csv(results, assignment, path):
@@ -137,10 +159,11 @@ def write_grades_csv(results, assignment, path):
     cells = sorted({c for r in results for c in r.cells})
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "assignment", "auto_score", "auto_max", "manual_pending", "status", "reason", "seconds", *cells])
+        writer.writerow(["student", "assignment", "auto_score", "auto_max", "manual_pending", "status", "flags", "reason", "notes", "seconds", *cells])
         for r in results:
             scores = [_points(r.cells.get(c)) for c in cells]
-            writer.writerow([r.student, assignment, r.auto_score, r.auto_max, r.manual_pending, r.status, r.reason, f"{r.seconds:.1f}", *scores])
+            row = [r.student, assignment, f"{r.auto_score:g}", f"{r.auto_max:g}", f"{r.manual_pending:g}", r.status]
+            writer.writerow([*row, " ".join(r.flags), r.reason, "; ".join(r.notes), f"{r.seconds:.1f}", *scores])
 
 
 def _points(cell):
@@ -150,11 +173,14 @@ def _points(cell):
 
 def format_table(results):
     """A plain-text grade table for the terminal."""
-    lines = [f"{'student':<16} {'auto points':>12} {'manual':>8}  status"]
+    lines = [f"{'student':<16} {'auto points':>12} {'manual':>8} {'seconds':>8}  status"]
     for r in results:
         points = f"{r.auto_score:g} / {r.auto_max:g}" if r.cells else "-"
         pending = f"{r.manual_pending:g} pt" if r.manual_pending else ""
-        lines.append(f"{r.student:<16} {points:>12} {pending:>8}  {r.status}{': ' + r.reason if r.reason else ''}")
+        flags = f" [{', '.join(r.flags)}]" if r.flags else ""
+        lines.append(f"{r.student:<16} {points:>12} {pending:>8} {r.seconds:>8.1f}  {r.status}{flags}{': ' + r.reason if r.reason else ''}")
+    total = sum(r.seconds for r in results)
+    lines.append(f"{len(results)} students, {total:.0f} s of grading")
     return "\n".join(lines)
 
 

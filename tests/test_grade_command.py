@@ -1,31 +1,75 @@
-"""The instructor's grading command on a zip, with a student whose notebook is missing."""
+"""The instructor's grading command: a zip in, a table and grades.csv out; no sandbox, no grading."""
 
+import csv
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
+import autograder.grade
 from autograder.course import REPO
+from autograder.grade import SandboxUnavailable, check_sandbox
+from autograder.sandbox import unavailable_reason
 from autograder.submissions import released_notebook, write_submission
 
 pytestmark = pytest.mark.xdist_group("grade_command")
 ASSIGNMENT = "01_gradient_descent"
 
 
-def test_grade_zip_reports_missing_notebook_and_grades_the_rest(tmp_path):
-    """A misnamed notebook is reported with a reason; the other student is still graded."""
+@pytest.mark.skipif(unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}")
+def test_grade_zip_from_the_command_line(tmp_path):
+    """A zip of two students: the table lists both, a notebook-less one with its reason; rerunning changes nothing."""
     folder = tmp_path / "class"
     write_submission(released_notebook(ASSIGNMENT), folder, "ada", ASSIGNMENT)
-    renamed = write_submission(released_notebook(ASSIGNMENT), folder, "bob", ASSIGNMENT)
-    renamed.rename(renamed.with_name("my_homework.ipynb"))
+    (folder / "bob").mkdir()
+    (folder / "bob" / "notes.txt").write_text("forgot the notebook")
     archive = shutil.make_archive(str(tmp_path / "class"), "zip", folder)
-    run = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", archive, "--chapter", ASSIGNMENT, "--workdir", str(tmp_path / "work")],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    table = {line.split()[0]: line for line in run.stdout.splitlines() if line.split()}
-    assert "graded" in table["ada"] and "0 / " in table["ada"]
-    assert "no gradient_descent.ipynb" in table["bob"] and "my_homework.ipynb" in table["bob"]
-    assert (tmp_path / "work" / "grades.csv").read_text().count("\n") == 3
+    command = [sys.executable, "-m", "autograder", "grade", archive, "--chapter", ASSIGNMENT, "--workdir", str(tmp_path / "work")]
+    first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    table = {line.split()[0]: line for line in first.stdout.splitlines() if line.split()}
+    assert "0 / 28" in table["ada"] and "graded" in table["ada"]
+    assert "not graded" in table["bob"] and "no gradient_descent.ipynb" in table["bob"]
+    rows = list(csv.DictReader(open(tmp_path / "work" / "grades.csv")))
+    assert [r["student"] for r in rows] == ["ada", "bob"]
+    again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert list(csv.DictReader(open(tmp_path / "work" / "grades.csv"))) == rows
+
+
+def test_refuses_to_grade_without_a_sandbox(monkeypatch, capsys):
+    """Where the sandbox is impossible, grading stops loudly unless the instructor passes unsafe."""
+    monkeypatch.setattr(autograder.grade, "unavailable_reason", lambda: "the grader is not running as root")
+    with pytest.raises(SandboxUnavailable, match=r"(?s)REFUSING TO GRADE.*not running as root.*--unsafe"):
+        check_sandbox(unsafe=False)
+    check_sandbox(unsafe=True)
+    assert "WITHOUT a sandbox" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}")
+def test_killed_run_resumes_without_losing_or_double_counting(tmp_path):
+    """Kill the grader after its first student; the rerun keeps that result and grades the rest once."""
+    folder = tmp_path / "class"
+    for student in ("s1", "s2", "s3"):
+        write_submission(released_notebook(ASSIGNMENT), folder, student, ASSIGNMENT)
+    work = tmp_path / "work"
+    command = [sys.executable, "-m", "autograder", "grade", str(folder), "--chapter", ASSIGNMENT, "--workdir", str(work)]
+    run = subprocess.Popen(command, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = work / "results" / "s1.json"
+    deadline = time.monotonic() + 240
+    while not first.exists() and time.monotonic() < deadline and run.poll() is None:
+        time.sleep(0.1)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    assert first.exists()
+    stamp = first.stat().st_mtime_ns
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = list(csv.DictReader(open(work / "grades.csv")))
+    assert sorted(r["student"] for r in rows) == ["s1", "s2", "s3"]
+    assert [(r["status"], r["auto_score"], r["reason"]) for r in rows] == [("graded", "0", "")] * 3
+    assert first.stat().st_mtime_ns == stamp, "the finished student was graded again"

@@ -3,6 +3,7 @@
 import pytest
 
 from autograder.budgets import budget_seconds, run_solution
+from autograder.outside_check import records_by_cell, run_solution_as_graded
 from tests.conftest import CHAPTERS
 
 
@@ -16,3 +17,17 @@ def test_solution_runs_top_to_bottom_within_budget(assignment, tmp_path):
         for o in c.outputs if o.get("name") == "stderr"
     ]
     assert noisy == [], f"cells {noisy} write to stderr (a warning would cost a student points)"
+
+
+@pytest.mark.parametrize("assignment", CHAPTERS)
+def test_every_test_cell_records_results_for_the_outside_check(assignment, tmp_path):
+    """Graded, every test cell sends at least one record, under keys unique within the cell."""
+    nb = run_solution_as_graded(assignment, tmp_path)
+    graded = {c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    records = records_by_cell(nb)
+    assert set(records) == graded
+    for grade_id, recs in records.items():
+        keys = [k for k, _, _ in recs]
+        assert keys, f"{grade_id} records nothing: the grader could not check it"
+        assert len(keys) == len(set(keys)), f"{grade_id} records a key twice"
+        assert not [k for k, v, _ in recs if "unrecordable" in v], f"{grade_id} records something that is not plain data"

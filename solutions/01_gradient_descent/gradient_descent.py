@@ -60,6 +60,7 @@ from backproplab.checks import (
     expect_unchanged,
 )
 from backproplab.gradcheck import numerical_gradient, rel_error
+from backproplab.grading import record
 from backproplab.widgets import optimisation_explorer
 
 np.set_printoptions(precision=6, suppress=True)
@@ -141,10 +142,17 @@ dC_dw1, dC_dw2, dC_db
 import sympy as sp
 
 from backproplab.checks import expect_sympy_equal
+from backproplab.grading import record
 
 s_x1, s_x2, s_w1, s_w2, s_b, s_y = sp.symbols("x1 x2 w1 w2 b y", real=True)
 s_C = (s_y - (s_x1 * s_w1 + s_x2 * s_w2 + s_b)) ** 2 / 2
 expect_sympy_equal(dC_dw1, sp.diff(s_C, s_w1), "dC_dw1", symbols=(s_x1,))
+# The grader gets the values of dC_dw1 at three fixed points (x1, x2, w1, w2, b, y).
+s_expr = sp.sympify(dC_dw1)
+for s_i, s_point in enumerate([(2, 7, 0, 0, 1, 11), (-1.5, 0.5, 2, -3, 0.25, 4), (3, -2, 0.5, 1.5, -1, -2)]):
+    s_values = dict(zip(("x1", "x2", "w1", "w2", "b", "y"), s_point))
+    s_subs = {s: s_values[s.name] for s in s_expr.free_symbols if s.name in s_values}
+    record(f"dC_dw1_at_point{s_i}", float(s_expr.subs(s_subs)))
 print("dC_dw1 =", sp.factor(dC_dw1), "- correct")
 
 # %% nbgrader={"grade": true, "grade_id": "ch01_derive_gradients_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -162,7 +170,15 @@ for name_h, expected_h in (("dC_dw1", -20.0), ("dC_dw2", -70.0), ("dC_db", -10.0
     value_h = expr_h.subs({s: start_h[s.name] for s in expr_h.free_symbols if s.name in start_h})
     if value_h.free_symbols:
         raise AssertionError(f"{name_h} uses symbols other than x1, x2, w1, w2, b, y: {value_h.free_symbols}")
-    expect_close(float(value_h), expected_h, f"{name_h} at the start of the toy example")
+    expect_close(record(f"{name_h}_at_start", float(value_h)), expected_h, f"{name_h} at the start of the toy example")
+# Values at two more fixed points, for the grader.
+points_h = [{"x1": 0.5, "x2": -4, "w1": 1.25, "w2": 0.75, "b": -2, "y": 3},
+            {"x1": -3, "x2": 1.5, "w1": -0.5, "w2": 2, "b": 0.5, "y": -1.25}]
+for name_h in ("dC_dw1", "dC_dw2", "dC_db"):
+    expr_h = sp.sympify(answers[name_h][0])
+    for i_h, point_h in enumerate(points_h):
+        value_h = expr_h.subs({s: point_h[s.name] for s in expr_h.free_symbols if s.name in point_h})
+        record(f"{name_h}_at_point{i_h}", float(value_h))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -191,12 +207,14 @@ import numbers
 import numpy as np
 
 from backproplab.checks import expect_close, expect_type
+from backproplab.grading import record
 
 X = np.array([2.0, 7.0])
-z_start = forward(X, np.zeros(2), 1.0)
+z_start = record("z_start", forward(X, np.zeros(2), 1.0))
+record("z_start_is_real", isinstance(z_start, (numbers.Real, np.ndarray)) and np.ndim(z_start) == 0)
 expect_type(z_start, numbers.Real, "forward(X, W, b)")
 expect_close(z_start, 1.0, "z at the start (W = 0, b = 1)")
-expect_close(forward(X, np.array([1.0, 1.0]), 2.0), 11.0, "z at W = (1, 1), b = 2")
+expect_close(record("z_W11_b2", forward(X, np.array([1.0, 1.0]), 2.0)), 11.0, "z at W = (1, 1), b = 2")
 print("forward: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch01_forward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -206,13 +224,16 @@ rng_h = np.random.default_rng(1001)
 for D_h in (3, 5):
     X_h, W_h, b_h = rng_h.normal(size=D_h), rng_h.normal(size=D_h), float(rng_h.normal())
     X_copy_h, W_copy_h = X_h.copy(), W_h.copy()
-    z_h = forward(X_h, W_h, b_h)
+    z_h = record(f"z_D{D_h}", forward(X_h, W_h, b_h), tol=1e-10)
+    record(f"z_is_real_D{D_h}", isinstance(z_h, (numbers.Real, np.ndarray)) and np.ndim(z_h) == 0)
+    record(f"X_after_D{D_h}", X_h)
+    record(f"W_after_D{D_h}", W_h)
     expect_type(z_h, numbers.Real, f"forward(X, W, b) for D = {D_h}")
     z_ref_h = sum(X_h[i] * W_h[i] for i in range(D_h)) + b_h
     expect_close(z_h, z_ref_h, f"z for D = {D_h}", tol=1e-10)
     expect_unchanged(X_copy_h, X_h, "X")
     expect_unchanged(W_copy_h, W_h, "W")
-expect_close(forward(np.array([1.0, -2.0, 3.0]), np.zeros(3), -4.5), -4.5, "z with W = 0 (only the bias is left)")
+expect_close(record("z_W0", forward(np.array([1.0, -2.0, 3.0]), np.zeros(3), -4.5)), -4.5, "z with W = 0 (only the bias is left)")
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "ch01_cost", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -230,20 +251,25 @@ def cost(z, y):
 """cost on the toy: C = 50 at the start (z = 1, y = 11), C = 0 when z = y."""
 import numbers
 
-from backproplab.checks import expect_close, expect_type
+import numpy as np
 
-C_start = cost(1.0, 11.0)
+from backproplab.checks import expect_close, expect_type
+from backproplab.grading import record
+
+C_start = record("C_start", cost(1.0, 11.0))
+record("C_start_is_real", isinstance(C_start, (numbers.Real, np.ndarray)) and np.ndim(C_start) == 0)
 expect_type(C_start, numbers.Real, "cost(z, y)")
 expect_close(C_start, 50.0, "the cost at the start (z = 1, y = 11)")
-expect_close(cost(11.0, 11.0), 0.0, "the cost when z = y")
+expect_close(record("C_at_target", cost(11.0, 11.0)), 0.0, "the cost when z = y")
 print("cost: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch01_cost_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """cost on hidden values (random, fixed seed, both signs of y - z): value and type."""
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(1002)
-for z_h, y_h in list(rng_h.normal(scale=5.0, size=(4, 2))) + [(12.0, 11.0), (-3.0, 1.0)]:
-    C_h = cost(float(z_h), float(y_h))
+for i_h, (z_h, y_h) in enumerate(list(rng_h.normal(scale=5.0, size=(4, 2))) + [(12.0, 11.0), (-3.0, 1.0)]):
+    C_h = record(f"C_{i_h}", cost(float(z_h), float(y_h)), tol=1e-12)
+    record(f"C_is_real_{i_h}", isinstance(C_h, (numbers.Real, np.ndarray)) and np.ndim(C_h) == 0)
     expect_type(C_h, numbers.Real, "cost(z, y)")
     expect_close(C_h, 0.5 * (float(y_h) - float(z_h)) ** 2, f"cost(z={z_h:.4g}, y={y_h:.4g})", tol=1e-12)
 ### END HIDDEN TESTS
@@ -276,8 +302,12 @@ import numbers
 import numpy as np
 
 from backproplab.checks import expect_close, expect_shape, expect_type
+from backproplab.grading import record
 
 dW, db = gradients(np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0)
+record("dW_start", dW)
+record("db_start", db)
+record("db_is_real", isinstance(db, (numbers.Real, np.ndarray)) and np.ndim(db) == 0)
 expect_shape(dW, (2,), "dW", hint="dW must have the shape of W")
 expect_type(db, numbers.Real, "db")
 expect_close(dW, [-20.0, -70.0], "dW at the start")
@@ -293,6 +323,11 @@ for D_h in (3, 5):
     b_h, y_h = float(rng_h.normal()), float(rng_h.normal(scale=3.0))
     X_copy_h, W_copy_h = X_h.copy(), W_h.copy()
     dW_h, db_h = gradients(X_h, y_h, W_h, b_h)
+    record(f"dW_D{D_h}", dW_h, tol=1e-10)
+    record(f"db_D{D_h}", db_h, tol=1e-10)
+    record(f"db_is_real_D{D_h}", isinstance(db_h, (numbers.Real, np.ndarray)) and np.ndim(db_h) == 0)
+    record(f"X_after_D{D_h}", X_h)
+    record(f"W_after_D{D_h}", W_h)
     expect_shape(dW_h, (D_h,), f"dW for D = {D_h}", hint="dW must have the shape of W")
     expect_type(db_h, numbers.Real, "db")
     expect_unchanged(X_copy_h, X_h, "X")
@@ -345,8 +380,11 @@ def gd_step(W, b, dW, db, lr):
 import numpy as np
 
 from backproplab.checks import expect_close, expect_shape
+from backproplab.grading import record
 
 W_next, b_next = gd_step(np.zeros(2), 1.0, np.array([-20.0, -70.0]), -10.0, 0.01)
+record("W_next", W_next)
+record("b_next", b_next)
 expect_shape(W_next, (2,), "the new W")
 expect_close(W_next, [0.2, 0.7], "the new W")
 expect_close(b_next, 1.1, "the new b")
@@ -361,6 +399,12 @@ for D_h, lr_h in ((3, 0.05), (5, 0.003)):
     b_h, db_h = float(rng_h.normal()), float(rng_h.normal())
     W_copy_h, dW_copy_h = W_h.copy(), dW_h.copy()
     W_new_h, b_new_h = gd_step(W_h, b_h, dW_h, db_h, lr_h)
+    record(f"W_new_D{D_h}", W_new_h, tol=1e-12)
+    record(f"b_new_D{D_h}", b_new_h, tol=1e-12)
+    record(f"b_new_is_real_D{D_h}", isinstance(b_new_h, (numbers.Real, np.ndarray)) and np.ndim(b_new_h) == 0)
+    record(f"W_new_is_W_D{D_h}", W_new_h is W_h)
+    record(f"W_after_D{D_h}", W_h)
+    record(f"dW_after_D{D_h}", dW_h)
     expect_unchanged(W_copy_h, W_h, "W")
     expect_unchanged(dW_copy_h, dW_h, "dW")
     if W_new_h is W_h:
@@ -415,8 +459,11 @@ def train(X, y, W, b, lr, num_epochs):
 import numpy as np
 
 from backproplab.checks import expect_close, expect_shape
+from backproplab.grading import record
 
 history = train(np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0, 0.01, 15)
+for key in ("W", "b", "z", "cost"):
+    record(f"history_{key}", history[key], tol=1e-8)
 for key, shape in (("W", (16, 2)), ("b", (16,)), ("z", (16,)), ("cost", (16,))):
     expect_shape(history[key], shape, f'history["{key}"]', hint="One row for the start plus one per update")
 expect_close(history["W"][0], [0.0, 0.0], 'history["W"][0] (the start)')
@@ -436,13 +483,17 @@ cases_h = [
     (rng_h.normal(size=5), float(rng_h.normal()), rng_h.normal(size=5), float(rng_h.normal()), 0.005, 12),
     (np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0, 0.1, 5),  # diverges: rho = -4.4
 ]
-for X_h, y_h, W_h, b_h, lr_h, n_h in cases_h:
+for i_h, (X_h, y_h, W_h, b_h, lr_h, n_h) in enumerate(cases_h):
     W_copy_h = W_h.copy()
     hist_h = train(X_h, y_h, W_h, b_h, lr_h, n_h)
+    record(f"W_after_case{i_h}", W_h)
     expect_unchanged(W_copy_h, W_h, "W")
     missing_h = {"W", "b", "z", "cost"} - set(hist_h)
     if missing_h:
         raise AssertionError(f"the history has no key(s) {sorted(missing_h)}")
+    for key_h in ("W", "b", "z", "cost"):
+        record(f"{key_h}_is_ndarray_case{i_h}", isinstance(hist_h[key_h], np.ndarray))
+        record(f"history_{key_h}_case{i_h}", hist_h[key_h], tol=1e-9)
     D_h, rows_h = len(X_h), n_h + 1
     for key_h, shape_h in (("W", (rows_h, D_h)), ("b", (rows_h,)), ("z", (rows_h,)), ("cost", (rows_h,))):
         expect_type(hist_h[key_h], np.ndarray, f'history["{key_h}"]')
@@ -579,8 +630,10 @@ import numbers
 import numpy as np
 
 from backproplab.checks import expect_close, expect_type
+from backproplab.grading import record
 
-lr_max = max_stable_lr(np.array([2.0, 7.0]))
+lr_max = record("lr_max_toy", max_stable_lr(np.array([2.0, 7.0])))
+record("lr_max_is_real", isinstance(lr_max, (numbers.Real, np.ndarray)) and np.ndim(lr_max) == 0)
 expect_type(lr_max, numbers.Real, "max_stable_lr(X)")
 expect_close(lr_max, 2 / 54, "max_stable_lr for X = (2, 7)")
 print(f"max_stable_lr: visible tests passed ({lr_max:.5f})")
@@ -589,8 +642,9 @@ print(f"max_stable_lr: visible tests passed ({lr_max:.5f})")
 """max_stable_lr on hidden inputs (D = 3 and 5, random, and X = (20, 70)): value and type."""
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(1006)
-for X_h in (rng_h.normal(size=3), rng_h.normal(scale=3.0, size=5), np.array([20.0, 70.0])):
-    lr_max_h = max_stable_lr(X_h)
+for i_h, X_h in enumerate((rng_h.normal(size=3), rng_h.normal(scale=3.0, size=5), np.array([20.0, 70.0]))):
+    lr_max_h = record(f"lr_max_{i_h}", max_stable_lr(X_h), tol=1e-10)
+    record(f"lr_max_is_real_{i_h}", isinstance(lr_max_h, (numbers.Real, np.ndarray)) and np.ndim(lr_max_h) == 0)
     expect_type(lr_max_h, numbers.Real, "max_stable_lr(X)")
     lam_h = sum(x_h * x_h for x_h in X_h) + 1.0  # the Hessian's eigenvalue, eq. (12)
     expect_close(lr_max_h, 2.0 / lam_h, f"max_stable_lr for X = {np.round(X_h, 3)}", tol=1e-10,
@@ -711,9 +765,14 @@ def momentum_step(W, b, vW, vb, dW, db, lr, mu):
 import numpy as np
 
 from backproplab.checks import expect_close, expect_shape
+from backproplab.grading import record
 
 W_m, b_m, vW_m, vb_m = momentum_step(np.zeros(2), 1.0, np.array([0.1, -0.2]), 0.05,
                                      np.array([-20.0, -70.0]), -10.0, 0.01, 0.9)
+record("W_new", W_m)
+record("b_new", b_m)
+record("vW_new", vW_m)
+record("vb_new", vb_m)
 expect_shape(vW_m, (2,), "the new vW")
 expect_close(vW_m, [0.29, 0.52], "the new vW = mu vW - lr dW")
 expect_close(vb_m, 0.145, "the new vb = mu vb - lr db")
@@ -730,9 +789,16 @@ for D_h, lr_h, mu_h in ((3, 0.02, 0.5), (5, 0.004, 0.95)):
     b_h, vb_h, db_h = (float(v) for v in rng_h.normal(size=3))
     copies_h = {"W": W_h.copy(), "vW": vW_h.copy(), "dW": dW_h.copy()}
     out_h = momentum_step(W_h, b_h, vW_h, vb_h, dW_h, db_h, lr_h, mu_h)
+    record(f"returns_4_tuple_D{D_h}", isinstance(out_h, tuple) and len(out_h) == 4)
+    for name_h, arr_h in (("W", W_h), ("vW", vW_h), ("dW", dW_h)):
+        record(f"{name_h}_after_D{D_h}", arr_h)
     if not (isinstance(out_h, tuple) and len(out_h) == 4):
         raise AssertionError("momentum_step must return the tuple (W_new, b_new, vW_new, vb_new)")
     W_new_h, b_new_h, vW_new_h, vb_new_h = out_h
+    for name_h, new_h in (("W_new", W_new_h), ("b_new", b_new_h), ("vW_new", vW_new_h), ("vb_new", vb_new_h)):
+        record(f"{name_h}_D{D_h}", new_h, tol=1e-12)
+    record(f"b_new_is_real_D{D_h}", isinstance(b_new_h, (numbers.Real, np.ndarray)) and np.ndim(b_new_h) == 0)
+    record(f"vb_new_is_real_D{D_h}", isinstance(vb_new_h, (numbers.Real, np.ndarray)) and np.ndim(vb_new_h) == 0)
     for name_h, arr_h in (("W", W_h), ("vW", vW_h), ("dW", dW_h)):
         expect_unchanged(copies_h[name_h], arr_h, name_h)
     expect_shape(W_new_h, (D_h,), "the new W")
@@ -782,8 +848,11 @@ def train_momentum(X, y, W, b, lr, mu, num_epochs):
 import numpy as np
 
 from backproplab.checks import expect_close, expect_shape
+from backproplab.grading import record
 
 history_m = train_momentum(np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0, 0.01, 0.5, 15)
+for key in ("W", "b", "z", "cost"):
+    record(f"history_mu05_{key}", history_m[key], tol=1e-8)
 for key, shape in (("W", (16, 2)), ("b", (16,)), ("z", (16,)), ("cost", (16,))):
     expect_shape(history_m[key], shape, f'history["{key}"]', hint="One row for the start plus one per update")
 expect_close(history_m["W"][0], [0.0, 0.0], 'history["W"][0] (the start)')
@@ -791,6 +860,7 @@ expect_close(history_m["b"][0], 1.0, 'history["b"][0] (the start)')
 expect_close(history_m["W"][15], [0.3683484259, 1.2892194905], 'history["W"][15] with mu = 0.5', tol=1e-8)
 expect_close(history_m["z"][15], 10.9454074982, 'history["z"][15] with mu = 0.5', tol=1e-8)
 history_0 = train_momentum(np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0, 0.01, 0.0, 15)
+record("history_mu0_W", history_0["W"], tol=1e-8)
 expect_close(history_0["W"][15], [0.3703671344, 1.2962849704], 'history["W"][15] with mu = 0 (plain GD)', tol=1e-8)
 print("train_momentum: visible tests passed")
 
@@ -803,10 +873,14 @@ for D_h, lr_h, mu_h, n_h in ((3, 0.03, 0.7, 9), (5, 0.01, 0.9, 20)):
     b_h, y_h = float(rng_h.normal()), float(rng_h.normal(scale=3.0))
     W_copy_h = W_h.copy()
     hist_h = train_momentum(X_h, y_h, W_h, b_h, lr_h, mu_h, n_h)
+    record(f"W_after_D{D_h}", W_h)
     expect_unchanged(W_copy_h, W_h, "W")
     missing_h = {"W", "b", "z", "cost"} - set(hist_h)
     if missing_h:
         raise AssertionError(f"the history has no key(s) {sorted(missing_h)}")
+    for key_h in ("W", "b", "z", "cost"):
+        record(f"{key_h}_is_ndarray_D{D_h}", isinstance(hist_h[key_h], np.ndarray))
+        record(f"history_{key_h}_D{D_h}", hist_h[key_h], tol=1e-9)
     rows_h = n_h + 1
     for key_h, shape_h in (("W", (rows_h, D_h)), ("b", (rows_h,)), ("z", (rows_h,)), ("cost", (rows_h,))):
         expect_type(hist_h[key_h], np.ndarray, f'history["{key_h}"]')

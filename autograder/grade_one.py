@@ -1,0 +1,186 @@
+"""Grade one student, start to finish, in a worker process of :mod:`autograder.grade`.
+
+``python -m autograder.grade_one`` is a worker: it reads the paths of job
+files (student, chapter, folders, limits) from stdin, one per line, grades
+each, and writes ``<workdir>/results/<student>.json``. The
+parent waits for the result file and kills and replaces a worker that
+overruns its time limit.
+
+1. intake: find, read and repair the notebook (:mod:`autograder.intake`);
+2. nbgrader ``autograde`` in the sandboxed kernel (or, with ``unsafe``, a
+   plain one): locked and test cells are restored, deleted ones added back;
+3. the outside check decides each test cell's points
+   (:mod:`autograder.outside_check`), which are written to the gradebook;
+   a cell that passed in the kernel but fails outside is flagged as tampering;
+4. feedback HTML without the hidden tests (:mod:`autograder.feedback`).
+"""
+
+import json
+import os
+import re
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import nbgrader_config, notebook_stem, put_venv_on_path
+from autograder.feedback import feedback_notebook, write_feedback_html
+from autograder.intake import SubmissionError, clean_metadata, find_notebook, load_notebook, restore_metadata
+from autograder.outside_check import check_cell, records_by_cell, reference_records
+
+
+def grade(job):
+    """Grade ``job``'s student; return the result dict that is written to disk."""
+    workdir, assignment, student = Path(job["workdir"]), job["assignment"], job["student"]
+    result = {"student": student, "status": "graded", "reason": "", "flags": [], "cells": {}, "notes": []}
+    try:
+        path, notes = find_notebook(job["student_dir"], assignment)
+        notebook, more = load_notebook(path)
+        release = nbformat.read(workdir / "release" / assignment / f"{notebook_stem(assignment)}.ipynb", 4)
+        result["notes"] = notes + more + restore_metadata(notebook, release)
+        result["flags"] += ["renamed"] * any(n.startswith("renamed") for n in notes)
+        stage(notebook, job, workdir)
+        autograde(job, workdir)
+        result["cells"], tampered = score(job, workdir)
+        result["flags"] += ["tampered"] * bool(tampered)
+        result["notes"] += [f"passed in the kernel but failed the outside check: {', '.join(tampered)}"] * bool(tampered)
+    except SubmissionError as exc:
+        result["status"], result["reason"] = "not graded", str(exc)
+        result["flags"].append("crash" if "kernel" in str(exc).lower() else "unreadable")
+    except Exception as exc:  # the batch goes on; the instructor sees what broke
+        result["status"], result["reason"] = "not graded", f"grading failed: {type(exc).__name__}: {exc}"[:300]
+        result["flags"].append("crash")
+    return result
+
+
+def stage(notebook, job, workdir):
+    """Write the repaired notebook where nbgrader looks for the submission."""
+    kernel = "python3" if job["unsafe"] else job["kernel_name"]
+    target = workdir / "submitted" / job["student"] / job["assignment"] / f"{notebook_stem(job['assignment'])}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for old in target.parent.glob("*"):
+        old.unlink()
+    nbformat.write(clean_metadata(notebook, kernel), target)
+
+
+def autograde(job, workdir):
+    """nbgrader's autograde with the course's safety settings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = _api(job).autograde(job["assignment"], job["student"], force=True, create=True)
+    if not result["success"]:
+        raise SubmissionError(_failure_reason(result.get("log") or "", result.get("error") or ""))
+
+
+def _failure_reason(log, error):
+    """A one-line reason from nbgrader's log of a failed autograde."""
+    errors = [ln.strip() for ln in (log + "\n" + error).splitlines() if re.match(r"\s*\w+(\.\w+)*(Error|Exception): ", ln)]
+    errors = [e for e in errors if "NbGraderException" not in e] or ["unknown error (see nbgrader's log)"]
+    if any("DeadKernel" in e or "Kernel died" in e for e in errors):
+        return f"the kernel died (os._exit, a crash, or out of memory): {errors[-1][:200]}"
+    return f"nbgrader could not grade it: {errors[-1][:200]}"
+
+
+_APIS = {}
+
+
+def _api(job):
+    """One ``NbGraderAPI`` per distinct configuration, reused across students."""
+    from nbgrader.apps import NbGraderAPI
+
+    settings = {k: job.get(k) for k in ("workdir", "timeout", "unsafe", "kernel_name", "jupyter_path", "ipc_prefix")}
+    key = json.dumps(settings, sort_keys=True)
+    if key not in _APIS:
+        _APIS[key] = NbGraderAPI(config=_config(settings))
+    return _APIS[key]
+
+
+def _config(job):
+    """nbgrader's configuration with the course's safety settings."""
+    workdir = Path(job["workdir"])
+    config = nbgrader_config(workdir, release_dir=workdir / "release", timeout=job["timeout"])
+    config.OverwriteCells.add_missing_cells = True
+    if not job["unsafe"]:
+        os.environ["JUPYTER_PATH"] = job["jupyter_path"]
+        config.Execute.kernel_name = job["kernel_name"]
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = job["ipc_prefix"]
+    config.LimitOutput.max_lines = 200
+    return config
+
+
+def score(job, workdir):
+    """Decide each grade cell's points outside the kernel; update the gradebook; write feedback."""
+    from nbgrader.api import Gradebook
+
+    assignment, student = job["assignment"], job["student"]
+    stem = notebook_stem(assignment)
+    graded = nbformat.read(workdir / "autograded" / student / assignment / f"{stem}.ipynb", 4)
+    reference = reference_records(assignment, workdir / "reference")
+    records, errors = records_by_cell(graded), _errors_by_cell(graded)
+    verdicts, cells, tampered = {}, {}, []
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
+        warnings.simplefilter("ignore")
+        for g in gb.find_submission_notebook(stem, assignment, student).grades:
+            if g.cell_type != "code":
+                cells[g.name] = [None if g.needs_manual_grade else g.score, g.max_score, False]
+                continue
+            reason = _reason(g.name, reference, records, errors)
+            points = 0.0 if reason else g.max_score
+            if reason and not errors.get(g.name) and g.auto_score == g.max_score:
+                tampered.append(g.name)
+            g.auto_score = points
+            verdicts[g.name] = (points, g.max_score, reason)
+            cells[g.name] = [points, g.max_score, True]
+        gb.db.commit()
+    total = (sum(p for p, _, _ in verdicts.values()), sum(m for _, m, _ in verdicts.values()))
+    html = workdir / "feedback" / student / assignment / f"{stem}.html"
+    write_feedback_html(feedback_notebook(graded, verdicts, job["hidden_ids"], total), html)
+    return cells, sorted(tampered)
+
+
+def _errors_by_cell(notebook):
+    """``{grade_id: ename}`` of test cells that raised in the kernel."""
+    errors = {}
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        names = [o.get("ename", "error") for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if grade_id and names:
+            errors[grade_id] = names[0]
+    return errors
+
+
+def _reason(grade_id, reference, records, errors):
+    """Why a test cell gets no points (None when it passes)."""
+    outside = check_cell(reference.get(grade_id, {}), records.get(grade_id, []))
+    if errors.get(grade_id) == "AssertionError":
+        return outside or "one of the test's checks failed"
+    if grade_id in errors:
+        return f"your code raised {errors[grade_id]}"
+    return outside
+
+
+def run_job(job_file):
+    """Grade the job in ``job_file`` and write its result file atomically."""
+    job = json.loads(Path(job_file).read_text())
+    start = time.monotonic()
+    result = grade(job)
+    result["seconds"] = round(time.monotonic() - start, 2)
+    out = Path(job["workdir"]) / "results" / f"{job['student']}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_suffix(".tmp")
+    partial.write_text(json.dumps({**result, "submission_sha256": job["submission_sha256"]}, indent=1))
+    os.replace(partial, out)
+
+
+def serve():
+    """The worker loop: grade the job file named on each stdin line (its result file says when done)."""
+    put_venv_on_path()
+    for line in sys.stdin:
+        run_job(line.strip())
+
+
+if __name__ == "__main__":
+    serve()

@@ -1,0 +1,96 @@
+"""Find a student's notebook in their folder and make sure nbgrader can grade it.
+
+Each problem either is repaired (and noted for the report) or becomes a
+:class:`SubmissionError` whose message the instructor reads. Nothing here
+executes student code.
+"""
+
+import json
+from pathlib import Path
+
+import nbformat
+
+from autograder.course import notebook_stem
+
+
+class SubmissionError(Exception):
+    """A submission that cannot be graded, with a reason the instructor reads."""
+
+
+def find_notebook(student_dir, assignment):
+    """The student's notebook: the expected name, or the only notebook there is.
+
+    Returns ``(path, notes)``; a renamed notebook is graded and noted.
+    """
+    name = f"{notebook_stem(assignment)}.ipynb"
+    found = sorted(p for p in Path(student_dir).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    exact = [p for p in found if p.name == name]
+    if exact:
+        return exact[0], []
+    if len(found) == 1:
+        return found[0], [f"renamed: graded {found[0].name} as {name}"]
+    others = ", ".join(p.name for p in found) or "none"
+    raise SubmissionError(f"no {name} in the submission (notebooks found: {others})")
+
+
+def load_notebook(path):
+    """Read ``path`` as an nbformat 4 notebook, repairing what can be repaired.
+
+    Returns ``(notebook, notes)``. Raises :class:`SubmissionError` for an
+    empty file, invalid JSON, or a file that is not a notebook.
+    """
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    if not text.strip():
+        raise SubmissionError("the notebook file is empty")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SubmissionError(f"the notebook is not valid JSON (line {exc.lineno}): it may be corrupt or truncated") from None
+    if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
+        raise SubmissionError("the file is JSON but not a Jupyter notebook")
+    notes = []
+    if raw.get("nbformat", 4) < 4:
+        notes.append(f"converted from notebook format {raw.get('nbformat')} to 4")
+    try:
+        notebook = nbformat.convert(nbformat.reads(text, as_version=nbformat.NO_CONVERT), 4)
+    except Exception as exc:  # nbformat raises many kinds on malformed input
+        raise SubmissionError(f"the notebook cannot be read: {type(exc).__name__}: {exc}"[:300]) from None
+    return notebook, notes + remove_duplicate_cells(notebook)
+
+
+def remove_duplicate_cells(notebook):
+    """Keep the first cell of each ``grade_id``; return notes about the ones dropped."""
+    seen, kept, dropped = set(), [], []
+    for cell in notebook.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id and grade_id in seen:
+            dropped.append(grade_id)
+            continue
+        seen.add(grade_id)
+        kept.append(cell)
+    notebook.cells = kept
+    return [f"removed duplicated cell {g}" for g in dropped]
+
+
+def restore_metadata(notebook, release):
+    """Give back nbgrader metadata to cells that lost it, matching cells by id.
+
+    The course's cell ids equal the ``grade_id``s, so a cell whose metadata was
+    stripped is still recognised. Returns notes for the report.
+    """
+    by_id = {c.get("id"): c.metadata["nbgrader"] for c in release.cells if "nbgrader" in c.metadata}
+    restored = []
+    for cell in notebook.cells:
+        if "nbgrader" not in cell.get("metadata", {}) and cell.get("id") in by_id:
+            cell.setdefault("metadata", {})["nbgrader"] = dict(by_id[cell["id"]])
+            restored.append(cell["id"])
+    return [f"restored nbgrader metadata of {len(restored)} cells"] if restored else []
+
+
+def clean_metadata(notebook, kernel_name):
+    """Point the notebook at the grading kernel and give every cell a valid id."""
+    notebook.metadata["kernelspec"] = {"name": kernel_name, "display_name": kernel_name, "language": "python"}
+    for index, cell in enumerate(notebook.cells):
+        if not isinstance(cell.get("id"), str) or not cell.get("id"):
+            cell["id"] = f"cell-{index}"
+    return notebook

@@ -1,0 +1,150 @@
+"""The adversarial corpus, graded in one batch: every hostile or broken
+submission gets the score it deserves, leaks nothing, and affects no one else.
+
+Needs the sandbox (root on Linux, as in CI); skipped elsewhere with the reason.
+"""
+
+import json
+import socket
+import sqlite3
+import threading
+
+import nbformat
+import pytest
+
+from autograder.build import release
+from autograder.course import REPO
+from autograder.grade import grade_class
+from autograder.sandbox import unavailable_reason
+from tests.adversarial.corpus import ASSIGNMENT, NOTEBOOK, build_corpus
+from tests.test_release import HIDDEN, _secret_lines
+
+pytestmark = [
+    pytest.mark.xdist_group("adversarial"),
+    pytest.mark.skipif(unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}"),
+]
+WORKERS = 2
+
+
+@pytest.fixture(scope="module")
+def listener():
+    """A TCP server on 127.0.0.1 that counts the connections it accepts."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield server.getsockname()[1], accepted
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory, listener):
+    """``(expected, results, workdir)`` for the whole corpus."""
+    root = tmp_path_factory.mktemp("adversarial")
+    ctx = {"repo": str(REPO), "workdir": str(root / "work"), "submissions": str(root / "corpus"), "port": listener[0]}
+    expected = build_corpus(root / "corpus", ctx)
+    results = grade_class(root / "corpus", ASSIGNMENT, workdir=root / "work", timeout=5, student_timeout=150, workers=WORKERS)
+    return expected, {r.student: r for r in results}, root / "work"
+
+
+def test_corpus_is_large_enough(graded):
+    """At least 30 hostile or broken cases besides the controls."""
+    expected, _, _ = graded
+    assert len([c for c in expected if "control" not in c]) >= 30
+
+
+def _cases():
+    from tests.adversarial.corpus import Expect, _attacks, _broken_files, _notebook_edits  # noqa: F401
+
+    return sorted(_attacks({"repo": "", "workdir": "", "submissions": "", "port": 0})) + [
+        "deleted-test-cells", "duplicated-test-cell", "reordered-cells", "retyped-test-cell", "edited-locked-cells",
+        "metadata-stripped", "other-kernelspec", "invalid-json", "empty-file", "not-a-notebook",
+        "wrong-notebook-name", "no-notebook", "nbformat-v3", "different-but-correct",
+        "control-perfect", "control-mistakes", "control-untouched", "zz-control-after-everything",
+    ]
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_case_gets_the_outcome_it_deserves(graded, case):
+    """Status, score, flags and reason as the corpus says."""
+    expected, results, _ = graded
+    want, got = expected[case], results[case]
+    full, mistakes = results["control-perfect"].auto_max, results["control-mistakes"].auto_score
+    assert want.status in (got.status, "any"), f"{case}: {got.status} ({got.reason})"
+    score = {"full": full, "zero": 0, "mistakes": mistakes}.get(want.score)
+    if want.score == "partial":
+        assert 0 < got.auto_score < full, f"{case}: {got.auto_score}"
+    else:
+        assert got.auto_score == score, f"{case}: {got.auto_score} points, deserves {score} ({got.notes})"
+    assert set(want.flags) <= set(got.flags), f"{case}: flags {got.flags}"
+    assert want.reason in got.reason
+
+
+def test_mistakes_base_is_between_zero_and_full(graded):
+    """The 'mistakes' reference score is a real middle score, so equality with it means something."""
+    _, results, _ = graded
+    assert 0 < results["control-mistakes"].auto_score < results["control-perfect"].auto_max
+
+
+@pytest.mark.parametrize("case", ["read-solutions", "read-hidden-tests", "read-autograded", "read-gradebook", "read-other-student",
+                                  "write-gradebook", "read-git-history", "socket-localhost", "socket-outside"])
+def test_probe_was_blocked(graded, case):
+    """The probe ran (its cell printed 'blocked') and nothing leaked."""
+    _, _, workdir = graded
+    outputs = _outputs_text(workdir, case)
+    assert "blocked:" in outputs and "LEAK:" not in outputs
+
+
+def test_no_connection_reached_the_host(graded, listener):
+    """The kernel's socket to 127.0.0.1 never arrived."""
+    assert listener[1] == []
+
+
+def test_gradebook_is_intact(graded, tmp_path):
+    """The gradebook's record of the assignment equals a freshly made one."""
+    _, _, workdir = graded
+    release([ASSIGNMENT], course_dir=tmp_path / "release", workdir=tmp_path)
+    query = "select name, checksum, source from source_cell order by name"
+    fresh = sqlite3.connect(tmp_path / "gradebook.db").execute(query).fetchall()
+    assert sqlite3.connect(workdir / "gradebook.db").execute(query).fetchall() == fresh
+
+
+def test_nothing_of_the_sandbox_keeps_running(graded):
+    """No process of this batch's sandbox users survives it (the fork bomb's children included)."""
+    _, _, workdir = graded
+    uids = {json.loads(p.read_text())["uid"] for p in (workdir / "jupyter" / "kernels").glob("*/settings.json")}
+    assert len(uids) == WORKERS
+    alive = []
+    for status in __import__("pathlib").Path("/proc").glob("[0-9]*/status"):
+        try:
+            uid = int(next(ln for ln in status.read_text().splitlines() if ln.startswith("Uid:")).split()[1])
+        except (OSError, StopIteration):
+            continue
+        alive += [status.parent.name] if uid in uids else []
+    assert alive == []
+
+
+def test_feedback_hides_hidden_tests_and_stays_small(graded):
+    """No feedback page shows a hidden test's code, and none is huge (images, prints)."""
+    _, results, workdir = graded
+    secrets = _secret_lines(ASSIGNMENT, HIDDEN)
+    pages = list((workdir / "feedback").rglob("*.html"))
+    assert len(pages) == len([r for r in results.values() if r.status == "graded"])
+    for page in pages:
+        text = page.read_text()
+        assert not [s for s in secrets if s in text], f"{page.parent.parent.name} shows hidden tests"
+        assert len(text) < 5_000_000, f"{page} is {len(text)} bytes"
+
+
+def _outputs_text(workdir, student):
+    path = workdir / "autograded" / student / ASSIGNMENT / NOTEBOOK
+    nb = nbformat.read(path, 4)
+    return "\n".join(str(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
