@@ -11,6 +11,8 @@ import csv
 import functools
 import hashlib
 import json
+import re
+import shutil
 import sys
 import tempfile
 import zipfile
@@ -184,26 +186,47 @@ def format_table(results):
     return "\n".join(lines)
 
 
+# nbgrader's zip_collect default: files named <student>_attempt_<timestamp>_<file>.
+ZIP_COLLECT_NAME = re.compile(r"^(?P<student>.+?)_attempt_(?P<timestamp>[^_]+)_(?P<file>.+)$")
+
+
 class _unpacked:
-    """Context manager: a zip is extracted to a temporary folder, a folder is used as is."""
+    """Context manager giving one folder per student.
+
+    A zip is extracted to a temporary folder; a folder of flat files named as
+    nbgrader's ``zip_collect`` names them is sorted into student folders.
+    """
 
     def __init__(self, submissions):
         self.path = Path(submissions)
         self.tmp = None
 
     def __enter__(self):
-        if self.path.is_dir():
-            return self.path
-        if not zipfile.is_zipfile(self.path):
+        if not self.path.is_dir() and not zipfile.is_zipfile(self.path):
             raise SystemExit(f"{self.path} is neither a folder nor a zip file of submissions.")
         self.tmp = tempfile.TemporaryDirectory()
-        with zipfile.ZipFile(self.path) as z:
-            z.extractall(self.tmp.name)
-        return _single_top_folder(Path(self.tmp.name))
+        if self.path.is_dir():
+            root = self.path
+        else:
+            with zipfile.ZipFile(self.path) as z:
+                z.extractall(self.tmp.name)
+            root = _single_top_folder(Path(self.tmp.name))
+        flat = [p for p in root.iterdir() if p.is_file() and ZIP_COLLECT_NAME.match(p.name)]
+        return _sort_flat_files(flat, Path(self.tmp.name) / "students") if flat else root
 
     def __exit__(self, *exc):
         if self.tmp:
             self.tmp.cleanup()
+
+
+def _sort_flat_files(files, target):
+    """Copy ``<student>_attempt_<time>_<file>`` files to ``target/<student>/<file>``."""
+    for path in files:
+        match = ZIP_COLLECT_NAME.match(path.name)
+        dest = target / match["student"] / match["file"]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
+    return target
 
 
 def _single_top_folder(root):

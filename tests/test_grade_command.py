@@ -73,3 +73,14 @@ def test_killed_run_resumes_without_losing_or_double_counting(tmp_path):
     assert sorted(r["student"] for r in rows) == ["s1", "s2", "s3"]
     assert [(r["status"], r["auto_score"], r["reason"]) for r in rows] == [("graded", "0", "")] * 3
     assert first.stat().st_mtime_ns == stamp, "the finished student was graded again"
+
+
+def test_zip_collect_names_are_sorted_into_student_folders(tmp_path):
+    """Flat files named as nbgrader's zip_collect names them become one folder per student."""
+    from autograder.grade import _unpacked
+
+    for name in ("ada_attempt_2026-11-01-10-00_gradient_descent.ipynb", "bob_lee_attempt_2026-11-02-09-30_notes.txt"):
+        (tmp_path / name).write_text("{}")
+    with _unpacked(tmp_path) as folder:
+        found = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    assert found == ["ada/gradient_descent.ipynb", "bob_lee/notes.txt"]
