@@ -30,7 +30,7 @@ class SandboxSettings:
     """What the launcher needs; written next to the kernelspec as JSON."""
 
     hide: list  # folders replaced by an empty tmpfs inside the sandbox
-    expose: list  # folders inside hidden ones that the kernel still needs (Python)
+    expose: list  # folders inside hidden ones that the kernel still needs (Python, backproplab)
     ipc_dir: str
     uid: int = SANDBOX_UID
     memory_bytes: int = 4 * 2**30
@@ -56,10 +56,12 @@ def unavailable_reason():
     return None
 
 
-def python_dirs():
-    """The real folders of this Python (venv and base install) the kernel must run."""
-    dirs = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent.parent}
-    return sorted(str(d) for d in dirs)
+def kernel_needs():
+    """The real folders the kernel must see: this Python (venv and base install) and the helper package."""
+    import backproplab
+
+    dirs = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent, Path(backproplab.__file__).parent}
+    return sorted({str(d.resolve()) for d in dirs})
 
 
 def default_hidden(workdir, extra=()):
@@ -96,7 +98,7 @@ def install_kernelspec(workdir, worker, uid, hidden_extra=()):
     workdir = Path(workdir).resolve()
     ipc_dir = Path(tempfile.mkdtemp(prefix="bpl-ipc-"))
     os.chown(ipc_dir, uid, uid)
-    settings = SandboxSettings(hide=default_hidden(workdir, hidden_extra), expose=python_dirs(), ipc_dir=str(ipc_dir), uid=uid)
+    settings = SandboxSettings(hide=default_hidden(workdir, hidden_extra), expose=kernel_needs(), ipc_dir=str(ipc_dir), uid=uid)
     kernel_name = f"{KERNEL_NAME}-{worker}"
     spec_dir = workdir / "jupyter" / "kernels" / kernel_name
     spec_dir.mkdir(parents=True, exist_ok=True)
