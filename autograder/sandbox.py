@@ -34,7 +34,7 @@ class SandboxSettings:
     ipc_dir: str
     uid: int = SANDBOX_UID
     memory_bytes: int = 4 * 2**30
-    max_processes: int = 512
+    max_processes: int = 128
     max_file_bytes: int = 64 * 2**20
     cpu_seconds: int = 300
     scratch_mb: int = 256

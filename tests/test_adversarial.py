@@ -51,7 +51,7 @@ def graded(tmp_path_factory, listener):
     root = tmp_path_factory.mktemp("adversarial")
     ctx = {"repo": str(REPO), "workdir": str(root / "work"), "submissions": str(root / "corpus"), "port": listener[0]}
     expected = build_corpus(root / "corpus", ctx)
-    results = grade_class(root / "corpus", ASSIGNMENT, workdir=root / "work", timeout=5, student_timeout=150, workers=WORKERS)
+    results = grade_class(root / "corpus", ASSIGNMENT, workdir=root / "work", timeout=10, student_timeout=150, workers=WORKERS)
     return expected, {r.student: r for r in results}, root / "work"
 
 
