@@ -36,7 +36,9 @@ def feedback_notebook(autograded, verdicts, hidden_ids, total):
                 cell.source = cell.source.split("\n", 1)[0] + "\n" + HIDDEN_NOTE
                 cell.outputs = []
             cell.outputs.append(_verdict_output(*verdicts[grade_id]))
-    nb.cells.insert(0, nbformat.v4.new_markdown_cell(_summary(verdicts, total)))
+    order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    in_order = sorted(verdicts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(_summary(in_order, total)))
     return nb
 
 
@@ -54,9 +56,8 @@ def _verdict_output(points, max_points, reason):
 
 
 def _summary(verdicts, total):
-    rows = "\n".join(
-        f"| `{g}` | {p:g} / {m:g} | {r or 'passed'} |" for g, (p, m, r) in sorted(verdicts.items())
-    )
+    """A Markdown table of ``[(grade_id, (points, max, reason)), ...]`` in notebook order."""
+    rows = "\n".join(f"| `{g}` | {p:g} / {m:g} | {r or 'passed'} |" for g, (p, m, r) in verdicts)
     return (
         f"# Feedback\n\nAutograded points: **{total[0]:g} / {total[1]:g}**. "
         "Written answers are graded by your instructor.\n\n"

@@ -5,7 +5,9 @@ Modules:
     gradcheck  numerical gradients and the course's relative error
     checks     the test cells' checks, which explain failures in words
     datasets   the dataset registry, verified downloads and loaders
-    widgets    interactive explorers for the notebooks
+    grading    records of test results, checked by the grader outside the kernel
+    widgets    the optimisation-path explorer (chapter 01)
+    weights_viewer  a hidden unit's incoming weights as an image, during training (chapter 02)
 """
 
 __version__ = "0.1.0"
