@@ -9,6 +9,7 @@ runs, and a fresh one takes its place.
 
 import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -70,8 +71,10 @@ class Worker:
             kill_sandbox_processes(self.settings["uid"])
 
     def close(self):
-        """Stop the worker and give its sandbox uid back."""
+        """Stop the worker, remove its IPC folder and give its sandbox uid back."""
         self.stop()
+        if self.settings.get("ipc_prefix"):
+            shutil.rmtree(Path(self.settings["ipc_prefix"]).parent, ignore_errors=True)
         if self.uid_lock is not None:
             self.uid_lock.close()
             self.uid_lock = None
