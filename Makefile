@@ -31,4 +31,4 @@ lab: env  ## JupyterLab on the student notebooks
 	$(VENV)/bin/jupyter lab course
 
 clean:
-	rm -rf autograder/work dist solutions/*/*.ipynb
+	rm -rf autograder/working dist solutions/*/*.ipynb

@@ -21,7 +21,7 @@ from traitlets.config import Config
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
 COURSE = REPO / "course"
-DEFAULT_WORKDIR = REPO / "autograder" / "work"
+DEFAULT_WORKDIR = REPO / "autograder" / "working"
 
 # Files in a chapter's source folder that never reach students.
 IGNORED_FILES = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]

@@ -6,6 +6,7 @@ Modules:
     checks     the test cells' checks, which explain failures in words
     datasets   the dataset registry, verified downloads and loaders
     grading    records of test results, checked by the grader outside the kernel
+    plotting   figures as Jupyter outputs, for the widgets
     widgets    the optimisation-path explorer (chapter 01)
     weights_viewer  a hidden unit's incoming weights as an image, during training (chapter 02)
 """

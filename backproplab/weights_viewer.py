@@ -22,12 +22,12 @@ Figures are rendered to PNG with a plain :class:`matplotlib.figure.Figure`
 as display data, so the panel works in JupyterLab and in tests alike.
 """
 
-import base64
-import io
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
+
+from backproplab.plotting import png_output
 
 __all__ = ["weights_viewer", "WeightsViewer"]
 
@@ -76,7 +76,7 @@ class WeightsViewer(widgets.VBox):
             f"[{weights.min():.3f}, {weights.max():.3f}], "
             f"largest change since epoch {self.epochs[0]}: {np.abs(delta).max():.3f}"
         )
-        self.output.outputs = (_png_output(self._figure(unit, index)),)
+        self.output.outputs = (png_output(self._figure(unit, index), "<weights viewer figure>"),)
 
     def _figure(self, unit, index):
         """The two panels: the weights and the change since the first snapshot."""
@@ -127,12 +127,3 @@ def weights_viewer(snapshots, image_shape=(8, 8), unit=0, epochs=None):
     if len(epochs) != len(stack):
         raise ValueError(f"got {len(epochs)} epoch numbers for {len(stack)} snapshots")
     return WeightsViewer(stack, image_shape, int(unit), epochs)
-
-
-def _png_output(fig):
-    """A Jupyter display-data output holding ``fig`` as a PNG."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"image/png": data, "text/plain": "<weights viewer figure>"}}

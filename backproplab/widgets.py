@@ -16,13 +16,13 @@ Figures are rendered to PNG with a plain :class:`matplotlib.figure.Figure`
 as display data, so the panel works in JupyterLab and in tests alike.
 """
 
-import base64
-import io
 import warnings
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
+
+from backproplab.plotting import png_output
 
 __all__ = ["optimisation_explorer", "OptimisationExplorer"]
 
@@ -66,7 +66,7 @@ class OptimisationExplorer(widgets.VBox):
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a blow-up must not print warnings
             fig = _figure(self.history, self.X, self.y, W0, b0, diverged)
-            self.output.outputs = (_png_output(fig),)
+            self.output.outputs = (png_output(fig, "<optimisation explorer figure>"),)
 
 
 def optimisation_explorer(train_fn, X, y, W0, b0, *, lr=0.01, num_epochs=15, mu=0.0):
@@ -177,15 +177,6 @@ def _plot_path(ax, W_hist, X, y, W0, b0):
     ax.set(xlim=(centre[0] - half, centre[0] + half), ylim=(centre[1] - half, centre[1] + half))
     ax.set(xlabel="w1", ylabel="w2", title=f"path of W (contours: cost at b = {b0:g})")
     ax.legend(loc="best", fontsize=8)
-
-
-def _png_output(fig):
-    """A Jupyter display-data output holding ``fig`` as a PNG."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"image/png": data, "text/plain": "<optimisation explorer figure>"}}
 
 
 def _text_output(message):

@@ -251,6 +251,6 @@ def _broken_files(folder, bases, answers, release):
 
 if __name__ == "__main__":
     target = Path(sys.argv[1])
-    ctx = {"repo": ".", "workdir": "autograder/work", "submissions": str(target), "port": 8765}
+    ctx = {"repo": ".", "workdir": "autograder/working", "submissions": str(target), "port": 8765}
     for case, expect in build_corpus(target, ctx).items():
         print(f"{case:<32} {expect}")
