@@ -40,15 +40,17 @@ def grade(job):
         notebook, more = load_notebook(path)
         release = nbformat.read(workdir / "release" / assignment / f"{notebook_stem(assignment)}.ipynb", 4)
         result["notes"] = notes + more + restore_metadata(notebook, release)
-        result["flags"] += ["renamed"] * any(n.startswith("renamed") for n in notes)
+        if notes:  # find_notebook only notes a renamed notebook
+            result["flags"].append("renamed")
         stage(notebook, job, workdir)
         autograde(job, workdir)
         result["cells"], tampered = score(job, workdir)
-        result["flags"] += ["tampered"] * bool(tampered)
-        result["notes"] += [f"passed in the kernel but failed the outside check: {', '.join(tampered)}"] * bool(tampered)
+        if tampered:
+            result["flags"].append("tampered")
+            result["notes"].append(f"passed in the kernel but failed the outside check: {', '.join(tampered)}")
     except SubmissionError as exc:
         result["status"], result["reason"] = "not graded", str(exc)
-        result["flags"].append("crash" if "kernel" in str(exc).lower() else "unreadable")
+        result["flags"].append(exc.flag)
     except Exception as exc:  # the batch goes on; the instructor sees what broke
         result["status"], result["reason"] = "not graded", f"grading failed: {type(exc).__name__}: {exc}"[:300]
         result["flags"].append("crash")
@@ -71,7 +73,7 @@ def autograde(job, workdir):
         warnings.simplefilter("ignore")
         result = _api(job).autograde(job["assignment"], job["student"], force=True, create=True)
     if not result["success"]:
-        raise SubmissionError(_failure_reason(result.get("log") or "", result.get("error") or ""))
+        raise SubmissionError(_failure_reason(result.get("log") or "", result.get("error") or ""), flag="crash")
 
 
 def _failure_reason(log, error):

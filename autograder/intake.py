@@ -14,7 +14,15 @@ from autograder.course import notebook_stem
 
 
 class SubmissionError(Exception):
-    """A submission that cannot be graded, with a reason the instructor reads."""
+    """A submission that cannot be graded, with a reason the instructor reads.
+
+    ``flag`` names the kind of failure in the report: ``unreadable`` (the
+    file) or ``crash`` (the kernel or nbgrader gave up while grading).
+    """
+
+    def __init__(self, reason, flag="unreadable"):
+        super().__init__(reason)
+        self.flag = flag
 
 
 def find_notebook(student_dir, assignment):

@@ -65,6 +65,24 @@ from backproplab.widgets import optimisation_explorer
 
 np.set_printoptions(precision=6, suppress=True)
 # The test cells below use the names imported here: do not rebind them.
+def check_history(history, W_before, W, num_epochs, tag):
+    """Test helper: record a training history for the grader, then check W is
+    unchanged and the history has the keys W, b, z, cost as arrays of
+    num_epochs + 1 rows. ``tag`` names the case in the record keys."""
+    record(f"W_after_{tag}", W)
+    expect_unchanged(W_before, W, "W")
+    missing = {"W", "b", "z", "cost"} - set(history)
+    if missing:
+        raise AssertionError(f"the history has no key(s) {sorted(missing)}")
+    for key in ("W", "b", "z", "cost"):
+        record(f"{key}_is_ndarray_{tag}", isinstance(history[key], np.ndarray))
+        record(f"history_{key}_{tag}", history[key], tol=1e-9)
+    rows, D = num_epochs + 1, len(W)
+    for key, shape in (("W", (rows, D)), ("b", (rows,)), ("z", (rows,)), ("cost", (rows,))):
+        expect_type(history[key], np.ndarray, f'history["{key}"]')
+        expect_shape(history[key], shape, f'history["{key}"] for D = {D}, num_epochs = {num_epochs}',
+                     hint="One row for the start plus one per update")
+
 
 # The example of the source, sec. 1.2.1: (x1, x2) = (2, 7) -> y = 11,
 # start at w1 = w2 = 0, b = 1, learning rate 0.01, 15 updates.
@@ -486,19 +504,8 @@ cases_h = [
 for i_h, (X_h, y_h, W_h, b_h, lr_h, n_h) in enumerate(cases_h):
     W_copy_h = W_h.copy()
     hist_h = train(X_h, y_h, W_h, b_h, lr_h, n_h)
-    record(f"W_after_case{i_h}", W_h)
-    expect_unchanged(W_copy_h, W_h, "W")
-    missing_h = {"W", "b", "z", "cost"} - set(hist_h)
-    if missing_h:
-        raise AssertionError(f"the history has no key(s) {sorted(missing_h)}")
-    for key_h in ("W", "b", "z", "cost"):
-        record(f"{key_h}_is_ndarray_case{i_h}", isinstance(hist_h[key_h], np.ndarray))
-        record(f"history_{key_h}_case{i_h}", hist_h[key_h], tol=1e-9)
+    check_history(hist_h, W_copy_h, W_h, n_h, f"case{i_h}")
     D_h, rows_h = len(X_h), n_h + 1
-    for key_h, shape_h in (("W", (rows_h, D_h)), ("b", (rows_h,)), ("z", (rows_h,)), ("cost", (rows_h,))):
-        expect_type(hist_h[key_h], np.ndarray, f'history["{key_h}"]')
-        expect_shape(hist_h[key_h], shape_h, f'history["{key_h}"] for D = {D_h}, num_epochs = {n_h}',
-                     hint="One row for the start plus one per update")
     # Closed form (10): e_n = rho^n e_0, W_n = W_0 - X e_0 (1 - rho^n) / lam, b_n likewise.
     lam_h = float(X_h @ X_h) + 1.0
     rho_h = 1.0 - lr_h * lam_h
@@ -873,19 +880,8 @@ for D_h, lr_h, mu_h, n_h in ((3, 0.03, 0.7, 9), (5, 0.01, 0.9, 20)):
     b_h, y_h = float(rng_h.normal()), float(rng_h.normal(scale=3.0))
     W_copy_h = W_h.copy()
     hist_h = train_momentum(X_h, y_h, W_h, b_h, lr_h, mu_h, n_h)
-    record(f"W_after_D{D_h}", W_h)
-    expect_unchanged(W_copy_h, W_h, "W")
-    missing_h = {"W", "b", "z", "cost"} - set(hist_h)
-    if missing_h:
-        raise AssertionError(f"the history has no key(s) {sorted(missing_h)}")
-    for key_h in ("W", "b", "z", "cost"):
-        record(f"{key_h}_is_ndarray_D{D_h}", isinstance(hist_h[key_h], np.ndarray))
-        record(f"history_{key_h}_D{D_h}", hist_h[key_h], tol=1e-9)
+    check_history(hist_h, W_copy_h, W_h, n_h, f"D{D_h}")
     rows_h = n_h + 1
-    for key_h, shape_h in (("W", (rows_h, D_h)), ("b", (rows_h,)), ("z", (rows_h,)), ("cost", (rows_h,))):
-        expect_type(hist_h[key_h], np.ndarray, f'history["{key_h}"]')
-        expect_shape(hist_h[key_h], shape_h, f'history["{key_h}"] for D = {D_h}, num_epochs = {n_h}',
-                     hint="One row for the start plus one per update")
     # Reference: eq. (13) written out, velocities starting at zero.
     Wr_h, br_h, vWr_h, vbr_h = W_copy_h.copy(), b_h, np.zeros(D_h), 0.0
     ref_h = {"W": [], "b": [], "z": [], "cost": []}
