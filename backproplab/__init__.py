@@ -9,6 +9,8 @@ Modules:
     plotting   figures as Jupyter outputs, for the widgets
     widgets    the optimisation-path explorer (chapter 01)
     weights_viewer  a hidden unit's incoming weights as an image, during training (chapter 02)
+    layers     chapter 02's dense layers (affine, ReLU, tanh, softmax loss), provided to later chapters
+    optimizer_paths  optimiser paths on 2-D surfaces, for the student's step functions (chapter 03)
 """
 
 __version__ = "0.1.0"

@@ -1,0 +1,158 @@
+"""Tests for backproplab.optimizer_paths: the optimiser explorer runs and redraws headless."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import warnings  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from backproplab.optimizer_paths import SURFACES, optimizer_paths, run_optimizer  # noqa: E402
+
+
+def sgd(w, dw, config):
+    """Reference steps for the tests (the chapter's signature)."""
+    return w - config["lr"] * dw, config
+
+
+def momentum(w, dw, config):
+    v = config.get("velocity", np.zeros_like(w))
+    v = config["mu"] * v - config["lr"] * dw
+    config["velocity"] = v
+    return w + v, config
+
+
+def adam_like(w, dw, config):
+    config["t"] = config.get("t", 0) + 1
+    config["m"] = config["beta1"] * config.get("m", 0.0) + (1 - config["beta1"]) * dw
+    config["v"] = config["beta2"] * config.get("v", 0.0) + (1 - config["beta2"]) * dw**2
+    m_hat = config["m"] / (1 - config["beta1"] ** config["t"])
+    v_hat = config["v"] / (1 - config["beta2"] ** config["t"])
+    return w - config["lr"] * m_hat / (np.sqrt(v_hat) + 1e-8), config
+
+
+def not_written(w, dw, config):
+    raise NotImplementedError()
+
+
+STEPS = {"sgd": sgd, "momentum": momentum, "adam": adam_like}
+
+
+def png_of(panel):
+    return [o["data"]["image/png"] for o in panel.output.outputs if "image/png" in o.get("data", {})]
+
+
+def test_panel_draws_a_figure_with_its_controls():
+    panel = optimizer_paths(STEPS)
+    assert set(panel.controls) == {"optimizer", "surface", "lr", "num_steps", "beta1", "beta2", "x0", "y0"}
+    assert list(panel.controls["optimizer"].options) == ["sgd", "momentum", "adam", "all"]
+    assert len(png_of(panel)) == 1
+    assert set(panel.runs) == {"sgd"}
+    assert panel.runs["sgd"][0].shape == (51, 2)
+    assert "loss" in panel.status.value
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("optimizer", "momentum"), ("optimizer", "all"), ("surface", "Rosenbrock"), ("lr", 0.01),
+     ("num_steps", 80), ("beta1", 0.5), ("x0", 3.0), ("y0", -1.0)],
+)
+def test_changing_a_control_redraws(name, value):
+    panel = optimizer_paths(STEPS, optimizer="momentum" if name != "optimizer" else "sgd")
+    before = png_of(panel)
+    panel.controls[name].value = value
+    after = png_of(panel)
+    assert len(after) == 1
+    assert after != before, f"changing {name} did not change the figure"
+
+
+def test_beta2_reaches_adam():
+    panel = optimizer_paths(STEPS, optimizer="adam", lr=0.1, num_steps=20)
+    before = panel.runs["adam"][0].copy()
+    panel.controls["beta2"].value = 0.5
+    assert not np.allclose(panel.runs["adam"][0], before)
+
+
+def test_all_runs_every_optimizer():
+    panel = optimizer_paths(STEPS, optimizer="all")
+    assert set(panel.runs) == set(STEPS)
+    assert panel.status.value.count("<br>") == 2
+
+
+def test_config_reaches_the_step_function_and_keeps_state():
+    seen = []
+
+    def spy(w, dw, config):
+        seen.append(dict(config))
+        config["calls"] = config.get("calls", 0) + 1
+        return w - config["lr"] * dw, config
+
+    optimizer_paths({"spy": spy}, lr=0.002, num_steps=3, beta1=0.7, beta2=0.95)
+    assert len(seen) == 3
+    assert seen[0]["lr"] == pytest.approx(0.002)
+    assert seen[0]["mu"] == seen[0]["beta1"] == pytest.approx(0.7)
+    assert seen[0]["beta2"] == seen[0]["decay_rate"] == pytest.approx(0.95)
+    assert [s.get("calls", 0) for s in seen] == [0, 1, 2], "the state must carry over from step to step"
+
+
+def test_surface_change_moves_the_start():
+    panel = optimizer_paths(STEPS)
+    panel.controls["surface"].value = "Rosenbrock"
+    assert (panel.controls["x0"].value, panel.controls["y0"].value) == SURFACES["Rosenbrock"][2]
+    np.testing.assert_allclose(panel.runs["sgd"][0][0], SURFACES["Rosenbrock"][2])
+
+
+def test_not_implemented_is_a_message_not_a_traceback():
+    panel = optimizer_paths({"nesterov": not_written})
+    text = "".join(o.get("text", "") for o in panel.output.outputs)
+    assert "implement it above first" in text and "Traceback" not in text
+    assert png_of(panel) == []
+    panel.controls["lr"].value = 0.01  # redraw still works
+    assert png_of(panel) == []
+
+
+@pytest.mark.parametrize(
+    "bad, words",
+    [(lambda w, dw, c: w - dw, "not the pair (next_w, config)"),
+     (lambda w, dw, c: (np.zeros(3), c), "shape (3,)"),
+     (lambda w, dw, c: (w, None), "config should be a dict"),
+     (lambda w, dw, c: 1 / 0, "ZeroDivisionError")],
+)
+def test_bad_step_functions_are_reported_in_words(bad, words):
+    panel = optimizer_paths({"bad": bad, "sgd": sgd}, optimizer="all")
+    assert words in panel.status.value
+    assert set(panel.runs) == {"sgd"} and len(png_of(panel)) == 1  # the good one is still drawn
+
+
+def test_divergence_is_flagged_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        panel = optimizer_paths(STEPS, lr=0.1, num_steps=200)  # 0.1 > 2 / 25
+        assert "diverged" in panel.status.value
+        assert len(png_of(panel)) == 1
+        panel.controls["surface"].value = "Rosenbrock"
+        assert "diverged" in panel.status.value
+
+
+def test_sgd_converges_below_two_over_lambda_max():
+    path, losses = run_optimizer(sgd, "ill-conditioned quadratic", (-4.0, 1.0), 300, {"lr": 0.075})
+    assert losses[-1] < 1e-6 * losses[0]
+    path, losses = run_optimizer(sgd, "ill-conditioned quadratic", (-4.0, 1.0), 300, {"lr": 0.085})
+    assert losses[-1] > losses[0]
+
+
+def test_rosenbrock_gradient_is_right():
+    fn = SURFACES["Rosenbrock"][0]
+    w, h = np.array([-0.7, 1.3]), 1e-6
+    numeric = [(fn(w + h * e)[0] - fn(w - h * e)[0]) / (2 * h) for e in np.eye(2)]
+    np.testing.assert_allclose(fn(w)[1], numeric, rtol=1e-6)
+    assert fn(np.array([1.0, 1.0]))[0] == 0.0
+
+
+def test_rejects_an_unknown_surface_and_no_optimizers():
+    with pytest.raises(ValueError, match="surface must be one of"):
+        optimizer_paths(STEPS, surface="bowl")
+    with pytest.raises(ValueError, match="at least one step function"):
+        optimizer_paths({})
