@@ -11,6 +11,7 @@ Modules:
     weights_viewer  a hidden unit's incoming weights as an image, during training (chapter 02)
     layers     chapter 02's dense layers (affine, ReLU, tanh, softmax loss), provided to later chapters
     optimizer_paths  optimiser paths on 2-D surfaces, for the student's step functions (chapter 03)
+    kernel_explorer  kernels, stride, padding and pooling on a photo, with the student's layers (chapter 04)
 """
 
 __version__ = "0.1.0"

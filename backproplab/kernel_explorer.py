@@ -1,0 +1,233 @@
+"""The kernel explorer (chapter 04): a 3x3 kernel on a real photo, live.
+
+:func:`kernel_explorer` builds a panel around the student's own layer
+functions: a menu of canonical kernels (seed 002, sec. 2.3, plus Sobel), a
+3x3 grid of number boxes to edit the kernel cell by cell, menus for the
+stride, the zero padding and an optional 2x2 pooling, a line with the sizes
+of the input and of what the student's functions returned, and the picture
+before and after. It calls
+
+- ``conv_fn(x, w, b, stride, pad)`` with ``x`` of shape (1, 1, H, W), ``w`` of
+  shape (1, 1, 3, 3) and ``b = [0.0]``, expecting ``(out, cache)`` with
+  ``out`` of shape (1, 1, H', W') (the chapter's ``conv_forward_naive``);
+- ``pool_fns[name](out, 2, 2)`` for the pooling picked (``"max"`` or
+  ``"avg"``), expecting ``(pooled, cache)`` (``max_pool_forward_naive``,
+  ``avg_pool_forward_naive``).
+
+The module contains no exercise answer: it never computes a convolution, a
+pooling or an output size itself; it draws and reports whatever the student's
+functions return, and a function that raises or returns something unusable
+is reported in words instead of a traceback.
+
+The photo is matplotlib's bundled sample ``grace_hopper.jpg``, converted to
+grey levels in [0, 1] and reduced by averaging blocks of pixels (8x8 by
+default: 600x512 becomes 75x64), so that a loop implementation answers in a
+fraction of a second (0.02 s for the chapter's solution, which loops over
+output positions; about ten times that for one that loops over every weight).
+"""
+
+import warnings
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.figure import Figure
+
+from backproplab.plotting import png_output
+
+__all__ = ["CANONICAL_KERNELS", "KernelExplorer", "kernel_explorer", "load_photo"]
+
+#: The kernels of the menu, as 3x3 lists (rows top to bottom). "blur (as printed)"
+#: is seed 002's eq. (2.5), whose entries sum to 8; "blur" divides it by 8.
+CANONICAL_KERNELS = {
+    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+    "blur": [[0, 1 / 8, 0], [1 / 8, 4 / 8, 1 / 8], [0, 1 / 8, 0]],
+    "blur (as printed)": [[0, 1, 0], [1, 4, 1], [0, 1, 0]],
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "edge": [[0, -1, 0], [-1, 4, -1], [0, -1, 0]],
+    "Sobel vertical": [[1, 0, -1], [2, 0, -2], [1, 0, -1]],
+    "Sobel horizontal": [[1, 2, 1], [0, 0, 0], [-1, -2, -1]],
+}
+CUSTOM = "custom"
+PADDINGS = (("0 (valid)", 0), ("1 (half, for 3x3)", 1), ("2 (full, for 3x3)", 2))
+POOLINGS = (("none", "none"), ("max 2x2, stride 2", "max"), ("average 2x2, stride 2", "avg"))
+
+
+def load_photo(block=8):
+    """Grace Hopper's photo (matplotlib's sample data) in grey levels in [0, 1].
+
+    block: the side of the square blocks of pixels averaged into one; the
+    600x512 photo becomes ``(600 // block, 512 // block)``.
+    Returns a float64 array of shape (H, W).
+    """
+    from matplotlib import cbook, image
+
+    rgb = image.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).astype(np.float64) / 255.0
+    grey = rgb[..., :3] @ np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma
+    H, W = grey.shape[0] // block, grey.shape[1] // block
+    return grey[: H * block, : W * block].reshape(H, block, W, block).mean(axis=(1, 3))
+
+
+class KernelExplorer(widgets.VBox):
+    """Menus and a 3x3 kernel grid around the student's conv (and pooling) functions.
+
+    Attributes: ``kernel_menu`` (Dropdown of :data:`CANONICAL_KERNELS` and
+    ``"custom"``), ``cells`` (3x3 list of ``FloatText``), ``stride`` (Dropdown
+    1-3), ``pad`` (Dropdown 0-2), ``pool`` (Dropdown ``"none"``, ``"max"``,
+    ``"avg"``), ``size_label`` (HTML: the sizes), ``status`` (HTML: a message
+    when nothing can be drawn), ``output`` (the figure), ``result`` (the last
+    2-D array drawn, or ``None``).
+    """
+
+    def __init__(self, conv_fn, pool_fns, image, kernel, stride, pad, pool):
+        self.conv_fn, self.pool_fns = conv_fn, dict(pool_fns or {})
+        self.image = np.asarray(image, dtype=np.float64)
+        self.result = None
+        self._quiet = False
+        style = {"description_width": "initial"}
+        self.kernel_menu = widgets.Dropdown(options=list(CANONICAL_KERNELS) + [CUSTOM], value=kernel,
+                                            description="kernel", style=style)
+        self.cells = [[widgets.FloatText(value=0.0, step=0.125, layout=widgets.Layout(width="70px"))
+                       for _ in range(3)] for _ in range(3)]
+        self.stride = widgets.Dropdown(options=[1, 2, 3], value=stride, description="stride", style=style)
+        self.pad = widgets.Dropdown(options=PADDINGS, value=pad, description="zero padding", style=style)
+        pool_options = [p for p in POOLINGS if p[1] == "none" or p[1] in self.pool_fns]
+        self.pool = widgets.Dropdown(options=pool_options, value=pool, description="pooling", style=style)
+        self.size_label, self.status, self.output = widgets.HTML(), widgets.HTML(), widgets.Output()
+        self._set_cells(kernel)
+        self.kernel_menu.observe(self._kernel_picked, names="value")
+        for row in self.cells:
+            for cell in row:
+                cell.observe(self._cell_edited, names="value")
+        for menu in (self.stride, self.pad, self.pool):
+            menu.observe(self.redraw, names="value")
+        grid = widgets.VBox([widgets.HBox(row) for row in self.cells])
+        controls = widgets.VBox([self.kernel_menu, self.stride, self.pad, self.pool])
+        super().__init__(children=[widgets.HBox([controls, grid]), self.size_label, self.status, self.output])
+        self.redraw()
+
+    @property
+    def kernel(self):
+        """The 3x3 kernel in the grid, as a float64 array."""
+        return np.array([[cell.value for cell in row] for row in self.cells], dtype=np.float64)
+
+    def _set_cells(self, name):
+        """Write a canonical kernel into the grid without redrawing once per cell."""
+        self._quiet = True
+        try:
+            for row, values in zip(self.cells, CANONICAL_KERNELS[name]):
+                for cell, value in zip(row, values):
+                    cell.value = float(value)
+        finally:
+            self._quiet = False
+
+    def _kernel_picked(self, change):
+        if change["new"] != CUSTOM:
+            self._set_cells(change["new"])
+        self.redraw()
+
+    def _cell_edited(self, change):
+        if self._quiet:
+            return
+        if self.kernel_menu.value != CUSTOM:
+            self._quiet = True  # the menu follows the grid; the grid keeps its values
+            try:
+                self.kernel_menu.value = CUSTOM
+            finally:
+                self._quiet = False
+        self.redraw()
+
+    def redraw(self, change=None):
+        """Call the student's functions with the current settings and redraw."""
+        if self._quiet:
+            return
+        kernel, stride, pad, pool = self.kernel, self.stride.value, self.pad.value, self.pool.value
+        H, W = self.image.shape
+        steps = [f"input {H}x{W}"]
+        result, message = _call(self.conv_fn, "the convolution", self.image[None, None],
+                                kernel[None, None], np.zeros(1), stride, pad)
+        if result is not None:
+            steps.append(f"conv (3x3, stride {stride}, padding {pad}) {_size(result)}")
+            if pool != "none":
+                result, message = _call(self.pool_fns[pool], "the pooling", result, 2, 2)
+                if result is not None:
+                    steps.append(f"{pool}-pool (2x2, stride 2) {_size(result)}")
+        self.size_label.value = " &rarr; ".join(steps)
+        if result is None:
+            self.result = None
+            self.status.value = f"<b>{message}</b>"
+            self.output.outputs = (_text_output(message),)
+            return
+        self.result = result[0, 0]
+        self.status.value = f"output values from {self.result.min():.3g} to {self.result.max():.3g}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fig = _figure(self.image, self.result, kernel, " -> ".join(s.replace("&rarr;", "->") for s in steps))
+            self.output.outputs = (png_output(fig, "<kernel explorer figure>"),)
+
+
+def kernel_explorer(conv_fn, pool_fns=None, image=None, *, kernel="edge", stride=1, pad=1, pool="none"):
+    """A panel to try kernels, strides, paddings and pooling on a photo.
+
+    conv_fn: ``conv_fn(x, w, b, stride, pad) -> (out, cache)``, e.g. the
+        chapter's ``conv_forward_naive``.
+    pool_fns: ``{"max": fn, "avg": fn}`` (either may be left out), each
+        ``fn(x, pool_size, stride) -> (out, cache)``.
+    image: a 2-D grey-level array (default: :func:`load_photo`).
+    kernel, stride, pad, pool: the start values of the menus.
+    Returns a :class:`KernelExplorer` (an ``ipywidgets.VBox``).
+    """
+    image = load_photo() if image is None else np.asarray(image, dtype=np.float64)
+    if image.ndim != 2:
+        raise ValueError(f"the explorer draws a grey-level image of shape (H, W); got shape {image.shape}")
+    if kernel not in CANONICAL_KERNELS:
+        raise ValueError(f"kernel must be one of {list(CANONICAL_KERNELS)}, not {kernel!r}")
+    return KernelExplorer(conv_fn, pool_fns, image, kernel, stride, pad, pool)
+
+
+def _call(fn, what, *args):
+    """Run a student's layer function; return ``(4-D array, None)`` or ``(None, message)``."""
+    name = getattr(fn, "__name__", what)
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            returned = fn(*args)
+    except NotImplementedError:
+        return None, f"Implement {name} above first, then come back to the explorer."
+    except Exception as exc:  # the student's error in words, not a traceback
+        return None, f"{name} raised {type(exc).__name__}: {exc}"
+    out = returned[0] if isinstance(returned, tuple) and len(returned) == 2 else returned
+    try:
+        out = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None, f"{name} should return (out, cache) with out a NumPy array, not {type(out).__name__}."
+    if out.ndim != 4 or out.shape[:2] != (1, 1) or 0 in out.shape:
+        return None, f"{name} returned an array of shape {out.shape}; for one image and one filter it should be (1, 1, H', W')."
+    if not np.all(np.isfinite(out)):
+        return None, f"{name} returned nan or inf values."
+    return out, None
+
+
+def _size(array):
+    return f"{array.shape[2]}x{array.shape[3]}"
+
+
+def _figure(image, result, kernel, title):
+    """The photo, the kernel and the result, side by side."""
+    fig = Figure(figsize=(10, 3.9), layout="constrained")
+    ax_in, ax_k, ax_out = fig.subplots(1, 3, width_ratios=[3, 1.4, 3])
+    ax_in.imshow(image, cmap="gray", vmin=0.0, vmax=1.0)
+    ax_in.set(title=f"input {image.shape[0]}x{image.shape[1]}", xlabel="column", ylabel="row")
+    top = max(float(np.abs(kernel).max()), 1e-12)
+    ax_k.imshow(kernel, cmap="RdBu_r", vmin=-top, vmax=top)
+    for (i, j), value in np.ndenumerate(kernel):
+        ax_k.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=9)
+    ax_k.set(title="kernel", xticks=range(3), yticks=range(3), xlabel="column", ylabel="row")
+    ax_out.imshow(result, cmap="gray")  # scaled to its own range
+    ax_out.set(title=f"output {result.shape[0]}x{result.shape[1]}", xlabel="column", ylabel="row")
+    fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def _text_output(message):
+    """A Jupyter stream output printing ``message``."""
+    return {"output_type": "stream", "name": "stdout", "text": message + "\n"}

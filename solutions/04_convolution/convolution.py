@@ -1,0 +1,1459 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Chapter 04 — Convolution and pooling, from the definition, forward and backward
+#
+# The fully connected layers of chapter 02 give every pixel its own weight to
+# every unit. An image has structure that they ignore: nearby pixels belong
+# together, and a pattern (an edge, a corner, a stroke) means the same thing
+# wherever it appears. A **convolution layer** slides one small set of weights —
+# a *kernel* or *filter* — over the whole image, and a **pooling layer**
+# summarises small neighbourhoods. This chapter builds both from their
+# definitions: first the mathematical convolution in one and two dimensions
+# and its look-alike, the cross-correlation, then padding and stride and the
+# sizes they produce, then the layers with their forward **and** backward
+# passes as plain loops, each checked against a numerical gradient. We derive
+# the famous "backward pass is a convolution with the kernel rotated by 180°",
+# and verify it by computing it both ways. Last, we count what these layers cost
+# (shapes and parameters of real networks) and look at what kernels do to a photo.
+#
+# **Sources.** *Seed 000_6962ea8b66b8a09b.txt* (E. Kara, "Mathematical
+# Foundations of Deep Learning"), sec. 2 and 2.1, eqs. (28)–(36) with ROT180;
+# *seed 001_9afdfe74925ed179.txt* (A. von Hacht, MSc thesis, Chalmers 2017),
+# sec. 2.3.2–2.3.3 (eqs. 2.23–2.37), appendix A.3 and Tables 3.2–3.5;
+# *seed 002_3a97ab12874e3f76.txt* (T. Xia, "Neural Net and Deep Learning"
+# notes), sec. 2.2–2.5 (properties, canonical kernels, units / weights /
+# connections); *seed 003_c109f77ff76ed8b6.txt* (M. S. Bilici, "An Overview of
+# Convolutional Neural Networks"), the sections *The Convolution Operator*,
+# *Pooling*, *Padding*, *Stride*, *Useful Practical Formulas* and *A Practical
+# Example: MNIST*; *seed 004_73fa1e5f3680b4b7.txt* (S. Lohiya, CS231n-based
+# notes), sec. 8. We recompute every number we take from them; where they are
+# wrong, an **Errata** note says so.
+#
+# ## Learning goals
+#
+# After this chapter you can
+#
+# - compute a 1-D and a 2-D convolution and a cross-correlation by hand, say
+#   where the flip is, and what deep-learning libraries call "convolution";
+# - give the output size of a convolution or pooling layer for any padding
+#   (valid, half, full) and stride, with the floor and the $+1$;
+# - implement a convolution layer, max pooling and average pooling, forward and
+#   backward, for batches of multi-channel images, and check them against a
+#   numerical gradient;
+# - derive the backward pass of a convolution as a convolution with the kernel
+#   rotated by 180°, and verify it;
+# - explain equivariance to translation and the approximate invariance that
+#   pooling adds, and show both numerically;
+# - count the output shapes and parameters of a CNN, layer by layer.
+#
+# **Time:** about 3–4 hours of reading, deriving and coding. The whole notebook
+# runs in well under a minute on a laptop CPU; no GPU is needed.
+#
+# **How to work:** fill in every cell that says `# YOUR CODE HERE`, then run the
+# test cell below it. The visible tests check shapes and small cases you can
+# verify by hand; hidden tests use other shapes (non-square images, odd and
+# even kernels, strides 2 and 3, padding 0–2, several images and channels) and
+# compare your gradients with numerical gradients when your notebook is graded.
+# Loops are fine here: chapter 05 makes these layers fast.
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import numbers
+
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy import signal
+
+from backproplab.checks import expect_close, expect_shape, expect_type
+from backproplab.gradcheck import numerical_gradient, rel_error
+from backproplab.grading import record
+from backproplab.kernel_explorer import CANONICAL_KERNELS, kernel_explorer, load_photo
+
+np.set_printoptions(precision=4, suppress=True)
+# The test cells below use the names imported here: do not rebind them.
+
+# %% [markdown]
+# ## 1. Convolution in one dimension, and its twin, the cross-correlation
+#
+# Seed 000 (sec. 2, eq. 28) starts from the integral
+# $(f * g)(x) = \int f(\tau)\,g(x - \tau)\,d\tau$: reflect $g$, shift it by $x$,
+# multiply with $f$ and integrate. For sequences (seed 002, eq. 2.1; seed 003,
+# *The Convolution Operator*) the integral becomes a sum. With indices starting
+# at 0 and everything outside an array taken as 0,
+#
+# $$ (a * b)_t = \sum_{\tau} a_\tau\, b_{t - \tau}, \qquad t = 0, 1, \dots, n_a + n_b - 2 . \tag{1} $$
+#
+# The sum runs over every $\tau$ for which both factors exist, so the result
+# has $n_a + n_b - 1$ entries (the "full" convolution). Two properties follow
+# directly from (1) (seed 002, sec. 2.2.3): substituting $\tau' = t - \tau$ gives
+# **commutativity** $a * b = b * a$, and the sum is **linear** in each argument,
+# $a * (\lambda_1 b + \lambda_2 c) = \lambda_1\, a * b + \lambda_2\, a * c$.
+#
+# The **cross-correlation** slides the kernel $k$ (length $K$) over the signal
+# $x$ (length $N$) *without reflecting it*; in the "valid" form it only uses
+# positions where $k$ lies entirely inside $x$:
+#
+# $$ (x \star k)_t = \sum_{m=0}^{K-1} x_{t + m}\, k_m, \qquad t = 0, \dots, N - K . \tag{2} $$
+#
+# Where is the flip? In (1) the kernel index runs *backwards* while the signal
+# index runs forwards ($b_{t-\tau}$); in (2) both run forwards. So a
+# cross-correlation with $k$ is a convolution with the reversed kernel
+# $\tilde k_m = k_{K-1-m}$:
+#
+# $$ (x \star k)_t = (x * \tilde k)_{t + K - 1} , \tag{3} $$
+#
+# i.e. the valid part of the full convolution with the flipped kernel. A quick
+# way to *see* the flip: feed a single spike $x = (0, \dots, 0, 1, 0, \dots, 0)$. The
+# convolution copies the kernel into the output as it is; the cross-correlation
+# copies it **reversed** (the cell after the exercise shows it).
+#
+# Seed 003 says it plainly: "many neural network libraries implement a related
+# function called the cross-correlation, which is the same as convolution but
+# without flipping the kernel" — and then calls it convolution, as PyTorch
+# (`torch.nn.Conv2d`), TensorFlow and every CNN paper do. So will we, from
+# section 4 on: *a convolution layer computes a cross-correlation*.
+#
+# > **Errata (seed 003, *The Convolution Operator*).** The text writes the
+# > cross-correlation with the same symbol as the convolution,
+# > $F(i, j) = (I * K)(i, j) = \sum_m\sum_n I(i + m, j + n)K(m, n)$, and then says the
+# > result is "the sum of all elements of output of the Hadamard product" of
+# > "the cross-entropy": it means the **cross-correlation** (cross entropy is a
+# > loss). Its 1-D example, $(128, 255, 123, 45, 4)$ with the kernel
+# > $(1/9, 4/7, -3/2, 4/5, 1/7)$, "$\approx 12$", is right for the cross-correlation
+# > (12.008); a true convolution, which flips the kernel, gives 63.94 (cell below).
+# > Also, "the kernel is three-dimensional" for a 2-D image $I$ is the convolution
+# > of a multi-channel input; for one grey image the kernel is 2-D.
+#
+# ### Exercise 1 (implement): 1-D convolution and cross-correlation
+#
+# Write both with loops, from (1) and (2). In `conv1d` flip the kernel
+# explicitly and slide it over the zero-padded signal, so that the flip is
+# visible in your code. (NumPy has `np.convolve` and `np.correlate`; the tests
+# use them, you may not.)
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_conv1d", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv1d(a, b):
+    """The full 1-D convolution of eq. (1): out[t] = sum_tau a[tau] * b[t - tau].
+
+    a: (n_a,), b: (n_b,) float arrays. Returns out: (n_a + n_b - 1,).
+    """
+    ### BEGIN SOLUTION
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    n_a, n_b = len(a), len(b)
+    flipped = b[::-1]  # b[t - tau] runs backwards in tau: flip the kernel ...
+    padded = np.pad(a, (n_b - 1, n_b - 1))  # ... and let it stick out on both sides
+    out = np.zeros(n_a + n_b - 1)
+    for t in range(n_a + n_b - 1):
+        out[t] = np.sum(padded[t:t + n_b] * flipped)
+    return out
+    ### END SOLUTION
+
+
+def xcorr1d(x, k):
+    """The valid 1-D cross-correlation of eq. (2): out[t] = sum_m x[t + m] * k[m].
+
+    x: (N,), k: (K,) float arrays with K <= N. Returns out: (N - K + 1,).
+    """
+    ### BEGIN SOLUTION
+    x, k = np.asarray(x, dtype=float), np.asarray(k, dtype=float)
+    K = len(k)
+    out = np.zeros(len(x) - K + 1)
+    for t in range(len(out)):
+        out[t] = np.sum(x[t:t + K] * k)  # no flip
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_conv1d_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""conv1d and xcorr1d on small cases you can check by hand, and seed 003's 1-D example (about 12)."""
+from backproplab.checks import expect_close
+from backproplab.grading import record
+
+c = record("conv_123_010", conv1d([1.0, 2.0, 3.0], [0.0, 1.0, 0.5]))
+expect_close(c, [0.0, 1.0, 2.5, 4.0, 1.5], "conv1d([1, 2, 3], [0, 1, 0.5])",
+             hint="the full convolution has n_a + n_b - 1 = 5 entries; out[1] = a[0] b[1] + a[1] b[0] = 1")
+r = record("xcorr_1234", xcorr1d([1.0, 2.0, 3.0, 4.0], [1.0, 0.0, -1.0]))
+expect_close(r, [-2.0, -2.0], "xcorr1d([1, 2, 3, 4], [1, 0, -1])",
+             hint="out[0] = x[0] k[0] + x[1] k[1] + x[2] k[2] = 1 - 3: no flip in a cross-correlation")
+seed003 = record("seed003_example", xcorr1d([128, 255, 123, 45, 4], [1 / 9, 4 / 7, -3 / 2, 4 / 5, 1 / 7]))
+expect_close(seed003, [12.007936507936508], "the cross-correlation of seed 003's 1-D example")
+print("conv1d, xcorr1d: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_conv1d_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""conv1d and xcorr1d on hidden random signals, against NumPy; commutativity, linearity and eq. (3)."""
+### BEGIN HIDDEN TESTS
+rng_h = np.random.default_rng(4001)
+for n_h, k_h in ((9, 4), (6, 3), (5, 5)):
+    x_h, ker_h, ker2_h = rng_h.normal(size=n_h), rng_h.normal(size=k_h), rng_h.normal(size=k_h)
+    full_h = record(f"conv_{n_h}_{k_h}", conv1d(x_h, ker_h))
+    expect_close(full_h, np.convolve(x_h, ker_h), f"conv1d of lengths {n_h} and {k_h}",
+                 hint="out[t] = sum over tau of a[tau] b[t - tau]: the kernel is flipped")
+    swapped_h = record(f"conv_swapped_{n_h}_{k_h}", conv1d(ker_h, x_h))
+    expect_close(swapped_h, np.convolve(x_h, ker_h), "conv1d(b, a) (convolution commutes)")
+    lin_h = record(f"conv_linear_{n_h}_{k_h}", conv1d(x_h, 2.0 * ker_h - 3.0 * ker2_h))
+    expect_close(lin_h, 2.0 * np.convolve(x_h, ker_h) - 3.0 * np.convolve(x_h, ker2_h), "conv1d(a, 2 b - 3 c)")
+    valid_h = record(f"xcorr_{n_h}_{k_h}", xcorr1d(x_h, ker_h))
+    expect_close(valid_h, np.correlate(x_h, ker_h, mode="valid"), f"xcorr1d of lengths {n_h} and {k_h}",
+                 hint="a cross-correlation does not flip the kernel, and keeps N - K + 1 entries")
+    expect_close(valid_h, np.convolve(x_h, ker_h[::-1])[k_h - 1:n_h], "xcorr1d against eq. (3)")
+### END HIDDEN TESTS
+
+# %%
+# The flip made visible: a spike in, the kernel out -- as it is (convolution) or reversed (cross-correlation).
+spike = np.zeros(7)
+spike[3] = 1.0
+kernel_1d = np.array([1.0, 2.0, 3.0])
+print("convolution       of a spike with (1, 2, 3):", conv1d(spike, kernel_1d))
+print("cross-correlation of a spike with (1, 2, 3):", xcorr1d(np.pad(spike, 2), kernel_1d))
+# Commutativity and linearity, numerically (eqs. 2.3-2.4 of seed 002), and seed 003's example both ways.
+rng = np.random.default_rng(0)
+a1, b1, c1 = rng.normal(size=8), rng.normal(size=3), rng.normal(size=3)
+print("max |a*b - b*a|                      :", np.abs(conv1d(a1, b1) - conv1d(b1, a1)).max())
+print("max |a*(2b - 3c) - (2 a*b - 3 a*c)|   :", np.abs(conv1d(a1, 2 * b1 - 3 * c1) - (2 * conv1d(a1, b1) - 3 * conv1d(a1, c1))).max())
+x_seed003, k_seed003 = np.array([128, 255, 123, 45, 4.0]), np.array([1 / 9, 4 / 7, -3 / 2, 4 / 5, 1 / 7])
+print(f"seed 003's example: cross-correlation {xcorr1d(x_seed003, k_seed003)[0]:.3f}, "
+      f"convolution {conv1d(x_seed003, k_seed003)[4]:.3f}")
+
+# %% [markdown]
+# ## 2. Two dimensions
+#
+# For an image $A$ and a kernel $B$ (seed 002, eq. 2.2; seed 003) the convolution is
+#
+# $$ (A * B)_{ij} = \sum_{s}\sum_{t} A_{st}\, B_{i - s,\, j - t}, \tag{4} $$
+#
+# with a full output of size $(H + K_H - 1) \times (W + K_W - 1)$, and the
+# cross-correlation, now with zero padding $P$ around the image
+# ($\hat A$ is $A$ with $P$ rows/columns of zeros on **every** side), is
+#
+# $$ (A \star B)_{ij} = \sum_{m=0}^{K_H-1}\sum_{n=0}^{K_W-1} \hat A_{i + m,\, j + n}\, B_{mn},
+#    \qquad 0 \le i \le H + 2P - K_H,\ 0 \le j \le W + 2P - K_W . \tag{5} $$
+#
+# Flipping a 2-D kernel in both directions — reversing its rows *and* its
+# columns — is the **rotation by 180°**, $\mathrm{ROT180}(B)_{mn} = B_{K_H-1-m,\,K_W-1-n}$
+# (seed 000, sec. 2.1; seed 001, eq. 2.29). As in (3), a cross-correlation is a
+# convolution with the rotated kernel. Note: ROT180 is *not* a transpose — the
+# transpose swaps rows with columns and leaves the diagonal where it is.
+#
+# **Worked example** (seed 003, *Stride*, Figure 6): the 3×3 image with entries
+# 0…8, padded with one ring of zeros (5×5), cross-correlated with the 2×2
+# kernel $\begin{pmatrix}0&1\\2&3\end{pmatrix}$, stride 1. The output is
+# $(3 + 2 - 2) + 1 = 4$ on each side; its top-left entries are
+# $0\cdot0 + 0\cdot1 + 0\cdot2 + 0\cdot3 = 0$,
+# $0\cdot0 + 0\cdot1 + 0\cdot2 + 1\cdot 3 = 3$ (the window $\begin{pmatrix}0&0\\0&1\end{pmatrix}$), and in
+# the middle the window $\begin{pmatrix}0&1\\3&4\end{pmatrix}$ gives $0 + 1 + 6 + 12 = 19$:
+#
+# $$ \begin{pmatrix} 0&3&8&4\\ 9&19&25&10\\ 21&37&43&16\\ 6&7&8&0 \end{pmatrix}. $$
+#
+# We recomputed all sixteen entries (your `xcorr2d` must reproduce them): the
+# figure is right, and it is a **cross-correlation**, although the source
+# writes "$*$". The true convolution (4) of the same image and kernel would
+# give a different matrix (printed after the exercise).
+#
+# ### Exercise 2 (implement): 2-D convolution and cross-correlation
+#
+# `conv2d` is the full convolution (4): pad the image with $K-1$ zeros on every
+# side, flip the kernel (reverse rows and columns) and slide it. `xcorr2d` is (5)
+# with zero padding `pad`.
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_conv2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv2d(image, kernel):
+    """The full 2-D convolution of eq. (4): out[i, j] = sum_{s,t} image[s, t] * kernel[i - s, j - t].
+
+    image: (H, W), kernel: (KH, KW). Returns out: (H + KH - 1, W + KW - 1).
+    """
+    ### BEGIN SOLUTION
+    image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    H, W = image.shape
+    KH, KW = kernel.shape
+    flipped = kernel[::-1, ::-1]  # ROT180: rows and columns reversed
+    padded = np.pad(image, ((KH - 1, KH - 1), (KW - 1, KW - 1)))
+    out = np.zeros((H + KH - 1, W + KW - 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(padded[i:i + KH, j:j + KW] * flipped)
+    return out
+    ### END SOLUTION
+
+
+def xcorr2d(image, kernel, pad=0):
+    """The 2-D cross-correlation of eq. (5), with `pad` rows/columns of zeros on every side.
+
+    image: (H, W), kernel: (KH, KW). Returns out: (H + 2 pad - KH + 1, W + 2 pad - KW + 1).
+    """
+    ### BEGIN SOLUTION
+    image, kernel = np.asarray(image, dtype=float), np.asarray(kernel, dtype=float)
+    KH, KW = kernel.shape
+    padded = np.pad(image, pad)
+    out = np.zeros((padded.shape[0] - KH + 1, padded.shape[1] - KW + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(padded[i:i + KH, j:j + KW] * kernel)
+    return out
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_conv2d_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""xcorr2d reproduces seed 003's worked example exactly; conv2d of a spike is the kernel itself."""
+from backproplab.checks import expect_close, expect_shape
+from backproplab.grading import record
+
+I3 = np.arange(9.0).reshape(3, 3)
+K2 = np.array([[0.0, 1.0], [2.0, 3.0]])
+worked = record("worked_example", xcorr2d(I3, K2, pad=1))
+expect_shape(worked, (4, 4), "xcorr2d(image 3x3, kernel 2x2, pad=1)", hint="(3 + 2*1 - 2) + 1 = 4")
+expect_close(worked, [[0, 3, 8, 4], [9, 19, 25, 10], [21, 37, 43, 16], [6, 7, 8, 0]],
+             "seed 003's worked example", hint="pad one ring of zeros on every side; do not flip the kernel")
+spike2 = np.zeros((3, 4))
+spike2[1, 1] = 1.0
+K23 = np.arange(6.0).reshape(2, 3)
+stamp = record("spike_conv", conv2d(spike2, K23))
+expect_shape(stamp, (4, 6), "conv2d(3x4 image, 2x3 kernel)", hint="the full convolution is (H + KH - 1, W + KW - 1)")
+expected_stamp = np.zeros((4, 6))
+expected_stamp[1:3, 1:4] = K23
+expect_close(stamp, expected_stamp, "conv2d of a spike at (1, 1)",
+             hint="a convolution copies the kernel unflipped at the spike: did you forget to flip the kernel you slide?")
+print("conv2d, xcorr2d: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_conv2d_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""conv2d and xcorr2d on hidden non-square images with odd and even kernels and padding 0-2, against SciPy."""
+### BEGIN HIDDEN TESTS
+rng_h = np.random.default_rng(4002)
+for (hh_h, ww_h), (kh_h, kw_h), pad_h in (((5, 7), (3, 2), 0), ((6, 4), (2, 2), 1), ((4, 5), (3, 3), 2)):
+    img_h, ker_h = rng_h.normal(size=(hh_h, ww_h)), rng_h.normal(size=(kh_h, kw_h))
+    full_h = record(f"conv2d_{hh_h}x{ww_h}_{kh_h}x{kw_h}", conv2d(img_h, ker_h))
+    expect_close(full_h, signal.convolve2d(img_h, ker_h, mode="full"), f"conv2d of a {hh_h}x{ww_h} image and a {kh_h}x{kw_h} kernel",
+                 hint="flip the kernel in both directions (rows and columns) before sliding it")
+    xc_h = record(f"xcorr2d_{hh_h}x{ww_h}_{kh_h}x{kw_h}_p{pad_h}", xcorr2d(img_h, ker_h, pad=pad_h))
+    expect_close(xc_h, signal.correlate2d(np.pad(img_h, pad_h), ker_h, mode="valid"),
+                 f"xcorr2d of a {hh_h}x{ww_h} image, {kh_h}x{kw_h} kernel, pad={pad_h}",
+                 hint="pad every side with `pad` zeros, then slide the kernel without flipping it")
+    expect_close(xc_h if pad_h == 0 else xcorr2d(img_h, ker_h), conv2d(img_h, ker_h[::-1, ::-1])[kh_h - 1:hh_h, kw_h - 1:ww_h],
+                 "xcorr2d against the valid part of conv2d with the rotated kernel")
+### END HIDDEN TESTS
+
+# %%
+print("true convolution (4) of the worked example's image and kernel, the same padded 4x4 window positions:")
+print(conv2d(np.arange(9.0).reshape(3, 3), [[0.0, 1.0], [2.0, 3.0]]))
+print("= the cross-correlation with ROT180(kernel):")
+print(xcorr2d(np.arange(9.0).reshape(3, 3), [[3.0, 2.0], [1.0, 0.0]], pad=1))
+
+# %% [markdown]
+# ## 3. Padding, stride, and the size of the output
+#
+# Slide a $K$-wide window over $n$ positions padded with $P$ zeros on each side,
+# taking a step of $S$: the window's first position starts at 0, the last
+# position that still fits starts at most at $n + 2P - K$, and the starts are
+# $0, S, 2S, \dots$ So the number of outputs is (seed 001, eq. 2.23)
+#
+# $$ n_{\text{out}} = \left\lfloor \frac{n + 2P - K}{S} \right\rfloor + 1 . \tag{6} $$
+#
+# The **floor** says that a window which would stick out beyond the padded
+# input is dropped (PyTorch does this); the **$+1$** counts the first position.
+# Seed 003 (*Padding*) names three paddings for odd $K$ and $S = 1$:
+#
+# | padding | $P$ | $n_{\text{out}}$ (stride 1) |
+# |---|---|---|
+# | valid | $0$ | $n - K + 1$ |
+# | half ("same") | $(K - 1)/2$ | $n$ |
+# | full | $K - 1$ | $n + K - 1$ |
+#
+# Full padding is what the full convolution (1), (4) uses; it comes back in the
+# backward pass (section 6). A **pooling** window of size $F$ with stride $S$ and no
+# padding gives, by the same count,
+#
+# $$ n_{\text{out}} = \left\lfloor \frac{n - F}{S} \right\rfloor + 1 , \tag{7} $$
+#
+# e.g. $28 \to 14$ for $F = S = 2$, and $7 \to 3$ (the last row is dropped).
+#
+# > **Errata (seed 003, *Useful Practical Formulas*, Pooling Layer).** The source
+# > prints $W_2 = (W_1 - F)/S$ and $H_2 = (H_1 - F)/S$, **without the $+1$**. For
+# > its own MNIST example ($28$, $F = S = 2$) that gives 13, but the text (rightly)
+# > says 14. The correct size is (7). Seed 000 (sec. 2) prints the pooling formula
+# > with the $+1$.
+#
+# > **Errata (seeds 000, 003, 004: no floor).** Seed 000 (sec. 2),
+# > seed 003 (*Stride*, *Useful Practical Formulas*) and seed 004 (sec. 8.2.1) write
+# > $(W - F + 2P)/S + 1$ without a floor. Seed 004 (CS231n) adds that the
+# > hyperparameters should make it an integer; when they do not, libraries take
+# > the floor, as seed 001's eq. (2.23) does: $n = 8$, $K = 3$, $P = 0$, $S = 2$ gives
+# > $\lfloor 2.5\rfloor + 1 = 3$ outputs, not 3.5.
+#
+# > **Errata (seed 003, *A Practical Example: MNIST*).** For the second
+# > convolution's $5\times5$ kernels the text says "our amount of zero padding
+# > is 1"; half padding for $K = 5$ is $(5 - 1)/2 = 2$, which is what its own
+# > computation $(14 - 5 + 2\times2)/1 + 1 = 14$ and its code (`padding=2`) use. With
+# > $P = 1$ the output would be $12 \times 12$ and the flattened size $32\cdot6\cdot6 = 1152$, not 1568.
+#
+# ### Exercise 3 (implement): output sizes
+#
+# Return Python or NumPy **integers**, using (6) and (7).
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv_output_size(n, kernel_size, stride=1, pad=0):
+    """Number of outputs along one axis, eq. (6): floor((n + 2 pad - kernel_size) / stride) + 1 (an int)."""
+    ### BEGIN SOLUTION
+    return (n + 2 * pad - kernel_size) // stride + 1
+    ### END SOLUTION
+
+
+def pool_output_size(n, pool_size, stride):
+    """Number of pooling outputs along one axis, no padding, eq. (7): floor((n - pool_size) / stride) + 1."""
+    ### BEGIN SOLUTION
+    return (n - pool_size) // stride + 1
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_output_size_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Output sizes of a floor case and of seed 003's MNIST network (28 -> 28 -> 14 -> 14 -> 7)."""
+import numbers
+
+from backproplab.checks import expect_close
+from backproplab.grading import record
+
+for name, got, expected, hint in (
+    ("conv_output_size(8, 3, 2, 0)", conv_output_size(8, 3, 2, 0), 3, "floor((8 - 3) / 2) + 1 = 2 + 1 = 3: take the floor with // and keep the +1"),
+    ("conv_output_size(28, 3, 1, 1)", conv_output_size(28, 3, 1, 1), 28, "half padding keeps the size"),
+    ("pool_output_size(28, 2, 2)", pool_output_size(28, 2, 2), 14, "(28 - 2) // 2 + 1: did you forget the +1?"),
+    ("conv_output_size(14, 5, 1, 2)", conv_output_size(14, 5, 1, 2), 14, "(14 + 2*2 - 5) // 1 + 1"),
+    ("pool_output_size(14, 2, 2)", pool_output_size(14, 2, 2), 7, "(14 - 2) // 2 + 1"),
+):
+    record(name, got)
+    expect_close(got, expected, name, hint=hint)
+    if not isinstance(got, numbers.Integral):
+        raise AssertionError(f"{name} returned {got!r}, a {type(got).__name__}: a number of positions is a whole "
+                             f"number; take the floor with // (eq. 6) so that it is an int")
+print("output sizes: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_output_size_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Output sizes on hidden cases: strides 2 and 3, padding 0-2, valid / half / full padding, windows that do not fit."""
+### BEGIN HIDDEN TESTS
+for n_h, k_h, s_h, p_h in ((7, 3, 2, 0), (10, 4, 3, 2), (11, 2, 3, 1), (9, 5, 1, 4), (6, 3, 1, 0), (13, 3, 2, 1), (5, 5, 1, 0)):
+    got_h = conv_output_size(n_h, k_h, s_h, p_h)
+    record(f"conv_{n_h}_{k_h}_{s_h}_{p_h}", got_h)
+    expect_close(got_h, (n_h + 2 * p_h - k_h) // s_h + 1, f"conv_output_size({n_h}, {k_h}, {s_h}, {p_h})",
+                 hint="floor((n + 2P - K) / S) + 1, eq. (6)")
+    expect_type(got_h, numbers.Integral, f"conv_output_size({n_h}, {k_h}, {s_h}, {p_h})")
+for n_h, f_h, s_h in ((7, 2, 2), (9, 3, 2), (10, 2, 3), (5, 3, 3), (6, 6, 1)):
+    got_h = pool_output_size(n_h, f_h, s_h)
+    record(f"pool_{n_h}_{f_h}_{s_h}", got_h)
+    expect_type(got_h, numbers.Integral, f"pool_output_size({n_h}, {f_h}, {s_h})")
+    expect_close(got_h, (n_h - f_h) // s_h + 1, f"pool_output_size({n_h}, {f_h}, {s_h})",
+                 hint="floor((n - F) / S) + 1, eq. (7): the +1 counts the first window")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 4. The convolution layer, forward
+#
+# A layer works on a batch of $N$ images with $C$ channels each, $x$ of shape
+# $(N, C, H, W)$, and has $F$ filters $w$ of shape $(F, C, K_H, K_W)$ — each
+# filter spans **all** input channels (seed 002, sec. 2.4.4; seed 004, sec. 8.2.1)
+# — and one bias per filter, $b$ of shape $(F,)$ (a *tied* bias, seed 000, sec. 2).
+# With $\hat x$ the input zero-padded by $P$ on every side of both spatial axes,
+# output channel $f$ is the cross-correlation (5) of every channel with its
+# slice of the filter, summed over the channels, taken every $S$ positions:
+#
+# $$ \text{out}_{n f i j} = b_f + \sum_{c=0}^{C-1}\sum_{k=0}^{K_H-1}\sum_{l=0}^{K_W-1}
+#    \hat x_{n,\,c,\,iS + k,\,jS + l}\; w_{f c k l}, \tag{8} $$
+#
+# for $0 \le i < H'$, $0 \le j < W'$ with $H' = \lfloor (H + 2P - K_H)/S\rfloor + 1$ and
+# $W' = \lfloor (W + 2P - K_W)/S\rfloor + 1$ (eq. 6). The output has shape $(N, F, H', W')$.
+# In words: for every output position $(i, j)$, take the window of $\hat x$ that
+# starts at $(iS, jS)$ — shape $(N, C, K_H, K_W)$ — and take its dot product with
+# each filter. This is what seed 001's eq. (2.28) and seed 000's eq. (30) describe
+# (they write it as a convolution, with a flipped index; the layer learns $w$
+# either way, so the flip only relabels the weights — see Exercise 12).
+#
+# ### Exercise 4 (implement): `conv_forward_naive`
+#
+# Loop over the output positions $(i, j)$ and compute all $N \times F$ dot
+# products of a window at once (`np.einsum` or `np.tensordot`), or loop over
+# everything — both are fine. Cache what the backward pass will need.
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_conv_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv_forward_naive(x, w, b, stride=1, pad=0):
+    """Forward pass of a convolution layer (a cross-correlation, as in every DL library), eq. (8).
+
+    x: (N, C, H, W) input; w: (F, C, KH, KW) filters; b: (F,) biases;
+    stride: step S of the window along both axes; pad: P zeros added on every side of H and W.
+    Returns (out, cache): out (N, F, H', W') with H' = (H + 2P - KH) // S + 1,
+    W' = (W + 2P - KW) // S + 1; cache = (x, w, b, stride, pad).
+    """
+    ### BEGIN SOLUTION
+    N, C, H, W = x.shape
+    F, _, KH, KW = w.shape
+    H_out = 1 + (H + 2 * pad - KH) // stride
+    W_out = 1 + (W + 2 * pad - KW) // stride
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.zeros((N, F, H_out, W_out), dtype=np.result_type(x, w, b))
+    for i in range(H_out):
+        for j in range(W_out):
+            window = x_pad[:, :, i * stride:i * stride + KH, j * stride:j * stride + KW]  # (N, C, KH, KW)
+            out[:, :, i, j] = np.einsum("nckl,fckl->nf", window, w) + b
+    cache = (x, w, b, stride, pad)
+    return out, cache
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_conv_forward_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""conv_forward_naive: seed 003's worked example as a layer, a bias, and the output shape for stride 2 on a non-square input."""
+from backproplab.checks import expect_close, expect_shape
+from backproplab.grading import record
+
+out, _ = conv_forward_naive(np.arange(9.0).reshape(1, 1, 3, 3), np.array([[[[0.0, 1.0], [2.0, 3.0]]]]), np.array([0.5]), stride=1, pad=1)
+record("worked_example_plus_bias", out)
+expect_shape(out, (1, 1, 4, 4), "out for x (1, 1, 3, 3), w (1, 1, 2, 2), pad 1",
+             hint="H' = (H + 2P - KH) // S + 1 = (3 + 2 - 2) // 1 + 1 = 4")
+expect_close(out[0, 0], np.array([[0, 3, 8, 4], [9, 19, 25, 10], [21, 37, 43, 16], [6, 7, 8, 0]]) + 0.5,
+             "the worked example with bias 0.5", hint="slide without flipping, and add b[f] to every output of filter f")
+rng = np.random.default_rng(40)
+x_v, w_v, b_v = rng.normal(size=(2, 3, 7, 5)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
+out_v, _ = conv_forward_naive(x_v, w_v, b_v, stride=2, pad=1)
+record("out_stride2", out_v)
+expect_shape(out_v, (2, 4, 4, 3), "out for x (2, 3, 7, 5), w (4, 3, 3, 3), stride 2, pad 1",
+             hint="H' = (7 + 2 - 3) // 2 + 1 = 4 and W' = (5 + 2 - 3) // 2 + 1 = 3: check the floor and the +1")
+expect_close(out_v[1, 2, 1, 1], np.sum(np.pad(x_v, ((0, 0), (0, 0), (1, 1), (1, 1)))[1, :, 2:5, 2:5] * w_v[2]) + b_v[2],
+             "out[1, 2, 1, 1] (image 1, filter 2, window starting at row 2, column 2 of the padded input)")
+print("conv_forward_naive: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_conv_forward_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""conv_forward_naive on hidden inputs (non-square, odd and even kernels, strides 1-3, padding 0-2, N, C, F > 1), against SciPy."""
+### BEGIN HIDDEN TESTS
+rng_h = np.random.default_rng(4004)
+cases_h = (((2, 3, 7, 5), (4, 3, 3, 2), 2, 1), ((3, 2, 8, 6), (3, 2, 4, 3), 3, 2),
+           ((2, 2, 5, 6), (3, 2, 5, 3), 1, 0), ((2, 3, 6, 9), (2, 3, 2, 2), 2, 0))
+for x_shape_h, w_shape_h, s_h, p_h in cases_h:
+    x_h, w_h, b_h = rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h), rng_h.normal(size=w_shape_h[0])
+    x_copy_h = x_h.copy()
+    res_h = conv_forward_naive(x_h, w_h, b_h, s_h, p_h)
+    if not (isinstance(res_h, tuple) and len(res_h) == 2):
+        raise AssertionError("conv_forward_naive must return the tuple (out, cache)")
+    out_h = record(f"out_{x_shape_h}_{w_shape_h}_{s_h}_{p_h}", res_h[0])
+    xp_h = np.pad(x_h, ((0, 0), (0, 0), (p_h, p_h), (p_h, p_h)))
+    ref_h = np.array([[sum(signal.correlate2d(xp_h[n_h, c_h], w_h[f_h, c_h], mode="valid") for c_h in range(x_shape_h[1]))
+                       for f_h in range(w_shape_h[0])] for n_h in range(x_shape_h[0])])[:, :, ::s_h, ::s_h] + b_h[None, :, None, None]
+    expect_shape(out_h, ref_h.shape, f"out for x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}",
+                 hint="H' = (H + 2P - KH) // S + 1 and W' = (W + 2P - KW) // S + 1; pad both sides of both axes")
+    expect_close(out_h, ref_h, f"out for x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}",
+                 hint="window of the padded input starting at (i*S, j*S), times w[f], summed over C, KH, KW, plus b[f]")
+    if not np.array_equal(x_h, x_copy_h):
+        raise AssertionError("conv_forward_naive changed its input x in place: pad a copy instead")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 5. The convolution layer, backward
+#
+# Let $\bar{\text{out}} = \partial L/\partial\,\text{out}$ (`dout`, shape
+# $(N, F, H', W')$). Every output in (8) is an affine function of the weights
+# and of the padded input, so the chain rule of chapter 02 (a sum over every
+# output that a variable feeds, eq. 4 there) gives three sums over the outputs:
+#
+# $$ \frac{\partial L}{\partial b_f} = \sum_{n, i, j} \bar{\text{out}}_{nfij}, \tag{9} $$
+#
+# $$ \frac{\partial L}{\partial w_{fckl}} = \sum_{n, i, j} \bar{\text{out}}_{nfij}\;\hat x_{n,\,c,\,iS+k,\,jS+l}, \tag{10} $$
+#
+# $$ \frac{\partial L}{\partial \hat x_{n c p q}} = \sum_{f}\ \sum_{\substack{i, j,\,k, l:\\ iS + k = p,\ jS + l = q}} \bar{\text{out}}_{nfij}\; w_{fckl} , \tag{11} $$
+#
+# and $\partial L/\partial x$ is $\partial L/\partial\hat x$ with the padding cut off (the
+# padded zeros are constants). In loop form: for each output position $(i, j)$,
+#
+# - $d w$ **accumulates** the window of $\hat x$ times $\bar{\text{out}}_{n f i j}$,
+#   summed over the batch $n$ (every filter $f$ gets its own sum);
+# - $d\hat x$ **accumulates**, in the window at $(iS, jS)$, every filter times its
+#   $\bar{\text{out}}_{nfij}$, summed over $f$ — windows overlap, so use `+=`;
+# - $d b_f$ sums $\bar{\text{out}}$ over $n$, $i$, $j$: one number per **filter**, because
+#   $b_f$ is added at every position of feature map $f$.
+#
+# Eq. (10) is itself a cross-correlation: of the input with `dout` (seed 000, eq. 35;
+# seed 001, eq. 2.30 and A.40). Eq. (11) is the subject of section 6.
+#
+# > **Errata (seed 000, eq. 36; seed 001, eq. 2.31).** Both write
+# > $\partial C/\partial b_{a,b} = \delta_{a,b}$, one bias per output *position*
+# > (an "untied" bias; seed 000 even says "we used untied bias here"). Yet seed
+# > 000 counts "$7\times(3\times3 + 1) = 70$ parameters with tied bias", and every
+# > library (and Tables 3.2–3.5 of seed 001) uses one bias per filter. With a tied bias,
+# > (9) holds: the gradient is the **sum** of $\delta$ over the batch and the positions.
+#
+# > **Errata (seed 001, eq. 2.29).** The propagated error is printed as
+# > $\delta^{l-1} = \delta^l * \mathrm{rot}_{180°}(w^l)\, f'(z^l)$; the derivative must be
+# > taken at the layer it belongs to, $f'(z^{l-1})$, as the appendix's eq. (A.34) has it.
+# > (Eq. A.37 also writes $a^{l}$ for $a^{l-1}$.) Seed 000's eq. (33) writes a single
+# > $\partial z^{l+1}_{x,y}/\partial z^l_{x,y}$ where a sum over all $(x', y')$ is meant; its next line is right.
+#
+# ### Exercise 5 (implement): `conv_backward_naive`
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_conv_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def conv_backward_naive(dout, cache):
+    """Backward pass of conv_forward_naive, eqs. (9)-(11).
+
+    dout: (N, F, H', W') upstream gradient; cache: what conv_forward_naive returned.
+    Returns (dx, dw, db) with the shapes of x (N, C, H, W), w (F, C, KH, KW) and b (F,).
+    """
+    ### BEGIN SOLUTION
+    x, w, b, stride, pad = cache
+    N, C, H, W = x.shape
+    F, _, KH, KW = w.shape
+    _, _, H_out, W_out = dout.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_pad = np.zeros_like(x_pad, dtype=np.result_type(x, dout))
+    dw = np.zeros_like(w, dtype=np.result_type(w, dout))
+    db = dout.sum(axis=(0, 2, 3))  # b[f] is added at every n, i, j of feature map f
+    for i in range(H_out):
+        for j in range(W_out):
+            rows = slice(i * stride, i * stride + KH)
+            cols = slice(j * stride, j * stride + KW)
+            d = dout[:, :, i, j]  # (N, F)
+            dw += np.einsum("nf,nckl->fckl", d, x_pad[:, :, rows, cols])  # summed over the batch
+            dx_pad[:, :, rows, cols] += np.einsum("nf,fckl->nckl", d, w)  # summed over the filters
+    dx = dx_pad[:, :, pad:pad + H, pad:pad + W]  # the padding is not part of x
+    return dx, dw, db
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_conv_backward_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""conv_backward_naive: shapes, and dx, dw, db against a numerical gradient of your conv_forward_naive (stride 1, pad 1)."""
+from backproplab.checks import expect_close, expect_shape
+from backproplab.gradcheck import numerical_gradient
+from backproplab.grading import record
+
+rng = np.random.default_rng(41)
+x_v, w_v, b_v = rng.normal(size=(2, 2, 4, 5)), rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
+out_v, cache_v = conv_forward_naive(x_v, w_v, b_v, 1, 1)
+dout_v = rng.normal(size=out_v.shape)
+dx_v, dw_v, db_v = conv_backward_naive(dout_v, cache_v)
+record("dx", dx_v)
+record("dw", dw_v)
+record("db", db_v)
+expect_shape(dx_v, x_v.shape, "dx", hint="cut the padding off: dx has the shape of x")
+expect_shape(dw_v, w_v.shape, "dw")
+expect_shape(db_v, b_v.shape, "db", hint="one bias per filter: sum dout over n, i and j")
+expect_close(db_v, dout_v.sum(axis=(0, 2, 3)), "db", hint="eq. (9)")
+expect_close(dw_v, numerical_gradient(lambda w: conv_forward_naive(x_v, w, b_v, 1, 1)[0], w_v.copy(), dout_v), "dw (against a numerical gradient)")
+expect_close(dx_v, numerical_gradient(lambda x: conv_forward_naive(x, w_v, b_v, 1, 1)[0], x_v.copy(), dout_v), "dx (against a numerical gradient)")
+print("conv_backward_naive: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_conv_backward_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""conv_backward_naive on hidden cases (strides 2 and 3, padding 0-2, odd and even non-square kernels), against float64 numerical gradients."""
+### BEGIN HIDDEN TESTS
+rng_h = np.random.default_rng(4005)
+
+
+def conv_ref_h(x_h, w_h, b_h, s_h, p_h):
+    xp_h = np.pad(x_h, ((0, 0), (0, 0), (p_h, p_h), (p_h, p_h)))
+    win_h = np.lib.stride_tricks.sliding_window_view(xp_h, w_h.shape[2:], axis=(2, 3))[:, :, ::s_h, ::s_h]
+    return np.einsum("nchwkl,fckl->nfhw", win_h, w_h) + b_h[None, :, None, None]
+
+
+for x_shape_h, w_shape_h, s_h, p_h in (((2, 3, 7, 5), (2, 3, 3, 2), 2, 1), ((2, 2, 8, 7), (3, 2, 2, 3), 3, 2),
+                                       ((3, 2, 5, 4), (2, 2, 4, 4), 1, 0)):
+    x_h, w_h, b_h = rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h), rng_h.normal(size=w_shape_h[0])
+    _, cache_h = conv_forward_naive(x_h, w_h, b_h, s_h, p_h)
+    dout_h = rng_h.normal(size=conv_ref_h(x_h, w_h, b_h, s_h, p_h).shape)
+    grads_h = conv_backward_naive(dout_h, cache_h)
+    if not (isinstance(grads_h, tuple) and len(grads_h) == 3):
+        raise AssertionError("conv_backward_naive must return the tuple (dx, dw, db)")
+    tag_h = f"{x_shape_h}_{w_shape_h}_{s_h}_{p_h}"
+    dx_h, dw_h, db_h = (record(f"{k_h}_{tag_h}", v_h) for k_h, v_h in zip(("dx", "dw", "db"), grads_h))
+    expect_shape(db_h, (w_shape_h[0],), f"db ({tag_h})", hint="one number per filter: dout summed over axes (0, 2, 3)")
+    expect_close(db_h, numerical_gradient(lambda v_h: conv_ref_h(x_h, w_h, v_h, s_h, p_h), b_h.copy(), dout_h), f"db ({tag_h})")
+    expect_close(dw_h, numerical_gradient(lambda v_h: conv_ref_h(x_h, v_h, b_h, s_h, p_h), w_h.copy(), dout_h), f"dw ({tag_h})",
+                 hint="dw[f] sums, over n, i, j, the window of the padded x at (i*S, j*S) times dout[n, f, i, j]")
+    expect_close(dx_h, numerical_gradient(lambda v_h: conv_ref_h(v_h, w_h, b_h, s_h, p_h), x_h.copy(), dout_h), f"dx ({tag_h})",
+                 hint="add w[f] * dout[n, f, i, j] into the window at (i*S, j*S) of a padded dx (use the stride), then cut the padding off on both sides")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 6. The backward pass is a convolution with the rotated kernel
+#
+# Take one input channel and one filter, stride 1 (we add the stride below).
+# In (11) put $k = p - i$, $l = q - j$:
+#
+# $$ \frac{\partial L}{\partial \hat x_{pq}} = \sum_{i, j} \bar{\text{out}}_{ij}\; w_{p - i,\, q - j}
+#    = (\bar{\text{out}} * w)_{pq} , \tag{12} $$
+#
+# a **full convolution** (1)/(4) of the output gradient with the kernel — the sum
+# runs over every $(i, j)$ for which $w_{p-i,q-j}$ exists, so the kernel sticks out
+# of $\bar{\text{out}}$ by up to $K - 1$ on each side. By section 2, a convolution
+# is a cross-correlation with the rotated kernel, so
+#
+# $$ d\hat x = \big(\bar{\text{out}}\ \text{zero-padded by } K - 1\big) \star \mathrm{ROT180}(w) , \tag{13} $$
+#
+# which is seed 000's eq. (34) and seed 001's eq. (2.29): the forward pass
+# *cross-correlates* with $w$, the backward pass *convolves* with it. Seed 001's
+# 1-D colour picture says the same thing: going back, the weights are met in the
+# reverse order. With channels, output channel $f$ of the forward pass becomes an
+# *input* channel of the backward one: $d\hat x_{n c} = \sum_f (\ldots)$, so the
+# filter bank for (13) is $\mathrm{ROT180}(w)$ with the axes $F$ and $C$ swapped, shape $(C, F, K_H, K_W)$.
+#
+# **Stride.** With stride $S$, output $(i, j)$ sits at input position $(iS, jS)$.
+# Spread $\bar{\text{out}}$ back to that grid — insert $S - 1$ zeros between its
+# entries ("dilate" it to $(H' - 1)S + 1$ rows) — and (12)–(13) hold as for stride 1.
+# The full correlation then has $(H' - 1)S + K_H$ rows; when the floor in (6) dropped
+# the last rows of $\hat x$ (no window reached them), their gradient is 0. Cut
+# off the padding $P$ and you have $dx$.
+#
+# ### Exercise 6 (implement): ROT180, and $dx$ as a convolution
+#
+# Write `rot180`, and `conv_backward_dx_rot180`, which computes $dx$ by (13):
+# dilate `dout` by the stride, pad it with $K_H - 1$ and $K_W - 1$ zeros on every
+# side (full padding), cross-correlate it with the rotated, axis-swapped filters
+# **using your own `conv_forward_naive`** (stride 1, no padding, zero bias), put the
+# result into an array of the padded input's shape, and cut the padding off.
+# The test compares it with your loop version from Exercise 5.
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_rot180", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def rot180(w):
+    """Rotate kernels by 180 degrees in their last two axes: out[..., k, l] = w[..., KH-1-k, KW-1-l]."""
+    ### BEGIN SOLUTION
+    return w[..., ::-1, ::-1]
+    ### END SOLUTION
+
+
+def conv_backward_dx_rot180(dout, w, x_shape, stride=1, pad=0):
+    """dx of a convolution layer as a full convolution of dout with the rotated kernel, eq. (13).
+
+    dout: (N, F, H', W'); w: (F, C, KH, KW); x_shape: (N, C, H, W) of the layer's input;
+    stride, pad: those of the forward pass. Returns dx: (N, C, H, W).
+    """
+    ### BEGIN SOLUTION
+    N, C, H, W = x_shape
+    F, _, KH, KW = w.shape
+    _, _, H_out, W_out = dout.shape
+    dilated = np.zeros((N, F, (H_out - 1) * stride + 1, (W_out - 1) * stride + 1))
+    dilated[:, :, ::stride, ::stride] = dout  # each output back at its input position
+    full = np.pad(dilated, ((0, 0), (0, 0), (KH - 1, KH - 1), (KW - 1, KW - 1)))  # full padding
+    filters = rot180(w).transpose(1, 0, 2, 3)  # (C, F, KH, KW): output channels become inputs
+    dx_part, _ = conv_forward_naive(full, filters, np.zeros(C), 1, 0)  # ((H'-1)S + KH, (W'-1)S + KW)
+    dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad))
+    dx_pad[:, :, :dx_part.shape[2], :dx_part.shape[3]] = dx_part  # rows no window reached stay 0
+    return dx_pad[:, :, pad:pad + H, pad:pad + W]
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_rot180_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""rot180 of a 2x3 kernel; dx from eq. (13) equals your loop dx for stride 1, pad 1."""
+from backproplab.checks import expect_close, expect_shape
+from backproplab.grading import record
+
+r = record("rot180_2x3", rot180(np.arange(6.0).reshape(2, 3)))
+expect_shape(r, (2, 3), "rot180 of a 2x3 kernel", hint="a rotation keeps the shape; a transpose would not")
+expect_close(r, [[5.0, 4.0, 3.0], [2.0, 1.0, 0.0]], "rot180([[0, 1, 2], [3, 4, 5]])",
+             hint="reverse the rows and the columns, w[..., ::-1, ::-1]; a transpose is not a rotation")
+rng = np.random.default_rng(42)
+x_v, w_v = rng.normal(size=(2, 3, 5, 4)), rng.normal(size=(2, 3, 3, 3))
+out_v, cache_v = conv_forward_naive(x_v, w_v, np.zeros(2), 1, 1)
+dout_v = rng.normal(size=out_v.shape)
+dx_rot = record("dx_rot180", conv_backward_dx_rot180(dout_v, w_v, x_v.shape, 1, 1))
+expect_shape(dx_rot, x_v.shape, "conv_backward_dx_rot180(...)", hint="cut the padding off at the end")
+expect_close(dx_rot, conv_backward_naive(dout_v, cache_v)[0], "dx from eq. (13) against your loop dx",
+             hint="pad dout with K - 1 zeros (full padding) and correlate with ROT180(w) transposed to (C, F, KH, KW)")
+print("rot180, conv_backward_dx_rot180: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_rot180_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""rot180 on hidden non-square filter banks; dx from eq. (13) with strides 2 and 3, padding 0-2, even kernels, against numerical gradients."""
+### BEGIN HIDDEN TESTS
+rng_h = np.random.default_rng(4006)
+bank_h = rng_h.normal(size=(2, 3, 2, 4))
+rot_h = record("rot180_bank", rot180(bank_h))
+expect_close(rot_h, np.flip(bank_h, axis=(2, 3)), "rot180 of a (2, 3, 2, 4) filter bank",
+             hint="rotate the last two axes only: reverse rows and columns")
+
+
+def conv_ref_h(x_h, w_h, s_h, p_h):
+    xp_h = np.pad(x_h, ((0, 0), (0, 0), (p_h, p_h), (p_h, p_h)))
+    win_h = np.lib.stride_tricks.sliding_window_view(xp_h, w_h.shape[2:], axis=(2, 3))[:, :, ::s_h, ::s_h]
+    return np.einsum("nchwkl,fckl->nfhw", win_h, w_h)
+
+
+for x_shape_h, w_shape_h, s_h, p_h in (((2, 2, 7, 6), (3, 2, 3, 3), 2, 1), ((2, 3, 8, 7), (2, 3, 2, 4), 3, 2),
+                                       ((3, 2, 5, 6), (2, 2, 4, 2), 1, 0), ((2, 2, 6, 5), (2, 2, 3, 3), 2, 0)):
+    x_h, w_h = rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h)
+    dout_h = rng_h.normal(size=conv_ref_h(x_h, w_h, s_h, p_h).shape)
+    tag_h = f"{x_shape_h}_{w_shape_h}_{s_h}_{p_h}"
+    dx_h = record(f"dx_{tag_h}", conv_backward_dx_rot180(dout_h, w_h, x_shape_h, s_h, p_h))
+    expect_shape(dx_h, x_shape_h, f"dx from eq. (13) ({tag_h})")
+    expect_close(dx_h, numerical_gradient(lambda v_h: conv_ref_h(v_h, w_h, s_h, p_h), x_h.copy(), dout_h),
+                 f"dx from eq. (13) ({tag_h}, against a numerical gradient)",
+                 hint="dilate dout by the stride first (S - 1 zeros between entries), then full padding, ROT180 and swap F and C")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 7. Pooling, forward and backward
+#
+# A pooling layer has no parameters. It replaces every $F \times F$ window
+# (stride $S$, here without padding) of every channel by one number:
+#
+# $$ \text{max pool:}\ \ \text{out}_{ncij} = \max_{0 \le k, l < F} x_{n,\,c,\,iS+k,\,jS+l}, \qquad
+#    \text{average pool:}\ \ \text{out}_{ncij} = \frac{1}{F^2}\sum_{0 \le k, l < F} x_{n,\,c,\,iS+k,\,jS+l}, \tag{14} $$
+#
+# with the output size (7). Channels and images are pooled independently.
+#
+# **Backward.** The average is linear with weight $1/F^2$ on each element, so
+# every element of the window receives $\bar{\text{out}}_{ncij}/F^2$. The maximum
+# is, locally, the selection of one element: its derivative is 1 for the element
+# that wins and 0 for the others (seed 001, eq. 2.37). If windows **overlap**
+# ($S < F$), an element can be in several windows and its gradients add (`+=`).
+# If $S > F$, some elements are in no window and get 0.
+#
+# **Ties.** When two elements of a window share the maximum, the max is not
+# differentiable there, and one must choose. We follow PyTorch: the gradient goes
+# to the **first** maximum in row-major order (scan the window row by row,
+# left to right; `np.argmax` of the flattened window does exactly this). Ties are
+# rare with real-valued activations, but common after a ReLU (many exact zeros)
+# or with images of integers. Sending $\bar{\text{out}}$ to *every* tied element
+# would count it twice: the gradient would no longer be that of any function.
+#
+# > **Errata (seed 001, sec. 2.3.3 and eq. 2.36).** "If the stride size … is
+# > larger than the rectangular side length then the regions won't overlap
+# > otherwise they will": with stride **equal** to the side (the usual $2\times2$,
+# > stride 2) they do not overlap either; the regions overlap exactly when $S < r$.
+# > Eq. (2.36) lists the window from $js_y - p_y$ to $js_y + r_y - p_y$, which is
+# > $r_y + 1$ elements; it ends at $js_y + r_y - 1 - p_y$.
+#
+# > **Errata (seed 003, *Pooling*, the `pool2d` code).** The function never
+# > returns `feature_map`, and when a side is not a multiple of the kernel
+# > (e.g. 5 rows, kernel 2) the loop visits row 4 and writes to row
+# > `int(4/2) = 2` of an array with `int(5/2) = 2` rows: an `IndexError`. Range
+# > over the *output* positions, as in (14). Seed 002's eq. (2.9) lost its max in
+# > conversion: it means $y_i = \max_{j \in \text{pool group } i} z_j$.
+#
+# ### Exercise 7 (implement): max pooling, forward and backward
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_max_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def max_pool_forward_naive(x, pool_size=2, stride=2):
+    """Max pooling, eq. (14), no padding.
+
+    x: (N, C, H, W); pool_size: F (F x F windows); stride: S.
+    Returns (out, cache): out (N, C, H', W') with H' = (H - F) // S + 1, W' = (W - F) // S + 1;
+    cache = (x, pool_size, stride).
+    """
+    ### BEGIN SOLUTION
+    N, C, H, W = x.shape
+    H_out = (H - pool_size) // stride + 1
+    W_out = (W - pool_size) // stride + 1
+    out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+    for i in range(H_out):
+        for j in range(W_out):
+            window = x[:, :, i * stride:i * stride + pool_size, j * stride:j * stride + pool_size]
+            out[:, :, i, j] = window.max(axis=(2, 3))
+    return out, (x, pool_size, stride)
+    ### END SOLUTION
+
+
+def max_pool_backward_naive(dout, cache):
+    """Backward pass of max pooling: each window's gradient goes to its maximum.
+
+    dout: (N, C, H', W'); cache from max_pool_forward_naive. Returns dx: (N, C, H, W).
+    Ties: the gradient goes to the first maximum of the window in row-major order (as in PyTorch).
+    """
+    ### BEGIN SOLUTION
+    x, pool_size, stride = cache
+    N, C, H, W = x.shape
+    _, _, H_out, W_out = dout.shape
+    dx = np.zeros_like(x, dtype=np.result_type(x, dout))
+    for i in range(H_out):
+        for j in range(W_out):
+            rows = slice(i * stride, i * stride + pool_size)
+            cols = slice(j * stride, j * stride + pool_size)
+            window = x[:, :, rows, cols].reshape(N, C, -1)
+            first = window.argmax(axis=2)  # the first maximum in row-major order
+            mask = np.zeros_like(window)
+            np.put_along_axis(mask, first[:, :, None], 1.0, axis=2)
+            dx[:, :, rows, cols] += (mask * dout[:, :, i, j][:, :, None]).reshape(N, C, pool_size, pool_size)
+    return dx
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_max_pool_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Max pooling 2x2 stride 2 on a 4x4 example by hand: forward, backward, and a tie."""
+from backproplab.checks import expect_close, expect_shape
+from backproplab.grading import record
+
+x4 = np.array([[1.0, 3.0, 2.0, 0.0], [4.0, 2.0, 1.0, 5.0], [0.0, 1.0, 7.0, 7.0], [2.0, 2.0, 6.0, 1.0]]).reshape(1, 1, 4, 4)
+out4, cache4 = max_pool_forward_naive(x4, 2, 2)
+record("out", out4)
+expect_shape(out4, (1, 1, 2, 2), "max pool of a 4x4 input, 2x2 windows, stride 2", hint="(4 - 2) // 2 + 1 = 2")
+expect_close(out4[0, 0], [[4.0, 5.0], [2.0, 7.0]], "max pool of the 4x4 example")
+dx4 = record("dx", max_pool_backward_naive(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache4))
+expected4 = np.zeros((4, 4))
+expected4[1, 0], expected4[1, 3], expected4[3, 0], expected4[2, 2] = 1.0, 2.0, 3.0, 4.0
+expect_close(dx4[0, 0], expected4, "dx of the 4x4 example",
+             hint="only the winner of each window gets its dout; the 2s of the bottom-left window and the 7s "
+                  "of the bottom-right one are ties: the first maximum in row-major order wins")
+print("max pooling: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_max_pool_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""Max pooling on hidden non-square batches (overlapping windows, gaps, stride 3), against numerical gradients, and ties."""
+### BEGIN HIDDEN TESTS
+rng_h = np.random.default_rng(4007)
+
+
+def max_ref_h(x_h, f_h, s_h):
+    return np.lib.stride_tricks.sliding_window_view(x_h, (f_h, f_h), axis=(2, 3))[:, :, ::s_h, ::s_h].max(axis=(4, 5))
+
+
+for x_shape_h, f_h, s_h in (((2, 3, 7, 5), 2, 2), ((2, 2, 7, 8), 3, 2), ((3, 2, 8, 7), 2, 3), ((2, 2, 9, 6), 3, 3)):
+    x_h = rng_h.normal(size=x_shape_h)
+    tag_h = f"{x_shape_h}_{f_h}_{s_h}"
+    out_h, cache_h = max_pool_forward_naive(x_h, f_h, s_h)
+    record(f"out_{tag_h}", out_h)
+    expect_shape(out_h, max_ref_h(x_h, f_h, s_h).shape, f"max pool out ({tag_h})", hint="H' = (H - F) // S + 1")
+    expect_close(out_h, max_ref_h(x_h, f_h, s_h), f"max pool out ({tag_h})")
+    dout_h = rng_h.normal(size=out_h.shape)
+    dx_h = record(f"dx_{tag_h}", max_pool_backward_naive(dout_h, cache_h))
+    expect_close(dx_h, numerical_gradient(lambda v_h: max_ref_h(v_h, f_h, s_h), x_h.copy(), dout_h),
+                 f"max pool dx ({tag_h}, against a numerical gradient)",
+                 hint="only the maximum of each window gets the gradient; overlapping windows add up (+=)")
+ties_h = np.array([[5.0, 5.0, 1.0, 2.0, 2.0], [5.0, 0.0, 2.0, 2.0, 1.0], [3.0, 3.0, 3.0, 3.0, 0.0]])
+x_t_h = np.stack([ties_h, -ties_h])[None]  # (1, 2, 3, 5)
+_, cache_t_h = max_pool_forward_naive(x_t_h, 2, 1)
+dx_t_h = record("dx_ties", max_pool_backward_naive(np.ones((1, 2, 2, 4)), cache_t_h))
+expected_t_h = np.zeros((1, 2, 3, 5))
+for c_h in range(2):
+    for i_h in range(2):
+        for j_h in range(4):
+            k_h = int(np.argmax(x_t_h[0, c_h, i_h:i_h + 2, j_h:j_h + 2]))
+            expected_t_h[0, c_h, i_h + k_h // 2, j_h + k_h % 2] += 1.0
+expect_close(dx_t_h, expected_t_h, "max pool dx with tied maxima (2x2 windows, stride 1)",
+             hint="with ties, send the gradient to the first maximum in row-major order only (np.argmax), never to all of them")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 8 (implement): average pooling, forward and backward
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_avg_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def avg_pool_forward_naive(x, pool_size=2, stride=2):
+    """Average pooling, eq. (14), no padding.
+
+    x: (N, C, H, W); pool_size: F; stride: S.
+    Returns (out, cache): out (N, C, (H - F) // S + 1, (W - F) // S + 1); cache = (x.shape, pool_size, stride).
+    """
+    ### BEGIN SOLUTION
+    N, C, H, W = x.shape
+    H_out = (H - pool_size) // stride + 1
+    W_out = (W - pool_size) // stride + 1
+    out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
+    for i in range(H_out):
+        for j in range(W_out):
+            out[:, :, i, j] = x[:, :, i * stride:i * stride + pool_size, j * stride:j * stride + pool_size].mean(axis=(2, 3))
+    return out, (x.shape, pool_size, stride)
+    ### END SOLUTION
+
+
+def avg_pool_backward_naive(dout, cache):
+    """Backward pass of average pooling: each element of a window gets dout / F**2.
+
+    dout: (N, C, H', W'); cache from avg_pool_forward_naive. Returns dx: (N, C, H, W).
+    """
+    ### BEGIN SOLUTION
+    x_shape, pool_size, stride = cache
+    _, _, H_out, W_out = dout.shape
+    dx = np.zeros(x_shape, dtype=dout.dtype)
+    for i in range(H_out):
+        for j in range(W_out):
+            share = dout[:, :, i, j][:, :, None, None] / pool_size**2  # each element weighs 1 / F^2
+            dx[:, :, i * stride:i * stride + pool_size, j * stride:j * stride + pool_size] += share
+    return dx
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_avg_pool_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Average pooling 2x2 stride 2 on the 4x4 example: forward and backward by hand."""
+from backproplab.checks import expect_close, expect_shape
+from backproplab.grading import record
+
+x4 = np.array([[1.0, 3.0, 2.0, 0.0], [4.0, 2.0, 1.0, 5.0], [0.0, 1.0, 7.0, 7.0], [2.0, 2.0, 6.0, 1.0]]).reshape(1, 1, 4, 4)
+out4, cache4 = avg_pool_forward_naive(x4, 2, 2)
+record("out", out4)
+expect_shape(out4, (1, 1, 2, 2), "average pool of a 4x4 input", hint="(4 - 2) // 2 + 1 = 2")
+expect_close(out4[0, 0], [[2.5, 2.0], [1.25, 5.25]], "average pool of the 4x4 example")
+dx4 = record("dx", avg_pool_backward_naive(np.array([[[[4.0, 8.0], [-4.0, 2.0]]]]), cache4))
+expect_close(dx4[0, 0], np.kron([[4.0, 8.0], [-4.0, 2.0]], np.ones((2, 2))) / 4, "dx of the 4x4 example",
+             hint="every element of a 2x2 window gets dout / 4")
+print("average pooling: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_avg_pool_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Average pooling on hidden non-square batches (overlapping windows, gaps, stride 3), against numerical gradients."""
+### BEGIN HIDDEN TESTS
+rng_h = np.random.default_rng(4008)
+
+
+def avg_ref_h(x_h, f_h, s_h):
+    return np.lib.stride_tricks.sliding_window_view(x_h, (f_h, f_h), axis=(2, 3))[:, :, ::s_h, ::s_h].mean(axis=(4, 5))
+
+
+for x_shape_h, f_h, s_h in (((2, 3, 7, 5), 2, 2), ((2, 2, 7, 8), 3, 2), ((3, 2, 8, 7), 2, 3), ((2, 2, 9, 6), 3, 3)):
+    x_h = rng_h.normal(size=x_shape_h)
+    tag_h = f"{x_shape_h}_{f_h}_{s_h}"
+    out_h, cache_h = avg_pool_forward_naive(x_h, f_h, s_h)
+    record(f"out_{tag_h}", out_h)
+    expect_close(out_h, avg_ref_h(x_h, f_h, s_h), f"average pool out ({tag_h})", hint="H' = (H - F) // S + 1; the mean of each window")
+    dout_h = rng_h.normal(size=out_h.shape)
+    dx_h = record(f"dx_{tag_h}", avg_pool_backward_naive(dout_h, cache_h))
+    expect_close(dx_h, numerical_gradient(lambda v_h: avg_ref_h(v_h, f_h, s_h), x_h.copy(), dout_h),
+                 f"average pool dx ({tag_h}, against a numerical gradient)",
+                 hint="each element of a window gets dout / F**2; overlapping windows add up")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 8. Equivariance to translation, and what pooling adds
+#
+# Shift an image by $t$ pixels, $(L_t x)_{p} = x_{p - t}$. Seed 001 (eqs. 2.32–2.35)
+# shows that convolution **commutes** with the shift: substitute $y' = y - t$ in the
+# sum and $[L_t x] * w = L_t[x * w]$ — shift then convolve equals convolve then
+# shift (**equivariance**), as long as nothing falls off the border. The same
+# holds for our cross-correlation (8) with stride 1. Pooling then makes the
+# representation **approximately invariant** to small shifts: a maximum over a
+# $2\times2$ window often does not change when its winner moves by one pixel
+# within the window (seed 001, sec. 2.3.3; seed 002, sec. 2.4.3; seed 003, *Pooling*).
+#
+# The cell below tests both with *your* layers. First an object in the middle of
+# a blank image, shifted by $(2, 3)$ pixels: the convolution output shifts
+# exactly. Then the photo of section 10, shifted by one pixel: how much do the
+# feature maps change after the convolution (with a ReLU), and how much after a
+# $2\times2$ max pool? For a fair comparison of the pooled maps we shift by
+# 2 pixels too: 2 is a multiple of the pooling stride, so the pooled map is then
+# *exactly* shifted by one position — pooling is equivariant only to shifts by
+# multiples of its stride. Expect the pooled maps to change clearly less than
+# the convolution maps under a one-pixel shift, but not zero: a thin edge that
+# moves across the border of a pooling window changes its window's maximum, so
+# the invariance is only approximate, and it grows with the window size and
+# with more layers of pooling.
+#
+# > **Errata (seed 002, sec. 2.4.3).** The footnote says equivariant "means
+# > roughly unchanged in terms of distortion". Equivariant means the output
+# > changes *in the same way* as the input ($f(L_t x) = L_t f(x)$); invariant means it
+# > does not change ($f(L_t x) = f(x)$). The section's bullet points have it right.
+
+# %%
+rng = np.random.default_rng(8)
+blank = np.zeros((1, 1, 20, 24))
+blank[0, 0, 6:11, 7:12] = rng.uniform(0.5, 1.0, size=(5, 5))  # an object well inside the image
+moved = np.roll(blank, (2, 3), axis=(2, 3))  # shifted by (2, 3); nothing wraps around
+w_eq = rng.normal(size=(1, 1, 3, 3))
+y_blank, _ = conv_forward_naive(blank, w_eq, np.zeros(1), 1, 1)
+y_moved, _ = conv_forward_naive(moved, w_eq, np.zeros(1), 1, 1)
+print("equivariance: max |conv(shift x) - shift(conv x)| =", np.abs(y_moved - np.roll(y_blank, (2, 3), axis=(2, 3))).max())
+
+photo = load_photo()[None, None]  # (1, 1, 75, 64), grey levels in [0, 1]
+edge = np.array(CANONICAL_KERNELS["Sobel vertical"], dtype=float)[None, None]
+
+
+def features(img):
+    """ReLU(conv), then a 2x2 max pool (stride 2), with your layers."""
+    conv = np.maximum(conv_forward_naive(img, edge, np.zeros(1), 1, 1)[0], 0.0)
+    return conv, max_pool_forward_naive(conv, 2, 2)[0]
+
+
+def change(a, b):
+    """Relative change between two feature maps, interior only (away from the wrap-around of np.roll)."""
+    a, b = a[..., 2:-2, 2:-2], b[..., 2:-2, 2:-2]
+    return np.abs(a - b).sum() / np.abs(a).sum()
+
+
+conv0, pool0 = features(photo)
+conv1, pool1 = features(np.roll(photo, 1, axis=3))  # shifted right by one pixel
+conv2, pool2 = features(np.roll(photo, 2, axis=3))  # by two pixels
+print(f"shift by 1 pixel: conv maps change by {change(conv0, conv1):.0%}, max-pooled maps by {change(pool0, pool1):.0%}")
+print(f"shift by 2 pixels, pooled maps compared after shifting back by one position: "
+      f"{change(np.roll(pool0, 1, axis=3), pool2):.1%}")
+
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
+for ax, image, title in zip(axes, (photo[0, 0], conv0[0, 0], pool0[0, 0]),
+                            ("input 75x64", "ReLU(conv, Sobel vertical) 75x64", "after 2x2 max pool 37x32")):
+    ax.imshow(image, cmap="gray")
+    ax.set(title=title, xlabel="column", ylabel="row")
+fig.suptitle("feature maps of the photo with your conv_forward_naive and max_pool_forward_naive")
+plt.show()
+
+# %% [markdown]
+# ## 9. How big is a CNN? Shapes and parameters, layer by layer
+#
+# A convolution layer with $F$ filters of $K \times K$ on $C$ input channels has
+# $F\,(C K^2 + 1)$ parameters — $C K^2$ weights and one bias per filter — *whatever
+# the image size*. A fully connected layer from $n$ inputs to $M$ outputs has
+# $(n + 1) M$: it first flattens a $(C, H, W)$ input to $n = CHW$ numbers (seed 003,
+# *Fully Connected Layers and Flattening*). A batch-norm layer (chapter 03) has a
+# scale $\gamma$ and a shift $\beta$ per channel, $2C$ (its running mean and
+# variance are statistics, not learned). Pooling, ReLU, dropout and softmax have none.
+#
+# Seed 000 (sec. 2) checks the idea on a $50\times50$ grey image with 7 filters
+# of $3\times3$: $7\,(3\cdot3 + 1) = 70$ parameters, $7\,(3\cdot3\cdot3 + 1) = 196$ for
+# a colour image, and a $48\times48$ output ($(50 - 3)/1 + 1$). All three are right.
+#
+# ### Exercise 9 (implement): a layer table
+#
+# Write `layer_table`, which walks through a list of layer specifications and
+# returns, for every layer, its output shape (for one example, without the batch
+# axis) and its number of learnable parameters. Use your functions of Exercise 3.
+# The cell after the tests uses it to reproduce the architectures of seed 001
+# (Tables 3.2–3.5) and seed 003's MNIST network.
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_layer_table", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def layer_table(input_shape, layers):
+    """Output shape and number of learnable parameters of every layer of a network.
+
+    input_shape: (C, H, W) of one example.
+    layers: a list of tuples, one per layer:
+        ("conv", F, K, S, P)  F filters of K x K over all input channels, stride S, zero padding P
+        ("pool", K, S)        max or average pooling, K x K windows, stride S, no padding
+        ("bn",)               batch normalisation: a gamma and a beta per channel (or per unit)
+        ("fc", M)             fully connected to M units (a (C, H, W) input is flattened first)
+        ("relu",), ("dropout", p), ("softmax",)   elementwise: same shape, no parameters
+    Returns a list of (output_shape, num_params) pairs, one per layer; output_shape is a tuple,
+    (C', H', W') after conv, pool, bn, relu..., (M,) after fc.
+    """
+    ### BEGIN SOLUTION
+    shape, rows = tuple(input_shape), []
+    for layer in layers:
+        kind = layer[0]
+        if kind == "conv":
+            _, F, K, S, P = layer
+            C, H, W = shape
+            shape = (F, conv_output_size(H, K, S, P), conv_output_size(W, K, S, P))
+            params = F * (C * K * K + 1)  # C*K*K weights and one bias per filter
+        elif kind == "pool":
+            _, K, S = layer
+            C, H, W = shape
+            shape, params = (C, pool_output_size(H, K, S), pool_output_size(W, K, S)), 0
+        elif kind == "bn":
+            params = 2 * shape[0]  # gamma and beta per channel
+        elif kind == "fc":
+            n_in = int(np.prod(shape))  # flatten
+            shape, params = (layer[1],), (n_in + 1) * layer[1]
+        elif kind in ("relu", "dropout", "softmax"):
+            params = 0
+        else:
+            raise ValueError(f"unknown layer {layer!r}")
+        rows.append((shape, params))
+    return rows
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_layer_table_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""layer_table on seed 000's example (50x50, 7 filters of 3x3: 70 and 196 parameters) and a conv-pool-fc stack."""
+from backproplab.checks import expect_close
+from backproplab.grading import record
+
+rows = layer_table((1, 50, 50), [("conv", 7, 3, 1, 0)])
+record("grey", rows)
+expect_close(rows[0][0], (7, 48, 48), "output shape of 7 filters 3x3 on a 1x50x50 image")
+expect_close(rows[0][1], 70, "parameters of 7 filters 3x3 on 1 channel", hint="7 * (1*3*3 + 1): one bias per filter")
+rows = layer_table((3, 50, 50), [("conv", 7, 3, 1, 0)])
+record("colour", rows)
+expect_close(rows[0][1], 196, "parameters of 7 filters 3x3 on 3 channels", hint="each filter spans all 3 channels: 7 * (3*3*3 + 1)")
+rows = layer_table((2, 9, 8), [("conv", 4, 3, 1, 1), ("relu",), ("pool", 2, 2), ("fc", 5)])
+record("stack", rows)
+for k, (shape, params) in enumerate([((4, 9, 8), 76), ((4, 9, 8), 0), ((4, 4, 4), 0), ((5,), 325)]):
+    expect_close(rows[k][0], shape, f"output shape of layer {k}", hint="pool: (9 - 2) // 2 + 1 = 4")
+    expect_close(rows[k][1], params, f"parameters of layer {k}", hint="fc: (4*4*4 + 1) * 5, the flattened input plus a bias")
+print("layer_table: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_layer_table_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""layer_table on seed 001's Tables 3.2-3.5 and seed 003's MNIST network (shapes of every layer and total parameters)."""
+### BEGIN HIDDEN TESTS
+block_h = [("relu",), ("pool", 2, 2)]
+nets_h = {
+    "table_3_2": ((1, 28, 28), [("conv", 32, 5, 1, 2)] + block_h + [("conv", 64, 5, 1, 2)] + block_h
+                  + [("fc", 1024), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)], 3274634, (3136,)),
+    "table_3_3": ((3, 32, 32), [("conv", 32, 5, 1, 2)] + block_h + [("conv", 64, 5, 1, 2)] + block_h
+                  + [("fc", 1024), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)], 4259274, (4096,)),
+    "table_3_4": ((3, 32, 32), [("conv", 96, 5, 1, 2)] + block_h + [("conv", 192, 5, 1, 2)] + block_h
+                  + [("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)],
+                  29853002, (12288,)),
+    "table_3_5": ((3, 32, 32), [("conv", 96, 5, 1, 2), ("relu",), ("conv", 96, 5, 1, 2)] + block_h
+                  + [("conv", 192, 5, 1, 2), ("relu",), ("conv", 192, 5, 1, 2)] + block_h
+                  + [("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)],
+                  31005290, (12288,)),
+    "seed_003": ((1, 28, 28), [("conv", 8, 3, 1, 1), ("bn",), ("relu",), ("pool", 2, 2), ("conv", 32, 5, 1, 2), ("bn",), ("relu",),
+                               ("pool", 2, 2), ("fc", 600), ("relu",), ("fc", 10)], 954002, (1568,)),
+}
+for name_h, (in_h, spec_h, total_h, flat_h) in nets_h.items():
+    rows_h = record(f"rows_{name_h}", layer_table(in_h, spec_h))
+    shapes_h = [tuple(int(v_h) for v_h in r_h[0]) for r_h in rows_h]
+    last_pool_h = max(k_h for k_h, s_h in enumerate(spec_h) if s_h[0] == "pool")
+    flat_got_h = (int(np.prod(shapes_h[last_pool_h])),)
+    expect_close(flat_got_h, flat_h, f"flattened size before the first fc layer of {name_h}", hint="C * H * W after the last pooling")
+    expect_close(sum(int(r_h[1]) for r_h in rows_h), total_h, f"total number of parameters of {name_h}",
+                 hint="conv: F (C K^2 + 1); fc: (n_in + 1) M with n_in the flattened size; bn: 2 per channel")
+    expect_close(shapes_h[-1], (10,), f"output shape of {name_h}")
+### END HIDDEN TESTS
+
+# %%
+block = [("relu",), ("pool", 2, 2)]
+head_a = [("fc", 1024), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)]
+head_b = [("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)]
+networks = {
+    "seed 001, Table 3.2 (MNIST)": ((1, 28, 28), [("conv", 32, 5, 1, 2)] + block + [("conv", 64, 5, 1, 2)] + block + head_a),
+    "seed 001, Table 3.3 (CIFAR-10 A)": ((3, 32, 32), [("conv", 32, 5, 1, 2)] + block + [("conv", 64, 5, 1, 2)] + block + head_a),
+    "seed 001, Table 3.4 (CIFAR-10 B)": ((3, 32, 32), [("conv", 96, 5, 1, 2)] + block + [("conv", 192, 5, 1, 2)] + block + head_b),
+    "seed 001, Table 3.5 (CIFAR-10 C)": ((3, 32, 32), [("conv", 96, 5, 1, 2), ("relu",), ("conv", 96, 5, 1, 2)] + block
+                                         + [("conv", 192, 5, 1, 2), ("relu",), ("conv", 192, 5, 1, 2)] + block + head_b),
+    "seed 003, MNIST (Conv-BN-ReLU-Pool x2, FC 1568-600-10)": (
+        (1, 28, 28), [("conv", 8, 3, 1, 1), ("bn",), ("relu",), ("pool", 2, 2), ("conv", 32, 5, 1, 2), ("bn",), ("relu",),
+                      ("pool", 2, 2), ("fc", 600), ("relu",), ("fc", 10)]),
+}
+for title, (input_shape, spec) in networks.items():
+    print(f"\n{title}: input {input_shape}")
+    conv_total = fc_total = 0
+    for layer, (shape, params) in zip(spec, layer_table(input_shape, spec)):
+        if params:
+            print(f"  {str(layer):26s} -> {str(shape):16s} {params:>12,d} parameters")
+        conv_total += params if layer[0] in ("conv", "bn") else 0
+        fc_total += params if layer[0] == "fc" else 0
+    print(f"  total {conv_total + fc_total:,d} parameters: {conv_total:,d} in conv/bn layers, {fc_total:,d} in fc layers "
+          f"({fc_total / (conv_total + fc_total):.1%})")
+
+# %% [markdown]
+# The tables of seed 001 print the input size of every layer but no parameter
+# counts; every size they print checks out: $32\times28\times28 \to 32\times14\times14
+# \to 64\times14\times14 \to 64\times7\times7 = 3136$ (Table 3.2), $64\cdot8\cdot8 = 4096$
+# (Table 3.3), $192\cdot8\cdot8 = 12288$ (Tables 3.4 and 3.5, the latter written
+# "8 * 8 * 192"), and Figure 3.2's $[10, 32, 32, 32]$ and $32\cdot16\cdot16 = 8192$. Seed 003's
+# $7\cdot7\cdot32 = 1568$ is right (with padding 2, see the Errata in section 3).
+# What the table above adds: **the fully connected layers hold 95–99 % of the
+# parameters** (94.8 % in model C, which has the most convolutions, 99.3 % in seed
+# 003's network) — seed 002's rule of thumb, sec. 2.5.1 — and the biggest model, C,
+# has about 31 million, while its four convolution layers have 1.6 million. Seed 004 (sec. 8.1) makes the same point for one neuron:
+# fully connected to a $32\times32\times3$ image it has $3072$ weights, to a
+# $200\times200\times3$ one $120{,}000$ (both right).
+#
+# > **Errata / precision (seed 000, sec. 3).** "Total number of weights in
+# > AlexNet is 60,954,656" counts the **weights only, without the 10,568 biases**,
+# > of the original two-GPU AlexNet, whose conv2, conv4 and conv5 see only half the
+# > channels (groups of 2); with biases it has 60,965,224 parameters (cell below).
+#
+# Seed 002 (sec. 2.5) compares the "size" of a fully connected and a convolution
+# layer mapping a $W \times H \times I$ input to a $W \times H \times J$ output
+# (same width and height, $K\times K$ kernels, biases not counted):
+#
+# | | fully connected | convolution |
+# |---|---|---|
+# | output units | $WHJ$ | $WHJ$ |
+# | weights | $W^2H^2IJ$ | $K^2IJ$ |
+# | connections (multiply-adds) | $W^2H^2IJ$ | $WHK^2IJ$ |
+#
+# Units cost memory (stored for the backward pass), weights cost memory and
+# updates, connections cost time (about 3 multiply-adds each: 1 forward, 2 backward).
+#
+# > **Errata (seed 002, sec. 2.5, the table).** The source prints "# output units
+# > $WHI$" for both layers. The output has $J$ channels, so it is $WHJ$; $I$ is the
+# > number of *input* channels (the table's own weight count $K^2IJ$ has both). The
+# > canonical kernels of sec. 2.3 are discussed in section 10.
+
+# %%
+def alexnet_weights(groups):
+    """Weights (no biases) and biases of AlexNet; groups=2 is the original two-GPU model."""
+    convs = [(96, 3, 11, 1), (256, 96, 5, groups), (384, 256, 3, 1), (384, 384, 3, groups), (256, 384, 3, groups)]
+    fcs = [(256 * 6 * 6, 4096), (4096, 4096), (4096, 1000)]
+    weights = sum(F * (C // g) * K * K for F, C, K, g in convs) + sum(n * m for n, m in fcs)
+    biases = sum(F for F, _, _, _ in convs) + sum(m for _, m in fcs)
+    return weights, biases
+
+
+w2, b2 = alexnet_weights(groups=2)
+print(f"AlexNet, two GPUs: {w2:,d} weights + {b2:,d} biases = {w2 + b2:,d} parameters (seed 000 prints 60,954,656)")
+
+# %% [markdown]
+# ### Exercise 10 (implement): units, weights and connections
+#
+# Write `fc_vs_conv_sizes(W, H, I, J, K)`, which returns the table above (with
+# the corrected first row) as a dict of dicts:
+# `{"fc": {"units": ..., "weights": ..., "connections": ...}, "conv": {...}}`.
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_fc_vs_conv", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def fc_vs_conv_sizes(W, H, I, J, K):
+    """Seed 002's size comparison (corrected): a W x H x I input mapped to a W x H x J output.
+
+    The fully connected layer connects every input to every output; the convolution uses
+    J filters of K x K x I with half padding, stride 1. Biases are not counted.
+    Returns {"fc": {"units", "weights", "connections"}, "conv": {...}}, all ints.
+    """
+    ### BEGIN SOLUTION
+    units = W * H * J  # J output channels of W x H
+    fc = {"units": units, "weights": (W * H * I) * (W * H * J), "connections": (W * H * I) * (W * H * J)}
+    conv = {"units": units, "weights": K * K * I * J, "connections": W * H * J * (K * K * I)}
+    return {"fc": fc, "conv": conv}
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_fc_vs_conv_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""fc_vs_conv_sizes for a 32x32 RGB image to 16 channels with 3x3 kernels."""
+from backproplab.checks import expect_close
+from backproplab.grading import record
+
+sizes = fc_vs_conv_sizes(32, 32, 3, 16, 3)
+record("sizes_32_32_3_16_3", sizes)
+for layer, key, expected in (("fc", "units", 16384), ("conv", "units", 16384), ("fc", "weights", 50331648),
+                             ("conv", "weights", 432), ("fc", "connections", 50331648), ("conv", "connections", 442368)):
+    expect_close(sizes[layer][key], expected, f'sizes["{layer}"]["{key}"]',
+                 hint="units: W*H*J (J output channels); conv connections: every output unit sees K*K*I inputs")
+print("fc_vs_conv_sizes: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_fc_vs_conv_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""fc_vs_conv_sizes on hidden non-square sizes with different input and output channels."""
+### BEGIN HIDDEN TESTS
+for W_h, H_h, I_h, J_h, K_h in ((28, 20, 1, 8, 5), (7, 9, 12, 5, 3)):
+    got_h = fc_vs_conv_sizes(W_h, H_h, I_h, J_h, K_h)
+    record(f"sizes_{W_h}_{H_h}_{I_h}_{J_h}_{K_h}", got_h)
+    want_h = {"fc": (W_h * H_h * J_h, W_h * H_h * I_h * W_h * H_h * J_h, W_h * H_h * I_h * W_h * H_h * J_h),
+              "conv": (W_h * H_h * J_h, K_h * K_h * I_h * J_h, W_h * H_h * K_h * K_h * I_h * J_h)}
+    for layer_h, values_h in want_h.items():
+        for key_h, v_h in zip(("units", "weights", "connections"), values_h):
+            expect_close(got_h[layer_h][key_h], v_h, f'sizes["{layer_h}"]["{key_h}"] for (W, H, I, J, K) = {(W_h, H_h, I_h, J_h, K_h)}',
+                         hint="the output has J channels: W*H*J units, not W*H*I")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 10. Explore: the kernel explorer
+#
+# The panel below runs **your** `conv_forward_naive` (and your pooling) on a
+# photo of Grace Hopper (matplotlib's sample image, in grey levels, reduced to
+# 75×64 so that your loops answer at once). Pick a kernel from the menu or type
+# your own numbers into the 3×3 grid; pick the stride, the padding (for a 3×3
+# kernel: 0 = valid, 1 = half, 2 = full) and a pooling. The line above the
+# picture shows the sizes *your* functions returned, and the range of the
+# output values. (The panel needs a live kernel: it does not redraw in a saved notebook.)
+#
+# The kernels are seed 002's (sec. 2.3, eqs. 2.5–2.8), with Sobel's horizontal
+# twin added: **blur** averages a pixel with its neighbours, **sharpen** is the
+# identity plus the edge kernel, **edge** (a discrete Laplacian) is 0 on flat
+# regions and large where the brightness bends, and **Sobel** kernels respond to
+# vertical or horizontal edges, with a sign that says dark-to-light or light-to-dark.
+#
+# > **Errata (seed 002, sec. 2.3.1, "some of these canonical kernels are not
+# > working as expected").** The blurring kernel $\begin{pmatrix}0&1&0\\1&4&1\\0&1&0\end{pmatrix}$
+# > has entries summing to 8, so it multiplies the brightness of flat regions by 8
+# > (values up to 8 for an image in $[0, 1]$, see "blur (as printed)" in the menu).
+# > A blur must sum to 1: divide by 8 (the menu's "blur"). Sharpen (sum 1) and edge
+# > (sum 0, flat regions give 0) are as intended.
+#
+# > Since our layer cross-correlates, the Sobel "vertical" kernel $\begin{pmatrix}1&0&-1\\2&0&-2\\1&0&-1\end{pmatrix}$
+# > gives a **positive** output where the image gets *darker* from left to right; a true
+# > convolution (the flipped kernel) would give the opposite sign. For symmetric kernels
+# > (blur, sharpen, edge) the two agree: ROT180 leaves them unchanged.
+
+# %%
+explorer = kernel_explorer(conv_forward_naive, {"max": max_pool_forward_naive, "avg": avg_pool_forward_naive},
+                           kernel="Sobel vertical", stride=1, pad=1)
+explorer
+
+# %% [markdown]
+# ### Exercise 11 (explore + explain): what the kernels do
+#
+# Use the explorer. (a) Compare "Sobel vertical" and "Sobel horizontal" on the
+# photo: which structures light up in each, and what does the sign of the output
+# tell you? (b) Choose "blur (as printed)" and then "blur": what does the status
+# line show, and why? (c) With the edge kernel, compare stride 2 (padding 1, no
+# pooling) with stride 1 followed by a 2×2 max pool: give both output sizes, and
+# say which result keeps thin edges better, and why.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "ch04_explain_explorer", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# **Model answer.** (a) "Sobel vertical" responds to **vertical** edges —
+# brightness changing from left to right: the sides of the face and of the cap,
+# the white shirt and tie against the dark uniform, the uniform's outline against
+# the background, the flag's stars; "Sobel horizontal" to **horizontal** edges —
+# the brim and top of the cap, the glasses, the mouth and chin, the shoulders,
+# the ribbons on the chest, the flag's stripes. The sign gives the direction:
+# with our cross-correlation, Sobel vertical is positive where the image is
+# brighter on the left than on the right (it computes left column minus right
+# column), negative for dark-to-light; flat regions give 0 (grey in the picture).
+# (b) "blur (as printed)" gives values up to about 8 (the status line says from
+# about 0.3 to 7.98): its entries sum to 8, so a flat region is multiplied by 8
+# (the picture looks the same only because it is scaled to its own range);
+# "blur", divided by 8, keeps the range of the input, [0, 1], as a blur should.
+# (c) Both give 38×32: stride 2 with padding 1 gives $\lfloor (75 + 2 - 3)/2\rfloor + 1 = 38$
+# and $\lfloor (64 + 2 - 3)/2 \rfloor + 1 = 32$; stride 1 keeps 75×64 and the pool gives
+# $\lfloor (75 - 2)/2 \rfloor + 1 = 37$ by 32 (37×32, the last row dropped). Stride 2
+# *samples* every other position, so a one-pixel-wide edge that falls on the
+# skipped rows or columns disappears (thin edges look broken); the max pool looks at
+# *every* position and keeps the strongest response of each 2×2 block, so thin
+# edges survive (brighter and blockier).
+#
+# **Rubric (2 points).**
+# - ½ point (a): vertical vs horizontal edges with an example of each, and the sign as the
+#   direction of the brightness change (either direction convention, if consistent).
+# - ½ point (b): the printed blur sums to 8 (values up to ~8), the normalised one keeps [0, 1].
+# - 1 point (c): both sizes (38×32 and 37×32, or the student's own output that follows eq. 6/7),
+#   **and** that striding skips positions while max pooling keeps the strongest response in every window.
+#   Sizes without the reason, or the reason without sizes: ½.
+
+# %% [markdown]
+# ### Exercise 12 (explain): why do libraries "convolve" without flipping?
+#
+# PyTorch's `Conv2d`, and every layer in this chapter, computes a
+# cross-correlation (8) and calls it a convolution. (a) Why is it harmless for a
+# convolution **layer** not to flip the kernel? (b) What is simpler or cheaper
+# about not flipping? (c) Name two situations where the difference **does**
+# matter, using sections 2, 6 and 10.
+
+# %% [markdown] nbgrader={"grade": true, "grade_id": "ch04_explain_xcorr", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# **Model answer.** (a) The kernel of a layer is *learned*. Convolving with $w$
+# is cross-correlating with $\mathrm{ROT180}(w)$, and ROT180 is a one-to-one
+# relabelling of the weights, so both layers can represent exactly the same
+# functions; gradient descent simply learns the rotated kernel. The initialisation is
+# symmetric under the flip too, so nothing about training changes. The properties
+# that only the true convolution has — commutativity and associativity ($a*b = b*a$,
+# $(a * b) * c = a * (b * c)$) — are never used by a network: input and kernel play
+# different roles, and layers are separated by nonlinearities. Linearity, which the
+# backward pass needs, holds for both.
+# (b) Indexing: out$[i, j]$ is a dot product of the filter with the window that
+# starts at $(iS, jS)$, both read in the same order — no reversed indices, no
+# flipped copy of the weights; with stride and padding it is the natural "slide
+# the window" loop, and it maps directly onto im2col + one matrix product
+# (chapter 05), where each filter is one row and each window one column.
+# (c) (1) Hand-designed or imported kernels: a non-symmetric kernel such as Sobel
+# gives the opposite sign (and a shifted/mirrored response) under the other convention,
+# and a kernel taken from a signal-processing text (which convolves) must be rotated
+# before use in a DL layer; `scipy.signal.convolve2d` and `torch.conv2d` disagree
+# on it. (2) The backward pass: if the forward pass cross-correlates, $dx$ is a
+# true (full) convolution with $w$, i.e. a cross-correlation with ROT180($w$), and
+# $dw$ is a cross-correlation of the input with `dout` — mixing up the conventions
+# there gives wrong gradients (a gradient check catches it). Also: loading weights
+# trained in one convention into code using the other.
+#
+# **Rubric (3 points).**
+# - 1 point (a): the kernel is learned, so the flip is a reparametrisation (the network learns
+#   the rotated kernel); same set of functions. A vague "it doesn't matter" without the reason: 0.
+# - 1 point (b): a concrete simplification: no index reversal / no flipped copy; the window dot
+#   product is the natural sliding-window loop / maps directly to im2col and a matrix product.
+# - 1 point (c): two situations, e.g. fixed/hand-made or imported kernels (Sobel's sign,
+#   scipy vs torch), the backward pass (ROT180 in dx), weights moved between conventions.
+#   One situation: ½.
+
+# %% [markdown]
+# ## Summary
+#
+# - A convolution (1), (4) flips the kernel; a cross-correlation (2), (5) does not; a
+#   cross-correlation with $k$ is a convolution with ROT180($k$) (3). Deep-learning
+#   "convolution" layers compute cross-correlations; since the kernel is learned, the flip
+#   does not matter for them — it does for fixed kernels and in the backward pass.
+# - Output size along an axis: $\lfloor (n + 2P - K)/S\rfloor + 1$ (6); pooling
+#   $\lfloor (n - F)/S\rfloor + 1$ (7). Valid, half and full padding: $P = 0$, $(K-1)/2$, $K - 1$.
+# - A convolution layer, eq. (8): $(N, C, H, W) * (F, C, K_H, K_W) \to (N, F, H', W')$,
+#   plus one bias per filter. Backward: $db$ sums `dout` over $n, i, j$ (9); $dw$ correlates
+#   the input with `dout` (10); $dx$ correlates the fully padded (and, for stride $S$,
+#   dilated) `dout` with ROT180($w$), channels swapped (11)–(13).
+# - Max pooling sends each window's gradient to its (first) maximum, average pooling
+#   spreads it as $1/F^2$; overlapping windows add.
+# - Convolution is equivariant to translation; pooling adds approximate invariance to
+#   small shifts.
+# - A conv layer's parameters do not depend on the image size, $F(CK^2 + 1)$; the fully
+#   connected layers hold almost all parameters of the networks of seeds 001 and 003.
+#
+# ## Next: chapter 05, making it fast
+#
+# Our layers loop in Python over every output position; on one 32×32 CIFAR image
+# with 32 filters of 5×5×3 (padding 2) that is 1,024 Python iterations and 32,768 dot
+# products of length 75 — for one image of one layer, and a training run needs
+# millions of images. Chapter 05 removes the loops: **im2col** copies every window
+# into a column of one big matrix, so that the whole forward pass (8) becomes a
+# single matrix product — the operation CPUs and GPUs are best at — and the backward
+# pass (9)–(13) becomes two more products and a **col2im** that adds the windows back.
+# Your naive functions from this chapter are the reference that the fast versions
+# must match, to $10^{-7}$, on every shape.
