@@ -6,16 +6,21 @@ import pytest
 from autograder.mutants import mutants_for
 from tests.conftest import CHAPTERS
 
-pytestmark = pytest.mark.xdist_group("graded_class")
 
-MUTANT_CASES = [(a, m) for a in CHAPTERS for m in mutants_for(a)]
+def _on_chapter_worker(assignment, *values, test_id):
+    """A test parameter in its chapter's xdist group: each class is graded once, on one worker."""
+    return pytest.param(assignment, *values, id=test_id, marks=pytest.mark.xdist_group(f"graded-{assignment}"))
+
+
+GRADED_CHAPTERS = [_on_chapter_worker(a, test_id=a) for a in CHAPTERS]
+MUTANT_CASES = [_on_chapter_worker(a, m, test_id=f"{a}-{m.name}") for a in CHAPTERS for m in mutants_for(a)]
 
 
 def _failed_cells(result):
     return sorted(name for name, c in result.cells.items() if c.autograded and c.score < c.max_score)
 
 
-@pytest.mark.parametrize("assignment", CHAPTERS)
+@pytest.mark.parametrize("assignment", GRADED_CHAPTERS)
 def test_solution_scores_full_marks(graded_class, assignment):
     """The solution notebook gets every autograded point."""
     result = graded_class(assignment)["solution"]
@@ -24,7 +29,7 @@ def test_solution_scores_full_marks(graded_class, assignment):
     assert _failed_cells(result) == [], f"the solution fails {_failed_cells(result)}"
 
 
-@pytest.mark.parametrize("assignment", CHAPTERS)
+@pytest.mark.parametrize("assignment", GRADED_CHAPTERS)
 def test_untouched_release_scores_zero(graded_class, assignment):
     """A student who hands in the release unchanged gets 0 autograded points."""
     result = graded_class(assignment)["untouched"]
@@ -41,7 +46,7 @@ def test_chapter_has_enough_mutants(assignment):
     assert len({m.name for m in mutants}) == len(mutants), "mutant names must be unique"
 
 
-@pytest.mark.parametrize(("assignment", "mutant"), MUTANT_CASES, ids=[f"{a}-{m.name}" for a, m in MUTANT_CASES])
+@pytest.mark.parametrize(("assignment", "mutant"), MUTANT_CASES)
 def test_mutant_loses_points(graded_class, assignment, mutant):
     """A classic mistake loses points in the test cells that should catch it."""
     result = graded_class(assignment)[f"mutant-{mutant.name}"]
@@ -50,3 +55,14 @@ def test_mutant_loses_points(graded_class, assignment, mutant):
     assert result.auto_score < solution.auto_score
     missed = [cell for cell in mutant.loses if result.cells[cell].score >= result.cells[cell].max_score]
     assert not missed, f"{mutant.name} still gets full points in {missed}"
+
+
+@pytest.mark.parametrize("assignment", GRADED_CHAPTERS)
+def test_each_class_is_graded_on_one_worker(request, assignment):
+    """Under ``make test`` (``--dist loadgroup``) a chapter's tests carry its group, so its class is graded once."""
+    if not request.config.getvalue("loadgroup"):
+        pytest.skip("not run with pytest-xdist --dist loadgroup")
+    assert request.node.nodeid.endswith(f"@graded-{assignment}"), (
+        "pytest-xdist did not tag the test with its xdist_group, so each worker would grade the class again "
+        "(pytest 9.2 with pytest-xdist 3.8 does this: see the pin in pyproject.toml)"
+    )
