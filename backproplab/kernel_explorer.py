@@ -220,7 +220,8 @@ def _figure(image, result, kernel, title):
     top = max(float(np.abs(kernel).max()), 1e-12)
     ax_k.imshow(kernel, cmap="RdBu_r", vmin=-top, vmax=top)
     for (i, j), value in np.ndenumerate(kernel):
-        ax_k.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=9)
+        colour = "white" if abs(value) > 0.6 * top else "black"  # readable on the dark ends of the map
+        ax_k.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=9, color=colour)
     ax_k.set(title="kernel", xticks=range(3), yticks=range(3), xlabel="column", ylabel="row")
     ax_out.imshow(result, cmap="gray")  # scaled to its own range
     ax_out.set(title=f"output {result.shape[0]}x{result.shape[1]}", xlabel="column", ylabel="row")
