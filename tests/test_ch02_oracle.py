@@ -9,9 +9,7 @@ same functions, taken from the solution source itself, are compared with
 import numpy as np
 import pytest
 
-from autograder.build import read_source
-from autograder.submissions import solution_answers
-from backproplab.gradcheck import rel_error
+from tests.oracle import assert_close, solution_namespace, t
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -26,32 +24,12 @@ SOLUTION_CELLS = (
     "ch02_numerical_grad", "ch02_mlp", "ch02_sgd_train", "ch02_confusion_matrix",
 )
 BATCH_SIZES = (1, 17)
-TOL = 1e-7
 
 
 @pytest.fixture(scope="module")
 def ch02():
     """The namespace of the setup cell and the solution cells, run with ``exec``."""
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in read_source(ASSIGNMENT).cells}
-    answers = solution_answers(ASSIGNMENT)
-    namespace = {"__name__": "ch02_solution"}
-    exec(compile(cells[SETUP].source, SETUP, "exec"), namespace)
-    for grade_id in SOLUTION_CELLS:
-        assert cells[grade_id].cell_type == "code", grade_id
-        exec(compile(answers[grade_id], grade_id, "exec"), namespace)
-    return namespace
-
-
-def t(array, grad=True):
-    """A float64 leaf tensor from a NumPy array."""
-    return torch.tensor(np.asarray(array, dtype=np.float64), requires_grad=grad)
-
-
-def assert_close(actual, expected, name, tol=TOL):
-    expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else np.asarray(expected)
-    assert np.shape(actual) == expected.shape, f"{name}: shape {np.shape(actual)} != {expected.shape}"
-    err = rel_error(actual, expected)
-    assert err < tol, f"{name}: relative error {err:.2e} against torch.autograd"
+    return solution_namespace(ASSIGNMENT, SETUP, SOLUTION_CELLS)
 
 
 def test_every_solution_cell_is_extracted(ch02):

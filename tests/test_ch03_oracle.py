@@ -10,9 +10,8 @@ norm and dropout must agree with ``torch.autograd`` in float64 for batch sizes
 import numpy as np
 import pytest
 
-from autograder.build import read_source
-from autograder.submissions import solution_answers
 from backproplab.gradcheck import rel_error
+from tests.oracle import assert_close, solution_namespace
 
 torch = pytest.importorskip("torch")
 
@@ -20,27 +19,13 @@ ASSIGNMENT = "03_training"
 SETUP = "ch03_setup"
 SOLUTION_CELLS = ("ch03_hessian", "ch03_init", "ch03_sgd_momentum", "ch03_adagrad_rmsprop", "ch03_adam",
                   "ch03_l2", "ch03_schedules", "ch03_dropout", "ch03_batchnorm_forward", "ch03_batchnorm_backward")
-TOL = 1e-7
 NUM_STEPS = 6
 
 
 @pytest.fixture(scope="module")
 def ch03():
     """The namespace of the setup cell and the solution cells, run with ``exec``."""
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in read_source(ASSIGNMENT).cells}
-    answers = solution_answers(ASSIGNMENT)
-    namespace = {"__name__": "ch03_solution"}
-    exec(compile(cells[SETUP].source, SETUP, "exec"), namespace)
-    for grade_id in SOLUTION_CELLS:
-        exec(compile(answers[grade_id], grade_id, "exec"), namespace)
-    return namespace
-
-
-def assert_close(actual, expected, name, tol=TOL):
-    expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else np.asarray(expected)
-    assert np.shape(actual) == expected.shape, f"{name}: shape {np.shape(actual)} != {expected.shape}"
-    err = rel_error(actual, expected)
-    assert err < tol, f"{name}: relative error {err:.2e} against torch"
+    return solution_namespace(ASSIGNMENT, SETUP, SOLUTION_CELLS)
 
 
 # (our function, our config, torch optimiser class, its keyword arguments)

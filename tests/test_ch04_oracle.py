@@ -12,9 +12,7 @@ the parameter counts and output shapes of the same networks built from
 import numpy as np
 import pytest
 
-from autograder.build import read_source
-from autograder.submissions import solution_answers
-from backproplab.gradcheck import rel_error
+from tests.oracle import assert_close, solution_namespace, t
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -26,7 +24,6 @@ SOLUTION_CELLS = (
     "ch04_conv1d", "ch04_conv2d", "ch04_output_size", "ch04_conv_forward", "ch04_conv_backward", "ch04_rot180",
     "ch04_max_pool", "ch04_avg_pool", "ch04_layer_table", "ch04_fc_vs_conv",
 )
-TOL = 1e-7
 
 # (x shape, w shape, stride, pad): non-square inputs, odd/even/non-square kernels, strides 1-3, padding 0-2
 CONV_CASES = [
@@ -43,26 +40,7 @@ POOL_CASES = [((2, 3, 7, 5), 2, 2), ((2, 2, 7, 8), 3, 2), ((3, 2, 8, 7), 2, 3), 
 @pytest.fixture(scope="module")
 def ch04():
     """The namespace of the setup cell and the solution cells, run with ``exec``."""
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in read_source(ASSIGNMENT).cells}
-    answers = solution_answers(ASSIGNMENT)
-    namespace = {"__name__": "ch04_solution"}
-    exec(compile(cells[SETUP].source, SETUP, "exec"), namespace)
-    for grade_id in SOLUTION_CELLS:
-        assert cells[grade_id].cell_type == "code", grade_id
-        exec(compile(answers[grade_id], grade_id, "exec"), namespace)
-    return namespace
-
-
-def t(array, grad=True):
-    """A float64 leaf tensor from a NumPy array."""
-    return torch.tensor(np.asarray(array, dtype=np.float64), requires_grad=grad)
-
-
-def assert_close(actual, expected, name, tol=TOL):
-    expected = expected.detach().numpy() if isinstance(expected, torch.Tensor) else np.asarray(expected)
-    assert np.shape(actual) == expected.shape, f"{name}: shape {np.shape(actual)} != {expected.shape}"
-    err = rel_error(actual, expected)
-    assert err < tol, f"{name}: relative error {err:.2e} against torch"
+    return solution_namespace(ASSIGNMENT, SETUP, SOLUTION_CELLS)
 
 
 def test_every_solution_cell_is_extracted(ch04):
