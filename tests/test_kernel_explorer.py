@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from backproplab.kernel_explorer import CANONICAL_KERNELS, kernel_explorer, load_photo  # noqa: E402
+from tests.panels import png_of  # noqa: E402
 
 IMAGE = np.random.default_rng(0).uniform(size=(12, 10))  # small and non-square: fast tests
 
@@ -36,10 +37,6 @@ def reference_pool(kind):
 
 
 POOLS = {"max": reference_pool("max"), "avg": reference_pool("avg")}
-
-
-def png_of(panel):
-    return [o["data"]["image/png"] for o in panel.output.outputs if "image/png" in o.get("data", {})]
 
 
 def make_panel(conv_fn=reference_conv, **kwargs):

@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from backproplab.optimizer_paths import SURFACES, optimizer_paths, run_optimizer  # noqa: E402
+from tests.panels import png_of  # noqa: E402
 
 
 def sgd(w, dw, config):
@@ -38,10 +39,6 @@ def not_written(w, dw, config):
 
 
 STEPS = {"sgd": sgd, "momentum": momentum, "adam": adam_like}
-
-
-def png_of(panel):
-    return [o["data"]["image/png"] for o in panel.output.outputs if "image/png" in o.get("data", {})]
 
 
 def test_panel_draws_a_figure_with_its_controls():

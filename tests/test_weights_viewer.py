@@ -8,6 +8,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from backproplab.weights_viewer import weights_viewer  # noqa: E402
+from tests.panels import png_of  # noqa: E402
 
 D, H, T = 64, 5, 4
 
@@ -18,11 +19,6 @@ def make_snapshots(seed=0):
     W0 = rng.normal(size=(D, H))
     drift = rng.normal(size=(D, H))
     return [W0 + 0.3 * t * drift for t in range(T)]
-
-
-def png_of(panel):
-    """The PNG payloads currently shown in the panel's Output widget."""
-    return [o["data"]["image/png"] for o in panel.output.outputs if "image/png" in o.get("data", {})]
 
 
 def test_panel_has_two_sliders_and_one_figure():

@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from backproplab.widgets import optimisation_explorer  # noqa: E402
+from tests.panels import png_of  # noqa: E402
 
 X_TOY, Y_TOY, W_START, B_START = np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0
 
@@ -31,11 +32,6 @@ def heavy_ball(X, y, W, b, lr, mu, num_epochs):
 def not_implemented(X, y, W, b, lr, mu, num_epochs):
     """What a student's train_momentum does before it is written."""
     raise NotImplementedError()
-
-
-def png_of(panel):
-    """The PNG payloads currently shown in the panel's Output widget."""
-    return [o["data"]["image/png"] for o in panel.output.outputs if "image/png" in o.get("data", {})]
 
 
 def make_panel(train_fn=heavy_ball, **kwargs):
