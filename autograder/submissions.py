@@ -32,6 +32,26 @@ def solution_answers(assignment):
     return answers
 
 
+def solution_namespace(assignment, setup, solution_cells=None):
+    """The namespace of ``assignment``'s setup cell and solution cells (in that order), run with ``exec``.
+
+    ``solution_cells`` lists grade_ids; ``None`` means every code answer cell.
+    How the oracle tests and the benchmarks get a chapter's solution code
+    without running its experiments.
+    """
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in read_source(assignment).cells}
+    answers = solution_answers(assignment)
+    if solution_cells is None:
+        solution_cells = [g for g in answers if cells[g].cell_type == "code"]
+    namespace = {"__name__": f"{assignment}_solution"}
+    exec(compile(cells[setup].source, setup, "exec"), namespace)
+    for grade_id in solution_cells:
+        if cells[grade_id].cell_type != "code":
+            raise ValueError(f"{grade_id} is a {cells[grade_id].cell_type} cell, not code")
+        exec(compile(answers[grade_id], grade_id, "exec"), namespace)
+    return namespace
+
+
 def mutate(answers, mutant):
     """Apply one :class:`~autograder.mutants.Mutant` to ``answers`` (a new dict)."""
     source = answers[mutant.cell]
