@@ -10,13 +10,16 @@ NumPy's API. The choice follows the environment variable
 - ``cupy``: CuPy, or a ``RuntimeError`` that says what to install.
 
 The choice is cached per value of the variable; :func:`reset` clears the cache.
+Functions that receive arrays ask :func:`array_module` instead: it answers
+with the module of the array they were given, so the same code computes on
+the CPU or on the GPU, wherever its input lives.
 """
 
 import os
 
 import numpy as np
 
-__all__ = ["get_xp", "backend_name", "to_numpy", "reset", "ENV_VAR", "VALID_BACKENDS"]
+__all__ = ["get_xp", "backend_name", "array_module", "to_numpy", "reset", "ENV_VAR", "VALID_BACKENDS"]
 
 ENV_VAR = "BACKPROPLAB_BACKEND"
 VALID_BACKENDS = ("auto", "numpy", "cupy")
@@ -37,15 +40,30 @@ def backend_name():
     return get_xp().__name__
 
 
+def array_module(x):
+    """The module that computes with ``x``: ``cupy`` for a CuPy array, ``numpy`` otherwise.
+
+    Backend-agnostic functions start with ``xp = array_module(x)`` and then
+    call ``xp.zeros``, ``xp.pad``... so that they run where their input lives.
+    CuPy is imported only when ``x`` is a CuPy array (it then is imported already).
+    """
+    if _is_cupy(x):
+        import cupy
+
+        return cupy
+    return np
+
+
 def to_numpy(x):
     """``x`` as a NumPy array: a CuPy array is copied to the host with ``.get()``.
 
     NumPy arrays are returned as they are (no copy); scalars and lists go
     through ``np.asarray``. The shape is unchanged.
     """
-    if type(x).__module__.split(".")[0] == "cupy":
+    if _is_cupy(x):
         return x.get()
     return np.asarray(x)
+
 
 
 def reset():
@@ -89,3 +107,8 @@ def _usable_cupy():
     if count <= 0:
         return None, "no CUDA device found"
     return cupy, ""
+
+
+def _is_cupy(x):
+    """True when ``x`` is an object of the CuPy package (an array on the GPU)."""
+    return type(x).__module__.split(".")[0] == "cupy"

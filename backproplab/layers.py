@@ -5,9 +5,11 @@ Every layer is a pair ``*_forward(inputs...) -> (out, cache)`` and
 input or parameter it belongs to. Rows are examples: ``X`` is ``(N, D)``,
 ``W`` is ``(D, M)``, ``b`` is ``(M,)``. Chapter 02 derives all of them
 (its eqs. 9-16); chapter 03 and later use them without writing them again.
+They run on NumPy or CuPy arrays alike: each computes with the module of its
+input (:func:`backproplab.backend.array_module`).
 """
 
-import numpy as np
+from backproplab.backend import array_module
 
 __all__ = [
     "affine_forward",
@@ -33,7 +35,7 @@ def affine_backward(dout, cache):
 
 def relu_forward(x):
     """out = max(x, 0), elementwise, any shape. Returns (out, cache)."""
-    return np.maximum(x, 0.0), x
+    return array_module(x).maximum(x, 0.0), x
 
 
 def relu_backward(dout, cache):
@@ -43,7 +45,7 @@ def relu_backward(dout, cache):
 
 def tanh_forward(x):
     """out = tanh(x), elementwise, any shape. Returns (out, cache)."""
-    out = np.tanh(x)
+    out = array_module(x).tanh(x)
     return out, out
 
 
@@ -59,10 +61,12 @@ def softmax_loss(scores, y):
     Returns (loss, dscores): a float and dL/dscores (N, C) = (p - onehot(y)) / N.
     Stable for large scores (shifted by each row's maximum).
     """
+    xp = array_module(scores)
     N = scores.shape[0]
+    rows = xp.arange(N)
     shifted = scores - scores.max(axis=1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    loss = -float(np.mean(log_p[np.arange(N), y]))
-    dscores = np.exp(log_p)
-    dscores[np.arange(N), y] -= 1.0
+    log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -float(xp.mean(log_p[rows, y]))
+    dscores = xp.exp(log_p)
+    dscores[rows, y] -= 1.0
     return loss, dscores / N

@@ -101,3 +101,32 @@ def test_cupy_roundtrip(monkeypatch):
     x = xp.arange(6.0).reshape(2, 3)
     back = backend.to_numpy(x)
     assert isinstance(back, np.ndarray) and back.tolist() == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_array_module_of_numpy_arrays_lists_and_scalars_is_numpy():
+    for value in (np.zeros((2, 3)), np.float32(1.5), [1.0, 2.0], 3.0):
+        assert backend.array_module(value) is np
+
+
+def test_array_module_does_not_import_cupy_for_numpy_input(monkeypatch):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # importing cupy would raise ImportError
+    assert backend.array_module(np.ones(3)) is np
+
+
+def test_array_module_of_a_cupy_array_is_cupy(monkeypatch):
+    fake = fake_cupy(lambda: 1)
+    monkeypatch.setitem(sys.modules, "cupy", fake)
+    FakeArray = type("ndarray", (), {"__module__": "cupy._core.core"})
+    assert backend.array_module(FakeArray()) is fake
+
+
+def test_array_module_ignores_the_environment_variable(monkeypatch):
+    monkeypatch.setenv(backend.ENV_VAR, "cupy")  # would raise in get_xp() without a GPU
+    assert backend.array_module(np.ones(2)) is np
+
+
+@pytest.mark.skipif(not cupy_works(), reason="needs CuPy and a GPU")
+def test_array_module_of_a_real_cupy_array():
+    import cupy
+
+    assert backend.array_module(cupy.ones(3)) is cupy

@@ -136,3 +136,42 @@ def test_hessian_matches_torch(ch03):
         lambda th: ((torch.tensor(X) @ th[:3] + th[3] - torch.tensor(y)) ** 2).mean() / 2, theta)
     assert_close(ch03["least_squares_hessian"](X), H_t, "least-squares Hessian")
     assert ch03["max_stable_lr"](H_t.numpy()) == pytest.approx(2 / torch.linalg.eigvalsh(H_t).max().item())
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_provided_optimisers_are_chapter_03s_solution(ch03, name):
+    """backproplab.optim, given to later chapters, steps as chapter 03's solution does, state and all."""
+    from backproplab import optim
+
+    rng = np.random.default_rng(11)
+    w0 = rng.normal(size=(4, 3))
+    ours, theirs = (w0.copy(), {"lr": 0.02, "weight_decay": 0.1}), (w0.copy(), {"lr": 0.02, "weight_decay": 0.1})
+    for step in range(NUM_STEPS):
+        dw = _grad(ours[0])
+        ours = getattr(optim, name)(ours[0], dw, ours[1])
+        theirs = ch03[name](theirs[0], dw, theirs[1])
+        assert_close(ours[0], theirs[0], f"optim.{name}, w after step {step + 1}", tol=1e-12)
+        for key in ("m", "v"):
+            assert_close(ours[1][key], theirs[1][key], f"optim.{name}, config[{key!r}]", tol=1e-12)
+        assert ours[1]["t"] == theirs[1]["t"] == step + 1
+
+
+@pytest.mark.parametrize("mode", ["train", "eval"])
+def test_provided_dropout_is_chapter_03s_solution(ch03, mode):
+    """backproplab.regularization's dropout draws the same mask from the same seed and scales as chapter 03's."""
+    from backproplab.regularization import dropout_backward, dropout_forward
+
+    rng = np.random.default_rng(12)
+    x, dout = rng.normal(size=(16, 9)), rng.normal(size=(16, 9))
+    out, cache = dropout_forward(x, 0.6, mode, np.random.default_rng(5))
+    out_ch03, cache_ch03 = ch03["dropout_forward"](x, 0.6, mode, np.random.default_rng(5))
+    assert_close(out, out_ch03, f"dropout out ({mode})", tol=1e-12)
+    assert_close(dropout_backward(dout, cache), ch03["dropout_backward"](dout, cache_ch03), f"dropout dx ({mode})", tol=1e-12)
+
+
+def test_provided_dropout_keeps_float32():
+    """The provided dropout keeps float32 activations float32 (chapter 05 trains in float32)."""
+    from backproplab.regularization import dropout_forward
+
+    out, cache = dropout_forward(np.ones((3, 4), dtype=np.float32), 0.5, "train", np.random.default_rng(0))
+    assert out.dtype == np.float32 and cache["mask"].dtype == np.float32

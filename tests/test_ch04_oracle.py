@@ -203,3 +203,37 @@ def test_units_weights_connections_against_torch(ch04, W, H, I, J, K):
     assert sizes["conv"]["units"] == sizes["fc"]["units"] == out.numel()
     assert sizes["conv"]["connections"] == out.numel() * I * K * K  # multiply-adds of the forward pass
     assert sizes["fc"]["connections"] == fc.weight.numel()
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", CONV_CASES)
+def test_provided_conv_is_chapter_04s_solution(ch04, x_shape, w_shape, stride, pad):
+    """backproplab.conv_naive, given to chapter 05 as its reference, computes what chapter 04's solution computes."""
+    from backproplab import conv_naive
+
+    rng = np.random.default_rng(sum(x_shape) + stride)
+    x, w, b = rng.normal(size=x_shape), rng.normal(size=w_shape), rng.normal(size=w_shape[0])
+    out, cache = conv_naive.conv_forward_naive(x, w, b, stride, pad)
+    out_ch04, cache_ch04 = ch04["conv_forward_naive"](x, w, b, stride, pad)
+    assert_close(out, out_ch04, "conv_naive.conv_forward_naive", tol=1e-12)
+    dout = rng.normal(size=out.shape)
+    for k, (ours, theirs) in enumerate(zip(conv_naive.conv_backward_naive(dout, cache),
+                                           ch04["conv_backward_naive"](dout, cache_ch04), strict=True)):
+        assert_close(ours, theirs, f"conv_naive.conv_backward_naive, output {k}", tol=1e-12)
+    for axis in (2, 3):
+        assert conv_naive.conv_output_size(x_shape[axis], w_shape[axis], stride, pad) == \
+            ch04["conv_output_size"](x_shape[axis], w_shape[axis], stride, pad)
+
+
+@pytest.mark.parametrize("x_shape, size, stride", POOL_CASES)
+def test_provided_max_pool_is_chapter_04s_solution(ch04, x_shape, size, stride):
+    from backproplab import conv_naive
+
+    rng = np.random.default_rng(sum(x_shape) + size)
+    x = rng.integers(0, 3, size=x_shape).astype(np.float64)  # with ties
+    out, cache = conv_naive.max_pool_forward_naive(x, size, stride)
+    out_ch04, cache_ch04 = ch04["max_pool_forward_naive"](x, size, stride)
+    assert_close(out, out_ch04, "conv_naive.max_pool_forward_naive", tol=1e-12)
+    dout = rng.normal(size=out.shape)
+    assert_close(conv_naive.max_pool_backward_naive(dout, cache), ch04["max_pool_backward_naive"](dout, cache_ch04),
+                 "conv_naive.max_pool_backward_naive", tol=1e-12)
+    assert conv_naive.pool_output_size(x_shape[2], size, stride) == ch04["pool_output_size"](x_shape[2], size, stride)
