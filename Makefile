@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: env build release demo test lab clean
+.PHONY: env build release demo test lab formgrader screenshots clean
 
 env: $(STAMP)
 
@@ -29,6 +29,12 @@ test: env  ## the whole test suite (what CI runs)
 
 lab: env  ## JupyterLab on the student notebooks
 	$(VENV)/bin/jupyter lab course
+
+formgrader: env  ## JupyterLab for the instructor: Nbgrader > Formgrader shows what `make demo` graded
+	$(VENV)/bin/jupyter lab
+
+screenshots: env  ## refresh the README's screenshots (docs/screenshots/) with the browser test
+	BACKPROPLAB_README_SCREENSHOTS=1 $(PY) -m pytest tests/test_browser.py
 
 clean:
 	rm -rf autograder/working dist solutions/*/*.ipynb

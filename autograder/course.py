@@ -59,6 +59,22 @@ def nbgrader_config(workdir=DEFAULT_WORKDIR, release_dir=COURSE, timeout=30):
     return c
 
 
+def formgrader_config(workdir=DEFAULT_WORKDIR, root=REPO, release_dir=COURSE):
+    """nbgrader's configuration for its own tools (the formgrader), read from ``nbgrader_config.py``.
+
+    The grader hands :func:`nbgrader_config` to nbgrader directly; the
+    formgrader instead reads ``nbgrader_config.py`` in the folder JupyterLab
+    starts in, and needs the course root inside the server's root folder.
+    This shows it the gradebook, submissions and feedback in ``workdir``
+    (what ``make demo`` and ``python -m autograder grade`` wrote), from a
+    server started in ``root``.
+    """
+    c = nbgrader_config(workdir, release_dir=release_dir)
+    c.CourseDirectory.root = str(Path(root).resolve())
+    c.Exchange.root = str(Path(workdir).resolve() / "exchange")  # release/collect: unused, kept out of /usr
+    return c
+
+
 def put_venv_on_path():
     """Let nbgrader find the tools (``alembic``) installed beside this Python."""
     bindir = str(Path(sys.executable).parent)

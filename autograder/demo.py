@@ -48,22 +48,42 @@ def build_sample_class(assignment, folder):
     return folder
 
 
+def grade_sample_class(assignment, workdir, folder):
+    """Write the sample class to ``folder``, grade it into ``workdir``, name its students; return results.
+
+    Without a sandbox the demo grades its own sample notebooks unsandboxed.
+    """
+    build_sample_class(assignment, folder)
+    results = grade_class(folder, assignment, workdir=workdir, unsafe=unavailable_reason() is not None)
+    name_sample_students(results, workdir)
+    return results
+
+
+def name_sample_students(results, workdir):
+    """Give the sample students names in the gradebook: the formgrader lists "Perfect, Sample", not "None, None"."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{Path(workdir).resolve() / 'gradebook.db'}") as gb:
+        for result in results:
+            gb.update_or_create_student(result.student, first_name="Sample", last_name=result.student.capitalize())
+
+
 def run_demo(assignment="01_gradient_descent", workdir=DEFAULT_WORKDIR):
     """Regenerate ``course/``, grade the sample class, print the table; return results."""
     start = time.monotonic()
     workdir = Path(workdir)
     print("Regenerating course/ from solutions/ ...")
     release()
-    folder = build_sample_class(assignment, workdir / "demo_class")
-    print(f"Sample class written to {folder}; grading ...")
+    print(f"Grading the sample class in {workdir / 'demo_class'} ...")
     reason = unavailable_reason()
     if reason:
         print(f"No sandbox here ({reason}): the demo grades its own sample notebooks without one.")
-    results = grade_class(folder, assignment, workdir=workdir, unsafe=reason is not None)
+    results = grade_sample_class(assignment, workdir, workdir / "demo_class")
     print()
     print(format_table(results))
     print()
     print(f"Feedback: {workdir / 'feedback'}/<student>/{assignment}/*.html")
     print(f"Grades:   {workdir / 'grades.csv'}")
+    print("In the browser: `make formgrader`, then Nbgrader > Formgrader.")
     print(f"Demo took {time.monotonic() - start:.0f} s.")
     return results

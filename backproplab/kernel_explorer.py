@@ -32,7 +32,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from backproplab.plotting import png_output
+from backproplab.plotting import control_row, png_output
 
 __all__ = ["CANONICAL_KERNELS", "KernelExplorer", "kernel_explorer", "load_photo"]
 
@@ -83,7 +83,7 @@ class KernelExplorer(widgets.VBox):
         self.image = np.asarray(image, dtype=np.float64)
         self.result = None
         self._quiet = False
-        style = {"description_width": "initial"}
+        style = {"description_width": "7em"}  # one width for all four menus, so that they line up
         self.kernel_menu = widgets.Dropdown(options=list(CANONICAL_KERNELS) + [CUSTOM], value=kernel,
                                             description="kernel", style=style)
         self.cells = [[widgets.FloatText(value=0.0, step=0.125, layout=widgets.Layout(width="70px"))
@@ -100,9 +100,10 @@ class KernelExplorer(widgets.VBox):
                 cell.observe(self._cell_edited, names="value")
         for menu in (self.stride, self.pad, self.pool):
             menu.observe(self.redraw, names="value")
-        grid = widgets.VBox([widgets.HBox(row) for row in self.cells])
+        grid_label = widgets.HTML("kernel weights: type a number, then Enter")
+        grid = widgets.VBox([grid_label] + [widgets.HBox(row) for row in self.cells])
         controls = widgets.VBox([self.kernel_menu, self.stride, self.pad, self.pool])
-        super().__init__(children=[widgets.HBox([controls, grid]), self.size_label, self.status, self.output])
+        super().__init__(children=[control_row([controls, grid]), self.size_label, self.status, self.output])
         self.redraw()
 
     @property
@@ -162,7 +163,7 @@ class KernelExplorer(widgets.VBox):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fig = _figure(self.image, self.result, kernel, " -> ".join(s.replace("&rarr;", "->") for s in steps))
-            self.output.outputs = (png_output(fig, "<kernel explorer figure>"),)
+            self.output.outputs = (png_output(fig, _alt(kernel, steps, self.result.shape)),)
 
 
 def kernel_explorer(conv_fn, pool_fns=None, image=None, *, kernel="edge", stride=1, pad=1, pool="none"):
@@ -209,6 +210,13 @@ def _call(fn, what, *args):
 
 def _size(array):
     return f"{array.shape[2]}x{array.shape[3]}"
+
+
+def _alt(kernel, steps, shape):
+    """The figure in words, for screen readers."""
+    rows = "; ".join(" ".join(f"{v:g}" for v in row) for row in kernel)
+    return (f"Three panels: the photo in grey levels, the 3x3 kernel (rows: {rows}), and what your functions "
+            f"returned, {shape[0]}x{shape[1]} pixels ({' then '.join(s.replace('&rarr;', '') for s in steps)}).")
 
 
 def _figure(image, result, kernel, title):

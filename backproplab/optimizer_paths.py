@@ -19,7 +19,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from backproplab.plotting import png_output
+from backproplab.plotting import CONTOUR_CMAP, control_row, only_rounding, png_output
 
 __all__ = ["optimizer_paths", "OptimizerPaths", "SURFACES", "run_optimizer"]
 
@@ -93,10 +93,10 @@ class OptimizerPaths(widgets.VBox):
         for name, control in self.controls.items():
             control.observe(self._surface_changed if name == "surface" else self.redraw, names="value")
         c = self.controls
-        rows = [widgets.HBox([c["optimizer"], c["surface"]]),
-                widgets.HBox([c["lr"], c["num_steps"]]),
-                widgets.HBox([c["beta1"], c["beta2"]]),
-                widgets.HBox([c["x0"], c["y0"]])]
+        rows = [control_row([c["optimizer"], c["surface"]]),
+                control_row([c["lr"], c["num_steps"]]),
+                control_row([c["beta1"], c["beta2"]]),
+                control_row([c["x0"], c["y0"]])]
         super().__init__(children=rows + [self.status, self.output])
         self.redraw()
 
@@ -112,7 +112,7 @@ class OptimizerPaths(widgets.VBox):
 
     def redraw(self, change=None):
         """Run the chosen optimiser(s) with the controls' values and redraw."""
-        if self._moving_start:
+        if self._moving_start or (change is not None and only_rounding(change)):
             return
         v = {name: control.value for name, control in self.controls.items()}
         names = list(self.step_fns) if v["optimizer"] == "all" else [v["optimizer"]]
@@ -140,7 +140,7 @@ class OptimizerPaths(widgets.VBox):
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fig = _figure(self.runs, v["surface"], (v["x0"], v["y0"]))
-            self.output.outputs = (png_output(fig, "<optimizer paths figure>"),)
+            self.output.outputs = (png_output(fig, _alt(self.runs, v["surface"], (v["x0"], v["y0"]))),)
 
 
 def optimizer_paths(step_fns, *, optimizer=None, surface="ill-conditioned quadratic", lr=0.03,
@@ -165,6 +165,10 @@ def _make_controls(names, optimizer, surface, lr, num_steps, beta1, beta2):
     style = {"description_width": "initial"}
     start = SURFACES[surface][2]
 
+    def wide():
+        """A slider 360px wide: at the default 300px, "beta2 / decay rate" leaves a track of 84px."""
+        return widgets.Layout(width="360px")
+
     def coordinate(label, value):
         return widgets.FloatSlider(value=value, min=-5.0, max=5.0, step=0.1, description=label, style=style)
 
@@ -175,9 +179,9 @@ def _make_controls(names, optimizer, surface, lr, num_steps, beta1, beta2):
                                      description="learning rate", style=style),
         "num_steps": widgets.IntSlider(value=num_steps, min=1, max=1000, description="steps", style=style),
         "beta1": widgets.FloatSlider(value=beta1, min=0.0, max=0.999, step=0.001, readout_format=".3f",
-                                     description="mu / beta1", style=style),
+                                     description="mu / beta1", style=style, layout=wide()),
         "beta2": widgets.FloatSlider(value=beta2, min=0.0, max=0.9999, step=0.0001, readout_format=".4f",
-                                     description="beta2 / decay rate", style=style),
+                                     description="beta2 / decay rate", style=style, layout=wide()),
         "x0": coordinate("start w1", start[0]),
         "y0": coordinate("start w2", start[1]),
     }
@@ -193,13 +197,19 @@ def _plain(lines):
     return " ".join(line.replace("<b>", "").replace("</b>", "") for line in lines)
 
 
+def _alt(runs, surface, start):
+    """The figure in words, for screen readers."""
+    return (f"Left: the paths of {', '.join(runs)} on the {surface} from ({start[0]:g}, {start[1]:g}) "
+            "over its contour lines, with the minimum as a star. Right: the loss per step on a log scale.")
+
+
 def _figure(runs, surface, start):
     fn, minimum, _, (x0, x1, y0, y1) = SURFACES[surface]
     fig = Figure(figsize=(11, 4), layout="constrained")
     ax_path, ax_loss = fig.subplots(1, 2, width_ratios=(1.4, 1))
     gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
     values = fn(np.array([gx, gy]))[0]
-    ax_path.contour(gx, gy, np.log10(values + 1e-3), levels=20, cmap="viridis", linewidths=0.7)
+    ax_path.contour(gx, gy, np.log10(values + 1e-3), levels=20, cmap=CONTOUR_CMAP, linewidths=0.7)
     for name, (path, losses) in runs.items():
         inside = np.all(np.isfinite(path), axis=1) & (np.abs(path).max(axis=1) < 1e3)
         line, = ax_path.plot(path[inside, 0], path[inside, 1], "o-", ms=2, lw=1, label=name)

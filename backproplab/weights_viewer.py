@@ -27,7 +27,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from backproplab.plotting import png_output
+from backproplab.plotting import control_row, png_output
 
 __all__ = ["weights_viewer", "WeightsViewer"]
 
@@ -56,7 +56,7 @@ class WeightsViewer(widgets.VBox):
         self.status = widgets.HTML()
         for slider in self.sliders.values():
             slider.observe(self.redraw, names="value")
-        super().__init__(children=[widgets.HBox(list(self.sliders.values())), self.status, self.output])
+        super().__init__(children=[control_row(list(self.sliders.values())), self.status, self.output])
         self.redraw()
 
     def image(self, unit, index):
@@ -76,7 +76,10 @@ class WeightsViewer(widgets.VBox):
             f"[{weights.min():.3f}, {weights.max():.3f}], "
             f"largest change since epoch {self.epochs[0]}: {np.abs(delta).max():.3f}"
         )
-        self.output.outputs = (png_output(self._figure(unit, index), "<weights viewer figure>"),)
+        alt = (f"Two {self.image_shape[0]}x{self.image_shape[1]} images: the incoming weights of hidden unit "
+               f"{unit} at epoch {self.epochs[index]}, and their change since epoch {self.epochs[0]}; "
+               "red is positive, blue negative, white zero.")
+        self.output.outputs = (png_output(self._figure(unit, index), alt),)
 
     def _figure(self, unit, index):
         """The two panels: the weights and the change since the first snapshot."""

@@ -22,7 +22,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from backproplab.plotting import png_output
+from backproplab.plotting import CONTOUR_CMAP, control_row, only_rounding, png_output
 
 __all__ = ["optimisation_explorer", "OptimisationExplorer"]
 
@@ -47,13 +47,15 @@ class OptimisationExplorer(widgets.VBox):
         self.history = None
         for slider in self.sliders.values():
             slider.observe(self.redraw, names="value")
-        rows = [widgets.HBox([self.sliders[k] for k in ("lr", "num_epochs", "mu")]),
-                widgets.HBox([self.sliders[k] for k in ("w1", "w2", "b")])]
+        rows = [control_row([self.sliders[k] for k in ("lr", "num_epochs", "mu")]),
+                control_row([self.sliders[k] for k in ("w1", "w2", "b")])]
         super().__init__(children=rows + [self.status, self.output])
         self.redraw()
 
     def redraw(self, change=None):
         """Rerun ``train_fn`` with the slider values and redraw the plots."""
+        if change is not None and only_rounding(change):
+            return
         s = {name: slider.value for name, slider in self.sliders.items()}
         W0, b0 = np.array([s["w1"], s["w2"]]), float(s["b"])
         self.history, message = _run(self.train_fn, self.X, self.y, W0, b0, s)
@@ -66,7 +68,7 @@ class OptimisationExplorer(widgets.VBox):
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a blow-up must not print warnings
             fig = _figure(self.history, self.X, self.y, W0, b0, diverged)
-            self.output.outputs = (png_output(fig, "<optimisation explorer figure>"),)
+            self.output.outputs = (png_output(fig, _alt(self.history["cost"], W0, b0, diverged)),)
 
 
 def optimisation_explorer(train_fn, X, y, W0, b0, *, lr=0.01, num_epochs=15, mu=0.0):
@@ -170,13 +172,21 @@ def _plot_path(ax, W_hist, X, y, W0, b0):
     top = surface.max()
     if top > 0:  # contours evenly spaced in |y - z|; the darkest is the valley C = 0
         levels = top * np.linspace(0.01, 0.95, 10) ** 2
-        ax.contour(w1, w2, surface, levels=levels, cmap="viridis", linewidths=0.8)
+        ax.contour(w1, w2, surface, levels=levels, cmap=CONTOUR_CMAP, linewidths=0.8)
     ax.plot(W_hist[:, 0], W_hist[:, 1], "o-", color="#c33", ms=3, label="path")
     ax.plot(*W0, "ks", label="start")
     ax.set_aspect("equal", adjustable="box")
     ax.set(xlim=(centre[0] - half, centre[0] + half), ylim=(centre[1] - half, centre[1] + half))
     ax.set(xlabel="w1", ylabel="w2", title=f"path of W (contours: cost at b = {b0:g})")
     ax.legend(loc="best", fontsize=8)
+
+
+def _alt(cost, W0, b0, diverged):
+    """The figure in words, for screen readers."""
+    trend = "grows: training diverged" if diverged else f"falls from {cost[0]:.3g} to {cost[-1]:.3g}"
+    return (f"Left: the cost per step on a log scale over {len(cost) - 1} steps; it {trend}. "
+            f"Right: the path of (w1, w2) from the start ({W0[0]:g}, {W0[1]:g}) over contour lines "
+            f"of the cost at b = {b0:g}, darkest along the valley where the cost is 0.")
 
 
 def _text_output(message):

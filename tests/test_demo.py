@@ -4,8 +4,7 @@ import csv
 
 import pytest
 
-from autograder.demo import build_sample_class, sample_answers
-from autograder.grade import grade_class
+from autograder.demo import grade_sample_class, sample_answers
 
 pytestmark = pytest.mark.xdist_group("demo")
 ASSIGNMENT = "01_gradient_descent"
@@ -15,8 +14,7 @@ ASSIGNMENT = "01_gradient_descent"
 def demo(tmp_path_factory):
     """The demo's class, graded: ``(results by student, workdir)``."""
     root = tmp_path_factory.mktemp("demo")
-    build_sample_class(ASSIGNMENT, root / "class")
-    results = grade_class(root / "class", ASSIGNMENT, workdir=root / "work")
+    results = grade_sample_class(ASSIGNMENT, root / "work", root / "class")
     return {r.student: r for r in results}, root / "work"
 
 
@@ -60,3 +58,13 @@ def test_grades_csv_and_feedback(demo):
         assert float(rows[student]["auto_score"]) == result.auto_score
         html = list((workdir / "feedback" / student / ASSIGNMENT).glob("*.html"))
         assert html and "<html" in html[0].read_text().lower()
+
+
+def test_gradebook_names_the_sample_students(demo):
+    """nbgrader's gradebook (what the formgrader lists) has each sample student with a name."""
+    from nbgrader.api import Gradebook
+
+    results, workdir = demo
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
+        names = {s.id: (s.first_name, s.last_name) for s in gb.students}
+    assert names == {student: ("Sample", student.capitalize()) for student in results}

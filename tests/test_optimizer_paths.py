@@ -51,6 +51,16 @@ def test_panel_draws_a_figure_with_its_controls():
     assert "loss" in panel.status.value
 
 
+def test_a_slider_rounded_by_the_browser_does_not_redraw():
+    """The browser sends 0.9 back as 0.9000000000000001 (rounded to the step): no redraw for that."""
+    panel = optimizer_paths(STEPS, optimizer="all", beta1=0.9)
+    before = panel.output.outputs
+    panel.controls["beta1"].value = 0.9000000000000001
+    assert panel.output.outputs is before
+    panel.controls["beta1"].value = 0.901
+    assert panel.output.outputs is not before
+
+
 @pytest.mark.parametrize(
     "name, value",
     [("optimizer", "momentum"), ("optimizer", "all"), ("surface", "Rosenbrock"), ("lr", 0.01),

@@ -47,6 +47,14 @@ def test_panel_has_sliders_and_draws_a_figure():
     assert "cost after 15 steps" in panel.status.value
 
 
+def test_a_slider_rounded_by_the_browser_does_not_redraw():
+    """The browser sends a value back rounded to the slider's step: no redraw for a change in the 16th digit."""
+    panel = make_panel(mu=0.3)
+    before = panel.output.outputs
+    panel.sliders["mu"].value = 0.30000000000000004
+    assert panel.output.outputs is before
+
+
 @pytest.mark.parametrize(
     "name, value",
     [("lr", 0.03), ("num_epochs", 40), ("mu", 0.5), ("w1", 1.0), ("w2", -1.0), ("b", 0.0)],

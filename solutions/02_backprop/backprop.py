@@ -75,6 +75,7 @@ from backproplab.checks import (
 from backproplab.datasets import load_digits_split
 from backproplab.gradcheck import numerical_gradient, rel_error
 from backproplab.grading import record
+from backproplab.plotting import show_figure
 from backproplab.weights_viewer import weights_viewer
 
 np.set_printoptions(precision=6, suppress=True)
@@ -1803,7 +1804,9 @@ ax_acc.plot(epochs, digits_history["val_acc"], "s-", ms=3, label="validation")
 ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0.0, 1.01))
 for ax in (ax_loss, ax_acc):
     ax.legend()
-plt.show()
+show_figure(fig, f"Left: the training and validation loss per epoch on a log scale, over {num_epochs} epochs. "
+                 f"Right: the training and validation accuracy per epoch, ending at "
+                 f"{digits_history['train_acc'][-1]:.3f} and {digits_history['val_acc'][-1]:.3f}.")
 
 # %%
 M_test = confusion_matrix(y_test, digits_net.predict(X_test), 10)
@@ -1817,7 +1820,8 @@ for i in range(10):
 ax.set(xlabel="predicted class", ylabel="true class", xticks=range(10), yticks=range(10),
        title=f"test set confusion matrix (accuracy {test_accuracy:.3f})")
 fig.colorbar(shown, ax=ax, shrink=0.8)
-plt.show()
+show_figure(fig, f"The 10x10 confusion matrix of the test set (accuracy {test_accuracy:.3f}): counts per true "
+                 "class (rows) and predicted class (columns), large on the diagonal, a few mistakes off it.")
 off_diagonal = M_test - np.diag(np.diag(M_test))
 i_worst, j_worst = np.unravel_index(np.argmax(off_diagonal), off_diagonal.shape)
 print(f"most frequent mistake: true {i_worst} predicted as {j_worst}, {off_diagonal[i_worst, j_worst]} times; "

@@ -74,6 +74,7 @@ from backproplab.checks import expect_close, expect_shape, expect_type
 from backproplab.gradcheck import numerical_gradient, rel_error
 from backproplab.grading import record
 from backproplab.kernel_explorer import CANONICAL_KERNELS, kernel_explorer, load_photo
+from backproplab.plotting import show_figure
 
 np.set_printoptions(precision=4, suppress=True)
 # The test cells below use the names imported here: do not rebind them.
@@ -1069,7 +1070,8 @@ for ax, image, title in zip(axes, (photo[0, 0], conv0[0, 0], pool0[0, 0]),
     ax.imshow(image, cmap="gray")
     ax.set(title=title, xlabel="column", ylabel="row")
 fig.suptitle("feature maps of the photo with your conv_forward_naive and max_pool_forward_naive")
-plt.show()
+show_figure(fig, "Three grey images: the photo (75x64), the ReLU of its convolution with the vertical Sobel "
+                 "kernel, bright on vertical edges (75x64), and that map after 2x2 max pooling (37x32).")
 
 # %% [markdown]
 # ## 9. How big is a CNN? Shapes and parameters, layer by layer
