@@ -1,0 +1,98 @@
+"""Chapter 05's code as the benchmarks use it: the solution's functions, and the naive reference.
+
+The benchmarks time exactly what a student writes in chapter 05 (the
+solution notebook's answer cells, run without its experiments) against
+chapter 04's naive loops (``backproplab.conv_naive``) and PyTorch.
+"""
+
+from functools import lru_cache
+
+import numpy as np
+
+from autograder.submissions import solution_namespace
+
+ASSIGNMENT = "05_im2col_gpu"
+
+
+@lru_cache(maxsize=None)
+def solution():
+    """Chapter 05's setup and answer cells, run once: ``{name: object}``."""
+    return solution_namespace(ASSIGNMENT, "ch05_setup")
+
+
+def conv_flops(x_shape, num_filters, kernel_size, out_hw):
+    """Multiply-adds times 2 of one conv forward: ``2 N F C K^2 H' W'``."""
+    N, C = x_shape[:2]
+    return 2 * N * num_filters * C * kernel_size**2 * out_hw[0] * out_hw[1]
+
+
+def fashion_mnist():
+    """``(X_train, y_train, X_test, y_test)``: Fashion-MNIST standardised by the training pixels' mean and std.
+
+    X: (N, 1, 28, 28) float32, y: (N,) int64; 60,000 training and 10,000 test images
+    (seed 001, sec. 3.4.1 standardises the same way).
+    """
+    from backproplab.datasets import load_fashion_mnist
+
+    X_train, y_train = load_fashion_mnist("train", progress=False)
+    X_test, y_test = load_fashion_mnist("test", progress=False)
+    mean, std = float(X_train.mean()), float(X_train.std())
+    return (X_train - mean) / std, y_train, (X_test - mean) / std, y_test
+
+
+def epoch_ours(net, X, y, configs, lr, weight_decay, batch_size=100, seed=0):
+    """One epoch of the student's ``train_step`` over shuffled mini-batches; returns the mean batch loss.
+
+    X: (N, 1, 28, 28) and y: (N,) NumPy arrays; each batch is moved to where the
+    network's parameters live (NumPy or CuPy). ``configs`` carries AdamW's state
+    from one epoch to the next.
+    """
+    ns = solution()
+    xp, dtype = ns["_where"](net)
+    order = np.random.default_rng(seed).permutation(len(X))
+    losses = []
+    for start in range(0, len(X) - batch_size + 1, batch_size):
+        batch = order[start:start + batch_size]
+        Xb, yb = xp.asarray(X[batch], dtype=dtype), xp.asarray(y[batch])
+        losses.append(ns["train_step"](net, Xb, yb, configs, lr, weight_decay)[0])
+    return float(np.mean(losses))
+
+
+def torch_table_3_2(keep_prob=0.5):
+    """Table 3.2's network in PyTorch: the same layers as chapter 05's ``table_3_2_network``."""
+    from torch import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(3136, 1024), nn.ReLU(), nn.Dropout(1 - keep_prob), nn.Linear(1024, 10),
+    )
+
+
+def torch_adamw(model, lr, weight_decay):
+    """AdamW with decay on the weights only (biases get none), as chapter 05's ``train_step`` does."""
+    import torch
+
+    weights = [p for p in model.parameters() if p.dim() > 1]
+    biases = [p for p in model.parameters() if p.dim() == 1]
+    groups = [{"params": weights, "weight_decay": weight_decay}, {"params": biases, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def epoch_torch(model, optimizer, X, y, batch_size=100, seed=0, device="cpu"):
+    """One epoch of PyTorch training, the same mini-batches as :func:`epoch_ours`; returns the mean loss."""
+    import torch
+    import torch.nn.functional as F
+
+    model.train()
+    order = np.random.default_rng(seed).permutation(len(X))
+    losses = []
+    for start in range(0, len(X) - batch_size + 1, batch_size):
+        batch = order[start:start + batch_size]
+        Xb, yb = torch.as_tensor(X[batch], device=device), torch.as_tensor(y[batch], device=device)
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(Xb), yb)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    return float(torch.stack(losses).mean())

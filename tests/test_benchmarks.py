@@ -1,0 +1,46 @@
+"""The chapter 05 benchmark scripts run end to end (at smoke-test size) and write their results."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backproplab.datasets import DEBIAN_FASHION_MNIST
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run_script(name, *args, results):
+    """Run ``benchmarks/<name>.py`` with ``--results results``; return its JSON results."""
+    subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *args, "--results", str(results)], check=True,
+                   capture_output=True, text=True, timeout=600)
+    return json.loads((results / f"{name}.json").read_text())
+
+
+def test_conv_speed_times_every_layer_three_ways(tmp_path):
+    """conv_speed.py --quick times naive, im2col and PyTorch on each thesis layer and writes the table."""
+    data = run_script("conv_speed", "--quick", results=tmp_path)
+    rows = data["results"]["cpu"]
+    assert [r["layer"] for r in rows] == ["CIFAR conv1", "CIFAR conv2", "Table 3.2 conv1", "Table 3.2 conv2"]
+    for r in rows:
+        for key in ("naive_s", "im2col_s", "torch_s", "im2col_gflops", "gemm_gflops"):
+            assert math.isfinite(r[key]) and r[key] > 0, (r["layer"], key, r[key])
+    table = (tmp_path / "conv_speed.md").read_text()
+    assert "naive / im2col" in table and "Table 3.2 conv2" in table
+    assert data["machine"]["cpus"] >= 1
+
+
+@pytest.mark.skipif(
+    not DEBIAN_FASHION_MNIST.is_dir() and not os.environ.get("BACKPROPLAB_REQUIRE_FASHION_MNIST"),
+    reason="Debian package dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)",
+)
+def test_fashion_epoch_compares_with_pytorch(tmp_path):
+    """fashion_epoch.py on 300 images trains both networks and reports finite losses and times."""
+    rows = run_script("fashion_epoch", "--images", "300", results=tmp_path)["results"]
+    assert [r["implementation"] for r in rows[:2]] == ["chapter 05, NumPy", "PyTorch"]
+    for r in rows:
+        assert r["seconds"] > 0 and math.isfinite(r["mean_loss"]), r
