@@ -5,7 +5,7 @@ solution notebook's answer cells, run without its experiments) against
 chapter 04's naive loops (``backproplab.conv_naive``) and PyTorch.
 """
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from autograder.submissions import solution_namespace
 ASSIGNMENT = "05_im2col_gpu"
 
 
-@lru_cache(maxsize=None)
+@cache
 def solution():
     """Chapter 05's setup and answer cells, run once: ``{name: object}``."""
     return solution_namespace(ASSIGNMENT, "ch05_setup")

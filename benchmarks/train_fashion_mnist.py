@@ -76,8 +76,9 @@ def main():
     notes = [f"Best validation accuracy at epoch {best['epoch']}: test accuracy {100 * best['test_acc']:.2f} % "
              f"(target {100 * args.target:.1f} %), {rows[-1]['seconds'] / 60:.1f} min in all on "
              f"{gpu_name() or 'the CPU (NumPy)'}."]
-    write("train_fashion_mnist", {"args": {k: v for k, v in vars(args).items() if k != "results"}, "epochs": rows, "best_epoch": best["epoch"]}, markdown, notes,
-          results_dir=args.results)
+    hyperparameters = {k: v for k, v in vars(args).items() if k != "results"}
+    results = {"args": hyperparameters, "epochs": rows, "best_epoch": best["epoch"]}
+    write("train_fashion_mnist", results, markdown, notes, results_dir=args.results)
 
 
 if __name__ == "__main__":

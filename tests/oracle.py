@@ -1,8 +1,10 @@
-"""What the oracle tests share: a chapter's solution as a namespace, and comparisons with PyTorch."""
+"""What the oracle tests share: tensors and the relative-error comparison with PyTorch.
+
+A chapter's solution as a namespace is ``autograder.submissions.solution_namespace``.
+"""
 
 import numpy as np
 
-from autograder.submissions import solution_namespace  # noqa: F401 (the oracle tests import it from here)
 from backproplab.gradcheck import rel_error
 
 TOL = 1e-7

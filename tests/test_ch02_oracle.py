@@ -9,7 +9,8 @@ same functions, taken from the solution source itself, are compared with
 import numpy as np
 import pytest
 
-from tests.oracle import assert_close, solution_namespace, t
+from autograder.submissions import solution_namespace
+from tests.oracle import assert_close, t
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

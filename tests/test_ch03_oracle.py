@@ -10,8 +10,9 @@ norm and dropout must agree with ``torch.autograd`` in float64 for batch sizes
 import numpy as np
 import pytest
 
+from autograder.submissions import solution_namespace
 from backproplab.gradcheck import rel_error
-from tests.oracle import assert_close, solution_namespace
+from tests.oracle import assert_close
 
 torch = pytest.importorskip("torch")
 

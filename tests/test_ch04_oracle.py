@@ -12,7 +12,8 @@ the parameter counts and output shapes of the same networks built from
 import numpy as np
 import pytest
 
-from tests.oracle import assert_close, solution_namespace, t
+from autograder.submissions import solution_namespace
+from tests.oracle import assert_close, t
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

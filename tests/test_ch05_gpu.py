@@ -10,9 +10,9 @@ float64 (agreement to 1e-12: same algorithm, different BLAS) and float32.
 import numpy as np
 import pytest
 
+from autograder.submissions import solution_namespace
 from backproplab import backend
 from backproplab.gradcheck import rel_error
-from tests.oracle import solution_namespace
 
 CUPY, WHY_NOT = backend._usable_cupy()
 pytestmark = pytest.mark.skipif(

@@ -12,8 +12,9 @@ from ``torch.nn`` modules and ``torch.optim.AdamW``.
 import numpy as np
 import pytest
 
+from autograder.submissions import solution_namespace
 from backproplab import conv_naive
-from tests.oracle import assert_close, solution_namespace, t
+from tests.oracle import assert_close, t
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
