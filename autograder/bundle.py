@@ -1,7 +1,9 @@
 """The student bundle: what a student downloads, and nothing an instructor keeps.
 
 ``dist/backproplab-student.zip`` holds ``course/``, the ``backproplab`` helper
-package, ``pyproject.toml``, ``environment.yml`` and the student README. It
+package, the data registry and the shipped weights (``data/registry.json``,
+``data/weights/``: ``fetch`` and chapter 07's backbone read them beside the
+package), ``pyproject.toml``, ``environment.yml`` and the student README. It
 never holds ``solutions/``, ``autograder/`` or tests.
 """
 
@@ -11,7 +13,7 @@ from pathlib import Path
 from autograder.build import release
 from autograder.course import REPO
 
-BUNDLED = ["course", "backproplab", "pyproject.toml", "environment.yml"]
+BUNDLED = ["course", "backproplab", "data/registry.json", "data/README.md", "data/weights", "pyproject.toml", "environment.yml"]
 STUDENT_README = "course/README.md"
 SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 

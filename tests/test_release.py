@@ -82,6 +82,8 @@ def test_student_bundle_holds_course_and_helpers_only(tmp_path):
     """The student zip has course/, backproplab/ and set-up files, nothing of the instructor's."""
     names = zipfile.ZipFile(write_bundle(tmp_path / "student.zip", regenerate=False)).namelist()
     tops = {n.split("/")[1] for n in names}
-    assert {"course", "backproplab", "environment.yml", "pyproject.toml", "README.md"} <= tops
+    assert {"course", "backproplab", "data", "environment.yml", "pyproject.toml", "README.md"} <= tops
+    assert "backproplab-student/data/registry.json" in names, "fetch needs the registry beside the package"
+    assert not [n for n in names if "/data/cache/" in n], "downloaded datasets stay out of the bundle"
     assert not tops & {"solutions", "autograder", "tests", "benchmarks", ".ci"}
     assert not [n for n in names if n.endswith(".py") and "/course/" in n]
