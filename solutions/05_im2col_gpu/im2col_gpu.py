@@ -1807,7 +1807,7 @@ viewer
 # (b) Now show the change since the first checkpoint. Which kinds of pattern do you see
 # (name two, each with the index of a filter showing it), and why would such patterns
 # help to tell clothes apart? (c) Which two classes does the network confuse most, and
-# what in the images, and in what $5	imes5$ filters can see, makes that plausible?
+# what in the images, and in what $5\times5$ filters can see, makes that plausible?
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "ch05_explain_filters", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # **Model answer.** (a) The weights hardly change: after 120 steps the largest change of
