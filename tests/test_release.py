@@ -87,3 +87,11 @@ def test_student_bundle_holds_course_and_helpers_only(tmp_path):
     assert not [n for n in names if "/data/cache/" in n], "downloaded datasets stay out of the bundle"
     assert not tops & {"solutions", "autograder", "tests", "benchmarks", ".ci"}
     assert not [n for n in names if n.endswith(".py") and "/course/" in n]
+
+
+@pytest.mark.parametrize("assignment", CHAPTERS)
+def test_source_has_no_control_characters(assignment):
+    """No tab or other control character in a chapter's source: a Python escape such as "\\t" in "\\times" leaves one."""
+    text = source_script(assignment).read_text(encoding="utf-8")
+    found = sorted({repr(ch) for ch in text if ord(ch) < 32 and ch != "\n"})
+    assert not found, f"{assignment} contains {found}: write LaTeX in raw strings or double the backslash"
