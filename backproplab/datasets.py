@@ -122,6 +122,8 @@ def fetch(name, cache_dir=None, progress=True, registry=None, mirror=None, timeo
     are not downloaded again.
     """
     entries = _entries(name, registry)
+    if any(e.get("url") is None for e in entries):
+        raise KeyError(f"{name!r} is not a downloadable dataset: its file ships in the repository (see data/README.md)")
     folder = Path(cache_dir or default_cache_dir()).expanduser() / name
     folder.mkdir(parents=True, exist_ok=True)
     for entry in entries:

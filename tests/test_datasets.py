@@ -210,13 +210,22 @@ def test_default_cache_dir(monkeypatch, tmp_path):
 # --- the real registry ----------------------------------------------------------
 
 
-def test_registry_lists_the_three_datasets():
+def test_registry_lists_the_three_datasets_and_the_backbone():
     registry = ds.load_registry()
-    assert set(registry) == {"mnist", "fashion-mnist", "cifar-10"}
-    for files in registry.values():
+    assert set(registry) == {"mnist", "fashion-mnist", "cifar-10", "fashion-backbone"}
+    for name, files in registry.items():
         for e in files:
-            assert len(e["sha256"]) == 64 and int(e["sha256"], 16) >= 0
-            assert e["url"].endswith("/" + e["filename"]) and e["size"] > 0
+            assert len(e["sha256"]) == 64 and int(e["sha256"], 16) >= 0 and e["size"] > 0
+            if name == "fashion-backbone":  # shipped in the repository, not downloaded
+                assert e["url"] is None and e["path"] == "data/weights/" + e["filename"]
+            else:
+                assert e["url"].endswith("/" + e["filename"])
+
+
+def test_fetch_refuses_a_file_that_ships_with_the_course(tmp_path):
+    with pytest.raises(KeyError, match="ships in the repository"):
+        ds.fetch("fashion-backbone", cache_dir=tmp_path, progress=False)
+    assert not list(tmp_path.rglob("*.pt")), "nothing is downloaded or written"
 
 
 # --- read_idx -------------------------------------------------------------------
