@@ -1,0 +1,57 @@
+"""Classic wrong solutions of chapter 07 (transfer learning), each an exact text replacement inside one
+solution cell, and the test cells it must lose points in."""
+
+from autograder.mutants import Mutant
+
+VIS_HID = ("_visible", "_hidden")
+
+
+def both(cell):
+    """The visible and the hidden test cell of an exercise."""
+    return tuple(cell + suffix for suffix in VIS_HID)
+
+
+MUTANTS = [
+    # Exercise 1, replace_head
+    Mutant(name="head_not_replaced", cell="ch07_replace_head",
+           old="setattr(model, head_name, new_head)", new="pass",
+           loses=both("ch07_replace_head")),
+    Mutant(name="head_always_has_ten_classes", cell="ch07_replace_head",
+           old="nn.Linear(old_head.in_features, num_classes,", new="nn.Linear(old_head.in_features, 10,",
+           loses=("ch07_replace_head_hidden",)),
+    # Exercise 2, freeze_backbone
+    Mutant(name="backbone_not_frozen", cell="ch07_freeze_backbone",
+           old='parameter.requires_grad = name.startswith(head_name + ".")', new="parameter.requires_grad = True",
+           loses=both("ch07_freeze_backbone")),
+    Mutant(name="head_frozen_too", cell="ch07_freeze_backbone",
+           old='parameter.requires_grad = name.startswith(head_name + ".")', new="parameter.requires_grad = False",
+           loses=both("ch07_freeze_backbone")),
+    # Exercise 3, set_train_mode
+    Mutant(name="frozen_bn_left_in_train_mode", cell="ch07_set_train_mode",
+           old="module.eval()  # frozen", new="pass  # frozen",
+           loses=both("ch07_set_train_mode")),
+    Mutant(name="set_train_mode_puts_everything_in_eval", cell="ch07_set_train_mode",
+           old="model.train()\n    for module", new="model.eval()\n    for module",
+           loses=both("ch07_set_train_mode")),
+    # Exercise 4, param_groups
+    Mutant(name="optimizer_gets_frozen_parameters", cell="ch07_param_groups",
+           old="if not parameter.requires_grad:", new="if False:",
+           loses=both("ch07_param_groups")),
+    Mutant(name="learning_rates_swapped", cell="ch07_param_groups",
+           old='groups = [{"params": backbone, "lr": lr_backbone}, {"params": head, "lr": lr_head}]',
+           new='groups = [{"params": backbone, "lr": lr_head}, {"params": head, "lr": lr_backbone}]',
+           loses=both("ch07_param_groups")),
+    # Exercise 5, predict_proba
+    Mutant(name="predict_without_eval_mode", cell="ch07_predict_proba",
+           old="    model.eval()\n", new="\n",
+           loses=("ch07_predict_proba_hidden",)),
+    Mutant(name="predict_mode_not_restored", cell="ch07_predict_proba",
+           old="        module.training = mode", new="        pass",
+           loses=both("ch07_predict_proba")),
+    Mutant(name="predict_restores_with_model_train", cell="ch07_predict_proba",
+           old="for module, mode in modes:\n        module.training = mode", new="model.train(modes[0][1])",
+           loses=both("ch07_predict_proba")),
+    Mutant(name="softmax_over_the_batch_axis", cell="ch07_predict_proba",
+           old="dim=1)", new="dim=0)",
+           loses=both("ch07_predict_proba")),
+]
