@@ -37,6 +37,10 @@ def main(argv=None):
 def _build(args):
     from autograder.build import release
 
+    unknown = sorted(set(args.chapters) - set(assignments()))
+    if unknown:
+        print(f"no chapter {', '.join(unknown)}: choose from {', '.join(assignments())}", file=sys.stderr)
+        return 2
     for path in release(args.chapters or None):
         print(f"released {path}")
     return 0

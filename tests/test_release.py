@@ -95,3 +95,11 @@ def test_source_has_no_control_characters(assignment):
     text = source_script(assignment).read_text(encoding="utf-8")
     found = sorted({repr(ch) for ch in text if ord(ch) < 32 and ch != "\n"})
     assert not found, f"{assignment} contains {found}: write LaTeX in raw strings or double the backslash"
+
+
+def test_build_names_the_chapters_when_given_an_unknown_one(capsys):
+    """`python -m autograder build 06` says which chapter names exist instead of failing inside nbgrader."""
+    from autograder.__main__ import main
+
+    assert main(["build", "06"]) == 2
+    assert "no chapter 06: choose from 01_gradient_descent" in capsys.readouterr().err
