@@ -54,6 +54,7 @@
 #
 # **Time:** about 3–4 hours. The notebook runs top to bottom in about a minute on two
 # laptop CPU cores (most of it the training of sections 7 and 8); no GPU is needed.
+# It needs PyTorch (the CPU build is enough): `pip install -e ".[torch]"` in the course folder.
 #
 # **How to work:** fill in every cell that says `# YOUR CODE HERE`, then run the test
 # cell below it. Visible tests check small cases; hidden tests use other shapes,

@@ -59,6 +59,7 @@
 # **Time:** about 3 hours of reading, coding and experimenting. The notebook runs
 # top to bottom in about a minute on two laptop CPU cores; no GPU, no network
 # (the ImageNet section runs only where torchvision is installed).
+# It needs PyTorch (the CPU build is enough): `pip install -e ".[torch]"` in the course folder.
 #
 # **How to work:** fill in every cell that says `# YOUR CODE HERE`, then run the
 # test cell below it. Visible tests check the small cases the chapter uses;
