@@ -26,6 +26,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from backproplab.datasets import FASHION_CLASSES
+
 __all__ = [
     "Backbone",
     "BackboneError",
@@ -47,8 +49,6 @@ WEIGHTS = REPO / "data" / "weights" / "fashion_backbone.pt"
 REGISTRY_KEY = "fashion-backbone"
 STAGES = ("stage1", "stage2", "stage3")
 CHANNELS = (16, 32, 64)
-FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat",
-                   "sandal", "shirt", "sneaker", "bag", "ankle boot")
 REBUILD = "python -m backproplab.pretrain_backbone"
 
 

@@ -36,12 +36,15 @@ __all__ = [
     "load_digits_split",
     "load_mnist",
     "load_fashion_mnist",
+    "load_fashion_mnist_or_digits",
+    "FASHION_CLASSES",
     "load_cifar10",
     "DEBIAN_FASHION_MNIST",
 ]
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot")
 CHUNK = 1 << 16
 TIMEOUT_S = 60
 _NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
@@ -296,6 +299,33 @@ def load_fashion_mnist(kind="train", **fetch_kwargs):
     if all((DEBIAN_FASHION_MNIST / n).is_file() for n in names):
         return _idx_pair(DEBIAN_FASHION_MNIST, kind)
     return _idx_pair(fetch("fashion-mnist", **fetch_kwargs), kind)
+
+
+def load_fashion_mnist_or_digits(train_kind="train"):
+    """Fashion-MNIST for training a CNN, or scikit-learn's digits enlarged to 28x28 when it is missing.
+
+    Returns ``(X_train, y_train, X_test, y_test, class_names)``: X float32
+    ``(N, 1, 28, 28)`` in [0, 1], y int64 ``(N,)``. ``train_kind="test"``
+    takes the training images from the (smaller) test file, for smoke tests.
+    Without Fashion-MNIST it prints how to install it and falls back to the
+    digits, each pixel repeated 3x3 and padded by 2 (8 * 3 + 2 * 2 = 28).
+    """
+    try:
+        X_tr, y_tr = load_fashion_mnist(train_kind, progress=False)
+        X_te, y_te = load_fashion_mnist("test", progress=False)
+        return X_tr, y_tr, X_te, y_te, FASHION_CLASSES
+    except (OSError, RuntimeError, ValueError) as exc:
+        print(f"Fashion-MNIST is not available here ({type(exc).__name__}: {exc}).\n"
+              "Install it with `sudo apt install dataset-fashion-mnist` (Debian, Ubuntu), or run once with a network "
+              "connection so that backproplab downloads it. Meanwhile: scikit-learn's 8x8 digits, enlarged to 28x28.")
+    X_a, y_a, X_b, y_b = load_digits_split()
+    return _enlarge_digits(X_a), y_a, _enlarge_digits(X_b), y_b, tuple(str(d) for d in range(10))
+
+
+def _enlarge_digits(X):
+    """Digits X: (N, 64) -> (N, 1, 28, 28) float32: each pixel becomes a 3x3 block, then 2 pixels of padding."""
+    blocks = np.kron(X.reshape(-1, 1, 8, 8), np.ones((3, 3)))
+    return np.pad(blocks, ((0, 0), (0, 0), (2, 2), (2, 2))).astype(np.float32)
 
 
 def load_cifar10(kind="train", **fetch_kwargs):

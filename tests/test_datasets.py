@@ -294,3 +294,16 @@ def test_debian_files_hold_the_upstream_data():
             raw = f.read()
         assert len(raw) == e["raw_size"]
         assert hashlib.sha256(raw).hexdigest() == e["raw_sha256"], e["filename"]
+
+
+def test_without_fashion_mnist_the_cnn_chapters_get_enlarged_digits(monkeypatch, capsys):
+    def missing(kind="train", **kwargs):
+        raise OSError("no Fashion-MNIST here")
+
+    monkeypatch.setattr(ds, "load_fashion_mnist", missing)
+    X_tr, y_tr, X_te, y_te, names = ds.load_fashion_mnist_or_digits()
+    assert X_tr.shape[1:] == (1, 28, 28) and X_tr.dtype == np.float32 and len(X_tr) == len(y_tr)
+    assert len(X_tr) + len(X_te) == 1797 and names == tuple("0123456789")
+    digits, _, _, _ = ds.load_digits_split()
+    np.testing.assert_array_equal(X_tr[0, 0, 2:5, 2:5], np.full((3, 3), digits[0, 0], dtype=np.float32))
+    assert "apt install dataset-fashion-mnist" in capsys.readouterr().out

@@ -78,7 +78,7 @@ from backproplab.backend import array_module, backend_name, to_numpy
 from backproplab.checks import expect_close, expect_shape
 from backproplab.conv_naive import (conv_backward_naive, conv_forward_naive, conv_output_size,
                                     max_pool_backward_naive, max_pool_forward_naive, pool_output_size)
-from backproplab.datasets import load_digits_split, load_fashion_mnist
+from backproplab.datasets import load_fashion_mnist_or_digits
 from backproplab.filter_viewer import filter_viewer
 from backproplab.gradcheck import numerical_gradient, rel_error
 from backproplab.grading import record
@@ -1648,25 +1648,7 @@ for k_h, layer_h in enumerate(student_h.layers):
 # test subset.
 
 # %%
-FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot")
-
-
-def load_images():
-    """(X_train, y_train, X_test, y_test, class names): Fashion-MNIST, or enlarged digits if it is not available."""
-    try:
-        X_tr, y_tr = load_fashion_mnist("test" if smoke_test else "train", progress=False)
-        X_te, y_te = load_fashion_mnist("test", progress=False)
-        return X_tr, y_tr, X_te, y_te, FASHION_CLASSES
-    except (OSError, RuntimeError, ValueError) as exc:
-        print(f"Fashion-MNIST is not available here ({type(exc).__name__}: {exc}).\n"
-              "Install it with `sudo apt install dataset-fashion-mnist` (Debian, Ubuntu), or run once with a network "
-              "connection so that backproplab downloads it. Meanwhile: scikit-learn's 8x8 digits, enlarged to 28x28.")
-    X_a, y_a, X_b, y_b = load_digits_split()
-    enlarge = lambda X: np.pad(np.kron(X.reshape(-1, 1, 8, 8), np.ones((3, 3))), ((0, 0), (0, 0), (2, 2), (2, 2)))  # noqa: E731
-    return enlarge(X_a).astype(np.float32), y_a, enlarge(X_b).astype(np.float32), y_b, tuple(str(d) for d in range(10))
-
-
-X_all, y_all, X_test_all, y_test_all, class_names = load_images()
+X_all, y_all, X_test_all, y_test_all, class_names = load_fashion_mnist_or_digits("test" if smoke_test else "train")
 n_train, n_val, n_test = (100, 50, 100) if smoke_test else (6_000, 1_000, 2_000)
 order = np.random.default_rng(0).permutation(len(X_all) - (n_test if smoke_test else 0))
 X_train, y_train = X_all[order[:n_train]], y_all[order[:n_train]]
