@@ -57,10 +57,14 @@ def unavailable_reason():
 
 
 def kernel_needs():
-    """The real folders the kernel must see: this Python (venv and base install) and the helper package."""
+    """The real folders the kernel must see: this Python (venv and base install), the helper package and
+    the data beside it (the registry and the shipped backbone weights), wherever the checkout is, /tmp included."""
     import backproplab
+    from backproplab.datasets import REPO_DATA
 
     dirs = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent, Path(backproplab.__file__).parent}
+    if REPO_DATA.is_dir():
+        dirs.add(REPO_DATA)
     return sorted({str(d.resolve()) for d in dirs})
 
 

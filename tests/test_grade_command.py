@@ -84,3 +84,13 @@ def test_zip_collect_names_are_sorted_into_student_folders(tmp_path):
     with _unpacked(tmp_path) as folder:
         found = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert found == ["ada/gradient_descent.ipynb", "bob_lee/notes.txt"]
+
+
+def test_the_sandbox_shows_the_kernel_the_shipped_data_but_not_the_grader():
+    """Chapter 07 loads the backbone from data/ inside the sandbox, even when the checkout is under /tmp (which it hides)."""
+    from autograder.sandbox import kernel_needs
+    from backproplab.datasets import REPO_DATA
+
+    exposed = kernel_needs()
+    assert str(REPO_DATA.resolve()) in exposed
+    assert not [p for p in exposed if p.endswith(("/solutions", "/autograder", "/tests", "/.git"))]
