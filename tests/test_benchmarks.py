@@ -1,4 +1,4 @@
-"""The chapter 05 benchmark scripts run end to end (at smoke-test size) and write their results."""
+"""The benchmark scripts run end to end (at smoke-test size) and write their results."""
 
 import json
 import math
@@ -44,3 +44,11 @@ def test_fashion_epoch_compares_with_pytorch(tmp_path):
     assert [r["implementation"] for r in rows[:2]] == ["chapter 05, NumPy", "PyTorch"]
     for r in rows:
         assert r["seconds"] > 0 and math.isfinite(r["mean_loss"]), r
+
+
+def test_transfer_learning_reads_the_table_chapter_07_prints(tmp_path):
+    """transfer_learning.py --smoke runs chapter 07's solution and records every method's accuracy at 5 labels per class."""
+    rows = run_script("transfer_learning", "--smoke", results=tmp_path)["results"]
+    assert [r["method"] for r in rows] == ["scratch", "frozen", "fine-tune", "fine-tune, one lr"]
+    assert all(r["per_class"] == 5 and 0.0 <= r["mean"] <= 1.0 and r["std"] >= 0.0 for r in rows)
+    assert "| scratch |" in (tmp_path / "transfer_learning.md").read_text()
