@@ -1,4 +1,10 @@
-"""How long each chapter's solution notebook may take, top to bottom, on 2 CPU cores."""
+"""How long each chapter's solution notebook may take, top to bottom, on 2 CPU cores.
+
+The budgets are a goal that ``benchmarks/notebook_times.py`` measures and
+reports; tests never assert them, because a slower or busier CPU would fail
+CI through no fault of the notebook. Tests keep only a hang guard: a notebook
+still running after ``HANG_GUARD_FACTOR`` times its budget is stuck.
+"""
 
 import time
 
@@ -9,6 +15,7 @@ from autograder.build import read_source
 DEFAULT_SECONDS = 60
 # The course design allows 05 and 07 180 s; issue 8 gives chapter 06 (PyTorch training and a search) the same.
 LONGER = {"05_im2col_gpu": 180, "06_pytorch": 180, "07_transfer_learning": 180}
+HANG_GUARD_FACTOR = 3
 
 
 def budget_seconds(assignment):
@@ -16,15 +23,20 @@ def budget_seconds(assignment):
     return LONGER.get(assignment, DEFAULT_SECONDS)
 
 
+def hang_guard_seconds(assignment):
+    """How long a test lets the chapter's notebook run before calling it stuck: a multiple of its budget."""
+    return HANG_GUARD_FACTOR * budget_seconds(assignment)
+
+
 def run_solution(assignment, workdir):
-    """Execute the solution notebook in ``workdir`` under its budget.
+    """Execute the solution notebook in ``workdir``; no cell may run past the hang guard.
 
     Returns ``(executed notebook, seconds)``; raises nbclient's
-    ``CellTimeoutError`` or ``CellExecutionError`` if it overruns or fails.
+    ``CellTimeoutError`` or ``CellExecutionError`` if a cell hangs or fails.
     """
     nb = read_source(assignment)
-    budget = budget_seconds(assignment)
-    client = NotebookClient(nb, timeout=budget, kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(nb, timeout=hang_guard_seconds(assignment), kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}})
     start = time.monotonic()
     client.execute()
     return nb, time.monotonic() - start

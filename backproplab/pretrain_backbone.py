@@ -16,19 +16,24 @@ are stored in float32 in a fixed order, and the file is written with
 and time stamps; saved straight to a file, the archive's inner folder would be
 named after the file), so its bytes depend only on the floats.
 
-*Bit for bit* the same file comes out on the same kind of CPU with the same
-PyTorch version (the registry entry records both: ``torch`` and
-``cpu_capability``). On another CPU, oneDNN may pick other convolution kernels
-(AVX2 vs AVX-512) whose sums round differently; the differences grow during
-training, so the weights then differ slightly. The tolerance we hold a rebuild
-to in that case: test accuracy within 1.5 percentage points of the registry's
-``test_accuracy`` (``TOLERANCE_ACCURACY``), and the rebuilt model's predictions
-agreeing with the shipped file's on at least 90 % of the 10,000 test images.
+What "reproducible" means here. The backbone is for transfer, so a rebuild
+must *behave* like the shipped file: test accuracy within 1.5 percentage
+points of the registry's ``test_accuracy`` (``TOLERANCE_ACCURACY``), and the
+same prediction as the shipped file on at least 90 % of the 10,000 test images
+(``TOLERANCE_AGREEMENT``). :func:`compare_with_shipped` checks both, on every
+machine. *Bit for bit* the same file is a bonus, not a promise: it comes out
+with the same PyTorch on the same CPU model (the registry records ``torch``,
+``cpu_capability`` and ``cpu_model``), but two CPUs that report the same
+capability (an Intel Xeon and an AMD EPYC, both AVX-512) can still take other
+oneDNN kernels or summation orders; the last bits then differ and the
+differences grow during training. A different thread count does the same on one
+machine, which is how the tests exercise the tolerance.
 """
 
 import argparse
 import io
 import os
+import platform
 import time
 from pathlib import Path
 
@@ -37,7 +42,8 @@ from torch import nn
 
 from backproplab.backbone import WEIGHTS, Backbone, sha256_of
 
-__all__ = ["pretrain", "save_state", "accuracy", "main", "THREADS", "SEED", "TOLERANCE_ACCURACY"]
+__all__ = ["pretrain", "save_state", "accuracy", "cpu_model", "compare_with_shipped", "describe_comparison", "main",
+           "THREADS", "SEED", "TOLERANCE_ACCURACY", "TOLERANCE_AGREEMENT"]
 
 THREADS = 2
 SEED = 0
@@ -46,6 +52,7 @@ TRAIN_SIZE = 60000
 BATCH_SIZE = 128
 LR = 2e-3
 TOLERANCE_ACCURACY = 0.015
+TOLERANCE_AGREEMENT = 0.90
 
 
 def _data(train_size):
@@ -79,11 +86,14 @@ def save_state(state_dict, out):
     Path(out).write_bytes(buffer.getvalue())
 
 
-def pretrain(out=WEIGHTS, num_epochs=NUM_EPOCHS, train_size=TRAIN_SIZE, verbose=True):
-    """Train the backbone on Fashion-MNIST and save it to ``out``; return ``{"test_accuracy", "sha256", "seconds", ...}``."""
+def pretrain(out=WEIGHTS, num_epochs=NUM_EPOCHS, train_size=TRAIN_SIZE, verbose=True, threads=THREADS):
+    """Train the backbone on Fashion-MNIST and save it to ``out``; return ``{"test_accuracy", "sha256", "seconds", ...}``.
+
+    ``threads`` is part of the recipe (``THREADS``); another count gives other bits, within the tolerance.
+    """
     threads_before = torch.get_num_threads()
     deterministic_before = torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)
     try:
         return _pretrain(Path(out), num_epochs, train_size, verbose)
@@ -121,11 +131,57 @@ def _pretrain(out, num_epochs, train_size, verbose):
     save_state(model.state_dict(), out)
     result = {"test_accuracy": test_accuracy, "sha256": sha256_of(out), "size": out.stat().st_size,
               "seconds": time.perf_counter() - start, "torch": torch.__version__.split("+")[0],
-              "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+              "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_model": cpu_model(),
+              "threads": torch.get_num_threads()}
     if verbose:
         print(f"Fashion-MNIST test accuracy {test_accuracy:.4f}; wrote {out} "
               f"({result['size']} bytes, SHA-256 {result['sha256']}) in {result['seconds']:.0f} s")
     return result
+
+
+def cpu_model():
+    """The CPU's vendor and model name, e.g. ``"AuthenticAMD AMD EPYC"`` (``/proc/cpuinfo`` on Linux)."""
+    fields = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    name = " ".join(v for v in (fields.get("vendor_id"), fields.get("model name")) if v)
+    return name or platform.processor() or platform.machine()
+
+
+def compare_with_shipped(rebuilt, entry=None, shipped=WEIGHTS):
+    """How the weights file ``rebuilt`` compares with the shipped one, judged by the stated tolerance.
+
+    Returns ``{"bit_for_bit", "test_accuracy", "accuracy_gap", "agreement", "within_tolerance"}``:
+    the accuracy gap (in [0, 1]) to the registry's ``test_accuracy``, and the fraction of the
+    10,000 test images on which the two models predict the same class.
+    """
+    from backproplab.backbone import load_pretrained, registry_entry
+    from backproplab.datasets import load_fashion_mnist
+
+    entry = entry or registry_entry()
+    X, y = (torch.from_numpy(a) for a in load_fashion_mnist("test", progress=False))
+    old, new = load_pretrained(shipped), load_pretrained(rebuilt, verify=False)
+    with torch.no_grad():
+        agreement = (old(X).argmax(1) == new(X).argmax(1)).float().mean().item()
+    test_accuracy = accuracy(new, X, y)
+    gap = abs(test_accuracy - entry["test_accuracy"])
+    return {"bit_for_bit": sha256_of(rebuilt) == entry["sha256"], "test_accuracy": test_accuracy,
+            "accuracy_gap": gap, "agreement": agreement,
+            "within_tolerance": gap <= TOLERANCE_ACCURACY and agreement >= TOLERANCE_AGREEMENT}
+
+
+def describe_comparison(c):
+    """One line for people: bit for bit, or within (or outside) the tolerance, with the numbers."""
+    if c["bit_for_bit"]:
+        return "bit for bit the same file as the shipped one"
+    verdict = "within" if c["within_tolerance"] else "OUTSIDE"
+    return (f"other bits than the shipped file, {verdict} the tolerance: test accuracy {c['test_accuracy']:.4f} "
+            f"({100 * c['accuracy_gap']:.2f} points from the registry's, at most {100 * TOLERANCE_ACCURACY:.1f}), "
+            f"same prediction on {100 * c['agreement']:.1f} % of the test images (at least {100 * TOLERANCE_AGREEMENT:.0f} %)")
 
 
 def main(argv=None):
@@ -135,7 +191,10 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=NUM_EPOCHS, help="passes over the training images")
     parser.add_argument("--train-size", type=int, default=TRAIN_SIZE, help="how many training images to use")
     args = parser.parse_args(argv)
-    return pretrain(args.out, args.epochs, args.train_size)
+    result = pretrain(args.out, args.epochs, args.train_size)
+    if args.out.resolve() != WEIGHTS.resolve() and (args.epochs, args.train_size) == (NUM_EPOCHS, TRAIN_SIZE):
+        print(describe_comparison(compare_with_shipped(args.out)))
+    return result
 
 
 if __name__ == "__main__":

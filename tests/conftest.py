@@ -45,3 +45,13 @@ def graded_class(tmp_path_factory):
         return cache[assignment]
 
     return grade
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print what tests reported with ``record_property("report", ...)`` (e.g. whether a rebuild was bit for bit)."""
+    lines = [value for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("skipped", [])
+             for key, value in getattr(report, "user_properties", []) if key == "report"]
+    if lines:
+        terminalreporter.section("reports")
+        for line in lines:
+            terminalreporter.line(line)
