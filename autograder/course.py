@@ -32,6 +32,21 @@ def assignments():
     return sorted(p.name for p in SOLUTIONS.iterdir() if p.is_dir() and p.name[:2].isdigit())
 
 
+def grading_digest(assignment):
+    """SHA-256 of everything a chapter's grades depend on: its source script, the grader and the helper package.
+
+    Cached references and results carry it, so a fix to ``autograder/`` or ``backproplab/`` regrades.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    sources = [SOLUTIONS / assignment / f"{notebook_stem(assignment)}.py",
+               *sorted((REPO / "autograder").rglob("*.py")), *sorted((REPO / "backproplab").rglob("*.py"))]
+    for path in sources:
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def notebook_stem(assignment):
     """The notebook name of a chapter: ``01_gradient_descent`` -> ``gradient_descent``."""
     return assignment.split("_", 1)[1]

@@ -19,8 +19,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.build import read_source, release, source_script
-from autograder.course import DEFAULT_WORKDIR, put_venv_on_path
+from autograder.build import read_source, release
+from autograder.course import DEFAULT_WORKDIR, grading_digest, put_venv_on_path
 from autograder.outside_check import reference_records
 from autograder.sandbox import unavailable_reason
 from autograder.workers import Worker, run_all
@@ -86,7 +86,7 @@ def grade_class(submissions, assignment, workdir=DEFAULT_WORKDIR, timeout=30, un
     with _unpacked(submissions) as folder:
         job = {"assignment": assignment, "workdir": str(workdir), "timeout": timeout, "unsafe": bool(unsafe)}
         job["hidden_ids"] = hidden_test_ids(assignment)
-        pool = [Worker({}) if unsafe else Worker.sandboxed(workdir, i, [folder]) for i in range(workers)]
+        pool = [Worker({}) if unsafe else Worker.sandboxed(workdir, i) for i in range(workers)]
         students = sorted(p.name for p in Path(folder).iterdir() if p.is_dir())
         tasks = [functools.partial(_grade_or_reuse, folder, s, job, student_timeout) for s in students]
         results = run_all(pool, tasks)
@@ -111,7 +111,7 @@ class SandboxUnavailable(SystemExit):
             f"REFUSING TO GRADE: the sandbox is unavailable here: {reason}.\n"
             "Student code would run with your permissions and could read the solutions, "
             "the gradebook and other students' work, or forge its grade.\n"
-            "Grade as root on Linux, or pass --unsafe if you trust every submission."
+            "Install bubblewrap (apt-get install bubblewrap) on Linux, or pass --unsafe if you trust every submission."
         )
 
 
@@ -127,8 +127,7 @@ def hidden_test_ids(assignment):
 def _grade_or_reuse(folder, student, job, student_timeout, worker):
     """The student's result: reused when nothing changed, else graded by ``worker`` now."""
     student_dir = Path(folder) / student
-    solution = hashlib.sha256(source_script(job["assignment"]).read_bytes()).hexdigest()
-    digest = f"{_folder_digest(student_dir)}:{solution}"
+    digest = f"{_folder_digest(student_dir)}:{grading_digest(job['assignment'])}"
     out = Path(job["workdir"]) / "results" / f"{student}.json"
     if out.exists():
         previous = json.loads(out.read_text())

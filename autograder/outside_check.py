@@ -8,7 +8,6 @@ decision cannot be forged from inside the student's kernel: the kernel only
 sends data, and never sees the reference values.
 """
 
-import hashlib
 import json
 import math
 import os
@@ -17,7 +16,8 @@ from pathlib import Path
 
 from nbclient import NotebookClient
 
-from autograder.build import read_source, source_script
+from autograder.build import read_source
+from autograder.course import grading_digest
 from backproplab.grading import MIME
 
 MAX_RECORD_BYTES = 2_000_000  # per cell: more is treated as tampering
@@ -40,8 +40,8 @@ def records_by_cell(notebook):
 
 
 def reference_records(assignment, cache_dir):
-    """The solution's records, ``{grade_id: {key: (value, tol)}}``, cached by source hash."""
-    digest = hashlib.sha256(source_script(assignment).read_bytes()).hexdigest()[:16]
+    """The solution's records, ``{grade_id: {key: (value, tol)}}``, cached by the grading digest."""
+    digest = grading_digest(assignment)[:16]
     cache = Path(cache_dir) / f"reference-{assignment}-{digest}.json"
     if cache.exists():
         return {g: {k: tuple(v) for k, v in recs.items()} for g, recs in json.loads(cache.read_text()).items()}

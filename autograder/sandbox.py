@@ -1,11 +1,13 @@
 """The sandboxed kernel, grader side: can this machine sandbox, and the kernelspec.
 
 Student notebooks run in a Jupyter kernel started by
-:mod:`autograder.sandbox_kernel` instead of a plain ``ipykernel``: as an
-unprivileged user, in fresh mount, network and PID namespaces (``unshare``),
-under resource limits (``prlimit``), with the course's private folders
-hidden. The kernel talks to the grader over ZeroMQ IPC sockets in a folder
-both can reach, since it has no network at all.
+:mod:`autograder.sandbox_kernel` instead of a plain ``ipykernel``: in
+bubblewrap's allow-list root (only ``/usr``, this Python, the helper package
+and ``data/``, read-only), in fresh user, mount, PID, network, IPC and UTS
+namespaces, under resource limits (``prlimit``), as an unprivileged uid. It
+works as root and, where the kernel allows unprivileged user namespaces (as
+Debian and Ubuntu do), as any user. The kernel talks to the grader over
+ZeroMQ IPC sockets in a folder both can reach, since it has no network at all.
 """
 
 import fcntl
@@ -29,8 +31,7 @@ UID_LOCKS = Path(tempfile.gettempdir()) / "backproplab-sandbox-uids"
 class SandboxSettings:
     """What the launcher needs; written next to the kernelspec as JSON."""
 
-    hide: list  # folders replaced by an empty tmpfs inside the sandbox
-    expose: list  # folders inside hidden ones that the kernel still needs (Python, backproplab)
+    expose: list  # the only folders (besides /usr) the kernel sees, read-only: Python, backproplab, data
     ipc_dir: str
     uid: int = SANDBOX_UID
     memory_bytes: int = 4 * 2**30
@@ -45,14 +46,17 @@ def unavailable_reason():
     """Why this machine cannot sandbox kernels, or ``None`` when it can."""
     if sys.platform != "linux":
         return "the sandbox needs Linux namespaces"
-    if os.geteuid() != 0:
-        return "the grader is not running as root (needed to drop to an unprivileged user)"
-    missing = [t for t in ("unshare", "setpriv", "prlimit", "mount") if shutil.which(t) is None]
+    if shutil.which("bwrap") is None:
+        return "bubblewrap is not installed (apt-get install bubblewrap)"
+    missing = [t for t in ("setpriv", "prlimit") if shutil.which(t) is None]
     if missing:
         return f"missing tools: {', '.join(missing)} (Debian package util-linux)"
-    probe = subprocess.run(["unshare", "--net", "--mount", "--pid", "--fork", "true"], capture_output=True, text=True)
+    user = [] if os.geteuid() == 0 else ["--unshare-user"]
+    probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", *user, "--unshare-pid", "--unshare-net", "--unshare-ipc",
+                            "--unshare-uts", "--proc", "/proc", "true"], capture_output=True, text=True)
     if probe.returncode != 0:
-        return f"cannot create namespaces: {probe.stderr.strip() or probe.returncode}"
+        hint = "" if os.geteuid() == 0 else " (unprivileged user namespaces are off here: grade as root, or ask for them)"
+        return f"bubblewrap cannot create namespaces: {probe.stderr.strip() or probe.returncode}{hint}"
     return None
 
 
@@ -66,12 +70,6 @@ def kernel_needs():
     if REPO_DATA.is_dir():
         dirs.add(REPO_DATA)
     return sorted({str(d.resolve()) for d in dirs})
-
-
-def default_hidden(workdir, extra=()):
-    """Folders the student's code must not read: solutions, grader, gradebook, homes."""
-    private = [REPO / name for name in ("solutions", "autograder", "tests", "benchmarks", ".git")]
-    return [str(Path(p).resolve()) for p in [*private, workdir, *extra, "/root", "/home"] if Path(p).exists()]
 
 
 def claim_uid():
@@ -91,7 +89,7 @@ def claim_uid():
     raise RuntimeError("all 1000 sandbox uids are in use: are that many graders running?")
 
 
-def install_kernelspec(workdir, worker, uid, hidden_extra=()):
+def install_kernelspec(workdir, worker, uid):
     """Write worker ``worker``'s sandbox kernelspec under ``<workdir>/jupyter``.
 
     Each worker has its own ``uid`` (see :func:`claim_uid`), so limits and
@@ -101,8 +99,9 @@ def install_kernelspec(workdir, worker, uid, hidden_extra=()):
     """
     workdir = Path(workdir).resolve()
     ipc_dir = Path(tempfile.mkdtemp(prefix="bpl-ipc-"))
-    os.chown(ipc_dir, uid, uid)
-    settings = SandboxSettings(hide=default_hidden(workdir, hidden_extra), expose=kernel_needs(), ipc_dir=str(ipc_dir), uid=uid)
+    if os.geteuid() == 0:
+        os.chown(ipc_dir, uid, uid)
+    settings = SandboxSettings(expose=kernel_needs(), ipc_dir=str(ipc_dir), uid=uid)
     kernel_name = f"{KERNEL_NAME}-{worker}"
     spec_dir = workdir / "jupyter" / "kernels" / kernel_name
     spec_dir.mkdir(parents=True, exist_ok=True)
@@ -118,7 +117,11 @@ def install_kernelspec(workdir, worker, uid, hidden_extra=()):
 
 
 def kill_sandbox_processes(uid):
-    """SIGKILL every process still running as the sandbox user (a fork bomb's leftovers)."""
+    """SIGKILL every process still running as the sandbox user (a fork bomb's leftovers).
+
+    Only root's sandboxes run under this uid on the machine; without root, the
+    kernel's PID namespace ends with the kernel and takes its processes along.
+    """
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             uid_line = next(line for line in status.read_text().splitlines() if line.startswith("Uid:"))

@@ -1,99 +1,123 @@
 """The sandboxed kernel launcher: the ``argv`` of the ``backproplab-sandbox`` kernelspec.
 
-``python -m autograder.sandbox_kernel SETTINGS CONNECTION_FILE`` runs as root
-in the folder nbgrader executes the notebook in. It re-executes itself inside
-new mount, network and PID namespaces (``--inside``), where it
+``python -m autograder.sandbox_kernel SETTINGS CONNECTION_FILE`` runs in the
+folder nbgrader executes the notebook in and replaces itself by Debian's
+``bwrap`` (bubblewrap), which starts the kernel in an **allow-list** root:
 
-1. copies the working folder (not the notebook) and the connection file to a
-   fresh, size-limited tmpfs that becomes the kernel's home and cwd;
-2. hides every folder in ``settings.hide`` (and ``/tmp``, ``/var/tmp``,
-   ``/dev/shm``) under an empty tmpfs, then puts back the Python
-   installation (``settings.expose``) and the IPC socket folder;
-3. starts ``ipykernel`` under ``prlimit`` (memory, processes, file size, CPU
-   time, no core files) as an unprivileged uid with no capabilities
-   (``setpriv``) and a clean environment.
+- new user (when not root), mount, PID, network, IPC and UTS namespaces, and
+  its own ``/proc``; no ``/sys``, no network at all (not even the host's
+  loopback), a minimal ``/dev``;
+- read-only: ``/usr`` (with the ``/bin``, ``/lib`` links), this Python
+  (venv and base install), the helper package and ``data/``
+  (``settings.expose``); nothing else of the machine exists inside;
+- writable: a size-capped tmpfs ``/tmp`` with the home (``/tmp/home``,
+  which receives the working folder's files, not the notebooks) and the
+  worker's IPC socket folder, through which the grader talks to the kernel.
 
-There is no network inside, not even loopback; the grader reaches the kernel
-through ZeroMQ IPC sockets in ``settings.ipc_dir``.
+Inside, ``prlimit`` caps memory, processes, file size and CPU time and turns
+off core files; as root, ``setpriv`` then drops to the worker's unprivileged
+uid with no capabilities (without root the user namespace already holds no
+privilege on the machine). When the kernel ends, the PID namespace ends with
+it, and every process the student left behind is killed.
 """
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-STAGE = Path("/mnt")
 HOME = "/tmp/home"
+SUBMITTED = "/tmp/.submitted"
+CONNECTION = "/tmp/.connection.json"
 PASSED_ENV = ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "BACKPROPLAB_BACKEND", "LANG", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+# Run inside, as the first Python process: copy the working folder into the home, then exec the rest.
+STAGE = """
+import os, shutil, sys
+uid, home, submitted, connection, rest = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+shutil.copytree(submitted, home, dirs_exist_ok=True, symlinks=True,
+                ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
+shutil.copyfile(connection, home + "/.connection.json")
+if os.geteuid() == 0:
+    for root, dirs, files in os.walk(home):
+        for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+            os.chown(name, uid, uid, follow_symlinks=False)
+os.chdir(home)
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the kernel's own banner; cell output travels over ZeroMQ
+os.execvp(rest[0], rest)
+"""
 
 
 def main(argv):
-    if argv[0] == "--inside":
-        settings, connection_file, workdir = argv[1:4]
-        inside(json.loads(Path(settings).read_text()), connection_file, workdir)
-    settings, connection_file = argv
-    outer = ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"]
-    os.execvp("unshare", [*outer, sys.executable, "-m", "autograder.sandbox_kernel", "--inside", settings, connection_file, os.getcwd()])
+    settings_file, connection_file = argv
+    settings = json.loads(Path(settings_file).read_text())
+    argv = bwrap_argv(settings, connection_file, os.getcwd(), os.geteuid() == 0)
+    os.execvpe("bwrap", argv, kernel_environment(settings))
 
 
-def run(*cmd):
-    subprocess.run(cmd, check=True, capture_output=True)
+def bwrap_argv(settings, connection_file, workdir, as_root):
+    """The whole ``bwrap`` command line: namespaces, the allow-listed root, then the limited kernel."""
+    return ["bwrap", *namespaces(settings, as_root), *root_filesystem(settings, as_root),
+            "--ro-bind", workdir, SUBMITTED, "--ro-bind", connection_file, CONNECTION,
+            "--chdir", "/tmp", "--", *kernel_command(settings, as_root)]
 
 
-def inside(settings, connection_file, workdir):
-    """Namespaces are ready and we are still root: build the sandbox, then exec the kernel."""
-    run("mount", "--make-rprivate", "/")
-    run("mount", "-t", "tmpfs", "-o", "size=1m,mode=700", "tmpfs", str(STAGE))
-    stage_home(settings, connection_file, workdir)
-    staged = stage_binds([*settings["expose"], settings["ipc_dir"]])
-    for path in [*settings["hide"], "/tmp", "/var/tmp", "/dev/shm"]:
-        if os.path.isdir(path):
-            run("mount", "-t", "tmpfs", "-o", "size=1m,mode=755", "tmpfs", path)
-    for source, target in [*staged, (STAGE / "home", HOME)]:
-        os.makedirs(target, exist_ok=True)
-        run("mount", "--move", str(source), target)
-    run("umount", str(STAGE))
-    exec_kernel(settings)
+def namespaces(settings, as_root):
+    """Everything unshared; without root, a user namespace whose only user is the sandbox uid."""
+    flags = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+             "--hostname", "sandbox", "--die-with-parent", "--new-session"]
+    if not as_root:
+        flags += ["--unshare-user", "--uid", str(settings["uid"]), "--gid", str(settings["uid"]), "--cap-drop", "ALL"]
+    return flags
 
 
-def stage_home(settings, connection_file, workdir):
-    """A size-limited tmpfs with the working folder's files (no notebooks) and the connection file."""
-    home = STAGE / "home"
-    home.mkdir()
-    run("mount", "-t", "tmpfs", "-o", f"size={settings['scratch_mb']}m,mode=700", "tmpfs", str(home))
-    shutil.copytree(workdir, home, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
-    shutil.copyfile(connection_file, home / ".connection.json")
-    for path in [home, *home.rglob("*")]:
-        os.chown(path, settings["uid"], settings["uid"], follow_symlinks=False)
+def root_filesystem(settings, as_root):
+    """``/usr`` and the exposed folders read-only, a fresh ``/proc`` and ``/dev``, capped tmpfs for /tmp and home."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("bin", "sbin", "lib", "lib32", "lib64"):
+        path = Path("/") / top
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    scratch = str(settings["scratch_mb"] * 2**20)
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", scratch, "--tmpfs", "/tmp"]
+    for folder in parent_folders([*settings["expose"], settings["ipc_dir"]]):
+        args += ["--perms", "0755", "--dir", folder]  # bwrap would copy the mode of /root (0700) and lock us out
+    for path in settings["expose"]:
+        args += ["--ro-bind", path, path]
+    args += ["--bind", settings["ipc_dir"], settings["ipc_dir"]]
+    args += ["--perms", "0777" if as_root else "0700", "--size", scratch, "--tmpfs", HOME]
+    return args
 
 
-def stage_binds(paths):
-    """Bind each path under STAGE before it is hidden; return ``(staged, original)`` pairs."""
-    pairs = []
-    for index, path in enumerate(paths):
-        staged = STAGE / f"bind{index}"
-        staged.mkdir()
-        run("mount", "--bind", path, str(staged))
-        pairs.append((staged, path))
-    return pairs
+def parent_folders(paths):
+    """The folders above ``paths`` that bwrap must create (not ``/``, ``/tmp`` or what ``/usr`` brings), top first."""
+    parents = {str(q) for p in paths for q in Path(p).parents}
+    given = {"/", "/tmp", "/usr"}
+    return sorted((p for p in parents if p not in given and not p.startswith("/usr/")), key=lambda p: p.count("/"))
 
 
-def exec_kernel(settings):
-    """Replace this process by ipykernel: limited, unprivileged, clean environment."""
+def kernel_command(settings, as_root):
+    """prlimit, then the staging step, then (as root) setpriv to the sandbox uid, then ipykernel."""
     limits = [
         f"--as={settings['memory_bytes']}", f"--nproc={settings['max_processes']}",
         f"--fsize={settings['max_file_bytes']}", f"--cpu={settings['cpu_seconds']}", "--core=0", "--nofile=256",
     ]
-    drop = [f"--reuid={settings['uid']}", f"--regid={settings['uid']}", "--clear-groups", "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all"]
-    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
-    env.update(settings["env"], PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin", HOME=HOME, MPLBACKEND="Agg", MPLCONFIGDIR=f"{HOME}/.mpl")
-    os.chdir(HOME)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # the kernel's own banner; cell output travels over ZeroMQ
+    uid = str(settings["uid"])
+    drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
+            "--bounding-set=-all", "--inh-caps=-all", "--"] if as_root else []
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", f"{HOME}/.connection.json"]
-    os.execvpe("prlimit", ["prlimit", *limits, "--", "setpriv", *drop, "--", *kernel], env)
+    stage = [sys.executable, "-c", STAGE, uid, HOME, SUBMITTED, CONNECTION]
+    return ["prlimit", *limits, "--", *stage, *drop, *kernel]
+
+
+def kernel_environment(settings):
+    """A clean environment: only what grading needs, and the home inside the sandbox."""
+    env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+    env.update(settings["env"], PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin", HOME=HOME,
+               MPLBACKEND="Agg", MPLCONFIGDIR=f"{HOME}/.mpl")
+    return env
 
 
 if __name__ == "__main__":

@@ -29,11 +29,11 @@ class Worker:
         self.proc = None
 
     @classmethod
-    def sandboxed(cls, workdir, index, hidden_extra):
+    def sandboxed(cls, workdir, index):
         """A worker whose kernels run in the sandbox under a uid claimed for it alone."""
         uid, lock = claim_uid()
         kill_sandbox_processes(uid)  # left by a grader that was killed: nobody else holds the uid
-        return cls(install_kernelspec(workdir, index, uid, hidden_extra), lock)
+        return cls(install_kernelspec(workdir, index, uid), lock)
 
     def run(self, job_file, result_file, timeout):
         """Grade one job; return ``None`` when its result file appeared, else the failure."""
