@@ -55,11 +55,14 @@ def main(argv):
     os.execvpe("bwrap", argv, kernel_environment(settings))
 
 
-def bwrap_argv(settings, connection_file, workdir, as_root):
-    """The whole ``bwrap`` command line: namespaces, the allow-listed root, then the limited kernel."""
+def bwrap_argv(settings, connection_file, workdir, as_root, program=None):
+    """The whole ``bwrap`` command line: namespaces, the allow-listed root, then the limited kernel.
+
+    ``program`` replaces ipykernel (the tests run probes in the very same sandbox).
+    """
     return ["bwrap", *namespaces(settings, as_root), *root_filesystem(settings, as_root),
             "--ro-bind", workdir, SUBMITTED, "--ro-bind", connection_file, CONNECTION,
-            "--chdir", "/tmp", "--", *kernel_command(settings, as_root)]
+            "--chdir", "/tmp", "--", *kernel_command(settings, as_root, program)]
 
 
 def namespaces(settings, as_root):
@@ -98,8 +101,8 @@ def parent_folders(paths):
     return sorted((p for p in parents if p not in given and not p.startswith("/usr/")), key=lambda p: p.count("/"))
 
 
-def kernel_command(settings, as_root):
-    """prlimit, then the staging step, then (as root) setpriv to the sandbox uid, then ipykernel."""
+def kernel_command(settings, as_root, program=None):
+    """prlimit, then the staging step, then (as root) setpriv to the sandbox uid, then ipykernel (or ``program``)."""
     limits = [
         f"--as={settings['memory_bytes']}", f"--nproc={settings['max_processes']}",
         f"--fsize={settings['max_file_bytes']}", f"--cpu={settings['cpu_seconds']}", "--core=0", "--nofile=256",
@@ -107,7 +110,7 @@ def kernel_command(settings, as_root):
     uid = str(settings["uid"])
     drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
             "--bounding-set=-all", "--inh-caps=-all", "--"] if as_root else []
-    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", f"{HOME}/.connection.json"]
+    kernel = program or [sys.executable, "-m", "ipykernel_launcher", "-f", f"{HOME}/.connection.json"]
     stage = [sys.executable, "-c", STAGE, uid, HOME, SUBMITTED, CONNECTION]
     return ["prlimit", *limits, "--", *stage, *drop, *kernel]
 

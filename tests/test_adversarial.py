@@ -1,7 +1,7 @@
 """The adversarial corpus, graded in one batch: every hostile or broken
 submission gets the score it deserves, leaks nothing, and affects no one else.
 
-Needs the sandbox (root on Linux, as in CI); skipped elsewhere with the reason.
+Needs the sandbox (Linux with bubblewrap, as root or not; CI runs both); skipped elsewhere with the reason.
 """
 
 import json

@@ -1,0 +1,183 @@
+"""The grading sandbox itself: probes run in the very sandbox a student's kernel gets, as root or not.
+
+Each probe is a small Python program started by ``bwrap_argv`` in place of
+ipykernel; it reports on stderr (the sandbox sends stdout to /dev/null, as it
+does for the kernel). The adversarial corpus (tests/test_adversarial.py)
+attacks the same sandbox through the whole grader.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from autograder.course import REPO
+from autograder.sandbox import claim_uid, install_kernelspec, unavailable_reason
+from autograder.sandbox_kernel import bwrap_argv, kernel_environment
+
+pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}")
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    """``run(code) -> CompletedProcess``: run Python ``code`` in a fresh sandbox of one worker."""
+    root = tmp_path_factory.mktemp("sandbox")
+    uid, lock = claim_uid()
+    spec = install_kernelspec(root / "work", 0, uid)
+    settings = json.loads((root / "work" / "jupyter" / "kernels" / spec["kernel_name"] / "settings.json").read_text())
+    submitted = root / "submitted"
+    submitted.mkdir()
+    (submitted / "answer.ipynb").write_text("{}")
+    (submitted / "notes.txt").write_text("the student's own file")
+    connection = root / "connection.json"
+    connection.write_text("{}")
+
+    def run(code, timeout=60):
+        program = [sys.executable, "-c", textwrap.dedent(code)]
+        argv = bwrap_argv(settings, str(connection), str(submitted), os.geteuid() == 0, program)
+        return subprocess.run(argv, env=kernel_environment(settings), capture_output=True, text=True, timeout=timeout)
+
+    run.settings = settings
+    yield run
+    lock.close()
+
+
+def reported(result):
+    """What a probe printed (to stderr), as JSON; fails with its traceback when it crashed."""
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stderr.strip().splitlines()[-1])
+
+
+def test_the_root_holds_only_the_allow_list(sandbox):
+    """Nothing of the machine but /usr, the Python, the helper package and data/: no /etc, /sys, /home or repo secrets."""
+    seen = reported(sandbox("""
+        import json, os, sys
+        names = sorted(os.listdir("/"))
+        repo = [p for p in ("solutions", "autograder", "tests", ".git", "benchmarks") if os.path.exists(os.path.join(%r, p))]
+        print(json.dumps({"root": names, "repo": repo, "uid": os.getuid()}), file=sys.stderr)
+    """ % str(REPO)))
+    allowed_tops = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "proc", "dev", "tmp"}
+    allowed_tops |= {p.split("/")[1] for p in sandbox.settings["expose"]}
+    assert set(seen["root"]) <= allowed_tops, set(seen["root"]) - allowed_tops
+    assert not {"etc", "sys", "home", "run", "var"} & set(seen["root"])
+    assert seen["repo"] == [] and seen["uid"] != 0
+
+
+def test_home_holds_the_working_files_but_no_notebook(sandbox):
+    """The kernel starts in its home with the student's other files, never a notebook (the grader holds that)."""
+    seen = reported(sandbox("""
+        import json, os, sys
+        print(json.dumps({"cwd": os.getcwd(), "files": sorted(os.listdir("."))}), file=sys.stderr)
+    """))
+    assert seen["cwd"] == "/tmp/home"
+    assert "notes.txt" in seen["files"] and "answer.ipynb" not in seen["files"]
+
+
+def test_everything_outside_home_and_tmp_is_read_only(sandbox):
+    """Writing into the Python install, the helper package or /usr fails."""
+    import backproplab
+
+    targets = [sys.prefix, os.path.dirname(backproplab.__file__), "/usr/lib"]
+    seen = reported(sandbox("""
+        import json, sys
+        failed = []
+        for folder in %r:
+            try:
+                open(folder + "/planted.py", "w").write("x = 1")
+            except OSError as exc:
+                failed.append(exc.errno)
+        print(json.dumps(failed), file=sys.stderr)
+    """ % targets))
+    assert len(seen) == len(targets)
+
+
+def test_no_capabilities_and_its_own_pid_ipc_and_uts_namespaces(sandbox):
+    """No capability; only its own processes in /proc; another hostname; no shared SysV memory."""
+    seen = reported(sandbox("""
+        import json, os, socket, subprocess, sys
+        caps = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+        shm = subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout
+        print(json.dumps({"caps": caps, "pids": len(pids), "host": socket.gethostname(),
+                          "shm": [l for l in shm.splitlines() if l[:2] == "0x"]}), file=sys.stderr)
+    """))
+    assert int(seen["caps"], 16) == 0
+    assert seen["pids"] <= 5 and seen["host"] == "sandbox" and seen["shm"] == []
+
+
+def test_shared_memory_never_reaches_the_next_student(sandbox):
+    """A SysV segment made by one student is gone for the next one, and never appears on the machine."""
+    made = sandbox("""
+        import subprocess, sys
+        print(subprocess.run(["ipcmk", "-M", "65536"], capture_output=True, text=True).stdout, file=sys.stderr)
+    """)
+    assert "Shared memory id" in made.stderr, made.stderr
+    seen = reported(sandbox("""
+        import json, subprocess, sys
+        out = subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout
+        print(json.dumps([l for l in out.splitlines() if l[:2] == "0x"]), file=sys.stderr)
+    """))
+    assert seen == []
+    host = subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout
+    assert made.stderr.split()[-1] not in host.split()
+
+
+def test_no_network_not_even_the_machines_loopback(sandbox):
+    """A server on the machine's 127.0.0.1 is out of reach."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        seen = reported(sandbox("""
+            import json, socket, sys
+            try:
+                socket.create_connection(("127.0.0.1", %d), timeout=2)
+                result = "connected"
+            except OSError as exc:
+                result = type(exc).__name__
+            print(json.dumps(result), file=sys.stderr)
+        """ % port))
+    assert seen != "connected"
+
+
+def test_the_home_is_capped(sandbox):
+    """Filling the home stops at the sandbox's scratch size, not at the machine's disk."""
+    seen = reported(sandbox("""
+        import json, sys
+        written = 0
+        try:
+            for i in range(100):
+                with open(f"/tmp/home/fill{i}", "wb") as f:
+                    for _ in range(60):
+                        f.write(b"x" * 2**20)
+                        written += 2**20
+        except OSError as exc:
+            pass
+        print(json.dumps(written), file=sys.stderr)
+    """))
+    assert seen <= sandbox.settings["scratch_mb"] * 2**20
+
+
+def test_processes_left_behind_die_with_the_kernel(sandbox):
+    """A daemon that outlives the kernel's main process is killed when the sandbox ends."""
+    beacon = os.path.join(sandbox.settings["ipc_dir"], "beacon")
+    result = sandbox("""
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            while True:
+                with open(%r, "a") as f:
+                    f.write(".")
+                time.sleep(0.05)
+        time.sleep(0.3)
+    """ % beacon)
+    assert result.returncode == 0, result.stderr
+    time.sleep(0.5)
+    size = os.path.getsize(beacon)
+    time.sleep(0.5)
+    assert size > 0 and os.path.getsize(beacon) == size, "the daemon kept writing after its sandbox ended"
