@@ -24,7 +24,13 @@ from autograder.course import REPO
 
 KERNEL_NAME = "backproplab-sandbox"
 SANDBOX_UID = 64123  # the first of the uids no account uses: each worker's limits and clean-up are its own
-UID_LOCKS = Path(tempfile.gettempdir()) / "backproplab-sandbox-uids"
+
+def uid_locks():
+    """Where graders claim sandbox uids: one machine-wide folder for root's graders (whose uids are real),
+    the user's own cache otherwise (rootless uids exist only inside each user namespace)."""
+    if os.geteuid() == 0:
+        return Path(tempfile.gettempdir()) / "backproplab-sandbox-uids"
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "backproplab" / "sandbox-uids"
 
 
 @dataclass
@@ -78,9 +84,10 @@ def claim_uid():
     The uid stays claimed while the returned lock file is open, so two graders
     running at once never kill or limit each other's kernels.
     """
-    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    locks = uid_locks()
+    locks.mkdir(mode=0o700, parents=True, exist_ok=True)
     for uid in range(SANDBOX_UID, SANDBOX_UID + 1000):
-        lock = open(UID_LOCKS / str(uid), "w")
+        lock = open(locks / str(uid), "w")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return uid, lock
