@@ -87,6 +87,7 @@ def formgrader_config(workdir=DEFAULT_WORKDIR, root=REPO, release_dir=COURSE):
     c = nbgrader_config(workdir, release_dir=release_dir)
     c.CourseDirectory.root = str(Path(root).resolve())
     c.Exchange.root = str(Path(workdir).resolve() / "exchange")  # release/collect: unused, kept out of /usr
+    c.HTMLExporter.sanitize_html = True  # the formgrader renders student notebooks: clean their HTML too
     return c
 
 

@@ -67,7 +67,7 @@ def _summary(verdicts, total):
 
 def write_feedback_html(notebook, path):
     """Render ``notebook`` (no execution) to ``path`` as HTML."""
-    body, _ = HTMLExporter().from_notebook_node(notebook)
+    body, _ = HTMLExporter(sanitize_html=True).from_notebook_node(notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body, encoding="utf-8")
     return path

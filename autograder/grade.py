@@ -9,7 +9,6 @@ report and does not stop the others.
 
 import csv
 import functools
-import hashlib
 import json
 import re
 import shutil
@@ -21,7 +20,9 @@ from pathlib import Path
 
 from autograder.build import read_source, release
 from autograder.course import DEFAULT_WORKDIR, grading_digest, put_venv_on_path
+from autograder.intake import SubmissionError, folder_digest
 from autograder.outside_check import reference_records
+from autograder.roster import printable, roster
 from autograder.sandbox import unavailable_reason
 from autograder.workers import Worker, run_all
 
@@ -30,18 +31,19 @@ from autograder.workers import Worker, run_all
 class StudentResult:
     """One student's grade: points per grade cell, totals, flags and what went wrong."""
 
-    student: str
+    student: str  # the safe id nbgrader and the gradebook use (autograder.roster.safe_id)
     cells: dict = field(default_factory=dict)  # grade_id -> CellScore
     status: str = "graded"
     reason: str = ""
     flags: list = field(default_factory=list)  # timeout, crash, tampered, unreadable, renamed
     notes: list = field(default_factory=list)
     seconds: float = 0.0
+    name: str = ""  # the folder name as submitted, when it differs from the id
 
     @classmethod
     def from_dict(cls, d):
         cells = {k: CellScore(*v) for k, v in d.get("cells", {}).items()}
-        fields = ("status", "reason", "flags", "notes", "seconds")
+        fields = ("status", "reason", "flags", "notes", "seconds", "name")
         return cls(d["student"], cells, **{k: d[k] for k in fields if k in d})
 
     @property
@@ -87,8 +89,7 @@ def grade_class(submissions, assignment, workdir=DEFAULT_WORKDIR, timeout=30, un
         job = {"assignment": assignment, "workdir": str(workdir), "timeout": timeout, "unsafe": bool(unsafe)}
         job["hidden_ids"] = hidden_test_ids(assignment)
         pool = [Worker({}) if unsafe else Worker.sandboxed(workdir, i) for i in range(workers)]
-        students = sorted(p.name for p in Path(folder).iterdir() if p.is_dir())
-        tasks = [functools.partial(_grade_or_reuse, folder, s, job, student_timeout) for s in students]
+        tasks = [functools.partial(_grade_or_reuse, s, job, student_timeout) for s in roster(folder)]
         results = run_all(pool, tasks)
     write_grades_csv(results, assignment, workdir / "grades.csv")
     return results
@@ -124,35 +125,39 @@ def hidden_test_ids(assignment):
     )
 
 
-def _grade_or_reuse(folder, student, job, student_timeout, worker):
-    """The student's result: reused when nothing changed, else graded by ``worker`` now."""
-    student_dir = Path(folder) / student
-    digest = f"{_folder_digest(student_dir)}:{grading_digest(job['assignment'])}"
-    out = Path(job["workdir"]) / "results" / f"{student}.json"
+def _grade_or_reuse(student, job, student_timeout, worker):
+    """The student's result, named as submitted: reused when nothing changed, else graded by ``worker`` now."""
+    result = _result_of(student, job, student_timeout, worker)
+    result.name = student.name
+    return result
+
+
+def _result_of(student, job, student_timeout, worker):
+    """The result for :class:`~autograder.roster.Student` ``student`` (whose id names every file)."""
+    try:
+        if student.problem:
+            raise SubmissionError(student.problem)
+        digest = f"{folder_digest(student.folder)}:{grading_digest(job['assignment'])}"
+    except (SubmissionError, OSError) as exc:
+        return StudentResult(student.id, status="not graded", reason=str(exc), flags=["unreadable"])
+    out = Path(job["workdir"]) / "results" / f"{student.id}.json"
     if out.exists():
         previous = json.loads(out.read_text())
         if previous.get("submission_sha256") == digest:
             return StudentResult.from_dict(previous)
     out.unlink(missing_ok=True)
-    student_job = {**job, **worker.settings, "student": student, "student_dir": str(student_dir), "submission_sha256": digest}
-    job_file = out.parent / "jobs" / f"{student}.json"
+    student_job = {**job, **worker.settings, "student": student.id, "student_dir": str(student.folder),
+                   "submission_sha256": digest}
+    job_file = out.parent / "jobs" / f"{student.id}.json"
     job_file.parent.mkdir(parents=True, exist_ok=True)
     job_file.write_text(json.dumps(student_job))
     failure = worker.run(job_file, out, student_timeout)
     job_file.unlink(missing_ok=True)
     if failure == "timeout":
-        return StudentResult(student, status="not graded", reason=f"took longer than {student_timeout} s", flags=["timeout"])
+        return StudentResult(student.id, status="not graded", reason=f"took longer than {student_timeout} s", flags=["timeout"])
     if failure:
-        return StudentResult(student, status="not graded", reason="the grading process crashed", flags=["crash"])
+        return StudentResult(student.id, status="not graded", reason="the grading process crashed", flags=["crash"])
     return StudentResult.from_dict(json.loads(out.read_text()))
-
-
-def _folder_digest(folder):
-    """SHA-256 over the names and bytes of every file in a student's folder."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 def write_grades_csv(results, assignment, path):
@@ -160,11 +165,20 @@ def write_grades_csv(results, assignment, path):
     cells = sorted({c for r in results for c in r.cells})
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "assignment", "auto_score", "auto_max", "manual_pending", "status", "flags", "reason", "notes", "seconds", *cells])
+        writer.writerow(["student", "name", "assignment", "auto_score", "auto_max", "manual_pending", "status", "flags",
+                         "reason", "notes", "seconds", *cells])
         for r in results:
             scores = [_points(r.cells.get(c)) for c in cells]
-            row = [r.student, assignment, f"{r.auto_score:g}", f"{r.auto_max:g}", f"{r.manual_pending:g}", r.status]
-            writer.writerow([*row, " ".join(r.flags), r.reason, "; ".join(r.notes), f"{r.seconds:.1f}", *scores])
+            row = [r.student, _cell_text(r.name or r.student), assignment, f"{r.auto_score:g}", f"{r.auto_max:g}",
+                   f"{r.manual_pending:g}", r.status]
+            writer.writerow([*row, " ".join(r.flags), _cell_text(r.reason), _cell_text("; ".join(r.notes)),
+                             f"{r.seconds:.1f}", *scores])
+
+
+def _cell_text(text):
+    """A CSV field a spreadsheet shows as text: no control characters, no leading =, +, -, @ (a formula)."""
+    text = printable(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _points(cell):
@@ -179,7 +193,7 @@ def format_table(results):
         points = f"{r.auto_score:g} / {r.auto_max:g}" if r.cells else "-"
         pending = f"{r.manual_pending:g} pt" if r.manual_pending else ""
         flags = f" [{', '.join(r.flags)}]" if r.flags else ""
-        lines.append(f"{r.student:<16} {points:>12} {pending:>8} {r.seconds:>8.1f}  {r.status}{flags}{': ' + r.reason if r.reason else ''}")
+        lines.append(f"{printable(r.name or r.student):<16} {points:>12} {pending:>8} {r.seconds:>8.1f}  {r.status}{flags}{': ' + printable(r.reason) if r.reason else ''}")
     total = sum(r.seconds for r in results)
     lines.append(f"{len(results)} students, {total:.0f} s of grading")
     return "\n".join(lines)
@@ -207,10 +221,9 @@ class _unpacked:
         if self.path.is_dir():
             root = self.path
         else:
-            with zipfile.ZipFile(self.path) as z:
-                z.extractall(self.tmp.name)
+            _extract_capped(self.path, self.tmp.name)
             root = _single_top_folder(Path(self.tmp.name))
-        flat = [p for p in root.iterdir() if p.is_file() and ZIP_COLLECT_NAME.match(p.name)]
+        flat = [p for p in root.iterdir() if (p.is_symlink() or p.is_file()) and ZIP_COLLECT_NAME.match(p.name)]
         return _sort_flat_files(flat, Path(self.tmp.name) / "students") if flat else root
 
     def __exit__(self, *exc):
@@ -219,20 +232,40 @@ class _unpacked:
 
 
 def _sort_flat_files(files, target):
-    """Copy ``<student>_attempt_<time>_<file>`` files to ``target/<student>/<file>``."""
+    """Copy ``<student>_attempt_<time>_<file>`` files to ``target/<student>/<file>``.
+
+    A symlink stays a symlink (intake refuses it for that student alone); a file part
+    such as ``..`` cannot leave the student's folder.
+    """
     for path in files:
         match = ZIP_COLLECT_NAME.match(path.name)
-        dest = target / match["student"] / match["file"]
+        name = match["file"] if match["file"] not in (".", "..") else "unnamed"
+        dest = target / match["student"] / name
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dest)
+        shutil.copyfile(path, dest, follow_symlinks=False)
     return target
 
 
-def _single_top_folder(root):
-    """A zip of one folder of students unpacks to that folder; else the root."""
-    entries = [p for p in root.iterdir() if not p.name.startswith(("__MACOSX", "."))]
-    if len(entries) == 1 and entries[0].is_dir() and not list(entries[0].glob("*.ipynb")):
-        inner = [p for p in entries[0].iterdir() if p.is_dir()]
-        if inner and all(list(p.rglob("*.ipynb")) for p in inner):
-            return entries[0]
-    return root
+MAX_ZIP_BYTES = 2 * 2**30  # all members, uncompressed
+MAX_ZIP_MEMBERS = 20_000
+MAX_ZIP_RATIO = 200  # uncompressed / compressed, for members over 1 MiB
+
+
+def _extract_capped(path, target):
+    """Extract the zip at ``path`` into ``target``, leaving out any member that would unpack to a bomb.
+
+    A member over ``MAX_ZIP_RATIO`` times its compressed size (above 1 MiB) is skipped with a
+    warning, so its student alone misses that file; a zip past the total caps is refused whole.
+    """
+    with zipfile.ZipFile(path) as z:
+        members = z.infolist()
+        bombs = [m for m in members if m.file_size > 2**20 and m.file_size > MAX_ZIP_RATIO * max(m.compress_size, 1)]
+        kept = [m for m in members if m not in bombs]
+        total = sum(m.file_size for m in kept)
+        if len(members) > MAX_ZIP_MEMBERS or total > MAX_ZIP_BYTES:
+            raise SystemExit(f"{path} is refused: {len(members)} files, {total / 2**30:.1f} GiB uncompressed; "
+                             f"at most {MAX_ZIP_MEMBERS} files and {MAX_ZIP_BYTES // 2**30} GiB are unpacked.")
+        for m in bombs:
+            print(f"WARNING: left out {printable(m.filename)} ({m.file_size / 2**20:.0f} MiB from "
+                  f"{m.compress_size / 2**10:.0f} KiB: a zip bomb?)", file=sys.stderr)
+        z.extractall(target, members=kept)

@@ -29,6 +29,7 @@ from autograder.course import nbgrader_config, notebook_stem, put_venv_on_path
 from autograder.feedback import feedback_notebook, write_feedback_html
 from autograder.intake import SubmissionError, clean_metadata, find_notebook, load_notebook, restore_metadata
 from autograder.outside_check import check_cell, records_by_cell, reference_records
+from autograder.sanitize import sanitize_notebook
 
 
 def grade(job):
@@ -119,7 +120,8 @@ def score(job, workdir):
 
     assignment, student = job["assignment"], job["student"]
     stem = notebook_stem(assignment)
-    graded = nbformat.read(workdir / "autograded" / student / assignment / f"{stem}.ipynb", 4)
+    autograded = workdir / "autograded" / student / assignment / f"{stem}.ipynb"
+    graded = nbformat.read(autograded, 4)
     reference = reference_records(assignment, workdir / "reference")
     records, errors = records_by_cell(graded), _errors_by_cell(graded)
     verdicts, cells, tampered = {}, {}, []
@@ -138,6 +140,8 @@ def score(job, workdir):
             cells[g.name] = [points, g.max_score, True]
         gb.db.commit()
     total = (sum(p for p, _, _ in verdicts.values()), sum(m for _, m, _ in verdicts.values()))
+    sanitize_notebook(graded)  # the formgrader renders the stored copy: no student script may reach it
+    nbformat.write(graded, autograded)
     html = workdir / "feedback" / student / assignment / f"{stem}.html"
     write_feedback_html(feedback_notebook(graded, verdicts, job["hidden_ids"], total), html)
     return cells, sorted(tampered)

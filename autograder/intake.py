@@ -5,7 +5,10 @@ Each problem either is repaired (and noted for the report) or becomes a
 executes student code.
 """
 
+import hashlib
 import json
+import os
+import stat
 from pathlib import Path
 
 import nbformat
@@ -25,13 +28,59 @@ class SubmissionError(Exception):
         self.flag = flag
 
 
+MAX_NOTEBOOK_BYTES = 32 * 2**20  # a solved chapter is well under 1 MB without outputs
+MAX_FOLDER_BYTES = 256 * 2**20
+MAX_FOLDER_FILES = 2000
+
+
+def regular_files(folder):
+    """Every regular file under ``folder``, sorted, never following a symbolic link.
+
+    Symlinks, devices, pipes and sockets are left out (a symlink could point at
+    the solutions or another student's notebook). Raises :class:`SubmissionError`
+    when the folder holds more than ``MAX_FOLDER_FILES`` files or ``MAX_FOLDER_BYTES``.
+    """
+    files, total = [], 0
+    for path, info in _entries(folder):
+        if stat.S_ISREG(info.st_mode):
+            files.append(path)
+            total += info.st_size
+        if len(files) > MAX_FOLDER_FILES or total > MAX_FOLDER_BYTES:
+            raise SubmissionError(f"the submission holds more than {MAX_FOLDER_FILES} files or "
+                                  f"{MAX_FOLDER_BYTES // 2**20} MiB; submit the notebook alone")
+    return sorted(files)
+
+
+def _entries(folder):
+    """``(path, lstat)`` of every non-folder entry under ``folder``; symlinked folders are not entered."""
+    for root, _, names in os.walk(folder, followlinks=False):
+        for name in names:
+            path = Path(root) / name
+            yield path, path.lstat()
+
+
+def folder_digest(folder):
+    """SHA-256 over the names and bytes of every regular file in a student's folder, read in chunks."""
+    digest = hashlib.sha256()
+    for path in regular_files(folder):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(2**20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
 def find_notebook(student_dir, assignment):
     """The student's notebook: the expected name, or the only notebook there is.
 
-    Returns ``(path, notes)``; a renamed notebook is graded and noted.
+    Returns ``(path, notes)``; a renamed notebook is graded and noted. Only
+    regular files count: a notebook that is a symbolic link is refused.
     """
     name = f"{notebook_stem(assignment)}.ipynb"
-    found = sorted(p for p in Path(student_dir).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    links = [p for p, info in _entries(student_dir) if p.suffix == ".ipynb" and not stat.S_ISREG(info.st_mode)]
+    if links:
+        raise SubmissionError(f"{links[0].name} is a symbolic link or special file, not a notebook: submit the file itself")
+    found = [p for p in regular_files(student_dir) if p.suffix == ".ipynb" and ".ipynb_checkpoints" not in p.parts]
     exact = [p for p in found if p.name == name]
     if exact:
         return exact[0], []
@@ -47,6 +96,10 @@ def load_notebook(path):
     Returns ``(notebook, notes)``. Raises :class:`SubmissionError` for an
     empty file, invalid JSON, or a file that is not a notebook.
     """
+    size = Path(path).lstat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        raise SubmissionError(f"the notebook is {size / 2**20:.0f} MiB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MiB "
+                              "a chapter can need: clear its outputs (Edit > Clear Outputs of All Cells) and submit again")
     text = Path(path).read_text(encoding="utf-8", errors="replace")
     if not text.strip():
         raise SubmissionError("the notebook file is empty")

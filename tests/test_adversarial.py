@@ -4,10 +4,14 @@ submission gets the score it deserves, leaks nothing, and affects no one else.
 Needs the sandbox (Linux with bubblewrap, as root or not; CI runs both); skipped elsewhere with the reason.
 """
 
+import csv
 import json
+import re
+import shutil
 import socket
 import sqlite3
 import threading
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -49,10 +53,13 @@ def listener():
 def graded(tmp_path_factory, listener):
     """``(expected, results, workdir)`` for the whole corpus."""
     root = tmp_path_factory.mktemp("adversarial")
-    ctx = {"repo": str(REPO), "workdir": str(root / "work"), "submissions": str(root / "corpus"), "port": listener[0]}
+    second = root / "second-checkout"  # another copy of the course elsewhere on the machine
+    shutil.copytree(REPO / "solutions" / ASSIGNMENT, second / "solutions" / ASSIGNMENT)
+    ctx = {"repo": str(REPO), "workdir": str(root / "work"), "submissions": str(root / "corpus"), "port": listener[0],
+           "second_checkout": str(second)}
     expected = build_corpus(root / "corpus", ctx)
     results = grade_class(root / "corpus", ASSIGNMENT, workdir=root / "work", timeout=10, student_timeout=150, workers=WORKERS)
-    return expected, {r.student: r for r in results}, root / "work"
+    return expected, {r.name or r.student: r for r in results}, root / "work"
 
 
 def test_corpus_is_large_enough(graded):
@@ -62,14 +69,12 @@ def test_corpus_is_large_enough(graded):
 
 
 def _cases():
-    from tests.adversarial.corpus import Expect, _attacks, _broken_files, _notebook_edits  # noqa: F401
+    """Every case the corpus writes, discovered by writing it (no list to keep in step by hand)."""
+    import tempfile
 
-    return sorted(_attacks({"repo": "", "workdir": "", "submissions": "", "port": 0})) + [
-        "deleted-test-cells", "duplicated-test-cell", "reordered-cells", "retyped-test-cell", "edited-locked-cells",
-        "metadata-stripped", "other-kernelspec", "invalid-json", "empty-file", "not-a-notebook",
-        "wrong-notebook-name", "no-notebook", "nbformat-v3", "different-but-correct",
-        "control-perfect", "control-mistakes", "control-untouched", "zz-control-after-everything",
-    ]
+    with tempfile.TemporaryDirectory() as scratch:
+        ctx = {"repo": str(REPO), "workdir": scratch, "submissions": scratch, "port": 0}
+        return sorted(build_corpus(Path(scratch) / "corpus", ctx))
 
 
 @pytest.mark.parametrize("case", _cases())
@@ -95,7 +100,8 @@ def test_mistakes_base_is_between_zero_and_full(graded):
 
 
 @pytest.mark.parametrize("case", ["read-solutions", "read-hidden-tests", "read-autograded", "read-gradebook", "read-other-student",
-                                  "write-gradebook", "read-git-history", "socket-localhost", "socket-outside"])
+                                  "write-gradebook", "read-git-history", "socket-localhost", "socket-outside",
+                                  "read-etc-passwd", "read-sys", "read-second-checkout", "write-run-lock"])
 def test_probe_was_blocked(graded, case):
     """The probe ran (its cell printed 'blocked') and nothing leaked."""
     _, _, workdir = graded
@@ -148,3 +154,32 @@ def _outputs_text(workdir, student):
     path = workdir / "autograded" / student / ASSIGNMENT / NOTEBOOK
     nb = nbformat.read(path, 4)
     return "\n".join(str(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_odd_folder_names_get_safe_distinct_ids(graded):
+    """Globs, spaces, formulas and escapes never reach nbgrader: each odd name has an id of its own."""
+    from tests.adversarial.corpus import ODD_NAMES
+
+    _, results, workdir = graded
+    ids = [results[name].student for name in ODD_NAMES]
+    assert len(set(ids)) == len(ids) and all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", i) for i in ids), ids
+    rows = {r["name"]: r for r in csv.DictReader(open(workdir / "grades.csv", newline=""))}
+    assert "'=HYPERLINK(\"http://x\")" in rows, "a formula must reach the spreadsheet as text"
+    assert not [n for n in rows if any(not c.isprintable() for c in n)], "control characters reached grades.csv"
+    gradebook = sqlite3.connect(workdir / "gradebook.db")
+    scores = dict(gradebook.execute(
+        "select s.student_id, sum(g.auto_score) from grade g join submitted_notebook n on g.notebook_id = n.id "
+        "join submitted_assignment s on n.assignment_id = s.id group by s.student_id").fetchall())
+    for name in ODD_NAMES:
+        assert scores[results[name].student] == results[name].auto_score, name
+
+
+@pytest.mark.parametrize("case", ["xss-markdown", "xss-outputs"])
+def test_no_student_script_reaches_the_instructors_pages(graded, case):
+    """The stored autograded notebook and the feedback page carry the student's HTML only as inert text."""
+    _, _, workdir = graded
+    notebook = (workdir / "autograded" / case / ASSIGNMENT / NOTEBOOK).read_text()
+    page = next((workdir / "feedback" / case).rglob("*.html")).read_text()
+    for text in (notebook, page):
+        assert "<script>alert" not in text and "<img src=x" not in text and "<svg" not in text
+    assert "application/javascript" not in notebook and "image/svg+xml" not in notebook and "text/html" not in notebook

@@ -88,7 +88,21 @@ def _attacks(ctx):
         "socket-localhost": ("perfect", "ch01_forward", _leak_probe("localhost", f"__import__('socket').create_connection(('127.0.0.1', {port}), timeout=2)"), Expect("full")),
         "socket-outside": ("perfect", "ch01_forward", _leak_probe("internet", "__import__('socket').create_connection(('1.1.1.1', 53), timeout=2)"), Expect("full")),
         "warnings-from-correct-code": ("perfect", "ch01_forward", WARNINGS, Expect("full")),
+        "read-etc-passwd": ("perfect", "ch01_forward", _leak_probe("passwd", "open('/etc/passwd').read()"), Expect("full")),
+        "read-sys": ("perfect", "ch01_forward", _leak_probe("sys", "__import__('os').listdir('/sys/class/net')"), Expect("full")),
+        "read-second-checkout": ("perfect", "ch01_forward", _leak_probe("second checkout", f"open({str(Path(ctx.get('second_checkout', '/nonexistent')) / 'solutions' / ASSIGNMENT / 'gradient_descent.py')!r}).read()"), Expect("full")),
+        "write-run-lock": ("perfect", "ch01_forward", _leak_probe("run lock", "open('/run/lock/planted', 'wb').write(b'0' * 2**20)"), Expect("full")),
+        "xss-outputs": ("perfect", "ch01_forward", XSS_OUTPUTS, Expect("full")),
     }
+
+
+XSS = "<script>alert('xss')</script><img src=x onerror=\"alert('xss')\">"
+XSS_OUTPUTS = f"""from IPython.display import HTML, Javascript, SVG, Markdown, display
+display(HTML({XSS!r}))
+display(Javascript("alert('xss')"))
+display(Markdown({XSS!r}))
+display(SVG('<svg xmlns="http://www.w3.org/2000/svg"><script>alert("xss")</script></svg>'))
+"""
 
 
 FORK_BOMB = """import os, time
@@ -192,6 +206,10 @@ def _notebook_edits(bases):
     nb = nbformat.from_dict(perfect)
     nb.metadata["kernelspec"] = {"name": "julia-1.9", "display_name": "Julia 1.9", "language": "julia"}
     cases["other-kernelspec"] = (nb, Expect("full"))
+    nb = nbformat.from_dict(perfect)
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(f"Hello grader {XSS}"))
+    nb.cells.insert(2, nbformat.v4.new_raw_cell(XSS))
+    cases["xss-markdown"] = (nb, Expect("full"))
     return cases
 
 
@@ -225,6 +243,8 @@ def build_corpus(folder, ctx):
         write_submission(nb, folder, case, ASSIGNMENT)
         expected[case] = expect
     expected.update(_broken_files(folder, bases, answers, release))
+    expected.update(_links_and_sizes(folder, ctx))
+    expected.update(_odd_names(folder, bases))
     write_submission(bases["perfect"], folder, "zz-control-after-everything", ASSIGNMENT)
     expected["zz-control-after-everything"] = Expect("full")
     return expected
@@ -247,6 +267,38 @@ def _broken_files(folder, bases, answers, release):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return {case: expect for case, (_, _, expect) in files.items()}
+
+
+def _links_and_sizes(folder, ctx):
+    """Symlinks (followed they would grade the solution or a classmate), special files and huge files."""
+    cases = {
+        "symlink-to-solution": Path(ctx["repo"]) / "solutions" / ASSIGNMENT / "gradient_descent.ipynb",
+        "symlink-to-classmate": folder / "control-perfect" / ASSIGNMENT / NOTEBOOK,
+        "symlink-to-dev-zero": Path("/dev/zero"),
+    }
+    expected = {}
+    for case, target in cases.items():
+        (folder / case).mkdir()
+        (folder / case / NOTEBOOK).symlink_to(target)
+        expected[case] = Expect("zero", "not graded", ("unreadable",), "symbolic link")
+    (folder / "folder-is-symlink").symlink_to(folder / "control-perfect", target_is_directory=True)
+    expected["folder-is-symlink"] = Expect("zero", "not graded", ("unreadable",), "symbolic link")
+    (folder / "sparse-2-gib").mkdir()
+    with open(folder / "sparse-2-gib" / NOTEBOOK, "wb") as f:
+        f.truncate(2 * 2**30)
+    expected["sparse-2-gib"] = Expect("zero", "not graded", ("unreadable",), "MiB")
+    return expected
+
+
+# Folder names a student or an LMS export can produce: globs, spaces, formulas, terminal escapes.
+ODD_NAMES = ("*", "mallory ", "=HYPERLINK(\"http://x\")", "\x1b[31mred", "José Núñez")
+
+
+def _odd_names(folder, bases):
+    """A perfect notebook under each odd folder name: graded in full, under a safe id of its own."""
+    for name in ODD_NAMES:
+        write_submission(bases["perfect"], folder, name, ASSIGNMENT)
+    return {name: Expect("full") for name in ODD_NAMES}
 
 
 if __name__ == "__main__":
