@@ -295,9 +295,11 @@ for x_h, k_h, s_h in ((rng_h.normal(size=(2, 3, 7, 6)), 3, 2), (rng_h.normal(siz
 # %%
 # What a view can do to you: writing through the overlapping windows of a small image.
 x_demo = np.zeros((1, 1, 4, 4))
-overlapping = window_view(x_demo, 3, 1)  # four 3x3 windows that overlap
+s_demo = x_demo.strides
+# The windows of eq. (3) with K = 3, S = 1, made writable on purpose (your window_view may rightly be read-only):
+overlapping = np.lib.stride_tricks.as_strided(x_demo, shape=(1, 1, 3, 3, 2, 2), strides=(*s_demo, s_demo[2], s_demo[3]))
 overlapping += 1.0  # "add 1 to every window element": 36 additions into 16 pixels
-print("x after `window_view(x, 3, 1) += 1`:")
+print("x after adding 1 through a writable view of its four overlapping 3x3 windows:")
 print(x_demo[0, 0])
 counts_demo = np.zeros((4, 4))
 for i in range(2):
