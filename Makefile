@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: env build release demo test lab formgrader screenshots clean
+.PHONY: env build release demo check lint test lab formgrader screenshots clean
 
 env: $(STAMP)
 
@@ -24,7 +24,15 @@ release: env  ## regenerate course/ and zip the student bundle into dist/
 demo: env  ## grade a sample class of chapter 01 end to end
 	$(PY) -m autograder demo
 
+lint: env  ## ruff on the package, the grader, the tests and the chapter sources
+	$(VENV)/bin/ruff check .
+
+check: lint  ## the fast loop: lint, the quick tests, and chapter 01's sample class graded
+	$(PY) -m pytest -n 2 -q -m "not slow and not grading and not browser"
+	$(PY) -m pytest -q tests/test_demo.py
+
 test: env  ## the whole test suite (what CI runs)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 lab: env  ## JupyterLab on the student notebooks

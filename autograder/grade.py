@@ -269,3 +269,13 @@ def _extract_capped(path, target):
             print(f"WARNING: left out {printable(m.filename)} ({m.file_size / 2**20:.0f} MiB from "
                   f"{m.compress_size / 2**10:.0f} KiB: a zip bomb?)", file=sys.stderr)
         z.extractall(target, members=kept)
+
+
+def _single_top_folder(root):
+    """A zip of one folder of students unpacks to that folder; else the root."""
+    entries = [p for p in root.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+    if len(entries) == 1 and entries[0].is_dir() and not list(entries[0].glob("*.ipynb")):
+        inner = [p for p in entries[0].iterdir() if p.is_dir()]
+        if inner and all(list(p.rglob("*.ipynb")) for p in inner):
+            return entries[0]
+    return root

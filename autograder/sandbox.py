@@ -20,7 +20,6 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.course import REPO
 
 KERNEL_NAME = "backproplab-sandbox"
 SANDBOX_UID = 64123  # the first of the uids no account uses: each worker's limits and clean-up are its own

@@ -9,7 +9,8 @@ HTML is written, :func:`sanitize_notebook` removes every way to carry script:
 - in Markdown and raw cells every ``<`` that could open a tag (``<script``,
   ``<img``, ``</``, ``<!--``) is escaped, so raw HTML shows as text
   (``a < b`` and LaTeX are left alone);
-- attachments that are not PNG or JPEG are dropped.
+- attachments that are not PNG or JPEG are dropped, and so is the saved widget
+  state (``metadata.widgets``, which nbconvert would hand to a widget renderer).
 
 Feedback HTML is also rendered with nbconvert's ``sanitize_html``.
 """
@@ -23,6 +24,7 @@ NOTE = "[grader] an output of type {} was removed: student content is never run 
 
 def sanitize_notebook(notebook):
     """Make ``notebook`` (nbformat 4) inert in place; return it."""
+    notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:
         if cell.cell_type in ("markdown", "raw"):
             cell.source = escape_tags(cell.source)

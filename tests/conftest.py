@@ -19,6 +19,23 @@ from autograder.submissions import fill, mutate, released_notebook, solution_ans
 
 CHAPTERS = assignments()
 
+# The suite's tiers, by module: `make check` runs what is in none of them (see the Makefile).
+TIERS = {
+    "grading": ("test_grading", "test_adversarial", "test_demo", "test_grade_command"),
+    "browser": ("test_browser",),
+    "slow": ("test_notebooks", "test_benchmarks", "test_backbone", "test_ch05_oracle", "test_ch06_oracle",
+             "test_ch07_oracle"),
+}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark each test with its module's tier (``pytest -m "not slow and not grading and not browser"``)."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        for tier, modules in TIERS.items():
+            if module in modules:
+                item.add_marker(tier)
+
 
 def class_answers(assignment):
     """``{student: answers}``: the solution, the untouched release, one student per mutant."""

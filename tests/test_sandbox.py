@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import REPO
 from autograder.sandbox import claim_uid, install_kernelspec, unavailable_reason
 from autograder.sandbox_kernel import bwrap_argv, kernel_environment
 
