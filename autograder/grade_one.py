@@ -18,6 +18,7 @@ overruns its time limit.
 import json
 import os
 import re
+import stat
 import sys
 import time
 import warnings
@@ -141,7 +142,10 @@ def score(job, workdir):
         gb.db.commit()
     total = (sum(p for p, _, _ in verdicts.values()), sum(m for _, m, _ in verdicts.values()))
     sanitize_notebook(graded)  # the formgrader renders the stored copy: no student script may reach it
+    mode = autograded.stat().st_mode  # nbgrader leaves it read-only; keep it so
+    autograded.chmod(mode | stat.S_IWUSR)
     nbformat.write(graded, autograded)
+    autograded.chmod(mode)
     html = workdir / "feedback" / student / assignment / f"{stem}.html"
     write_feedback_html(feedback_notebook(graded, verdicts, job["hidden_ids"], total), html)
     return cells, sorted(tampered)

@@ -37,13 +37,15 @@ __all__ = [
     "load_mnist",
     "load_fashion_mnist",
     "load_fashion_mnist_or_digits",
+    "train_val_test",
     "FASHION_CLASSES",
     "load_cifar10",
     "DEBIAN_FASHION_MNIST",
 ]
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
-DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+# Debian's dataset packages install here; BACKPROPLAB_DEBIAN_DATASETS moves it (the offline tests empty it).
+DEBIAN_FASHION_MNIST = Path(os.environ.get("BACKPROPLAB_DEBIAN_DATASETS", "/usr/share/datasets")) / "fashion-mnist"
 FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot")
 CHUNK = 1 << 16
 TIMEOUT_S = 60
@@ -122,7 +124,9 @@ def fetch(name, cache_dir=None, progress=True, registry=None, mirror=None, timeo
     registry: a registry dict or JSON path (default ``data/registry.json``).
     mirror: a base URL that replaces everything before each file name.
     Returns a ``pathlib.Path``. Files already present with the right SHA-256
-    are not downloaded again.
+    are not downloaded again. With ``BACKPROPLAB_OFFLINE=1`` nothing is
+    downloaded: a missing file raises ``OSError`` at once instead of waiting
+    for a network that is not there.
     """
     entries = _entries(name, registry)
     if any(e.get("url") is None for e in entries):
@@ -133,6 +137,8 @@ def fetch(name, cache_dir=None, progress=True, registry=None, mirror=None, timeo
         path = folder / entry["filename"]
         if path.is_file() and _sha256(path) == entry["sha256"]:
             continue
+        if os.environ.get("BACKPROPLAB_OFFLINE"):
+            raise OSError(f"{entry['filename']} of {name} is not in {folder}, and BACKPROPLAB_OFFLINE is set")
         _download(_url(entry, mirror), path, entry, progress, timeout)
     return folder
 
@@ -320,6 +326,32 @@ def load_fashion_mnist_or_digits(train_kind="train"):
               "connection so that backproplab downloads it. Meanwhile: scikit-learn's 8x8 digits, enlarged to 28x28.")
     X_a, y_a, X_b, y_b = load_digits_split()
     return _enlarge_digits(X_a), y_a, _enlarge_digits(X_b), y_b, tuple(str(d) for d in range(10))
+
+
+def train_val_test(data, n_train, n_val, n_test, keep_out_last=False, seed=0):
+    """Seeded subsets of :func:`load_fashion_mnist_or_digits`'s ``data``, shrunk to the images there are.
+
+    data: ``(X_all, y_all, X_test_all, y_test_all, class_names)``. Training and
+    validation images are drawn without overlap from ``X_all``; the test images
+    are the last ``n_test`` of ``X_test_all``. ``keep_out_last``: ``X_all`` is the
+    test file itself (a smoke test), so its last ``n_test`` images stay out of
+    training. Where fewer images exist (the digits: 1,437 and 360), the sizes
+    shrink in proportion and a line says so. Returns ``((X_train, y_train),
+    (X_val, y_val), (X_test, y_test))``.
+    """
+    X_all, y_all, X_test_all, y_test_all = data[:4]
+    available = len(X_all) - (n_test if keep_out_last else 0)
+    wanted = (n_train, n_val, n_test)
+    if n_train + n_val > available:
+        n_train = int(available * n_train / (n_train + n_val))
+        n_val = available - n_train
+    n_test = min(n_test, len(X_test_all))
+    if (n_train, n_val, n_test) != wanted:
+        print(f"Only {len(X_all)} training and {len(X_test_all)} test images here: using {n_train} for training, "
+              f"{n_val} for validation and {n_test} for testing instead of {wanted[0]}, {wanted[1]} and {wanted[2]}.")
+    order = np.random.default_rng(seed).permutation(available)
+    train, val = order[:n_train], order[n_train:n_train + n_val]
+    return (X_all[train], y_all[train]), (X_all[val], y_all[val]), (X_test_all[-n_test:], y_test_all[-n_test:])
 
 
 def _enlarge_digits(X):

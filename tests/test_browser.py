@@ -537,3 +537,58 @@ def test_readme_screenshots_exist_and_are_small():
     sizes = {name: (README_SCREENSHOTS / name).stat().st_size if (README_SCREENSHOTS / name).exists() else None
              for name in shown}
     assert {n: s for n, s in sizes.items() if s is None or s > README_MAX_BYTES} == {}
+
+
+# --- student content in the instructor's browser -------------------------------------
+
+
+@pytest.fixture(scope="module")
+def xss_class(tmp_path_factory):
+    """The corpus's two script-carrying submissions, graded as any class is: ``(workdir, [student])``."""
+    from autograder.grade import grade_class
+    from autograder.sandbox import unavailable_reason
+    from tests.adversarial.corpus import build_corpus
+
+    root = tmp_path_factory.mktemp("xss")
+    corpus = root / "corpus"
+    build_corpus(corpus, {"repo": str(REPO), "workdir": str(root / "work"), "submissions": str(corpus), "port": 0})
+    cases = ["xss-markdown", "xss-outputs"]
+    for other in [p for p in corpus.iterdir() if p.name not in cases]:
+        shutil.rmtree(other) if other.is_dir() and not other.is_symlink() else other.unlink()
+    grade_class(corpus, DEMO_CHAPTER, workdir=root / "work", unsafe=unavailable_reason() is not None)
+    return root / "work", cases
+
+
+def watched_page(browser):
+    """A new tab that records every dialog, console message and request: ``(page, events)``."""
+    page = browser.new_page()
+    events = []
+    page.on("dialog", lambda d: (events.append(f"dialog: {d.message}"), d.dismiss()))
+    page.on("console", lambda m: events.append(f"console: {m.text}") if "xss" in m.text else None)
+    page.on("request", lambda r: events.append(f"request: {r.url}") if "/api/terminals" in r.url or r.url.endswith("/x") else None)
+    return page, events
+
+
+@pytest.mark.parametrize("case", ["xss-markdown", "xss-outputs"])
+def test_no_student_script_runs_in_the_instructors_browser(browser, xss_class, case):
+    """The feedback page and the formgrader's rendering of the stored notebook run none of the student's script."""
+    from nbconvert import HTMLExporter
+
+    from autograder.course import formgrader_config
+
+    workdir, _ = xss_class
+    feedback = next((workdir / "feedback" / case).rglob("*.html"))
+    stored = nbformat.read(workdir / "autograded" / case / DEMO_CHAPTER / f"{notebook_stem(DEMO_CHAPTER)}.ipynb", 4)
+    rendered, _ = HTMLExporter(config=formgrader_config(workdir)).from_notebook_node(stored)
+    as_formgrader = workdir / f"{case}-formgrader.html"
+    as_formgrader.write_text(rendered)
+    for html in (feedback, as_formgrader):
+        page, events = watched_page(browser)
+        try:
+            page.goto(html.as_uri())
+            page.wait_for_timeout(1500)
+            shoot(page, f"{case}-{html.stem}")
+            assert page.locator("body").inner_text().strip(), f"{html.name} shows nothing"
+        finally:
+            page.close()
+        assert events == [], f"{html.name}: {events}"

@@ -30,3 +30,15 @@ def test_every_test_cell_records_results_for_the_outside_check(assignment, tmp_p
         assert keys, f"{grade_id} records nothing: the grader could not check it"
         assert len(keys) == len(set(keys)), f"{grade_id} records a key twice"
         assert not [k for k, v, _ in recs if "unrecordable" in v], f"{grade_id} records something that is not plain data"
+
+
+@pytest.mark.parametrize("assignment", ["05_im2col_gpu", "06_pytorch"])
+def test_runs_offline_with_only_what_ships(assignment, tmp_path, monkeypatch):
+    """No Fashion-MNIST and no network: the chapter says so, falls back to the digits and runs to the end."""
+    monkeypatch.setenv("BACKPROPLAB_DEBIAN_DATASETS", str(tmp_path / "no-debian-datasets"))
+    monkeypatch.setenv("BACKPROPLAB_DATA", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("BACKPROPLAB_OFFLINE", "1")
+    nb, _ = run_solution(assignment, tmp_path)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "Fashion-MNIST is not available here" in printed and "scikit-learn's 8x8 digits" in printed
+    assert "using" in printed and "for validation" in printed, "the shrunk subsets are not announced"

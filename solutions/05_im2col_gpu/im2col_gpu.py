@@ -78,7 +78,7 @@ from backproplab.backend import array_module, backend_name, to_numpy
 from backproplab.checks import expect_close, expect_shape
 from backproplab.conv_naive import (conv_backward_naive, conv_forward_naive, conv_output_size,
                                     max_pool_backward_naive, max_pool_forward_naive, pool_output_size)
-from backproplab.datasets import load_fashion_mnist_or_digits
+from backproplab.datasets import load_fashion_mnist_or_digits, train_val_test
 from backproplab.filter_viewer import filter_viewer
 from backproplab.gradcheck import numerical_gradient, rel_error
 from backproplab.grading import record
@@ -1650,12 +1650,11 @@ for k_h, layer_h in enumerate(student_h.layers):
 # test subset.
 
 # %%
-X_all, y_all, X_test_all, y_test_all, class_names = load_fashion_mnist_or_digits("test" if smoke_test else "train")
-n_train, n_val, n_test = (100, 50, 100) if smoke_test else (6_000, 1_000, 2_000)
-order = np.random.default_rng(0).permutation(len(X_all) - (n_test if smoke_test else 0))
-X_train, y_train = X_all[order[:n_train]], y_all[order[:n_train]]
-X_val, y_val = X_all[order[n_train:n_train + n_val]], y_all[order[n_train:n_train + n_val]]
-X_test, y_test = X_test_all[-n_test:], y_test_all[-n_test:]  # (in a smoke test, X_all is the test set without these)
+data = load_fashion_mnist_or_digits("test" if smoke_test else "train")
+X_all, y_all, X_test_all, y_test_all, class_names = data
+# Seeded subsets; in a smoke test the training images come from the test file, minus the test images.
+(X_train, y_train), (X_val, y_val), (X_test, y_test) = train_val_test(data, *((100, 50, 100) if smoke_test else (6_000, 1_000, 2_000)),
+                                                                      keep_out_last=smoke_test)
 pixel_mean, pixel_std = float(X_train.mean()), float(X_train.std())
 X_train, X_val, X_test = ((X - pixel_mean) / pixel_std for X in (X_train, X_val, X_test))
 print(f"train {X_train.shape}, validation {X_val.shape}, test {X_test.shape}; pixel mean {pixel_mean:.3f}, std {pixel_std:.3f}; "
@@ -1719,7 +1718,7 @@ print(f"{len(history['loss'])} steps in {history['seconds']:.1f} s ({1e3 * histo
 # %%
 losses = np.array(history["loss"])
 print(f"first loss {losses[0]:.3f} (ln 10 = {np.log(10):.3f}); standard deviation of the untrained network's scores on the "
-      f"first {min(500, n_train)} training images: {table_3_2_network(seed=0).forward(X_train[:500]).std():.2f}")
+      f"first {min(500, len(X_train))} training images: {table_3_2_network(seed=0).forward(X_train[:500]).std():.2f}")
 window = min(20, len(losses))
 smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
 fig, (ax_loss, ax_acc, ax_cm) = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")

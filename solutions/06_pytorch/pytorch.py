@@ -81,7 +81,7 @@ from tqdm.auto import tqdm
 from backproplab.checks import expect_close, expect_shape
 from backproplab.conv_naive import (conv_backward_naive, conv_forward_naive, max_pool_backward_naive,
                                     max_pool_forward_naive)
-from backproplab.datasets import load_fashion_mnist_or_digits
+from backproplab.datasets import load_fashion_mnist_or_digits, train_val_test
 from backproplab.gradcheck import rel_error
 from backproplab.grading import record
 from backproplab.layers import (affine_backward, affine_forward, relu_backward, relu_forward, softmax_loss,
@@ -1151,12 +1151,11 @@ def fit(model, optimizer, loss_fn, train_set, val_loader, num_epochs, batch_size
 # test images. A `TensorDataset` pairs images and labels; a `DataLoader` cuts them into batches.
 
 # %%
-X_all, y_all, X_test_all, y_test_all, class_names = load_fashion_mnist_or_digits("test" if smoke_test else "train")
-n_train, n_val, n_test = (200, 100, 100) if smoke_test else (10_000, 2_000, 2_000)
-order = np.random.default_rng(0).permutation(len(X_all) - (n_test if smoke_test else 0))
-X_train, y_train = X_all[order[:n_train]], y_all[order[:n_train]]
-X_val, y_val = X_all[order[n_train:n_train + n_val]], y_all[order[n_train:n_train + n_val]]
-X_test, y_test = X_test_all[-n_test:], y_test_all[-n_test:]  # (in a smoke test, X_all is the test set without these)
+data = load_fashion_mnist_or_digits("test" if smoke_test else "train")
+X_all, y_all, X_test_all, y_test_all, class_names = data
+# Seeded subsets; in a smoke test the training images come from the test file, minus the test images.
+(X_train, y_train), (X_val, y_val), (X_test, y_test) = train_val_test(data, *((200, 100, 100) if smoke_test else (10_000, 2_000, 2_000)),
+                                                                      keep_out_last=smoke_test)
 pixel_mean, pixel_std = float(X_train.mean()), float(X_train.std())
 tensors = {name: (torch.as_tensor((X - pixel_mean) / pixel_std, dtype=torch.float32), torch.as_tensor(y, dtype=torch.int64))
            for name, X, y in (("train", X_train, y_train), ("val", X_val, y_val), ("test", X_test, y_test))}
@@ -1195,7 +1194,7 @@ history = fit(model, optimizer, loss_fn, train_set, val_loader, num_epochs, batc
 test_result = evaluate(model, test_loader, loss_fn)
 for epoch, loss, top1, top5 in zip(history["epoch"], history["val_loss"], history["val_top1"], history["val_top5"]):
     print(f"epoch {epoch}: validation loss {loss:.3f}, top-1 {top1:.3f}, top-5 {top5:.3f}")
-print(f"{len(history['batch_loss'])} steps in {history['seconds']:.1f} s; test ({n_test} images): loss {test_result['loss']:.3f}, "
+print(f"{len(history['batch_loss'])} steps in {history['seconds']:.1f} s; test ({len(X_test)} images): loss {test_result['loss']:.3f}, "
       f"top-1 {test_result['top1']:.3f}, top-5 {test_result['top5']:.3f}")
 
 # %% [markdown]
@@ -1267,7 +1266,7 @@ show_figure(fig, f"The batch loss of Table 3.2's network over {len(history['batc
 lrs = (3e-4, 1e-3, 3e-3)
 batch_sizes = (32, 128)
 search_epochs = 1 if smoke_test else 2
-search_set = TensorDataset(*(t[: min(3_000, n_train)] for t in tensors["train"]))
+search_set = TensorDataset(*(t[: min(3_000, len(X_train))] for t in tensors["train"]))
 results, best_state = [], None
 for lr, batch_size in itertools.product(lrs, batch_sizes):  # eq. (41): every pair (lr, batch size)
     torch.manual_seed(0)  # every point of the grid starts from the same weights
