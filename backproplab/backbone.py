@@ -18,7 +18,6 @@ first; the file is built, reproducibly, by ``python -m backproplab.pretrain_back
 The module holds no exercise answer.
 """
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from backproplab.datasets import FASHION_CLASSES
+from backproplab.datasets import FASHION_CLASSES, REPO_DATA, sha256_of
 
 __all__ = [
     "Backbone",
@@ -44,8 +43,7 @@ __all__ = [
     "imagenet_inputs",
 ]
 
-REPO = Path(__file__).resolve().parent.parent
-WEIGHTS = REPO / "data" / "weights" / "fashion_backbone.pt"
+WEIGHTS = REPO_DATA / "weights" / "fashion_backbone.pt"
 REGISTRY_KEY = "fashion-backbone"
 STAGES = ("stage1", "stage2", "stage3")
 CHANNELS = (16, 32, 64)
@@ -97,11 +95,6 @@ class Backbone(nn.Module):
     def forward(self, X):
         """X: (N, 1, 28, 28) -> logits (N, num_classes)."""
         return self.head(self.features(X))
-
-
-def sha256_of(path):
-    """The hex SHA-256 of the file at ``path``."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def registry_entry(registry=None):

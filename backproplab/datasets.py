@@ -38,6 +38,7 @@ __all__ = [
     "load_fashion_mnist",
     "load_fashion_mnist_or_digits",
     "train_val_test",
+    "sha256_of",
     "FASHION_CLASSES",
     "load_cifar10",
     "DEBIAN_FASHION_MNIST",
@@ -135,7 +136,7 @@ def fetch(name, cache_dir=None, progress=True, registry=None, mirror=None, timeo
     folder.mkdir(parents=True, exist_ok=True)
     for entry in entries:
         path = folder / entry["filename"]
-        if path.is_file() and _sha256(path) == entry["sha256"]:
+        if path.is_file() and sha256_of(path) == entry["sha256"]:
             continue
         if os.environ.get("BACKPROPLAB_OFFLINE"):
             raise OSError(f"{entry['filename']} of {name} is not in {folder}, and BACKPROPLAB_OFFLINE is set")
@@ -143,7 +144,7 @@ def fetch(name, cache_dir=None, progress=True, registry=None, mirror=None, timeo
     return folder
 
 
-def _sha256(path):
+def sha256_of(path):
     """The hex SHA-256 of the file at ``path``."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:

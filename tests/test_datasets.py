@@ -11,14 +11,13 @@ import tarfile
 import os
 import threading
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from autograder.course import REPO
 from backproplab import datasets as ds
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 # --- helpers ------------------------------------------------------------------

@@ -1,16 +1,12 @@
 """Tests for backproplab.feature_maps: a backbone's maps stage by stage and the student's top-5 chart."""
 
-import os
+import pytest
+import torch
+from torch import nn
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from backproplab.backbone import Backbone  # noqa: E402
-from backproplab.feature_maps import MAX_MAPS, feature_map_viewer, stage_maps  # noqa: E402
-from tests.panels import png_of  # noqa: E402
+from backproplab.backbone import Backbone
+from backproplab.feature_maps import MAX_MAPS, feature_map_viewer, stage_maps
+from tests.panels import png_of
 
 CLASSES = tuple(str(d) for d in range(10))
 

@@ -1,16 +1,12 @@
 """Tests for backproplab.filter_viewer: first-layer filters by eq. (3.8), a slider over checkpoints."""
 
-import os
+import warnings
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+import numpy as np
+import pytest
 
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from backproplab.filter_viewer import filter_viewer, normalise_filters  # noqa: E402
-from tests.panels import png_of  # noqa: E402
+from backproplab.filter_viewer import filter_viewer, normalise_filters
+from tests.panels import png_of
 
 F, C, K, T = 6, 1, 5, 4
 

@@ -1,16 +1,12 @@
 """Tests for backproplab.kernel_explorer: the panel redraws headless, from the student's functions."""
 
-import os
+import warnings
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+import numpy as np
+import pytest
 
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from backproplab.kernel_explorer import CANONICAL_KERNELS, kernel_explorer, load_photo  # noqa: E402
-from tests.panels import png_of  # noqa: E402
+from backproplab.kernel_explorer import CANONICAL_KERNELS, kernel_explorer, load_photo
+from tests.panels import png_of
 
 IMAGE = np.random.default_rng(0).uniform(size=(12, 10))  # small and non-square: fast tests
 

@@ -1,16 +1,12 @@
 """Tests for backproplab.optimizer_paths: the optimiser explorer runs and redraws headless."""
 
-import os
+import warnings
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+import numpy as np
+import pytest
 
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from backproplab.optimizer_paths import SURFACES, optimizer_paths, run_optimizer  # noqa: E402
-from tests.panels import png_of  # noqa: E402
+from backproplab.optimizer_paths import SURFACES, optimizer_paths, run_optimizer
+from tests.panels import png_of
 
 
 def sgd(w, dw, config):

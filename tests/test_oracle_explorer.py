@@ -1,16 +1,12 @@
 """Tests for backproplab.oracle_explorer: our layers against the student's PyTorch copies, mistakes included."""
 
-import os
-
-os.environ.setdefault("MPLBACKEND", "Agg")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import numpy as np
+import pytest
 
 torch = pytest.importorskip("torch")
 
-from backproplab.oracle_explorer import COPIES, oracle_explorer, verdict  # noqa: E402
-from tests.panels import png_of  # noqa: E402
+from backproplab.oracle_explorer import COPIES, oracle_explorer, verdict
+from tests.panels import png_of
 
 
 def linear_from_ours(W, b):

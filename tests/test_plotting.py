@@ -1,17 +1,14 @@
 """Tests for backproplab.plotting: figures carry alt text, contour colours show on white."""
 
 import base64
-import os
 import re
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+import IPython.display
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
 
-import IPython.display  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from backproplab.plotting import (  # noqa: E402
+from backproplab.plotting import (
     CONTOUR_CMAP,
     control_row,
     only_rounding,

@@ -1,14 +1,10 @@
 """Tests for backproplab.weights_viewer: the panel redraws headless when a slider moves."""
 
-import os
+import numpy as np
+import pytest
 
-os.environ.setdefault("MPLBACKEND", "Agg")
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from backproplab.weights_viewer import weights_viewer  # noqa: E402
-from tests.panels import png_of  # noqa: E402
+from backproplab.weights_viewer import weights_viewer
+from tests.panels import png_of
 
 D, H, T = 64, 5, 4
 

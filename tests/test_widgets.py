@@ -1,16 +1,12 @@
 """Tests for backproplab.widgets: the optimisation explorer redraws headless."""
 
-import os
+import warnings
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+import numpy as np
+import pytest
 
-import warnings  # noqa: E402
-
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from backproplab.widgets import optimisation_explorer  # noqa: E402
-from tests.panels import png_of  # noqa: E402
+from backproplab.widgets import optimisation_explorer
+from tests.panels import png_of
 
 X_TOY, Y_TOY, W_START, B_START = np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0
 
