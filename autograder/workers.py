@@ -54,9 +54,16 @@ class Worker:
                 self.stop()
                 return "timeout"
             time.sleep(0.05)
+        self.tidy()
+        return None
+
+    def tidy(self):
+        """Between students: kill what the sandbox uid still runs and empty the IPC folder (no file crosses over)."""
         if self.settings.get("uid") is not None:
             kill_sandbox_processes(self.settings["uid"])  # leftovers must not count against the next student
-        return None
+        if self.settings.get("ipc_prefix"):
+            for entry in Path(self.settings["ipc_prefix"]).parent.iterdir():
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink(missing_ok=True)
 
     def stop(self):
         """Kill the worker, its process group, and whatever its sandbox uid still runs."""

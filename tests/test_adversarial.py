@@ -102,7 +102,7 @@ def test_mistakes_base_is_between_zero_and_full(graded):
 
 @pytest.mark.parametrize("case", ["read-solutions", "read-hidden-tests", "read-autograded", "read-gradebook", "read-other-student",
                                   "write-gradebook", "read-git-history", "socket-localhost", "socket-outside",
-                                  "read-etc-passwd", "read-sys", "read-second-checkout", "write-run-lock"])
+                                  "read-etc-passwd", "read-sys", "read-second-checkout", "write-run-lock", "ipc-read"])
 def test_probe_was_blocked(graded, case):
     """The probe ran (its cell printed 'blocked') and nothing leaked."""
     _, _, workdir = graded

@@ -93,7 +93,14 @@ def _attacks(ctx):
         "read-second-checkout": ("perfect", "ch01_forward", _leak_probe("second checkout", f"open({str(Path(ctx.get('second_checkout', '/nonexistent')) / 'solutions' / ASSIGNMENT / 'gradient_descent.py')!r}).read()"), Expect("full")),
         "write-run-lock": ("perfect", "ch01_forward", _leak_probe("run lock", "open('/run/lock/planted', 'wb').write(b'0' * 2**20)"), Expect("full")),
         "xss-outputs": ("perfect", "ch01_forward", XSS_OUTPUTS, Expect("full")),
+        # The IPC folder is the one place the sandbox shares with the machine: what one student leaves
+        # there must be gone for the next ("ipc-read" sorts after "ipc-plant").
+        "ipc-plant": ("perfect", "ch01_forward", f"open({IPC_DIR} + '/planted', 'wb').write(b'0' * 2**20)\n", Expect("full")),
+        "ipc-read": ("perfect", "ch01_forward", _leak_probe("ipc folder", f"[n for n in __import__('os').listdir({IPC_DIR}) if n.startswith('planted')] or 1 / 0"), Expect("full")),
     }
+
+
+IPC_DIR = "__import__('os').path.dirname(__import__('json').load(open(__import__('os').path.expanduser('~/.connection.json')))['ip'])"
 
 
 XSS = "<script>alert('xss')</script><img src=x onerror=\"alert('xss')\">"
