@@ -134,7 +134,8 @@ def score(job, workdir):
                 continue
             reason = _reason(g.name, reference, records, errors)
             points = 0.0 if reason else g.max_score
-            if reason and not errors.get(g.name) and g.auto_score == g.max_score:
+            # Only a visible cell checks in the kernel; a hidden one records and leaves the judging to us.
+            if reason and not errors.get(g.name) and g.auto_score == g.max_score and g.name not in job["hidden_ids"]:
                 tampered.append(g.name)
             g.auto_score = points
             verdicts[g.name] = (points, g.max_score, reason)

@@ -19,7 +19,7 @@ import pytest
 
 from autograder.build import release
 from autograder.course import REPO
-from autograder.grade import grade_class
+from autograder.grade import grade_class, hidden_test_ids
 from autograder.sandbox import unavailable_reason
 from tests.adversarial.corpus import ASSIGNMENT, NOTEBOOK, build_corpus
 from tests.test_release import HIDDEN, _secret_lines
@@ -86,7 +86,9 @@ def test_case_gets_the_outcome_it_deserves(graded, case):
     full, mistakes = results["control-perfect"].auto_max, results["control-mistakes"].auto_score
     assert want.status in (got.status, "any"), f"{case}: {got.status} ({got.reason})"
     score = {"full": full, "zero": 0, "mistakes": mistakes}.get(want.score)
-    if want.score == "partial":
+    if want.score == "at-most-mistakes":
+        assert got.auto_score <= mistakes, f"{case}: {got.auto_score} points, more than the honest mistakes' {mistakes}"
+    elif want.score == "partial":
         assert 0 < got.auto_score < full, f"{case}: {got.auto_score}"
     else:
         assert got.auto_score == score, f"{case}: {got.auto_score} points, deserves {score} ({got.notes})"
@@ -192,3 +194,12 @@ def test_no_student_script_reaches_the_instructors_pages(graded, case):
     active = ("application/javascript", "image/svg+xml", "text/html", "text/markdown")
     assert not [k for c in notebook.cells if c.cell_type == "code" for o in c.outputs for k in o.get("data", {}) if k in active]
     assert "widgets" not in notebook.metadata
+
+
+def test_harvesting_expected_values_earns_no_hidden_point(graded):
+    """Checkers rewired to send their expected values gain nothing in hidden cells: there is nothing to harvest."""
+    _, results, workdir = graded
+    hidden = set(hidden_test_ids(ASSIGNMENT))
+    harvest, honest = results["harvest-references"].cells, results["control-mistakes"].cells
+    gained = [g for g in hidden if harvest[g].score > honest[g].score]
+    assert gained == [], f"harvesting gained points in hidden cells {gained}"

@@ -178,21 +178,18 @@ print("dC_dw1 =", sp.factor(dC_dw1), "- correct")
 """dC_dw1, dC_dw2 and dC_db all equal the true derivatives (symbolically, and at the source's start point)."""
 ### BEGIN HIDDEN TESTS
 h_x1, h_x2, h_w1, h_w2, h_b, h_y = sp.symbols("x1, x2, w1, w2, b, y", real=True)
-h_C = sp.Rational(1, 2) * (h_y - h_x1 * h_w1 - h_x2 * h_w2 - h_b) ** 2
 answers = {"dC_dw1": (dC_dw1, h_w1, (h_x1,)), "dC_dw2": (dC_dw2, h_w2, (h_x2,)), "dC_db": (dC_db, h_b, (h_y,))}
-for name_h, (answer_h, param_h, needs_h) in answers.items():
-    expect_sympy_equal(answer_h, sp.diff(h_C, param_h), name_h, symbols=needs_h)
-# At the source's start (2, 7), W = 0, b = 1, y = 11: the gradient is (-20, -70, -10).
 start_h = {"x1": 2, "x2": 7, "w1": 0, "w2": 0, "b": 1, "y": 11}
-for name_h, expected_h in (("dC_dw1", -20.0), ("dC_dw2", -70.0), ("dC_db", -10.0)):
+for name_h in ("dC_dw1", "dC_dw2", "dC_db"):
     expr_h = sp.sympify(answers[name_h][0])
     value_h = expr_h.subs({s: start_h[s.name] for s in expr_h.free_symbols if s.name in start_h})
     if value_h.free_symbols:
         raise AssertionError(f"{name_h} uses symbols other than x1, x2, w1, w2, b, y: {value_h.free_symbols}")
-    expect_close(record(f"{name_h}_at_start", float(value_h)), expected_h, f"{name_h} at the start of the toy example")
-# Values at two more fixed points, for the grader.
-points_h = [{"x1": 0.5, "x2": -4, "w1": 1.25, "w2": 0.75, "b": -2, "y": 3},
-            {"x1": -3, "x2": 1.5, "w1": -0.5, "w2": 2, "b": 0.5, "y": -1.25}]
+    record(f"{name_h}_at_start", float(value_h))
+points_h = [
+    {"x1": 0.5, "x2": -4, "w1": 1.25, "w2": 0.75, "b": -2, "y": 3},
+    {"x1": -3, "x2": 1.5, "w1": -0.5, "w2": 2, "b": 0.5, "y": -1.25},
+]
 for name_h in ("dC_dw1", "dC_dw2", "dC_db"):
     expr_h = sp.sympify(answers[name_h][0])
     for i_h, point_h in enumerate(points_h):
@@ -241,18 +238,13 @@ print("forward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(1001)
 for D_h in (3, 5):
-    X_h, W_h, b_h = rng_h.normal(size=D_h), rng_h.normal(size=D_h), float(rng_h.normal())
-    X_copy_h, W_copy_h = X_h.copy(), W_h.copy()
+    X_h, W_h, b_h = (rng_h.normal(size=D_h), rng_h.normal(size=D_h), float(rng_h.normal()))
     z_h = record(f"z_D{D_h}", forward(X_h, W_h, b_h), tol=1e-10)
     record(f"z_is_real_D{D_h}", isinstance(z_h, (numbers.Real, np.ndarray)) and np.ndim(z_h) == 0)
     record(f"X_after_D{D_h}", X_h)
     record(f"W_after_D{D_h}", W_h)
-    expect_type(z_h, numbers.Real, f"forward(X, W, b) for D = {D_h}")
-    z_ref_h = sum(X_h[i] * W_h[i] for i in range(D_h)) + b_h
-    expect_close(z_h, z_ref_h, f"z for D = {D_h}", tol=1e-10)
-    expect_unchanged(X_copy_h, X_h, "X")
-    expect_unchanged(W_copy_h, W_h, "W")
-expect_close(record("z_W0", forward(np.array([1.0, -2.0, 3.0]), np.zeros(3), -4.5)), -4.5, "z with W = 0 (only the bias is left)")
+    record(f"type: forward(X, W, b) for D = {D_h}", isinstance(z_h, numbers.Real))
+recorded_h = record("z_W0", forward(np.array([1.0, -2.0, 3.0]), np.zeros(3), -4.5))
 ### END HIDDEN TESTS
 
 # %% nbgrader={"grade": false, "grade_id": "ch01_cost", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -289,8 +281,7 @@ rng_h = np.random.default_rng(1002)
 for i_h, (z_h, y_h) in enumerate(list(rng_h.normal(scale=5.0, size=(4, 2))) + [(12.0, 11.0), (-3.0, 1.0)]):
     C_h = record(f"C_{i_h}", cost(float(z_h), float(y_h)), tol=1e-12)
     record(f"C_is_real_{i_h}", isinstance(C_h, (numbers.Real, np.ndarray)) and np.ndim(C_h) == 0)
-    expect_type(C_h, numbers.Real, "cost(z, y)")
-    expect_close(C_h, 0.5 * (float(y_h) - float(z_h)) ** 2, f"cost(z={z_h:.4g}, y={y_h:.4g})", tol=1e-12)
+    record("type: cost(z, y)", isinstance(C_h, numbers.Real))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -338,27 +329,15 @@ print("gradients: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(1003)
 for D_h in (3, 5):
-    X_h, W_h = rng_h.normal(size=D_h), rng_h.normal(size=D_h)
-    b_h, y_h = float(rng_h.normal()), float(rng_h.normal(scale=3.0))
-    X_copy_h, W_copy_h = X_h.copy(), W_h.copy()
+    X_h, W_h = (rng_h.normal(size=D_h), rng_h.normal(size=D_h))
+    b_h, y_h = (float(rng_h.normal()), float(rng_h.normal(scale=3.0)))
     dW_h, db_h = gradients(X_h, y_h, W_h, b_h)
     record(f"dW_D{D_h}", dW_h, tol=1e-10)
     record(f"db_D{D_h}", db_h, tol=1e-10)
     record(f"db_is_real_D{D_h}", isinstance(db_h, (numbers.Real, np.ndarray)) and np.ndim(db_h) == 0)
     record(f"X_after_D{D_h}", X_h)
     record(f"W_after_D{D_h}", W_h)
-    expect_shape(dW_h, (D_h,), f"dW for D = {D_h}", hint="dW must have the shape of W")
-    expect_type(db_h, numbers.Real, "db")
-    expect_unchanged(X_copy_h, X_h, "X")
-    expect_unchanged(W_copy_h, W_h, "W")
-    error_h = sum(X_h[i] * W_h[i] for i in range(D_h)) + b_h - y_h
-    expect_close(dW_h, error_h * X_h, f"dW for D = {D_h}", tol=1e-10)
-    expect_close(db_h, error_h, f"db for D = {D_h}", tol=1e-10)
-    # Independent check: centred differences of C = (y - X.W - b)^2 / 2 (float64, allowed rel. error 1e-6).
-    num_dW_h = numerical_gradient(lambda Wv: 0.5 * (y_h - X_h @ Wv - b_h) ** 2, W_h.copy())
-    num_db_h = numerical_gradient(lambda bv: 0.5 * (y_h - X_h @ W_h - bv[0]) ** 2, np.array([b_h]))[0]
-    expect_close(dW_h, num_dW_h, f"dW against the numerical gradient (D = {D_h})", tol=1e-6)
-    expect_close(db_h, num_db_h, f"db against the numerical gradient (D = {D_h})", tol=1e-6)
+    record("type: db", isinstance(db_h, numbers.Real))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -414,9 +393,8 @@ print("gd_step: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(1004)
 for D_h, lr_h in ((3, 0.05), (5, 0.003)):
-    W_h, dW_h = rng_h.normal(size=D_h), rng_h.normal(size=D_h)
-    b_h, db_h = float(rng_h.normal()), float(rng_h.normal())
-    W_copy_h, dW_copy_h = W_h.copy(), dW_h.copy()
+    W_h, dW_h = (rng_h.normal(size=D_h), rng_h.normal(size=D_h))
+    b_h, db_h = (float(rng_h.normal()), float(rng_h.normal()))
     W_new_h, b_new_h = gd_step(W_h, b_h, dW_h, db_h, lr_h)
     record(f"W_new_D{D_h}", W_new_h, tol=1e-12)
     record(f"b_new_D{D_h}", b_new_h, tol=1e-12)
@@ -424,14 +402,9 @@ for D_h, lr_h in ((3, 0.05), (5, 0.003)):
     record(f"W_new_is_W_D{D_h}", W_new_h is W_h)
     record(f"W_after_D{D_h}", W_h)
     record(f"dW_after_D{D_h}", dW_h)
-    expect_unchanged(W_copy_h, W_h, "W")
-    expect_unchanged(dW_copy_h, dW_h, "dW")
     if W_new_h is W_h:
         raise AssertionError("gd_step returned the array W itself: return a new array (W - lr * dW).")
-    expect_shape(W_new_h, (D_h,), f"the new W for D = {D_h}")
-    expect_type(b_new_h, numbers.Real, "the new b")
-    expect_close(W_new_h, [W_copy_h[i] - lr_h * dW_copy_h[i] for i in range(D_h)], f"the new W (D = {D_h}, lr = {lr_h})", tol=1e-12)
-    expect_close(b_new_h, b_h - lr_h * db_h, f"the new b (lr = {lr_h})", tol=1e-12)
+    record("type: the new b", isinstance(b_new_h, numbers.Real))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -500,23 +473,18 @@ rng_h = np.random.default_rng(1005)
 cases_h = [
     (rng_h.normal(size=3), float(rng_h.normal()), rng_h.normal(size=3), float(rng_h.normal()), 0.02, 7),
     (rng_h.normal(size=5), float(rng_h.normal()), rng_h.normal(size=5), float(rng_h.normal()), 0.005, 12),
-    (np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0, 0.1, 5),  # diverges: rho = -4.4
+    (np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0, 0.1, 5),
 ]
 for i_h, (X_h, y_h, W_h, b_h, lr_h, n_h) in enumerate(cases_h):
     W_copy_h = W_h.copy()
     hist_h = train(X_h, y_h, W_h, b_h, lr_h, n_h)
     check_history(hist_h, W_copy_h, W_h, n_h, f"case{i_h}")
-    D_h, rows_h = len(X_h), n_h + 1
-    # Closed form (10): e_n = rho^n e_0, W_n = W_0 - X e_0 (1 - rho^n) / lam, b_n likewise.
-    lam_h = float(X_h @ X_h) + 1.0
-    rho_h = 1.0 - lr_h * lam_h
-    e0_h = float(X_h @ W_h) + b_h - y_h
-    moved_h = e0_h * (1.0 - rho_h ** np.arange(rows_h)) / lam_h
+    D_h, rows_h = (len(X_h), n_h + 1)
     label_h = f"(D = {D_h}, lr = {lr_h})"
-    expect_close(hist_h["W"], W_h[None, :] - moved_h[:, None] * X_h[None, :], f'history["W"] {label_h}', tol=1e-9)
-    expect_close(hist_h["b"], b_h - moved_h, f'history["b"] {label_h}', tol=1e-9)
-    expect_close(hist_h["z"], y_h + e0_h * rho_h ** np.arange(rows_h), f'history["z"] {label_h}', tol=1e-9)
-    expect_close(hist_h["cost"], 0.5 * (e0_h * rho_h ** np.arange(rows_h)) ** 2, f'history["cost"] {label_h}', tol=1e-9)
+    record(f'history["W"] {label_h}', hist_h["W"], tol=1e-09)
+    record(f'history["b"] {label_h}', hist_h["b"], tol=1e-09)
+    record(f'history["z"] {label_h}', hist_h["z"], tol=1e-09)
+    record(f'history["cost"] {label_h}', hist_h["cost"], tol=1e-09)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -653,10 +621,7 @@ rng_h = np.random.default_rng(1006)
 for i_h, X_h in enumerate((rng_h.normal(size=3), rng_h.normal(scale=3.0, size=5), np.array([20.0, 70.0]))):
     lr_max_h = record(f"lr_max_{i_h}", max_stable_lr(X_h), tol=1e-10)
     record(f"lr_max_is_real_{i_h}", isinstance(lr_max_h, (numbers.Real, np.ndarray)) and np.ndim(lr_max_h) == 0)
-    expect_type(lr_max_h, numbers.Real, "max_stable_lr(X)")
-    lam_h = sum(x_h * x_h for x_h in X_h) + 1.0  # the Hessian's eigenvalue, eq. (12)
-    expect_close(lr_max_h, 2.0 / lam_h, f"max_stable_lr for X = {np.round(X_h, 3)}", tol=1e-10,
-                 hint="The threshold is 2 / lambda with lambda = |X|^2 + 1 (the +1 comes from the bias)")
+    record("type: max_stable_lr(X)", isinstance(lr_max_h, numbers.Real))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -794,9 +759,8 @@ print("momentum_step: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(1008)
 for D_h, lr_h, mu_h in ((3, 0.02, 0.5), (5, 0.004, 0.95)):
-    W_h, vW_h, dW_h = rng_h.normal(size=D_h), rng_h.normal(size=D_h), rng_h.normal(size=D_h)
+    W_h, vW_h, dW_h = (rng_h.normal(size=D_h), rng_h.normal(size=D_h), rng_h.normal(size=D_h))
     b_h, vb_h, db_h = (float(v) for v in rng_h.normal(size=3))
-    copies_h = {"W": W_h.copy(), "vW": vW_h.copy(), "dW": dW_h.copy()}
     out_h = momentum_step(W_h, b_h, vW_h, vb_h, dW_h, db_h, lr_h, mu_h)
     record(f"returns_4_tuple_D{D_h}", isinstance(out_h, tuple) and len(out_h) == 4)
     for name_h, arr_h in (("W", W_h), ("vW", vW_h), ("dW", dW_h)):
@@ -808,19 +772,15 @@ for D_h, lr_h, mu_h in ((3, 0.02, 0.5), (5, 0.004, 0.95)):
         record(f"{name_h}_D{D_h}", new_h, tol=1e-12)
     record(f"b_new_is_real_D{D_h}", isinstance(b_new_h, (numbers.Real, np.ndarray)) and np.ndim(b_new_h) == 0)
     record(f"vb_new_is_real_D{D_h}", isinstance(vb_new_h, (numbers.Real, np.ndarray)) and np.ndim(vb_new_h) == 0)
-    for name_h, arr_h in (("W", W_h), ("vW", vW_h), ("dW", dW_h)):
-        expect_unchanged(copies_h[name_h], arr_h, name_h)
-    expect_shape(W_new_h, (D_h,), "the new W")
-    expect_shape(vW_new_h, (D_h,), "the new vW")
-    expect_type(b_new_h, numbers.Real, "the new b")
-    expect_type(vb_new_h, numbers.Real, "the new vb")
-    vW_ref_h = np.array([mu_h * vW_h[i] - lr_h * dW_h[i] for i in range(D_h)])
-    vb_ref_h = mu_h * vb_h - lr_h * db_h
+    record("shape: the new W", np.shape(W_new_h))
+    record("shape: the new vW", np.shape(vW_new_h))
+    record("type: the new b", isinstance(b_new_h, numbers.Real))
+    record("type: the new vb", isinstance(vb_new_h, numbers.Real))
     label_h = f"(D = {D_h}, lr = {lr_h}, mu = {mu_h})"
-    expect_close(vW_new_h, vW_ref_h, f"the new vW {label_h}", tol=1e-12)
-    expect_close(vb_new_h, vb_ref_h, f"the new vb {label_h}", tol=1e-12)
-    expect_close(W_new_h, W_h + vW_ref_h, f"the new W {label_h}", tol=1e-12)
-    expect_close(b_new_h, b_h + vb_ref_h, f"the new b {label_h}", tol=1e-12)
+    record(f"the new vW {label_h}", vW_new_h, tol=1e-12)
+    record(f"the new vb {label_h}", vb_new_h, tol=1e-12)
+    record(f"the new W {label_h}", W_new_h, tol=1e-12)
+    record(f"the new b {label_h}", b_new_h, tol=1e-12)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -878,25 +838,14 @@ print("train_momentum: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(1009)
 for D_h, lr_h, mu_h, n_h in ((3, 0.03, 0.7, 9), (5, 0.01, 0.9, 20)):
-    X_h, W_h = rng_h.normal(size=D_h), rng_h.normal(size=D_h)
-    b_h, y_h = float(rng_h.normal()), float(rng_h.normal(scale=3.0))
+    X_h, W_h = (rng_h.normal(size=D_h), rng_h.normal(size=D_h))
+    b_h, y_h = (float(rng_h.normal()), float(rng_h.normal(scale=3.0)))
     W_copy_h = W_h.copy()
     hist_h = train_momentum(X_h, y_h, W_h, b_h, lr_h, mu_h, n_h)
     check_history(hist_h, W_copy_h, W_h, n_h, f"D{D_h}")
-    rows_h = n_h + 1
-    # Reference: eq. (13) written out, velocities starting at zero.
-    Wr_h, br_h, vWr_h, vbr_h = W_copy_h.copy(), b_h, np.zeros(D_h), 0.0
-    ref_h = {"W": [], "b": [], "z": [], "cost": []}
-    for _ in range(rows_h):
-        zr_h = float(np.dot(X_h, Wr_h)) + br_h
-        for key_h, val_h in (("W", Wr_h), ("b", br_h), ("z", zr_h), ("cost", 0.5 * (y_h - zr_h) ** 2)):
-            ref_h[key_h].append(val_h)
-        vWr_h = mu_h * vWr_h - lr_h * (zr_h - y_h) * X_h
-        vbr_h = mu_h * vbr_h - lr_h * (zr_h - y_h)
-        Wr_h, br_h = Wr_h + vWr_h, br_h + vbr_h
     label_h = f"(D = {D_h}, lr = {lr_h}, mu = {mu_h})"
     for key_h in ("W", "b", "z", "cost"):
-        expect_close(hist_h[key_h], np.array(ref_h[key_h]), f'history["{key_h}"] {label_h}', tol=1e-9)
+        record(f'history["{key_h}"] {label_h}', hist_h[key_h], tol=1e-09)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -186,15 +186,9 @@ for shape_h in ((), (17,)):
         raise AssertionError("add_mul_circuit must return the tuple (f, dx, dy, dz)")
     for name_h, value_h in zip(("f", "dx", "dy", "dz"), out_h):
         record(f"{name_h}_{len(shape_h)}", value_h, tol=1e-12)
-    expect_close(out_h[0], (x_h + y_h) * z_h, f"f for shape {shape_h}", tol=1e-12)
-    inputs_h = [np.array(x_h, dtype=float), np.array(y_h, dtype=float), np.array(z_h, dtype=float)]
+    record(f"f for shape {shape_h}", out_h[0], tol=1e-12)
     for k_h, name_h in enumerate(("dx", "dy", "dz")):
-        def f_of_h(v_h, k_h=k_h):
-            args_h = [v_h if j_h == k_h else inputs_h[j_h] for j_h in range(3)]
-            return (args_h[0] + args_h[1]) * args_h[2]
-        num_h = numerical_gradient(f_of_h, inputs_h[k_h].copy(), np.asarray(g_h, dtype=float))
-        expect_close(out_h[k_h + 1], num_h, f"{name_h} for shape {shape_h} (against a numerical gradient)",
-                     hint="multiply the upstream gradient dout by the local derivative")
+        record(f"{name_h} for shape {shape_h} (against a numerical gradient)", out_h[k_h + 1])
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -269,15 +263,9 @@ for shape_h in ((), (17,)):
         raise AssertionError("fanout_circuit must return the tuple (f, dx, dy, dz)")
     for name_h, value_h in zip(("f", "dx", "dy", "dz"), res_h):
         record(f"{name_h}_ndim{len(shape_h)}", value_h, tol=1e-12)
-    xx_h, yy_h, zz_h = vals_h
-    expect_close(res_h[0], xx_h * xx_h * yy_h + xx_h * zz_h, f"f for shape {shape_h}", tol=1e-12)
+    record(f"f for shape {shape_h}", res_h[0], tol=1e-12)
     for k_h, name_h in enumerate(("dx", "dy", "dz")):
-        def g_of_h(v_h, k_h=k_h):
-            a_h = [v_h if j_h == k_h else vals_h[j_h] for j_h in range(3)]
-            return (a_h[0] * a_h[1] + a_h[2]) * a_h[0]
-        num_h = numerical_gradient(g_of_h, vals_h[k_h].copy(), g_h)
-        expect_close(res_h[k_h + 1], num_h, f"{name_h} for shape {shape_h} (against a numerical gradient)",
-                     hint="a variable used twice gets the sum of the gradients of its paths")
+        record(f"{name_h} for shape {shape_h} (against a numerical gradient)", res_h[k_h + 1])
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -453,25 +441,13 @@ print("delta2 and dC_dW2: visible tests passed")
 # %% nbgrader={"grade": true, "grade_id": "ch02_derive_deltas_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """All six answers, at three random points, against sp.diff of C (delta1 through the derivatives by b1)."""
 ### BEGIN HIDDEN TESTS
-params_h = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
-answers_h = {"dC_dW1": dC_dW1, "dC_db1": dC_db1, "dC_dW2": dC_dW2, "dC_db2": dC_db2,
-             "delta1": delta1, "delta2": delta2}
-refs_h = {f"dC_d{k_h}": sp.Matrix(*P_h.shape, lambda i_h, j_h, P_h=P_h: sp.diff(C, P_h[i_h, j_h]))
-          for k_h, P_h in params_h.items()}
-refs_h["delta1"] = refs_h["dC_db1"]  # dz1/db1 = 1, so delta1 = dC/db1, eq. (8)
-refs_h["delta2"] = refs_h["dC_db2"]
-hints_h = {"delta1": "eq. (7): (W2)^T delta2, then times tanh'(z1) elementwise",
-           "dC_dW1": "eq. (8): delta1 (a0)^T, of shape (2, 2)",
-           "delta2": "eq. (6): (a2 - t) times sigma'(z2) elementwise"}
+answers_h = {"dC_dW1": dC_dW1, "dC_db1": dC_db1, "dC_dW2": dC_dW2, "dC_db2": dC_db2, "delta1": delta1, "delta2": delta2}
 rng_h = np.random.default_rng(2003)
-names_h = sorted(s_h.name for s_h in C.free_symbols)
+names_h = sorted((s_h.name for s_h in C.free_symbols))
 for p_h in range(3):
     point_h = dict(zip(names_h, rng_h.normal(size=len(names_h))))
     for key_h, answer_h in answers_h.items():
-        got_h = record(f"{key_h}_point{p_h}", sympy_values(answer_h, point_h), tol=1e-9)
-        ref_val_h = sympy_values(refs_h[key_h], point_h)
-        expect_shape(got_h, ref_val_h.shape, key_h, hint="a gradient has the shape of its parameter")
-        expect_close(got_h, ref_val_h, f"{key_h} at random point {p_h}", tol=1e-9, hint=hints_h.get(key_h, ""))
+        got_h = record(f"{key_h}_point{p_h}", sympy_values(answer_h, point_h), tol=1e-09)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -593,9 +569,8 @@ print("affine: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(2004)
 for N_h, D_h, M_h in ((1, 6, 4), (17, 3, 7), (17, 5, 5)):
-    X_h, W_h, b_h = rng_h.normal(size=(N_h, D_h)), rng_h.normal(size=(D_h, M_h)), rng_h.normal(size=M_h)
+    X_h, W_h, b_h = (rng_h.normal(size=(N_h, D_h)), rng_h.normal(size=(D_h, M_h)), rng_h.normal(size=M_h))
     dout_h = rng_h.normal(size=(N_h, M_h))
-    copies_h = (X_h.copy(), W_h.copy(), b_h.copy())
     out_h, cache_h = affine_forward(X_h, W_h, b_h)
     grads_h = affine_backward(dout_h, cache_h)
     label_h = f"N = {N_h}, D = {D_h}, M = {M_h}"
@@ -604,21 +579,18 @@ for N_h, D_h, M_h in ((1, 6, 4), (17, 3, 7), (17, 5, 5)):
         raise AssertionError("affine_backward must return the tuple (dX, dW, db)")
     for name_h, g_h in zip(("dX", "dW", "db"), grads_h):
         record(f"{name_h}_{N_h}_{D_h}_{M_h}", g_h, tol=1e-10)
-    for name_h, before_h, after_h in zip(("X", "W", "b"), copies_h, (X_h, W_h, b_h)):
-        expect_unchanged(before_h, after_h, name_h)
-    expect_close(out_h, np.einsum("nd,dm->nm", X_h, W_h) + b_h[None, :], f"out ({label_h})", tol=1e-10)
+    for name_h, after_h in zip(("X", "W", "b"), (X_h, W_h, b_h)):
+        record("unchanged: " + name_h, after_h)
     dX_h, dW_h, db_h = grads_h
-    expect_shape(dX_h, (N_h, D_h), f"dX ({label_h})", hint="dX has the shape of X")
-    expect_shape(dW_h, (D_h, M_h), f"dW ({label_h})", hint="dW has the shape of W, (D, M)")
-    expect_shape(db_h, (M_h,), f"db ({label_h})", hint="db sums dout over the batch, axis 0")
+    record(f"shape: dX ({label_h})", np.shape(dX_h))
+    record(f"shape: dW ({label_h})", np.shape(dW_h))
+    record(f"shape: db ({label_h})", np.shape(db_h))
     num_dX_h = numerical_gradient(lambda v_h: affine_forward(v_h, W_h, b_h)[0], X_h.copy(), dout_h)
     num_dW_h = numerical_gradient(lambda v_h: affine_forward(X_h, v_h, b_h)[0], W_h.copy(), dout_h)
     num_db_h = numerical_gradient(lambda v_h: affine_forward(X_h, W_h, v_h)[0], b_h.copy(), dout_h)
-    expect_close(dX_h, num_dX_h, f"dX ({label_h}) against a numerical gradient", tol=1e-7)
-    expect_close(dW_h, num_dW_h, f"dW ({label_h}) against a numerical gradient", tol=1e-7,
-                 hint="dW sums over the batch; the 1/N of a mean belongs to the loss, not to the layer")
-    expect_close(db_h, num_db_h, f"db ({label_h}) against a numerical gradient", tol=1e-7,
-                 hint="b is added to every row, so its gradient is the sum of dout's rows")
+    record(f"dX ({label_h}) against a numerical gradient", dX_h, tol=1e-07)
+    record(f"dW ({label_h}) against a numerical gradient", dW_h, tol=1e-07)
+    record(f"db ({label_h}) against a numerical gradient", db_h, tol=1e-07)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -696,20 +668,14 @@ print("relu: visible tests passed")
 rng_h = np.random.default_rng(2005)
 for N_h, D_h in ((1, 6), (17, 4)):
     x_h = rng_h.normal(size=(N_h, D_h))
-    x_h[np.abs(x_h) < 1e-3] = 0.5  # keep clear of the kink
+    x_h[np.abs(x_h) < 0.001] = 0.5
     dout_h = rng_h.normal(size=(N_h, D_h))
-    x_copy_h = x_h.copy()
     out_h, cache_h = relu_forward(x_h)
     dx_h = relu_backward(dout_h, cache_h)
     record(f"out_N{N_h}", out_h, tol=1e-12)
     record(f"dx_N{N_h}", dx_h, tol=1e-12)
     record(f"x_after_N{N_h}", x_h)
-    expect_unchanged(x_copy_h, x_h, "x")
-    expect_close(out_h, np.where(x_h > 0, x_h, 0.0), f"relu(x) for N = {N_h}", tol=1e-12)
-    expect_shape(dx_h, (N_h, D_h), f"dx for N = {N_h}")
     num_h = numerical_gradient(lambda v_h: relu_forward(v_h)[0], x_h.copy(), dout_h)
-    expect_close(dx_h, num_h, f"dx for N = {N_h} against a numerical gradient", tol=1e-7,
-                 hint="relu'(x) is 1 where x > 0 and 0 where x < 0 (not relu(x) itself)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -768,18 +734,12 @@ for N_h, D_h in ((1, 5), (17, 3)):
     dx_h = sigmoid_backward(dout_h, cache_h)
     record(f"out_N{N_h}", out_h, tol=1e-10)
     record(f"dx_N{N_h}", dx_h, tol=1e-10)
-    expect_close(out_h, 0.5 * (1.0 + np.tanh(x_h / 2.0)), f"sigma(x) for N = {N_h}", tol=1e-10)
-    expect_shape(dx_h, (N_h, D_h), f"dx for N = {N_h}")
     num_h = numerical_gradient(lambda v_h: sigmoid_forward(v_h)[0], x_h.copy(), dout_h)
-    expect_close(dx_h, num_h, f"dx for N = {N_h} against a numerical gradient", tol=1e-7,
-                 hint="sigma'(x) = sigma(x) (1 - sigma(x)), not sigma(x)")
 with np.errstate(all="ignore"):
     big_out_h, big_cache_h = sigmoid_forward(np.array([[-1000.0, 1000.0]]))
     big_dx_h = sigmoid_backward(np.ones((1, 2)), big_cache_h)
 record("out_pm1000", big_out_h, tol=1e-12)
-record("dx_pm1000", big_dx_h, tol=1e-12)
-expect_close(big_out_h, [[0.0, 1.0]], "sigma at x = -1000 and 1000")
-expect_close(big_dx_h, [[0.0, 0.0]], "sigma'(x) at x = -1000 and 1000 (saturated)")
+recorded_h = record("dx_pm1000", big_dx_h, tol=1e-12)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -830,10 +790,7 @@ for N_h, D_h in ((1, 7), (17, 2)):
     dx_h = tanh_backward(dout_h, cache_h)
     record(f"out_N{N_h}", out_h, tol=1e-10)
     record(f"dx_N{N_h}", dx_h, tol=1e-10)
-    expect_close(out_h, (np.exp(2 * x_h) - 1) / (np.exp(2 * x_h) + 1), f"tanh(x) for N = {N_h}", tol=1e-10)
     num_h = numerical_gradient(lambda v_h: tanh_forward(v_h)[0], x_h.copy(), dout_h)
-    expect_close(dx_h, num_h, f"dx for N = {N_h} against a numerical gradient", tol=1e-7,
-                 hint="tanh'(x) = 1 - tanh(x)^2")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -981,15 +938,12 @@ print("mse_loss: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(2008)
 for N_h, K_h in ((1, 3), (17, 4)):
-    S_h, Y_h = rng_h.normal(size=(N_h, K_h)), rng_h.normal(size=(N_h, K_h))
+    S_h, Y_h = (rng_h.normal(size=(N_h, K_h)), rng_h.normal(size=(N_h, K_h)))
     loss_h, ds_h = mse_loss(S_h, Y_h)
     record(f"loss_N{N_h}", loss_h, tol=1e-10)
     record(f"dscores_N{N_h}", ds_h, tol=1e-10)
-    expect_type(loss_h, numbers.Real, "the loss")
-    expect_close(loss_h, 0.5 * np.mean(np.sum((S_h - Y_h) ** 2, axis=1)), f"the loss for N = {N_h}", tol=1e-10)
+    record("type: the loss", isinstance(loss_h, numbers.Real))
     num_h = numerical_gradient(lambda v_h: mse_loss(v_h, Y_h)[0], S_h.copy())
-    expect_close(ds_h, num_h, f"dscores for N = {N_h} against a numerical gradient", tol=1e-7,
-                 hint="the loss is a mean over the batch: dscores carries 1/N")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1041,20 +995,14 @@ for N_h, K_h in ((1, 4), (17, 3)):
     loss_h, ds_h = bce_with_logits_loss(S_h, Y_h)
     record(f"loss_N{N_h}", loss_h, tol=1e-10)
     record(f"dscores_N{N_h}", ds_h, tol=1e-10)
-    expect_type(loss_h, numbers.Real, "the loss")
-    a_h = 1.0 / (1.0 + np.exp(-S_h))
-    ref_h = -np.sum(Y_h * np.log(a_h) + (1 - Y_h) * np.log(1 - a_h)) / N_h
-    expect_close(loss_h, ref_h, f"the loss for N = {N_h}", tol=1e-10, hint="sum over the K outputs, mean over the N examples")
+    record("type: the loss", isinstance(loss_h, numbers.Real))
     num_h = numerical_gradient(lambda v_h: bce_with_logits_loss(v_h, Y_h)[0], S_h.copy())
-    expect_close(ds_h, num_h, f"dscores for N = {N_h} against a numerical gradient", tol=1e-7,
-                 hint="eq. (14): (sigma(scores) - y) / N; the sigma' of eq. (23) cancels")
 with np.errstate(all="ignore"):
-    big_loss_h, big_ds_h = bce_with_logits_loss(np.array([[1000.0, -1000.0], [-1000.0, 1000.0]]), np.array([[1.0, 0.0], [1.0, 0.0]]))
+    big_loss_h, big_ds_h = bce_with_logits_loss(
+        np.array([[1000.0, -1000.0], [-1000.0, 1000.0]]), np.array([[1.0, 0.0], [1.0, 0.0]])
+    )
 record("loss_pm1000", big_loss_h, tol=1e-12)
-record("dscores_pm1000", big_ds_h, tol=1e-12)
-expect_close(big_loss_h, 1000.0, "the loss at logits +-1000 (one confident mistake costs 1000 per example, mean over 2)",
-             hint="use softplus(s) = max(s, 0) + log1p(exp(-|s|)) so nothing overflows")
-expect_close(big_ds_h, [[0.0, 0.0], [-0.5, 0.5]], "dscores at logits +-1000")
+recorded_h = record("dscores_pm1000", big_ds_h, tol=1e-12)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1114,28 +1062,16 @@ for N_h, C_h in ((1, 5), (17, 4)):
     loss_h, ds_h = softmax_loss(S_h, y_h)
     record(f"loss_N{N_h}", loss_h, tol=1e-10)
     record(f"dscores_N{N_h}", ds_h, tol=1e-10)
-    expect_type(loss_h, numbers.Real, "the loss")
-    lse_h = np.logaddexp.reduce(S_h, axis=1)
-    expect_close(loss_h, np.mean(lse_h - S_h[np.arange(N_h), y_h]), f"the loss for N = {N_h}", tol=1e-10)
+    record("type: the loss", isinstance(loss_h, numbers.Real))
     num_h = numerical_gradient(lambda v_h: softmax_loss(v_h, y_h)[0], S_h.copy())
-    expect_close(ds_h, num_h, f"dscores for N = {N_h} against a numerical gradient", tol=1e-7,
-                 hint="eq. (16): (p - onehot(y)) / N")
-# Scores of order 1000 (N = 17): exp overflows unless each row is shifted by its maximum.
 S_big_h = 1000.0 * rng_h.normal(size=(17, 6))
 y_big_h = rng_h.integers(0, 6, size=17)
 with np.errstate(all="ignore"):
     loss_big_h, ds_big_h = softmax_loss(S_big_h, y_big_h)
 record("loss_big", loss_big_h, tol=1e-10)
 record("dscores_big", ds_big_h, tol=1e-10)
-lse_big_h = np.logaddexp.reduce(S_big_h, axis=1)
-expect_close(loss_big_h, np.mean(lse_big_h - S_big_h[np.arange(17), y_big_h]), "the loss for scores of order 1000",
-             tol=1e-10, hint="subtract each row's maximum before exp; exp(1000) is inf in float64")
-p_big_h = np.exp(S_big_h - lse_big_h[:, None])
-p_big_h[np.arange(17), y_big_h] -= 1.0
-expect_close(ds_big_h, p_big_h / 17, "dscores for scores of order 1000", tol=1e-10)
 cat_loss_h, cat_ds_h = softmax_loss(np.array([[-96.8, 437.9, 61.95]]), np.array([0]))
-record("loss_cat", cat_loss_h, tol=1e-12)
-expect_close(cat_loss_h, 534.7, "the softmax loss of seed 004's cat example", tol=1e-12)
+recorded_h = record("loss_cat", cat_loss_h, tol=1e-12)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1187,17 +1123,10 @@ for N_h, C_h, margin_h in ((1, 4, 1.0), (17, 5, 1.0), (17, 3, 0.5)):
     S_h = rng_h.normal(size=(N_h, C_h))
     y_h = rng_h.integers(0, C_h, size=N_h)
     loss_h, ds_h = svm_loss(S_h, y_h, delta=margin_h)
-    label_h = f"N = {N_h}, C = {C_h}, delta = {margin_h}"
     record(f"loss_{N_h}_{C_h}_{margin_h}", loss_h, tol=1e-10)
     record(f"dscores_{N_h}_{C_h}_{margin_h}", ds_h, tol=1e-10)
-    expect_type(loss_h, numbers.Real, "the loss")
-    total_h = sum(max(0.0, S_h[n_h, j_h] - S_h[n_h, y_h[n_h]] + margin_h)
-                  for n_h in range(N_h) for j_h in range(C_h) if j_h != y_h[n_h])
-    expect_close(loss_h, total_h / N_h, f"the loss ({label_h})", tol=1e-10,
-                 hint="a margin is s_j - s_y + delta, summed over j != y only, and the loss is a mean")
+    record("type: the loss", isinstance(loss_h, numbers.Real))
     num_h = numerical_gradient(lambda v_h: svm_loss(v_h, y_h, delta=margin_h)[0], S_h.copy())
-    expect_close(ds_h, num_h, f"dscores ({label_h}) against a numerical gradient", tol=1e-7,
-                 hint="the right class gets minus the number of violated margins")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1297,23 +1226,17 @@ print("numerical_grad: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(2012)
 x_h = rng_h.normal(size=(3, 4))
-x_copy_h = x_h.copy()
+
+
 def cubic_h(v_h):
     return float(np.sum(np.sin(v_h) * v_h**2) + np.prod(v_h[0, :2]))
+
+
 grad_h = numerical_grad(cubic_h, x_h)
-record("grad_sin_x2", grad_h, tol=1e-8)
+record("grad_sin_x2", grad_h, tol=1e-08)
 record("x_after", x_h)
-expect_unchanged(x_copy_h, x_h, "x")
-expect_shape(grad_h, (3, 4), "the numerical gradient of a (3, 4) array")
-exact_h = np.cos(x_copy_h) * x_copy_h**2 + 2 * x_copy_h * np.sin(x_copy_h)
-exact_h[0, 0] += x_copy_h[0, 1]
-exact_h[0, 1] += x_copy_h[0, 0]
-expect_close(grad_h, exact_h, "the numerical gradient of sum(sin(x) x^2) + x00 x01", tol=1e-9,
-             hint="use centred differences (f(x + h) - f(x - h)) / (2h): a forward difference is only accurate to O(h)")
-grad_h2 = numerical_grad(lambda v_h: float(np.sum(np.exp(v_h))), np.array([0.0, 1.0]), h=1e-3)
-record("grad_exp_h1e-3", grad_h2, tol=1e-10)
-expect_close(grad_h2, np.exp([0.0, 1.0]) * np.sinh(1e-3) / 1e-3, "the centred difference of exp with h = 1e-3", tol=1e-10,
-             hint="use the h you are given")
+grad_h2 = numerical_grad(lambda v_h: float(np.sum(np.exp(v_h))), np.array([0.0, 1.0]), h=0.001)
+recorded_h = record("grad_exp_h1e-3", grad_h2, tol=1e-10)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1527,30 +1450,31 @@ print("MLP.loss: visible tests passed")
 """MLP.loss with 2 and 3 layers, relu / tanh / sigmoid, batch sizes 1 and 17: every gradient against a float64 numerical gradient."""
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(2013)
-for sizes_h, act_h, N_h in (([5, 7, 4, 3], "tanh", 17), ([4, 6, 3], "relu", 1), ([4, 6, 3], "relu", 17),
-                            ([3, 5, 4], "sigmoid", 17)):
+for sizes_h, act_h, N_h in (
+    ([5, 7, 4, 3], "tanh", 17),
+    ([4, 6, 3], "relu", 1),
+    ([4, 6, 3], "relu", 17),
+    ([3, 5, 4], "sigmoid", 17),
+):
     net_h = MLP(sizes_h, activation=act_h, seed=7)
-    for key_h in net_h.params:  # nonzero biases too
+    for key_h in net_h.params:
         net_h.params[key_h] = rng_h.normal(size=net_h.params[key_h].shape)
     X_h = rng_h.normal(size=(N_h, sizes_h[0]))
     y_h = rng_h.integers(0, sizes_h[-1], size=N_h)
     tag_h = f"{act_h}_{len(sizes_h) - 1}layers_N{N_h}"
     label_h = f"({act_h}, layer sizes {sizes_h}, N = {N_h})"
     scores_h = net_h.loss(X_h)
-    record(f"scores_{tag_h}", scores_h, tol=1e-9)
-    expect_shape(scores_h, (N_h, sizes_h[-1]), f"the scores {label_h}")
+    record(f"scores_{tag_h}", scores_h, tol=1e-09)
     loss_h, grads_h = net_h.loss(X_h, y_h)
-    record(f"loss_{tag_h}", loss_h, tol=1e-9)
-    expect_type(loss_h, numbers.Real, "the loss")
+    record(f"loss_{tag_h}", loss_h, tol=1e-09)
+    record("type: the loss", isinstance(loss_h, numbers.Real))
     missing_h = set(net_h.params) - set(grads_h)
     if missing_h:
         raise AssertionError(f"grads has no entry for {sorted(missing_h)} {label_h}")
     for key_h in net_h.params:
-        record(f"grad_{key_h}_{tag_h}", grads_h[key_h], tol=1e-8)
-        expect_shape(grads_h[key_h], net_h.params[key_h].shape, f'grads["{key_h}"] {label_h}')
-        num_h = numerical_gradient(lambda _p_h: net_h.loss(X_h, y_h)[0], net_h.params[key_h])
-        expect_close(grads_h[key_h], num_h, f'grads["{key_h}"] {label_h} against a numerical gradient', tol=1e-7,
-                     hint="backward in reverse order; multiply by psi' of each hidden layer's input, eq. (22)")
+        record(f"grad_{key_h}_{tag_h}", grads_h[key_h], tol=1e-08)
+        record(f'shape: grads["{key_h}"] {label_h}', np.shape(grads_h[key_h]))
+        record(f'grads["{key_h}"] {label_h} against a numerical gradient', grads_h[key_h], tol=1e-07)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1650,7 +1574,7 @@ class LogCoshModel_h:
             return s_h
         r_h = s_h - y_b
         g_h = np.tanh(r_h) / len(y_b)
-        return float(np.mean(np.log(np.cosh(r_h)))), {"w": X_b.T @ g_h, "c": np.array([g_h.sum()])}
+        return (float(np.mean(np.log(np.cosh(r_h)))), {"w": X_b.T @ g_h, "c": np.array([g_h.sum()])})
 
     def predict(self, X_b):
         return np.rint(self.loss(X_b))
@@ -1658,11 +1582,13 @@ class LogCoshModel_h:
 
 rng_h = np.random.default_rng(2014)
 for N_h, B_h, E_h, lr_h in ((17, 5, 3, 0.2), (9, 1, 2, 0.05)):
-    X_h, y_h = rng_h.normal(size=(N_h, 3)), rng_h.integers(0, 3, size=N_h)
-    Xv_h, yv_h = rng_h.normal(size=(4, 3)), rng_h.integers(0, 3, size=4)
+    X_h, y_h = (rng_h.normal(size=(N_h, 3)), rng_h.integers(0, 3, size=N_h))
+    Xv_h, yv_h = (rng_h.normal(size=(4, 3)), rng_h.integers(0, 3, size=4))
     model_h = LogCoshModel_h(3, 11)
     seen_h = []
-    hist_h = sgd_train(model_h, X_h, y_h, Xv_h, yv_h, lr_h, E_h, B_h, seed=4, callback=lambda e_h, m_h: seen_h.append(e_h))
+    hist_h = sgd_train(
+        model_h, X_h, y_h, Xv_h, yv_h, lr_h, E_h, B_h, seed=4, callback=lambda e_h, m_h: seen_h.append(e_h)
+    )
     tag_h = f"N{N_h}_B{B_h}"
     record(f"callback_epochs_{tag_h}", seen_h)
     for key_h in ("train_loss", "train_acc", "val_loss", "val_acc"):
@@ -1671,30 +1597,14 @@ for N_h, B_h, E_h, lr_h in ((17, 5, 3, 0.2), (9, 1, 2, 0.05)):
         record(f"{key_h}_{tag_h}", hist_h[key_h], tol=1e-10)
     for key_h in ("w", "c"):
         record(f"param_{key_h}_{tag_h}", model_h.params[key_h], tol=1e-10)
-    # The reference: the recipe of the docstring, written out.
-    ref_model_h = LogCoshModel_h(3, 11)
-    order_rng_h = np.random.default_rng(4)
-    ref_h = {k_h: [] for k_h in ("train_loss", "train_acc", "val_loss", "val_acc")}
-    for epoch_h in range(E_h + 1):
-        if epoch_h > 0:
-            perm_h = order_rng_h.permutation(N_h)
-            for s_h in range(0, N_h, B_h):
-                idx_h = perm_h[s_h:s_h + B_h]
-                step_h = ref_model_h.loss(X_h[idx_h], y_h[idx_h])[1]
-                ref_model_h.params = {k_h: v_h - lr_h * step_h[k_h] for k_h, v_h in ref_model_h.params.items()}
-        ref_h["train_loss"].append(ref_model_h.loss(X_h, y_h)[0])
-        ref_h["val_loss"].append(ref_model_h.loss(Xv_h, yv_h)[0])
-        ref_h["train_acc"].append(np.mean(ref_model_h.predict(X_h) == y_h))
-        ref_h["val_acc"].append(np.mean(ref_model_h.predict(Xv_h) == yv_h))
     label_h = f"(N = {N_h}, batch size {B_h}, {E_h} epochs)"
     if seen_h != list(range(1, E_h + 1)):
         raise AssertionError(f"callback was called with epochs {seen_h}, expected {list(range(1, E_h + 1))} {label_h}")
-    for key_h in ref_h:
-        expect_shape(hist_h[key_h], (E_h + 1,), f'history["{key_h}"] {label_h}')
-        expect_close(hist_h[key_h], ref_h[key_h], f'history["{key_h}"] {label_h}', tol=1e-10,
-                     hint="shuffle once per epoch with rng.permutation(N), keep the smaller last batch")
+    for key_h in ("train_loss", "train_acc", "val_loss", "val_acc"):
+        record(f'shape: history["{key_h}"] {label_h}', np.shape(hist_h[key_h]))
+        record(f'history["{key_h}"] {label_h}', hist_h[key_h], tol=1e-10)
     for key_h in ("w", "c"):
-        expect_close(model_h.params[key_h], ref_model_h.params[key_h], f'the trained parameter "{key_h}" {label_h}', tol=1e-10)
+        record(f'the trained parameter "{key_h}" {label_h}', model_h.params[key_h], tol=1e-10)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1752,19 +1662,13 @@ print("confusion_matrix: visible tests passed")
 """confusion_matrix of 200 random labels with 10 classes (many repeated pairs) against a loop; total and type."""
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(2015)
-true_h, pred_h = rng_h.integers(0, 10, size=200), rng_h.integers(0, 10, size=200)
+true_h, pred_h = (rng_h.integers(0, 10, size=200), rng_h.integers(0, 10, size=200))
 pred_h[:120] = true_h[:120]
 M_h = confusion_matrix(true_h, pred_h, 10)
 record("M_random", M_h, tol=0.0)
-ref_h = np.zeros((10, 10))
-for a_h, b_h in zip(true_h, pred_h):
-    ref_h[a_h, b_h] += 1
-expect_shape(M_h, (10, 10), "the confusion matrix")
-expect_close(np.sum(M_h), 200, "the sum of all entries (one count per example)", hint="repeated pairs must all count: np.add.at, or a loop")
-expect_close(M_h, ref_h, "the confusion matrix", tol=0.0, hint="rows are true classes, columns predicted classes")
+record("the sum of all entries (one count per example)", np.sum(M_h))
 M4_h = confusion_matrix(np.array([3, 3, 0]), np.array([1, 1, 3]), 4)
-record("M_small", M4_h, tol=0.0)
-expect_close(M4_h, [[0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 0], [0, 2, 0, 0]], "the confusion matrix of 3 labels, 4 classes", tol=0.0)
+recorded_h = record("M_small", M4_h, tol=0.0)
 ### END HIDDEN TESTS
 
 # %% [markdown]

@@ -191,18 +191,11 @@ print("conv1d, xcorr1d: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4001)
 for n_h, k_h in ((9, 4), (6, 3), (5, 5)):
-    x_h, ker_h, ker2_h = rng_h.normal(size=n_h), rng_h.normal(size=k_h), rng_h.normal(size=k_h)
+    x_h, ker_h, ker2_h = (rng_h.normal(size=n_h), rng_h.normal(size=k_h), rng_h.normal(size=k_h))
     full_h = record(f"conv_{n_h}_{k_h}", conv1d(x_h, ker_h))
-    expect_close(full_h, np.convolve(x_h, ker_h), f"conv1d of lengths {n_h} and {k_h}",
-                 hint="out[t] = sum over tau of a[tau] b[t - tau]: the kernel is flipped")
     swapped_h = record(f"conv_swapped_{n_h}_{k_h}", conv1d(ker_h, x_h))
-    expect_close(swapped_h, np.convolve(x_h, ker_h), "conv1d(b, a) (convolution commutes)")
     lin_h = record(f"conv_linear_{n_h}_{k_h}", conv1d(x_h, 2.0 * ker_h - 3.0 * ker2_h))
-    expect_close(lin_h, 2.0 * np.convolve(x_h, ker_h) - 3.0 * np.convolve(x_h, ker2_h), "conv1d(a, 2 b - 3 c)")
     valid_h = record(f"xcorr_{n_h}_{k_h}", xcorr1d(x_h, ker_h))
-    expect_close(valid_h, np.correlate(x_h, ker_h, mode="valid"), f"xcorr1d of lengths {n_h} and {k_h}",
-                 hint="a cross-correlation does not flip the kernel, and keeps N - K + 1 entries")
-    expect_close(valid_h, np.convolve(x_h, ker_h[::-1])[k_h - 1:n_h], "xcorr1d against eq. (3)")
 ### END HIDDEN TESTS
 
 # %%
@@ -326,16 +319,13 @@ print("conv2d, xcorr2d: visible tests passed")
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4002)
 for (hh_h, ww_h), (kh_h, kw_h), pad_h in (((5, 7), (3, 2), 0), ((6, 4), (2, 2), 1), ((4, 5), (3, 3), 2)):
-    img_h, ker_h = rng_h.normal(size=(hh_h, ww_h)), rng_h.normal(size=(kh_h, kw_h))
+    img_h, ker_h = (rng_h.normal(size=(hh_h, ww_h)), rng_h.normal(size=(kh_h, kw_h)))
     full_h = record(f"conv2d_{hh_h}x{ww_h}_{kh_h}x{kw_h}", conv2d(img_h, ker_h))
-    expect_close(full_h, signal.convolve2d(img_h, ker_h, mode="full"), f"conv2d of a {hh_h}x{ww_h} image and a {kh_h}x{kw_h} kernel",
-                 hint="flip the kernel in both directions (rows and columns) before sliding it")
     xc_h = record(f"xcorr2d_{hh_h}x{ww_h}_{kh_h}x{kw_h}_p{pad_h}", xcorr2d(img_h, ker_h, pad=pad_h))
-    expect_close(xc_h, signal.correlate2d(np.pad(img_h, pad_h), ker_h, mode="valid"),
-                 f"xcorr2d of a {hh_h}x{ww_h} image, {kh_h}x{kw_h} kernel, pad={pad_h}",
-                 hint="pad every side with `pad` zeros, then slide the kernel without flipping it")
-    expect_close(xc_h if pad_h == 0 else xcorr2d(img_h, ker_h), conv2d(img_h, ker_h[::-1, ::-1])[kh_h - 1:hh_h, kw_h - 1:ww_h],
-                 "xcorr2d against the valid part of conv2d with the rotated kernel")
+    record(
+        "xcorr2d against the valid part of conv2d with the rotated kernel",
+        xc_h if pad_h == 0 else xcorr2d(img_h, ker_h),
+    )
 ### END HIDDEN TESTS
 
 # %%
@@ -434,18 +424,22 @@ print("output sizes: visible tests passed")
 # %% nbgrader={"grade": true, "grade_id": "ch04_output_size_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Output sizes on hidden cases: strides 2 and 3, padding 0-2, valid / half / full padding, windows that do not fit."""
 ### BEGIN HIDDEN TESTS
-for n_h, k_h, s_h, p_h in ((7, 3, 2, 0), (10, 4, 3, 2), (11, 2, 3, 1), (9, 5, 1, 4), (6, 3, 1, 0), (13, 3, 2, 1), (5, 5, 1, 0)):
+for n_h, k_h, s_h, p_h in (
+    (7, 3, 2, 0),
+    (10, 4, 3, 2),
+    (11, 2, 3, 1),
+    (9, 5, 1, 4),
+    (6, 3, 1, 0),
+    (13, 3, 2, 1),
+    (5, 5, 1, 0),
+):
     got_h = conv_output_size(n_h, k_h, s_h, p_h)
     record(f"conv_{n_h}_{k_h}_{s_h}_{p_h}", got_h)
-    expect_close(got_h, (n_h + 2 * p_h - k_h) // s_h + 1, f"conv_output_size({n_h}, {k_h}, {s_h}, {p_h})",
-                 hint="floor((n + 2P - K) / S) + 1, eq. (6)")
-    expect_type(got_h, numbers.Integral, f"conv_output_size({n_h}, {k_h}, {s_h}, {p_h})")
+    record(f"type: conv_output_size({n_h}, {k_h}, {s_h}, {p_h})", isinstance(got_h, numbers.Integral))
 for n_h, f_h, s_h in ((7, 2, 2), (9, 3, 2), (10, 2, 3), (5, 3, 3), (6, 6, 1)):
     got_h = pool_output_size(n_h, f_h, s_h)
     record(f"pool_{n_h}_{f_h}_{s_h}", got_h)
-    expect_type(got_h, numbers.Integral, f"pool_output_size({n_h}, {f_h}, {s_h})")
-    expect_close(got_h, (n_h - f_h) // s_h + 1, f"pool_output_size({n_h}, {f_h}, {s_h})",
-                 hint="floor((n - F) / S) + 1, eq. (7): the +1 counts the first window")
+    record(f"type: pool_output_size({n_h}, {f_h}, {s_h})", isinstance(got_h, numbers.Integral))
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -526,22 +520,19 @@ print("conv_forward_naive: visible tests passed")
 """conv_forward_naive on hidden inputs (non-square, odd and even kernels, strides 1-3, padding 0-2, N, C, F > 1), against SciPy."""
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4004)
-cases_h = (((2, 3, 7, 5), (4, 3, 3, 2), 2, 1), ((3, 2, 8, 6), (3, 2, 4, 3), 3, 2),
-           ((2, 2, 5, 6), (3, 2, 5, 3), 1, 0), ((2, 3, 6, 9), (2, 3, 2, 2), 2, 0))
+cases_h = (
+    ((2, 3, 7, 5), (4, 3, 3, 2), 2, 1),
+    ((3, 2, 8, 6), (3, 2, 4, 3), 3, 2),
+    ((2, 2, 5, 6), (3, 2, 5, 3), 1, 0),
+    ((2, 3, 6, 9), (2, 3, 2, 2), 2, 0),
+)
 for x_shape_h, w_shape_h, s_h, p_h in cases_h:
-    x_h, w_h, b_h = rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h), rng_h.normal(size=w_shape_h[0])
+    x_h, w_h, b_h = (rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h), rng_h.normal(size=w_shape_h[0]))
     x_copy_h = x_h.copy()
     res_h = conv_forward_naive(x_h, w_h, b_h, s_h, p_h)
     if not (isinstance(res_h, tuple) and len(res_h) == 2):
         raise AssertionError("conv_forward_naive must return the tuple (out, cache)")
     out_h = record(f"out_{x_shape_h}_{w_shape_h}_{s_h}_{p_h}", res_h[0])
-    xp_h = np.pad(x_h, ((0, 0), (0, 0), (p_h, p_h), (p_h, p_h)))
-    ref_h = np.array([[sum(signal.correlate2d(xp_h[n_h, c_h], w_h[f_h, c_h], mode="valid") for c_h in range(x_shape_h[1]))
-                       for f_h in range(w_shape_h[0])] for n_h in range(x_shape_h[0])])[:, :, ::s_h, ::s_h] + b_h[None, :, None, None]
-    expect_shape(out_h, ref_h.shape, f"out for x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}",
-                 hint="H' = (H + 2P - KH) // S + 1 and W' = (W + 2P - KW) // S + 1; pad both sides of both axes")
-    expect_close(out_h, ref_h, f"out for x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}",
-                 hint="window of the padded input starting at (i*S, j*S), times w[f], summed over C, KH, KW, plus b[f]")
     if not np.array_equal(x_h, x_copy_h):
         raise AssertionError("conv_forward_naive changed its input x in place: pad a copy instead")
 ### END HIDDEN TESTS
@@ -650,9 +641,12 @@ def conv_ref_h(x_h, w_h, b_h, s_h, p_h):
     return np.einsum("nchwkl,fckl->nfhw", win_h, w_h) + b_h[None, :, None, None]
 
 
-for x_shape_h, w_shape_h, s_h, p_h in (((2, 3, 7, 5), (2, 3, 3, 2), 2, 1), ((2, 2, 8, 7), (3, 2, 2, 3), 3, 2),
-                                       ((3, 2, 5, 4), (2, 2, 4, 4), 1, 0)):
-    x_h, w_h, b_h = rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h), rng_h.normal(size=w_shape_h[0])
+for x_shape_h, w_shape_h, s_h, p_h in (
+    ((2, 3, 7, 5), (2, 3, 3, 2), 2, 1),
+    ((2, 2, 8, 7), (3, 2, 2, 3), 3, 2),
+    ((3, 2, 5, 4), (2, 2, 4, 4), 1, 0),
+):
+    x_h, w_h, b_h = (rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h), rng_h.normal(size=w_shape_h[0]))
     _, cache_h = conv_forward_naive(x_h, w_h, b_h, s_h, p_h)
     dout_h = rng_h.normal(size=conv_ref_h(x_h, w_h, b_h, s_h, p_h).shape)
     grads_h = conv_backward_naive(dout_h, cache_h)
@@ -660,12 +654,10 @@ for x_shape_h, w_shape_h, s_h, p_h in (((2, 3, 7, 5), (2, 3, 3, 2), 2, 1), ((2, 
         raise AssertionError("conv_backward_naive must return the tuple (dx, dw, db)")
     tag_h = f"{x_shape_h}_{w_shape_h}_{s_h}_{p_h}"
     dx_h, dw_h, db_h = (record(f"{k_h}_{tag_h}", v_h) for k_h, v_h in zip(("dx", "dw", "db"), grads_h))
-    expect_shape(db_h, (w_shape_h[0],), f"db ({tag_h})", hint="one number per filter: dout summed over axes (0, 2, 3)")
-    expect_close(db_h, numerical_gradient(lambda v_h: conv_ref_h(x_h, w_h, v_h, s_h, p_h), b_h.copy(), dout_h), f"db ({tag_h})")
-    expect_close(dw_h, numerical_gradient(lambda v_h: conv_ref_h(x_h, v_h, b_h, s_h, p_h), w_h.copy(), dout_h), f"dw ({tag_h})",
-                 hint="dw[f] sums, over n, i, j, the window of the padded x at (i*S, j*S) times dout[n, f, i, j]")
-    expect_close(dx_h, numerical_gradient(lambda v_h: conv_ref_h(v_h, w_h, b_h, s_h, p_h), x_h.copy(), dout_h), f"dx ({tag_h})",
-                 hint="add w[f] * dout[n, f, i, j] into the window at (i*S, j*S) of a padded dx (use the stride), then cut the padding off on both sides")
+    record(f"shape: db ({tag_h})", np.shape(db_h))
+    record(f"db ({tag_h})", db_h)
+    record(f"dw ({tag_h})", dw_h)
+    record(f"dx ({tag_h})", dx_h)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -761,8 +753,6 @@ print("rot180, conv_backward_dx_rot180: visible tests passed")
 rng_h = np.random.default_rng(4006)
 bank_h = rng_h.normal(size=(2, 3, 2, 4))
 rot_h = record("rot180_bank", rot180(bank_h))
-expect_close(rot_h, np.flip(bank_h, axis=(2, 3)), "rot180 of a (2, 3, 2, 4) filter bank",
-             hint="rotate the last two axes only: reverse rows and columns")
 
 
 def conv_ref_h(x_h, w_h, s_h, p_h):
@@ -771,16 +761,16 @@ def conv_ref_h(x_h, w_h, s_h, p_h):
     return np.einsum("nchwkl,fckl->nfhw", win_h, w_h)
 
 
-for x_shape_h, w_shape_h, s_h, p_h in (((2, 2, 7, 6), (3, 2, 3, 3), 2, 1), ((2, 3, 8, 7), (2, 3, 2, 4), 3, 2),
-                                       ((3, 2, 5, 6), (2, 2, 4, 2), 1, 0), ((2, 2, 6, 5), (2, 2, 3, 3), 2, 0)):
-    x_h, w_h = rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h)
+for x_shape_h, w_shape_h, s_h, p_h in (
+    ((2, 2, 7, 6), (3, 2, 3, 3), 2, 1),
+    ((2, 3, 8, 7), (2, 3, 2, 4), 3, 2),
+    ((3, 2, 5, 6), (2, 2, 4, 2), 1, 0),
+    ((2, 2, 6, 5), (2, 2, 3, 3), 2, 0),
+):
+    x_h, w_h = (rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h))
     dout_h = rng_h.normal(size=conv_ref_h(x_h, w_h, s_h, p_h).shape)
     tag_h = f"{x_shape_h}_{w_shape_h}_{s_h}_{p_h}"
     dx_h = record(f"dx_{tag_h}", conv_backward_dx_rot180(dout_h, w_h, x_shape_h, s_h, p_h))
-    expect_shape(dx_h, x_shape_h, f"dx from eq. (13) ({tag_h})")
-    expect_close(dx_h, numerical_gradient(lambda v_h: conv_ref_h(v_h, w_h, s_h, p_h), x_h.copy(), dout_h),
-                 f"dx from eq. (13) ({tag_h}, against a numerical gradient)",
-                 hint="dilate dout by the stride first (S - 1 zeros between entries), then full padding, ROT180 and swap F and C")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -892,36 +882,17 @@ print("max pooling: visible tests passed")
 """Max pooling on hidden non-square batches (overlapping windows, gaps, stride 3), against numerical gradients, and ties."""
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4007)
-
-
-def max_ref_h(x_h, f_h, s_h):
-    return np.lib.stride_tricks.sliding_window_view(x_h, (f_h, f_h), axis=(2, 3))[:, :, ::s_h, ::s_h].max(axis=(4, 5))
-
-
 for x_shape_h, f_h, s_h in (((2, 3, 7, 5), 2, 2), ((2, 2, 7, 8), 3, 2), ((3, 2, 8, 7), 2, 3), ((2, 2, 9, 6), 3, 3)):
     x_h = rng_h.normal(size=x_shape_h)
     tag_h = f"{x_shape_h}_{f_h}_{s_h}"
     out_h, cache_h = max_pool_forward_naive(x_h, f_h, s_h)
     record(f"out_{tag_h}", out_h)
-    expect_shape(out_h, max_ref_h(x_h, f_h, s_h).shape, f"max pool out ({tag_h})", hint="H' = (H - F) // S + 1")
-    expect_close(out_h, max_ref_h(x_h, f_h, s_h), f"max pool out ({tag_h})")
     dout_h = rng_h.normal(size=out_h.shape)
     dx_h = record(f"dx_{tag_h}", max_pool_backward_naive(dout_h, cache_h))
-    expect_close(dx_h, numerical_gradient(lambda v_h: max_ref_h(v_h, f_h, s_h), x_h.copy(), dout_h),
-                 f"max pool dx ({tag_h}, against a numerical gradient)",
-                 hint="only the maximum of each window gets the gradient; overlapping windows add up (+=)")
 ties_h = np.array([[5.0, 5.0, 1.0, 2.0, 2.0], [5.0, 0.0, 2.0, 2.0, 1.0], [3.0, 3.0, 3.0, 3.0, 0.0]])
-x_t_h = np.stack([ties_h, -ties_h])[None]  # (1, 2, 3, 5)
+x_t_h = np.stack([ties_h, -ties_h])[None]
 _, cache_t_h = max_pool_forward_naive(x_t_h, 2, 1)
 dx_t_h = record("dx_ties", max_pool_backward_naive(np.ones((1, 2, 2, 4)), cache_t_h))
-expected_t_h = np.zeros((1, 2, 3, 5))
-for c_h in range(2):
-    for i_h in range(2):
-        for j_h in range(4):
-            k_h = int(np.argmax(x_t_h[0, c_h, i_h:i_h + 2, j_h:j_h + 2]))
-            expected_t_h[0, c_h, i_h + k_h // 2, j_h + k_h % 2] += 1.0
-expect_close(dx_t_h, expected_t_h, "max pool dx with tied maxima (2x2 windows, stride 1)",
-             hint="with ties, send the gradient to the first maximum in row-major order only (np.argmax), never to all of them")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -982,23 +953,13 @@ print("average pooling: visible tests passed")
 """Average pooling on hidden non-square batches (overlapping windows, gaps, stride 3), against numerical gradients."""
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4008)
-
-
-def avg_ref_h(x_h, f_h, s_h):
-    return np.lib.stride_tricks.sliding_window_view(x_h, (f_h, f_h), axis=(2, 3))[:, :, ::s_h, ::s_h].mean(axis=(4, 5))
-
-
 for x_shape_h, f_h, s_h in (((2, 3, 7, 5), 2, 2), ((2, 2, 7, 8), 3, 2), ((3, 2, 8, 7), 2, 3), ((2, 2, 9, 6), 3, 3)):
     x_h = rng_h.normal(size=x_shape_h)
     tag_h = f"{x_shape_h}_{f_h}_{s_h}"
     out_h, cache_h = avg_pool_forward_naive(x_h, f_h, s_h)
     record(f"out_{tag_h}", out_h)
-    expect_close(out_h, avg_ref_h(x_h, f_h, s_h), f"average pool out ({tag_h})", hint="H' = (H - F) // S + 1; the mean of each window")
     dout_h = rng_h.normal(size=out_h.shape)
     dx_h = record(f"dx_{tag_h}", avg_pool_backward_naive(dout_h, cache_h))
-    expect_close(dx_h, numerical_gradient(lambda v_h: avg_ref_h(v_h, f_h, s_h), x_h.copy(), dout_h),
-                 f"average pool dx ({tag_h}, against a numerical gradient)",
-                 hint="each element of a window gets dout / F**2; overlapping windows add up")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1161,29 +1122,91 @@ print("layer_table: visible tests passed")
 ### BEGIN HIDDEN TESTS
 block_h = [("relu",), ("pool", 2, 2)]
 nets_h = {
-    "table_3_2": ((1, 28, 28), [("conv", 32, 5, 1, 2)] + block_h + [("conv", 64, 5, 1, 2)] + block_h
-                  + [("fc", 1024), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)], 3274634, (3136,)),
-    "table_3_3": ((3, 32, 32), [("conv", 32, 5, 1, 2)] + block_h + [("conv", 64, 5, 1, 2)] + block_h
-                  + [("fc", 1024), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)], 4259274, (4096,)),
-    "table_3_4": ((3, 32, 32), [("conv", 96, 5, 1, 2)] + block_h + [("conv", 192, 5, 1, 2)] + block_h
-                  + [("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)],
-                  29853002, (12288,)),
-    "table_3_5": ((3, 32, 32), [("conv", 96, 5, 1, 2), ("relu",), ("conv", 96, 5, 1, 2)] + block_h
-                  + [("conv", 192, 5, 1, 2), ("relu",), ("conv", 192, 5, 1, 2)] + block_h
-                  + [("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)],
-                  31005290, (12288,)),
-    "seed_003": ((1, 28, 28), [("conv", 8, 3, 1, 1), ("bn",), ("relu",), ("pool", 2, 2), ("conv", 32, 5, 1, 2), ("bn",), ("relu",),
-                               ("pool", 2, 2), ("fc", 600), ("relu",), ("fc", 10)], 954002, (1568,)),
+    "table_3_2": (
+        (1, 28, 28),
+        [("conv", 32, 5, 1, 2)]
+        + block_h
+        + [("conv", 64, 5, 1, 2)]
+        + block_h
+        + [("fc", 1024), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)],
+        3274634,
+        (3136,),
+    ),
+    "table_3_3": (
+        (3, 32, 32),
+        [("conv", 32, 5, 1, 2)]
+        + block_h
+        + [("conv", 64, 5, 1, 2)]
+        + block_h
+        + [("fc", 1024), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)],
+        4259274,
+        (4096,),
+    ),
+    "table_3_4": (
+        (3, 32, 32),
+        [("conv", 96, 5, 1, 2)]
+        + block_h
+        + [("conv", 192, 5, 1, 2)]
+        + block_h
+        + [
+            ("fc", 2048),
+            ("relu",),
+            ("dropout", 0.5),
+            ("fc", 2048),
+            ("relu",),
+            ("dropout", 0.5),
+            ("fc", 10),
+            ("softmax",),
+        ],
+        29853002,
+        (12288,),
+    ),
+    "table_3_5": (
+        (3, 32, 32),
+        [("conv", 96, 5, 1, 2), ("relu",), ("conv", 96, 5, 1, 2)]
+        + block_h
+        + [("conv", 192, 5, 1, 2), ("relu",), ("conv", 192, 5, 1, 2)]
+        + block_h
+        + [
+            ("fc", 2048),
+            ("relu",),
+            ("dropout", 0.5),
+            ("fc", 2048),
+            ("relu",),
+            ("dropout", 0.5),
+            ("fc", 10),
+            ("softmax",),
+        ],
+        31005290,
+        (12288,),
+    ),
+    "seed_003": (
+        (1, 28, 28),
+        [
+            ("conv", 8, 3, 1, 1),
+            ("bn",),
+            ("relu",),
+            ("pool", 2, 2),
+            ("conv", 32, 5, 1, 2),
+            ("bn",),
+            ("relu",),
+            ("pool", 2, 2),
+            ("fc", 600),
+            ("relu",),
+            ("fc", 10),
+        ],
+        954002,
+        (1568,),
+    ),
 }
 for name_h, (in_h, spec_h, total_h, flat_h) in nets_h.items():
     rows_h = record(f"rows_{name_h}", layer_table(in_h, spec_h))
-    shapes_h = [tuple(int(v_h) for v_h in r_h[0]) for r_h in rows_h]
-    last_pool_h = max(k_h for k_h, s_h in enumerate(spec_h) if s_h[0] == "pool")
+    shapes_h = [tuple((int(v_h) for v_h in r_h[0])) for r_h in rows_h]
+    last_pool_h = max((k_h for k_h, s_h in enumerate(spec_h) if s_h[0] == "pool"))
     flat_got_h = (int(np.prod(shapes_h[last_pool_h])),)
-    expect_close(flat_got_h, flat_h, f"flattened size before the first fc layer of {name_h}", hint="C * H * W after the last pooling")
-    expect_close(sum(int(r_h[1]) for r_h in rows_h), total_h, f"total number of parameters of {name_h}",
-                 hint="conv: F (C K^2 + 1); fc: (n_in + 1) M with n_in the flattened size; bn: 2 per channel")
-    expect_close(shapes_h[-1], (10,), f"output shape of {name_h}")
+    record(f"flattened size before the first fc layer of {name_h}", flat_got_h)
+    record(f"total number of parameters of {name_h}", sum((int(r_h[1]) for r_h in rows_h)))
+    record(f"output shape of {name_h}", shapes_h[-1])
 ### END HIDDEN TESTS
 
 # %%
@@ -1303,12 +1326,12 @@ print("fc_vs_conv_sizes: visible tests passed")
 for W_h, H_h, I_h, J_h, K_h in ((28, 20, 1, 8, 5), (7, 9, 12, 5, 3)):
     got_h = fc_vs_conv_sizes(W_h, H_h, I_h, J_h, K_h)
     record(f"sizes_{W_h}_{H_h}_{I_h}_{J_h}_{K_h}", got_h)
-    want_h = {"fc": (W_h * H_h * J_h, W_h * H_h * I_h * W_h * H_h * J_h, W_h * H_h * I_h * W_h * H_h * J_h),
-              "conv": (W_h * H_h * J_h, K_h * K_h * I_h * J_h, W_h * H_h * K_h * K_h * I_h * J_h)}
-    for layer_h, values_h in want_h.items():
-        for key_h, v_h in zip(("units", "weights", "connections"), values_h):
-            expect_close(got_h[layer_h][key_h], v_h, f'sizes["{layer_h}"]["{key_h}"] for (W, H, I, J, K) = {(W_h, H_h, I_h, J_h, K_h)}',
-                         hint="the output has J channels: W*H*J units, not W*H*I")
+    for layer_h in ("fc", "conv"):
+        for key_h in ("units", "weights", "connections"):
+            record(
+                f'sizes["{layer_h}"]["{key_h}"] for (W, H, I, J, K) = {(W_h, H_h, I_h, J_h, K_h)}',
+                got_h[layer_h][key_h],
+            )
 ### END HIDDEN TESTS
 
 # %% [markdown]

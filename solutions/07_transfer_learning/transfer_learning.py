@@ -234,36 +234,37 @@ class TinyNetH(nn.Module):
 for seed_h, classes_h in ((71, 7), (72, 3)):
     torch.manual_seed(seed_h)
     model_h = Backbone()
-    body_h = copy.deepcopy(model_h.stage3.state_dict())
     old_h = model_h.head
     out_h = replace_head(model_h, classes_h)
     if out_h is not model_h:
         raise AssertionError("replace_head should return the model it was given")
     record(f"shape_{classes_h}", [model_h.head.in_features, model_h.head.out_features])
-    expect_close([model_h.head.in_features, model_h.head.out_features], [64, classes_h],
-                 f"(in_features, out_features) of the head for {classes_h} classes", hint="nn.Linear(old in_features, num_classes)")
+    record(
+        f"(in_features, out_features) of the head for {classes_h} classes",
+        [model_h.head.in_features, model_h.head.out_features],
+    )
     if model_h.head is old_h or not isinstance(model_h.head, nn.Linear):
         raise AssertionError("the head must be a new nn.Linear, not the old layer")
-    if not all(p.requires_grad for p in model_h.head.parameters()):
+    if not all((p.requires_grad for p in model_h.head.parameters())):
         raise AssertionError("the new head's parameters must be trainable (requires_grad True)")
     for key_h, value_h in model_h.stage3.state_dict().items():
-        expect_close(value_h, body_h[key_h], f"stage3's {key_h} after replace_head", hint="change the head only")
-    expect_shape(model_h.eval()(X_test[:3]), (3, classes_h), f"the logits of 3 digits with {classes_h} classes")
+        record(f"stage3's {key_h} after replace_head", value_h)
+    record(f"shape: the logits of 3 digits with {classes_h} classes", np.shape(model_h.eval()(X_test[:3])))
 torch.manual_seed(73)
 tiny_h = TinyNetH()
 old_fc_h = tiny_h.fc
 replace_head(tiny_h, 6, head_name="fc")
 record("fc_shape", [tiny_h.fc.in_features, tiny_h.fc.out_features])
-expect_close([tiny_h.fc.in_features, tiny_h.fc.out_features], [12, 6], "the new fc head of a model whose head is `fc`",
-             hint="use getattr(model, head_name) and setattr(model, head_name, ...), not model.head")
+record("the new fc head of a model whose head is `fc`", [tiny_h.fc.in_features, tiny_h.fc.out_features])
 if tiny_h.fc is old_fc_h:
     raise AssertionError("replace_head(model, 6, head_name='fc') left model.fc as it was")
 double_h = replace_head(TinyNetH().double(), 2, head_name="fc")
 record("double_dtype", str(double_h.fc.weight.dtype))
 if double_h.fc.weight.dtype != torch.float64:
-    raise AssertionError(f"the new head of a float64 model is {double_h.fc.weight.dtype}: create it with the old head's "
-                         "dtype (and device), nn.Linear(..., dtype=old.weight.dtype, device=old.weight.device)")
-fc_weight_h = record("fc_weight", tiny_h.fc.weight.detach().numpy(), tol=1e-6)
+    raise AssertionError(
+        f"the new head of a float64 model is {double_h.fc.weight.dtype}: create it with the old head's dtype (and device), nn.Linear(..., dtype=old.weight.dtype, device=old.weight.device)"
+    )
+fc_weight_h = record("fc_weight", tiny_h.fc.weight.detach().numpy(), tol=1e-06)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -340,26 +341,40 @@ class HeaderNetH(nn.Module):
 torch.manual_seed(75)
 header_h = freeze_backbone(HeaderNetH())
 flags_h = record("header_flags", {n: p.requires_grad for n, p in header_h.named_parameters()})
-expected_h = {"header.weight": False, "header.bias": False, "bn.weight": False, "bn.bias": False,
-              "head.weight": True, "head.bias": True}
+expected_h = {
+    "header.weight": False,
+    "header.bias": False,
+    "bn.weight": False,
+    "bn.bias": False,
+    "head.weight": True,
+    "head.bias": True,
+}
 if flags_h != expected_h:
-    raise AssertionError(f"requires_grad per parameter should be {expected_h}, got {flags_h}: "
-                         f"a parameter is in the head when its name starts with head_name + '.'")
+    raise AssertionError(
+        f"requires_grad per parameter should be {expected_h}, got {flags_h}: a parameter is in the head when its name starts with head_name + '.'"
+    )
 fc_model_h = nn.Sequential()
 fc_model_h.add_module("conv", nn.Conv2d(1, 2, 3))
 fc_model_h.add_module("fc", nn.Linear(2, 5))
 for p_h in fc_model_h.parameters():
-    p_h.requires_grad = False  # frozen before: the head must come back to life
+    p_h.requires_grad = False
 freeze_backbone(fc_model_h, head_name="fc")
 fc_flags_h = record("fc_flags", {n: p.requires_grad for n, p in fc_model_h.named_parameters()})
 if fc_flags_h != {"conv.weight": False, "conv.bias": False, "fc.weight": True, "fc.bias": True}:
-    raise AssertionError(f"freeze_backbone(model, head_name='fc') should leave exactly fc.weight and fc.bias trainable "
-                         f"(even if they were frozen before); got {fc_flags_h}")
+    raise AssertionError(
+        f"freeze_backbone(model, head_name='fc') should leave exactly fc.weight and fc.bias trainable (even if they were frozen before); got {fc_flags_h}"
+    )
 bb_h = freeze_backbone(replace_head(Backbone(), 4))
-record("backbone_counts", [sum(p.numel() for p in bb_h.parameters() if p.requires_grad),
-                           sum(p.numel() for p in bb_h.parameters() if not p.requires_grad)])
-expect_close(sum(p.numel() for p in bb_h.parameters() if not p.requires_grad), 23184 + 224,
-             "the number of frozen numbers in the Backbone", hint="every convolution and batch-norm parameter is frozen")
+record(
+    "backbone_counts",
+    [
+        sum((p.numel() for p in bb_h.parameters() if p.requires_grad)),
+        sum((p.numel() for p in bb_h.parameters() if not p.requires_grad)),
+    ],
+)
+recorded_h = record(
+    "the number of frozen numbers in the Backbone", sum((p.numel() for p in bb_h.parameters() if not p.requires_grad))
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -463,36 +478,42 @@ torch.manual_seed(77)
 full_h = set_train_mode(replace_head(load_pretrained(), 10))
 full_modes_h = record("full_modes", {name or "model": m.training for name, m in full_h.named_modules()})
 if not all(full_modes_h.values()):
-    raise AssertionError(f"with nothing frozen every module should be in training mode; these are not: "
-                         f"{[n for n, t in full_modes_h.items() if not t]}")
+    raise AssertionError(
+        f"with nothing frozen every module should be in training mode; these are not: {[n for n, t in full_modes_h.items() if not t]}"
+    )
 part_h = replace_head(load_pretrained(), 10)
 for p_h in part_h.stage1.parameters():
-    p_h.requires_grad = False  # only stage 1 frozen
+    p_h.requires_grad = False
 set_train_mode(part_h)
 part_modes_h = record("part_modes", [part_h.stage1[1].training, part_h.stage2[1].training, part_h.stage3[1].training])
 if part_modes_h != [False, True, True]:
-    raise AssertionError(f"with only stage1 frozen, the BN layers of stages 1, 2, 3 should be in modes "
-                         f"[eval, train, train]; their .training is {part_modes_h}")
-mixed_h = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    raise AssertionError(
+        f"with only stage1 frozen, the BN layers of stages 1, 2, 3 should be in modes [eval, train, train]; their .training is {part_modes_h}"
+    )
+mixed_h = nn.Sequential(
+    nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)
+)
 mixed_h[1].weight.requires_grad = False
 mixed_h.eval()
 set_train_mode(mixed_h)
 mixed_modes_h = record("mixed_modes", [m.training for m in mixed_h])
 if mixed_modes_h != [True, True, True, True, True, True]:
-    raise AssertionError(f"a BN layer with one trainable parameter (here bn.bias) is not frozen and must train, "
-                         f"and dropout must be on in training mode; the modes are {mixed_modes_h}")
+    raise AssertionError(
+        f"a BN layer with one trainable parameter (here bn.bias) is not frozen and must train, and dropout must be on in training mode; the modes are {mixed_modes_h}"
+    )
 mixed_h[1].bias.requires_grad = False
 set_train_mode(mixed_h)
 record("mixed_modes_frozen", [m.training for m in mixed_h])
 if mixed_h[1].training or not mixed_h[2].training:
-    raise AssertionError("with both of its parameters frozen, the BatchNorm1d layer must be in eval mode (and dropout on)")
+    raise AssertionError(
+        "with both of its parameters frozen, the BatchNorm1d layer must be in eval mode (and dropout on)"
+    )
 frozen_h = set_train_mode(freeze_backbone(replace_head(load_pretrained(), 10)))
 buffers_h = {k: v.clone() for k, v in frozen_h.state_dict().items() if "running" in k or "num_batches" in k}
 for _ in range(3):
     frozen_h(X_train[:30])
 for key_h, value_h in buffers_h.items():
-    expect_close(frozen_h.state_dict()[key_h], value_h, f"the frozen backbone's {key_h} after 3 forward passes",
-                 hint="frozen BN layers must be in eval mode")
+    record(f"the frozen backbone's {key_h} after 3 forward passes", frozen_h.state_dict()[key_h])
 num_batches_h = record("num_batches", int(frozen_h.stage3[1].num_batches_tracked))
 ### END HIDDEN TESTS
 
@@ -602,16 +623,18 @@ def lr_by_name_h(model, groups):
 
 torch.manual_seed(79)
 fine_h = replace_head(load_pretrained(), 10)
-groups_h = param_groups(fine_h, lr_head=2e-2, lr_backbone=5e-4)
+groups_h = param_groups(fine_h, lr_head=0.02, lr_backbone=0.0005)
 record("n_groups_fine", len(groups_h))
 lrs_h = lr_by_name_h(fine_h, groups_h)
 if len(lrs_h) != len(list(fine_h.parameters())):
-    raise AssertionError(f"fine-tuning: every parameter (all trainable) should be in exactly one group; "
-                         f"the groups hold {len(lrs_h)} of {len(list(fine_h.parameters()))}")
-wrong_h = {n: lr for n, lr in lrs_h.items() if lr != (2e-2 if n.startswith("head.") else 5e-4)}
+    raise AssertionError(
+        f"fine-tuning: every parameter (all trainable) should be in exactly one group; the groups hold {len(lrs_h)} of {len(list(fine_h.parameters()))}"
+    )
+wrong_h = {n: lr for n, lr in lrs_h.items() if lr != (0.02 if n.startswith("head.") else 0.0005)}
 if wrong_h:
-    raise AssertionError(f"these parameters have the wrong learning rate: {dict(list(wrong_h.items())[:3])}: "
-                         f"the head gets lr_head (0.02), the backbone lr_backbone (0.0005) — are they swapped?")
+    raise AssertionError(
+        f"these parameters have the wrong learning rate: {dict(list(wrong_h.items())[:3])}: the head gets lr_head (0.02), the backbone lr_backbone (0.0005) — are they swapped?"
+    )
 before_h = {n: p.detach().clone() for n, p in fine_h.named_parameters()}
 optimizer_h = torch.optim.Adam(groups_h)
 set_train_mode(fine_h)
@@ -619,27 +642,24 @@ optimizer_h.zero_grad()
 nn.functional.cross_entropy(fine_h(X_train[:32]), y_train[:32]).backward()
 optimizer_h.step()
 moves_h = {n: (p.detach() - before_h[n]).abs().max().item() for n, p in fine_h.named_parameters()}
-record("move_head", moves_h["head.weight"], tol=1e-4)
-record("move_conv1", moves_h["stage1.0.weight"], tol=1e-4)
-expect_close(moves_h["head.weight"], 2e-2, "the largest move of a head weight in Adam's first step", tol=1e-3,
-             hint="Adam's first step moves each parameter by its group's lr: the head's group must have lr_head")
-expect_close(moves_h["stage1.0.weight"], 5e-4, "the largest move of a stage-1 weight in Adam's first step", tol=1e-3,
-             hint="the backbone's group must have lr_backbone")
-# A backbone frozen after a training step: its gradients are zeros, not None. With weight decay the optimizer would
-# still shrink every weight it holds.
+record("move_head", moves_h["head.weight"], tol=0.0001)
+record("move_conv1", moves_h["stage1.0.weight"], tol=0.0001)
+record("the largest move of a head weight in Adam's first step", moves_h["head.weight"], tol=0.001)
+record("the largest move of a stage-1 weight in Adam's first step", moves_h["stage1.0.weight"], tol=0.001)
 late_h = replace_head(load_pretrained(), 10)
 nn.functional.cross_entropy(late_h(X_train[:16]), y_train[:16]).backward()
 freeze_backbone(late_h)
 for p_h in late_h.parameters():
     p_h.grad = torch.zeros_like(p_h)
-late_groups_h = param_groups(late_h, lr_head=1e-2, lr_backbone=1e-3)
+late_groups_h = param_groups(late_h, lr_head=0.01, lr_backbone=0.001)
 record("late_names", sorted(lr_by_name_h(late_h, late_groups_h)))
 frozen_before_h = {n: p.detach().clone() for n, p in late_h.named_parameters() if not n.startswith("head.")}
 torch.optim.AdamW(late_groups_h, weight_decay=0.1).step()
-moved_h = [n for n, p in late_h.named_parameters() if n in frozen_before_h and not torch.equal(p, frozen_before_h[n])]
+moved_h = [n for n, p in late_h.named_parameters() if n in frozen_before_h and (not torch.equal(p, frozen_before_h[n]))]
 if moved_h:
-    raise AssertionError(f"frozen parameters moved in an AdamW step with weight decay: {moved_h[:3]}. Their gradient "
-                         "was zeros rather than None, so the optimizer updated them: keep frozen parameters out of the groups")
+    raise AssertionError(
+        f"frozen parameters moved in an AdamW step with weight decay: {moved_h[:3]}. Their gradient was zeros rather than None, so the optimizer updated them: keep frozen parameters out of the groups"
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -727,31 +747,30 @@ print("predict_proba: visible tests passed")
 """Batch sizes 1, 7 and 719 give the same probabilities; a model in training mode stays so and its statistics stay put; another model with 4 classes."""
 ### BEGIN HIDDEN TESTS
 torch.manual_seed(81)
-fine_h = set_train_mode(replace_head(load_pretrained(), 10))  # all in training mode
+fine_h = set_train_mode(replace_head(load_pretrained(), 10))
 stats_h = {k: v.clone() for k, v in fine_h.state_dict().items() if "running" in k}
 all_h = predict_proba(fine_h, X_test, batch_size=719)
-record("probs_all", all_h[::37].numpy(), tol=1e-5)
-expect_shape(all_h, (719, 10), "predict_proba on the 719 test digits")
+record("probs_all", all_h[::37].numpy(), tol=1e-05)
+record("shape: predict_proba on the 719 test digits", np.shape(all_h))
 for size_h in (1, 7):
     part_h = predict_proba(fine_h, X_test[:20], batch_size=size_h)
-    expect_close(part_h, all_h[:20], f"the probabilities with batch_size={size_h}", tol=1e-5,
-                 hint="in eval mode a prediction does not depend on the other images of the batch; softmax over dim=1")
-    record(f"row_sums_{size_h}", part_h.sum(dim=1).numpy(), tol=1e-6)
-if not all(m.training for m in fine_h.modules()):
+    record(f"the probabilities with batch_size={size_h}", part_h, tol=1e-05)
+    record(f"row_sums_{size_h}", part_h.sum(dim=1).numpy(), tol=1e-06)
+if not all((m.training for m in fine_h.modules())):
     raise AssertionError("a model in training mode must be back in training mode after predict_proba")
 for key_h, value_h in stats_h.items():
-    expect_close(fine_h.state_dict()[key_h], value_h, f"{key_h} after predict_proba",
-                 hint="eval mode: running statistics must not be updated by a prediction")
+    record(f"{key_h} after predict_proba", fine_h.state_dict()[key_h])
 small_h = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 4))
 small_h.train()
 small_h[2].eval()
 p_small_h = predict_proba(small_h, X_test[:9], batch_size=4)
-record("small_probs", p_small_h.numpy(), tol=1e-5)
-expect_close(p_small_h, torch.softmax(copy.deepcopy(small_h).eval()(X_test[:9]), dim=1).detach(),
-             "the probabilities of a 4-class model", tol=1e-5)
+record("small_probs", p_small_h.numpy(), tol=1e-05)
+record("the probabilities of a 4-class model", p_small_h, tol=1e-05)
 record("small_modes", [m.training for m in small_h])
 if [m.training for m in small_h] != [True, True, False, True, True]:
-    raise AssertionError("restore each module's own mode: the BN layer was in eval mode inside a model in training mode")
+    raise AssertionError(
+        "restore each module's own mode: the BN layer was in eval mode inside a model in training mode"
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]

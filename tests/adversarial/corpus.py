@@ -37,8 +37,8 @@ NOTEBOOK = f"{notebook_stem(ASSIGNMENT)}.ipynb"
 class Expect:
     """What grading a case must give.
 
-    score: "full", "zero", "partial" (strictly between) or "mistakes" (the
-    mistakes base's score, exactly). status: "graded", "not graded" or "any".
+    score: "full", "zero", "partial" (strictly between), "mistakes" (the
+    mistakes base's score, exactly) or "at-most-mistakes" (no gain over it). status: "graded", "not graded" or "any".
     flags: flags that must be reported. reason: text the reason must contain.
     """
 
@@ -75,7 +75,7 @@ def _attacks(ctx):
         "patch-math-isclose": ("mistakes", "ch01_forward", "import math\nmath.isclose = lambda *a, **k: True\n", Expect("mistakes")),
         "patch-checkers": ("mistakes", "ch01_forward", PATCH_CHECKERS, Expect("mistakes", flags=("tampered",))),
         "patch-builtins": ("mistakes", "ch01_forward", "import builtins\nbuiltins.all = lambda *a: True\nbuiltins.any = lambda *a: False\nbuiltins.round = lambda *a: 0\n", Expect("mistakes")),
-        "input-transformer": ("mistakes", "ch01_forward", INPUT_TRANSFORMER, Expect("zero", flags=("tampered",))),
+        "input-transformer": ("mistakes", "ch01_forward", INPUT_TRANSFORMER, Expect("at-most-mistakes", flags=("tampered",))),
         "always-equal-objects": ("untouched", "ch01_forward", ALWAYS_EQUAL, Expect("zero")),
         "forged-records": ("untouched", "ch01_forward", FORGED_RECORDS, Expect("zero")),
         "read-solutions": ("perfect", "ch01_forward", _leak_probe("solutions", f"open({str(Path(repo) / 'solutions' / ASSIGNMENT / 'gradient_descent.py')!r}).read()"), Expect("full")),
@@ -95,6 +95,7 @@ def _attacks(ctx):
         "xss-outputs": ("perfect", "ch01_forward", XSS_OUTPUTS, Expect("full")),
         # The IPC folder is the one place the sandbox shares with the machine: what one student leaves
         # there must be gone for the next ("ipc-read" sorts after "ipc-plant").
+        "harvest-references": ("mistakes", "ch01_forward", HARVEST, Expect("at-most-mistakes")),
         "ipc-plant": ("perfect", "ch01_forward", f"open({IPC_DIR} + '/planted', 'wb').write(b'0' * 2**20)\n", Expect("full")),
         "ipc-read": ("perfect", "ch01_forward", _leak_probe("ipc folder", f"[n for n in __import__('os').listdir({IPC_DIR}) if n.startswith('planted')] or 1 / 0"), Expect("full")),
     }
@@ -102,6 +103,25 @@ def _attacks(ctx):
 
 IPC_DIR = "__import__('os').path.dirname(__import__('json').load(open(__import__('os').path.expanduser('~/.connection.json')))['ip'])"
 
+
+# The attack of the grading-truth issue: replace record and the checkers so that each check sends its
+# *expected* value under the key of the record just made. Hidden cells compute no expected value any
+# more, so it can only copy what the visible cells show.
+HARVEST = """import backproplab.checks as _checks, backproplab.grading as _grading
+_send, _last = _grading.record, {}
+def _record(key, value, tol=1e-7):
+    _last["key"] = (key, tol)
+    return value
+def _harvest(actual, expected=None, name="", *args, **kwargs):
+    if _last:
+        key, tol = _last.pop("key")
+        _send(key, expected, tol)
+for _name in ("expect_close", "expect_shape", "expect_type", "expect_unchanged"):
+    setattr(_checks, _name, _harvest)
+    globals()[_name] = _harvest
+_grading.record = _record
+record = _record
+"""
 
 XSS = "<script>alert('xss')</script><img src=x onerror=\"alert('xss')\">"
 XSS_OUTPUTS = f"""from IPython.display import HTML, Javascript, SVG, Markdown, display
