@@ -88,6 +88,7 @@ def grade_class(submissions, assignment, workdir=DEFAULT_WORKDIR, timeout=30, un
     with _unpacked(submissions) as folder:
         job = {"assignment": assignment, "workdir": str(workdir), "timeout": timeout, "unsafe": bool(unsafe)}
         job["hidden_ids"] = hidden_test_ids(assignment)
+        job["grading_digest"] = grading_digest(assignment)  # once per batch, not per student
         pool = [Worker({}) if unsafe else Worker.sandboxed(workdir, i) for i in range(workers)]
         tasks = [functools.partial(_grade_or_reuse, s, job, student_timeout) for s in roster(folder)]
         results = run_all(pool, tasks)
@@ -137,7 +138,7 @@ def _result_of(student, job, student_timeout, worker):
     try:
         if student.problem:
             raise SubmissionError(student.problem)
-        digest = f"{folder_digest(student.folder)}:{grading_digest(job['assignment'])}"
+        digest = f"{folder_digest(student.folder)}:{job['grading_digest']}"
     except (SubmissionError, OSError) as exc:
         return StudentResult(student.id, status="not graded", reason=str(exc), flags=["unreadable"])
     out = Path(job["workdir"]) / "results" / f"{student.id}.json"

@@ -76,7 +76,7 @@ np.set_printoptions(precision=6, suppress=True)
 # The test cells below use the names imported and defined here: do not rebind them.
 
 
-def expect_step_result(result, w, name):
+def check_step_result(result, w, name):
     """Check that an optimiser returned the pair (next_w, config) with next_w of w's shape; return it."""
     expect_implemented(result, name)
     if not (isinstance(result, tuple) and len(result) == 2):
@@ -454,7 +454,7 @@ expected = {sgd: ([0.9, -2.1], [0.8, -2.2]),
 for step_fn, (first, second) in expected.items():
     w, config = np.array([1.0, -2.0]), {"lr": 0.1, "mu": 0.5}
     for k, want in enumerate((first, second)):
-        w, config = expect_step_result(step_fn(w, np.ones(2), config), w, step_fn.__name__)
+        w, config = check_step_result(step_fn(w, np.ones(2), config), w, step_fn.__name__)
         record(f"{step_fn.__name__}_step{k + 1}", w)
         expect_close(w, want, f"w after {k + 1} step(s) of {step_fn.__name__}",
                      hint="keep the velocity in config['velocity'] so that the second step sees it" if k else "")
@@ -470,7 +470,7 @@ for fn_h in (sgd, sgd_momentum, nesterov_momentum):
     w_h, cfg_h = (w0_h.copy(), {"lr": 0.05, "mu": 0.8, "velocity": v0_h.copy()})
     for k_h, g_h in enumerate(grads_h):
         w_in_h, w_before_h = (w_h, w_h.copy())
-        w_h, cfg_h = expect_step_result(fn_h(w_in_h, g_h, cfg_h), w_in_h, fn_h.__name__)
+        w_h, cfg_h = check_step_result(fn_h(w_in_h, g_h, cfg_h), w_in_h, fn_h.__name__)
         record("unchanged: w", w_in_h)
         record(f"{fn_h.__name__}_w{k_h + 1}", w_h, tol=1e-10)
     if fn_h is not sgd:
@@ -532,13 +532,13 @@ import numpy as np
 from backproplab.checks import expect_close
 from backproplab.grading import record
 
-w, config = expect_step_result(adagrad(np.zeros(2), np.array([3.0, -4.0]), {"lr": 1.0, "eps": 0.0}), np.zeros(2), "adagrad")
+w, config = check_step_result(adagrad(np.zeros(2), np.array([3.0, -4.0]), {"lr": 1.0, "eps": 0.0}), np.zeros(2), "adagrad")
 expect_close(record("adagrad_step1", w), [-1.0, 1.0], "w after one Adagrad step (cache = dw^2, so the step is lr * sign(dw))")
-w, config = expect_step_result(adagrad(w, np.array([4.0, 3.0]), config), w, "adagrad")
+w, config = check_step_result(adagrad(w, np.array([4.0, 3.0]), config), w, "adagrad")
 record("adagrad_cache", config["cache"])
 expect_close(config["cache"], [25.0, 25.0], "Adagrad's cache after two steps", hint="cache += dw**2, the squares of the gradients")
 expect_close(record("adagrad_step2", w), [-1.8, 0.4], "w after two Adagrad steps: -(4, 3) / sqrt(25)")
-w, config = expect_step_result(rmsprop(np.zeros(2), np.array([2.0, -1.0]), {"lr": 1.0, "decay_rate": 0.75, "eps": 0.0}),
+w, config = check_step_result(rmsprop(np.zeros(2), np.array([2.0, -1.0]), {"lr": 1.0, "decay_rate": 0.75, "eps": 0.0}),
                                np.zeros(2), "rmsprop")
 expect_close(record("rmsprop_step1", w), [-2.0, 2.0], "w after one RMSprop step: cache = 0.25 dw^2, step dw / (0.5 |dw|)")
 print("adagrad, rmsprop: visible tests passed")
@@ -555,7 +555,7 @@ for fn_h, rho_h in ((adagrad, None), (rmsprop, 0.9)):
         cfg_h["decay_rate"] = rho_h
     w_h, ref_w_h, ref_c_h = (w0_h.copy(), w0_h.copy(), c0_h.copy())
     for k_h, g_h in enumerate(grads_h):
-        w_h, cfg_h = expect_step_result(fn_h(w_h, g_h, cfg_h), w_h, fn_h.__name__)
+        w_h, cfg_h = check_step_result(fn_h(w_h, g_h, cfg_h), w_h, fn_h.__name__)
         record(f"{fn_h.__name__}_w{k_h + 1}", w_h, tol=1e-10)
     record(f"{fn_h.__name__}_cache", cfg_h["cache"], tol=1e-10)
     record(f"config['cache'] after 4 steps of {fn_h.__name__}", cfg_h["cache"], tol=1e-10)
@@ -663,14 +663,14 @@ from backproplab.grading import record
 
 w, config = np.array([1.0, -2.0]), {"lr": 0.1}
 for k, want in enumerate(([0.9, -1.9], [0.8, -1.8])):
-    w, config = expect_step_result(adam(w, np.array([0.5, -0.1]), config), w, "adam")
+    w, config = check_step_result(adam(w, np.array([0.5, -0.1]), config), w, "adam")
     record(f"adam_step{k + 1}", w)
     expect_close(w, want, f"w after {k + 1} Adam step(s) with a constant gradient (0.5, -0.1)",
                  hint="with the bias correction m_hat = dw and v_hat = dw^2 here: did you divide by "
                       "1 - beta1**t and 1 - beta2**t, with t counting from 1?")
 record("adam_t", config["t"])
 expect_close(config["t"], 2, "config['t'] after two steps", hint="t counts the steps taken, starting from 0")
-w, config = expect_step_result(adamw(np.array([1.0, -2.0]), np.array([0.5, -0.1]), {"lr": 0.1, "weight_decay": 0.5}),
+w, config = check_step_result(adamw(np.array([1.0, -2.0]), np.array([0.5, -0.1]), {"lr": 0.1, "weight_decay": 0.5}),
                                np.array([1.0, -2.0]), "adamw")
 record("adamw_step1", w)
 expect_close(w, [0.85, -1.8], "w after one AdamW step with weight_decay = 0.5: Adam's step minus lr * 0.5 * w",
@@ -693,7 +693,7 @@ for fn_h, wd_h in ((adam, 0.0), (adamw, 0.3)):
         cfg_h["weight_decay"] = wd_h
     w_h, rw_h, rm_h, rv_h = (w0_h.copy(), w0_h.copy(), m0_h.copy(), v0_h.copy())
     for k_h, g_h in enumerate(grads_h):
-        w_h, cfg_h = expect_step_result(fn_h(w_h, g_h, cfg_h), w_h, fn_h.__name__)
+        w_h, cfg_h = check_step_result(fn_h(w_h, g_h, cfg_h), w_h, fn_h.__name__)
         record(f"{fn_h.__name__}_w{k_h + 1}", w_h, tol=1e-10)
     for key_h in ("m", "v", "t"):
         record(f"{fn_h.__name__}_state_{key_h}", cfg_h[key_h], tol=1e-10)
