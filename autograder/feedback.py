@@ -1,21 +1,22 @@
 """Feedback HTML a student can learn from, without the hidden tests.
 
-Built from the autograded notebook: each test cell shows its points and, when
-it failed, why. A hidden test cell shows only its one-line docstring and the
-grader's reason (which names the failing result, never the expected value);
-its code, its outputs and tracebacks stay with the instructor.
+Built from the autograded notebook: the student's own source, and under each
+test cell its points and, when it failed, the grader's reason (the case and
+what differs, never the expected value). A hidden test cell shows only its
+one-line docstring.
+
+No output made in the kernel is shown, not even the student's own: a cell
+that prints ``In``, ``_ih`` or ``Out`` (or an exception message built from
+them) would otherwise carry the hidden tests' source into this page. The
+student has their outputs in their own notebook.
 """
 
 import copy
-import json
 
 import nbformat
 from nbconvert import HTMLExporter
 
-from backproplab.grading import MIME
-
 HIDDEN_NOTE = "# (hidden test: its code runs only when your notebook is graded)"
-MAX_OUTPUT_BYTES = 500_000
 
 
 def feedback_notebook(autograded, verdicts, hidden_ids, total):
@@ -30,24 +31,15 @@ def feedback_notebook(autograded, verdicts, hidden_ids, total):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.cell_type != "code":
             continue
-        cell.outputs = [_shrunk(o) for o in cell.outputs if MIME not in o.get("data", {})]
+        cell.outputs = []
         if grade_id in verdicts:
             if grade_id in hidden_ids:
                 cell.source = cell.source.split("\n", 1)[0] + "\n" + HIDDEN_NOTE
-                cell.outputs = []
             cell.outputs.append(_verdict_output(*verdicts[grade_id]))
     order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     in_order = sorted(verdicts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(_summary(in_order, total)))
     return nb
-
-
-def _shrunk(output):
-    """The output, or a short note in its place when it is too big for a web page."""
-    size = len(json.dumps(output))
-    if size <= MAX_OUTPUT_BYTES:
-        return output
-    return nbformat.v4.new_output("stream", name="stdout", text=f"[grader] an output of {size / 1e6:.1f} MB is left out of this page\n")
 
 
 def _verdict_output(points, max_points, reason):

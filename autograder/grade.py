@@ -67,6 +67,7 @@ class CellScore:
     score: float
     max_score: float
     autograded: bool
+    reason: str = ""  # the grader's words when an autograded cell lost points
 
 
 def grade_class(submissions, assignment, workdir=DEFAULT_WORKDIR, timeout=30, unsafe=False, student_timeout=300, workers=1):

@@ -29,8 +29,10 @@ import nbformat
 from autograder.course import nbgrader_config, notebook_stem, put_venv_on_path
 from autograder.feedback import feedback_notebook, write_feedback_html
 from autograder.intake import SubmissionError, clean_metadata, find_notebook, load_notebook, restore_metadata
-from autograder.outside_check import check_cell, records_by_cell, reference_records
+from autograder.outside_check import check_cell, failed_checked_keys, records_by_cell, reference_records, stray_records
 from autograder.sanitize import sanitize_notebook
+from autograder.snapshot import SNAPSHOTS, autograde_preprocessors
+from autograder.verdicts import answer_cells_by_count, cell_reason, errors_by_cell
 
 
 def grade(job):
@@ -46,10 +48,12 @@ def grade(job):
             result["flags"].append("renamed")
         stage(notebook, job, workdir)
         autograde(job, workdir)
-        result["cells"], tampered = score(job, workdir)
-        if tampered:
+        result["cells"], tampered, stray = score(job, workdir)
+        result["notes"] += stray
+        if tampered or any("rewritten" in note for note in stray):
             result["flags"].append("tampered")
-            result["notes"].append(f"passed in the kernel but failed the outside check: {', '.join(tampered)}")
+        if tampered:
+            result["notes"].append(f"checks passed in the kernel but failed outside: {', '.join(tampered)}")
     except SubmissionError as exc:
         result["status"], result["reason"] = "not graded", str(exc)
         result["flags"].append(exc.flag)
@@ -106,6 +110,7 @@ def _config(job):
     workdir = Path(job["workdir"])
     config = nbgrader_config(workdir, release_dir=workdir / "release", timeout=job["timeout"])
     config.OverwriteCells.add_missing_cells = True
+    config.Autograde.autograde_preprocessors = autograde_preprocessors()
     if not job["unsafe"]:
         os.environ["JUPYTER_PATH"] = job["jupyter_path"]
         config.Execute.kernel_name = job["kernel_name"]
@@ -116,7 +121,10 @@ def _config(job):
 
 
 def score(job, workdir):
-    """Decide each grade cell's points outside the kernel; update the gradebook; write feedback."""
+    """Decide each grade cell's points outside the kernel; update the gradebook; write feedback.
+
+    Returns ``(cells, tampered grade_ids, notes on ignored records)``.
+    """
     from nbgrader.api import Gradebook
 
     assignment, student = job["assignment"], job["student"]
@@ -124,7 +132,8 @@ def score(job, workdir):
     autograded = workdir / "autograded" / student / assignment / f"{stem}.ipynb"
     graded = nbformat.read(autograded, 4)
     reference = reference_records(assignment, workdir / "reference")
-    records, errors = records_by_cell(graded), _errors_by_cell(graded)
+    records = records_by_cell(graded, SNAPSHOTS)
+    errors, answers = errors_by_cell(graded), answer_cells_by_count(graded)
     verdicts, cells, tampered = {}, {}, []
     with warnings.catch_warnings(), Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
         warnings.simplefilter("ignore")
@@ -132,45 +141,30 @@ def score(job, workdir):
             if g.cell_type != "code":
                 cells[g.name] = [None if g.needs_manual_grade else g.score, g.max_score, False]
                 continue
-            reason = _reason(g.name, reference, records, errors)
+            expected, sent = reference.get(g.name, {}), records.get(g.name, [])
+            reason = cell_reason(check_cell(expected, sent), errors.get(g.name), answers)
             points = 0.0 if reason else g.max_score
-            # Only a visible cell checks in the kernel; a hidden one records and leaves the judging to us.
-            if reason and not errors.get(g.name) and g.auto_score == g.max_score and g.name not in job["hidden_ids"]:
+            # A check that passed in the kernel and fails outside, with the very same comparison, was tampered with.
+            if g.name not in errors and failed_checked_keys(expected, sent):
                 tampered.append(g.name)
             g.auto_score = points
             verdicts[g.name] = (points, g.max_score, reason)
-            cells[g.name] = [points, g.max_score, True]
+            cells[g.name] = [points, g.max_score, True, reason or ""]
         gb.db.commit()
     total = (sum(p for p, _, _ in verdicts.values()), sum(m for _, m, _ in verdicts.values()))
-    sanitize_notebook(graded)  # the formgrader renders the stored copy: no student script may reach it
+    _store_sanitized(graded, autograded)
+    html = workdir / "feedback" / student / assignment / f"{stem}.html"
+    write_feedback_html(feedback_notebook(graded, verdicts, job["hidden_ids"], total), html)
+    return cells, sorted(tampered), stray_records(graded, SNAPSHOTS)
+
+
+def _store_sanitized(graded, autograded):
+    """Rewrite the stored autograded copy without scripts: the formgrader renders it."""
+    sanitize_notebook(graded)
     mode = autograded.stat().st_mode  # nbgrader leaves it read-only; keep it so
     autograded.chmod(mode | stat.S_IWUSR)
     nbformat.write(graded, autograded)
     autograded.chmod(mode)
-    html = workdir / "feedback" / student / assignment / f"{stem}.html"
-    write_feedback_html(feedback_notebook(graded, verdicts, job["hidden_ids"], total), html)
-    return cells, sorted(tampered)
-
-
-def _errors_by_cell(notebook):
-    """``{grade_id: ename}`` of test cells that raised in the kernel."""
-    errors = {}
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        names = [o.get("ename", "error") for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        if grade_id and names:
-            errors[grade_id] = names[0]
-    return errors
-
-
-def _reason(grade_id, reference, records, errors):
-    """Why a test cell gets no points (None when it passes)."""
-    outside = check_cell(reference.get(grade_id, {}), records.get(grade_id, []))
-    if errors.get(grade_id) == "AssertionError":
-        return outside or "one of the test's checks failed"
-    if grade_id in errors:
-        return f"your code raised {errors[grade_id]}"
-    return outside
 
 
 def run_job(job_file):

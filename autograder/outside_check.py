@@ -9,56 +9,88 @@ sends data, and never sees the reference values.
 """
 
 import json
-import math
 import os
 import tempfile
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from nbclient import NotebookClient
 
 from autograder.build import read_source
 from autograder.course import grading_digest
-from backproplab.grading import MIME
+from autograder.snapshot import cell_records
+from backproplab.matching import describe_difference, values_match
 
 MAX_RECORD_BYTES = 2_000_000  # per cell: more is treated as tampering
 
 
-def records_by_cell(notebook):
-    """``{grade_id: [(key, value, tol), ...]}`` from a graded notebook's outputs."""
+def records_by_cell(notebook, snapshots=None):
+    """``{grade_id: [Record, ...]}`` of a graded notebook's test cells.
+
+    snapshots: ``{cell index: [payload, ...]}`` taken as each cell finished
+    (:mod:`autograder.snapshot`); when given, they are judged instead of the
+    final outputs.
+    """
     found = {}
-    for cell in notebook.cells:
+    for index, cell in enumerate(notebook.cells):
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or not meta.get("grade"):
             continue
-        found[meta["grade_id"]] = numbered([
-            (d["key"], d["value"], d.get("tol", 1e-7))
-            for o in cell.get("outputs", [])
-            for d in [o.get("data", {}).get(MIME)]
-            if isinstance(d, dict) and "key" in d and "value" in d
-        ])
+        payloads = snapshots.get(index, []) if snapshots is not None else cell_records(cell)
+        found[meta["grade_id"]] = numbered([Record.from_payload(p) for p in payloads])
     return found
+
+
+def stray_records(notebook, snapshots):
+    """Notes on records the grader ignores: sent from a cell that is not a test, or rewritten later."""
+    notes = []
+    for index, cell in enumerate(notebook.cells):
+        sent = cell_records(cell)
+        if sent and not cell.metadata.get("nbgrader", {}).get("grade"):
+            notes.append(f"cell {index + 1} is not a test cell but sent {len(sent)} record(s): ignored")
+        elif cell.cell_type == "code" and sent != snapshots.get(index, sent):
+            notes.append(f"records of cell {index + 1} were rewritten after it finished: the grader used the first ones")
+    return notes
+
+
+@dataclass(frozen=True)
+class Record:
+    """One value a test cell sent: its key, encoded value, tolerance, case in words, and whether it was asserted."""
+
+    key: str
+    value: object
+    tol: float = 1e-7
+    about: str = ""
+    checked: bool = False
+
+    @classmethod
+    def from_payload(cls, payload):
+        """A record from the dict the kernel displayed; anything malformed becomes harmless."""
+        tol = payload.get("tol", 1e-7)
+        return cls(str(payload["key"]), payload["value"], float(tol) if isinstance(tol, (int, float)) else 1e-7,
+                   str(payload.get("about", ""))[:200], payload.get("checked") is True)
 
 
 def numbered(records):
     """A key recorded again in the same cell (a check inside a loop) becomes ``key#2``, ``key#3``... in order."""
     seen, out = {}, []
-    for key, value, tol in records:
-        seen[key] = seen.get(key, 0) + 1
-        out.append((key if seen[key] == 1 else f"{key}#{seen[key]}", value, tol))
+    for rec in records:
+        seen[rec.key] = seen.get(rec.key, 0) + 1
+        out.append(rec if seen[rec.key] == 1 else replace(rec, key=f"{rec.key}#{seen[rec.key]}"))
     return out
 
 
 def reference_records(assignment, cache_dir):
-    """The solution's records, ``{grade_id: {key: (value, tol)}}``, cached by the grading digest."""
+    """The solution's records, ``{grade_id: {key: Record}}``, cached by the grading digest."""
     digest = grading_digest(assignment)[:16]
     cache = Path(cache_dir) / f"reference-{assignment}-{digest}.json"
     if cache.exists():
-        return {g: {k: tuple(v) for k, v in recs.items()} for g, recs in json.loads(cache.read_text()).items()}
+        return {g: {k: Record(**r) for k, r in recs.items()} for g, recs in json.loads(cache.read_text()).items()}
     with tempfile.TemporaryDirectory() as scratch:
         notebook = run_solution_as_graded(assignment, scratch)
-    reference = {g: {k: (v, tol) for k, v, tol in recs} for g, recs in records_by_cell(notebook).items()}
+    reference = {g: {r.key: r for r in recs} for g, recs in records_by_cell(notebook).items()}
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(reference))
+    cache.write_text(json.dumps({g: {k: asdict(r) for k, r in recs.items()} for g, recs in reference.items()}))
     return reference
 
 
@@ -74,71 +106,26 @@ def run_solution_as_graded(assignment, workdir):
 
 
 def check_cell(reference, student_records):
-    """``None`` if the student's records match ``reference`` ({key: (value, tol)}), else why not.
+    """``None`` if the student's records match ``reference`` ({key: Record}), else why not, in words.
 
-    The reason names the record (e.g. ``'dW_D5'``), never the reference value.
+    The reason names the case (the solution's ``about``, else its key) and
+    what differs, never the reference value.
     """
     if not reference:
         return "this test cell records nothing to check; ask your instructor"
-    if len(json.dumps(student_records)) > MAX_RECORD_BYTES:
+    if len(json.dumps([r.value for r in student_records])) > MAX_RECORD_BYTES:
         return "the cell sent far more data than its test records"
-    keys = [k for k, _, _ in student_records]
-    for key, (expected, tol) in reference.items():
-        if key not in keys:
-            return f"no result for {key!r} reached the grader (did the cell stop early?)"
-        actual = next(v for k, v, _ in student_records if k == key)
-        if not values_match(actual, expected, tol):
-            return f"your result for {key!r} differs from the reference solution's"
+    sent = {r.key: r for r in student_records}
+    for key, expected in reference.items():
+        case = expected.about or key
+        if key not in sent:
+            return f"no result for {case!r} reached the grader: the test stopped before it"
+        if not values_match(sent[key].value, expected.value, expected.tol):
+            return f"{case}: {describe_difference(sent[key].value, expected.value, expected.tol)}"
     return None
 
 
-def values_match(actual, expected, tol):
-    """Compare two encoded values (see ``backproplab.grading.encode``) without evaluating anything."""
-    if not isinstance(actual, dict) or not isinstance(expected, dict) or actual.keys() != expected.keys():
-        return False
-    kind = next(iter(expected))
-    if kind == "array":
-        return actual.get("shape") == expected["shape"] and _arrays_close(actual["array"], expected["array"], tol)
-    if kind == "list":
-        a, e = actual["list"], expected["list"]
-        return isinstance(a, list) and len(a) == len(e) and all(values_match(x, y, tol) for x, y in zip(a, e))
-    if kind == "dict":
-        a, e = actual["dict"], expected["dict"]
-        return isinstance(a, dict) and a.keys() == e.keys() and all(values_match(a[k], e[k], tol) for k in e)
-    return kind != "unrecordable" and actual == expected
-
-
-def _arrays_close(actual, expected, tol):
-    """Relative error (max-normalised) within ``tol``; nan and inf must sit in the same places."""
-    if not isinstance(actual, list) or len(actual) != len(expected):
-        return False
-    a = [_number(v) for v in actual]
-    e = [_number(v) for v in expected]
-    if any(v is None for v in a):
-        return False
-    if not all(_same_special(x, y) for x, y in zip(a, e)):
-        return False
-    finite = [(x, y) for x, y in zip(a, e) if math.isfinite(y)]
-    if not finite:
-        return True
-    diff = max(abs(x - y) for x, y in finite)
-    scale = max(abs(x) for x, _ in finite) + max(abs(y) for _, y in finite)
-    return diff / max(1e-8, scale) <= tol
-
-
-def _same_special(x, y):
-    """Both finite, or the same nan / inf / -inf."""
-    if math.isfinite(x) and math.isfinite(y):
-        return True
-    return (math.isnan(x) and math.isnan(y)) or x == y
-
-
-def _number(value):
-    """A float from an encoded entry (numbers, or 'nan' / 'inf' / '-inf'), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if value in ("nan", "inf", "-inf"):
-        return float(value)
-    return None
+def failed_checked_keys(reference, student_records):
+    """Keys the solution asserted in the kernel (``check``) whose student values fail outside."""
+    sent = {r.key: r for r in student_records}
+    return [k for k, e in reference.items() if e.checked and k in sent and not values_match(sent[k].value, e.value, e.tol)]

@@ -64,6 +64,18 @@ def mutate(answers, mutant):
     return {**answers, mutant.cell: source.replace(mutant.old, mutant.new)}
 
 
+def vary(notebook, answers, variant):
+    """``notebook`` filled with ``answers`` changed by a :class:`~autograder.variants.Variant`, its cells added."""
+    unknown = set(variant.answers) - set(answers)
+    if unknown:
+        raise ValueError(f"variant {variant.name!r} answers cells that are not answer cells: {sorted(unknown)}")
+    notebook = fill(notebook, {**answers, **variant.answers})
+    for after, source in variant.added:
+        index = next(i for i, c in enumerate(notebook.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == after)
+        notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
+    return notebook
+
+
 def fill(notebook, answers):
     """A copy of ``notebook`` whose answer cells named in ``answers`` hold that text."""
     notebook = nbformat.from_dict(notebook)

@@ -13,9 +13,17 @@ notebook, and that comparison decides the cell's points. At any other time
 (a student running the notebook, nbgrader's Validate) ``record`` only
 returns its value.
 
-Values are plain data: numbers, NumPy arrays, bools, strings, ``None`` and
-lists, tuples or dicts of those. Record a SymPy expression by its values at a
-few points, not by its text: the grader never evaluates student text.
+Values are plain data: numbers, NumPy arrays, PyTorch tensors, bools,
+strings, ``None`` and lists, tuples or dicts of those. Every real array-like
+encodes the same: ``2.0``, ``np.float32(2)``, ``np.array(2.0)`` and
+``torch.tensor(2.0)`` are all the number 2, and a list of numbers is an array.
+Record a SymPy expression by its values at a few points, not by its text: the
+grader never evaluates student text.
+
+Visible test cells use :func:`check`, which records *and* asserts in the
+kernel with exactly the comparison the grader makes outside
+(:func:`backproplab.matching.values_match`), so the student sees the same
+verdict before submitting as after.
 """
 
 import numbers
@@ -23,23 +31,50 @@ import os
 
 import numpy as np
 
-__all__ = ["record", "encode", "MIME"]
+from backproplab.matching import describe_difference, values_match
+
+__all__ = ["record", "check", "encode", "MIME"]
 
 MIME = "application/vnd.backproplab.record+json"
 
 
-def record(key, value, tol=1e-7):
+def record(key, value, tol=1e-7, about="", checked=False):
     """Record ``value`` under ``key`` for the grader; return ``value`` unchanged.
 
     key: a name unique within the test cell, e.g. ``"dW_D5"``.
     tol: the relative error the grader allows (see ``backproplab.gradcheck.rel_error``);
         the solution's ``tol`` is the one used.
+    about: the case in words, e.g. ``"dW for stride 2, padding 1"``; the
+        grader names a failing case by the solution's ``about`` (else its key).
+    checked: set by :func:`check`; the solution's mark tells the grader which
+        records a visible cell also asserted in the kernel.
     """
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
         from IPython.display import display
 
-        display({MIME: {"key": str(key), "value": encode(value), "tol": float(tol)}}, raw=True)
+        payload = {"key": str(key), "value": encode(value), "tol": float(tol), "about": str(about), "checked": checked}
+        display({MIME: payload}, raw=True)
     return value
+
+
+def check(key, value, expected, name, tol=1e-7, hint=""):
+    """Record ``value`` and fail (``AssertionError``) unless it matches ``expected`` as the grader would.
+
+    For visible test cells: ``expected`` is shown to the student anyway.
+    Returns ``value``, so a cell can go on using it.
+    """
+    record(key, value, tol, about=name, checked=True)
+    actual, wanted = encode(value), encode(expected)
+    if values_match(actual, wanted, tol):
+        return value
+    message = f"{name}: {describe_difference(actual, wanted, tol)}; got {_short(value)}, expected {_short(expected)}"
+    raise AssertionError(message + (f". {hint}" if hint else "."))
+
+
+def _short(value):
+    """A one-line view of a value for a visible check's message."""
+    text = np.array2string(value, precision=5, threshold=8, edgeitems=2) if isinstance(value, np.ndarray) else repr(value)
+    return " ".join(text.split())[:160]
 
 
 def encode(value):
@@ -52,17 +87,42 @@ def encode(value):
         return {"str": value}
     if isinstance(value, dict):
         return {"dict": {str(k): encode(v) for k, v in value.items()}}
-    if isinstance(value, (list, tuple)) and not all(_is_number(v) for v in value):
-        return {"list": [encode(v) for v in value]}
+    value = _as_numpy(value)
+    if isinstance(value, (list, tuple)):
+        items = [_as_numpy(v) for v in value]
+        if not all(_is_number(v) for v in items):
+            return {"list": [encode(v) for v in items]}
+        value = items
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return {"unrecordable": type(value).__name__}
-    return {"array": _jsonable(array), "shape": list(array.shape)}
+    encoded = {"array": _jsonable(array), "shape": list(array.shape)}
+    if _is_float32(value):
+        encoded["float32"] = True
+    return encoded
+
+
+def _as_numpy(value):
+    """A PyTorch tensor (on any device, with or without grad) as a NumPy array; anything else as it is."""
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return value
 
 
 def _is_number(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    """A real scalar: Python or NumPy number, or a 0-d numeric array (not a bool)."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, np.ndarray):
+        return value.ndim == 0 and np.issubdtype(value.dtype, np.number) and not np.iscomplexobj(value)
+    return isinstance(value, numbers.Real)
+
+
+def _is_float32(value):
+    """Whether ``value`` (or every entry of a list of scalars) was computed in single or half precision."""
+    items = value if isinstance(value, list) else [value]
+    return bool(items) and all(getattr(v, "dtype", None) in (np.float32, np.float16) for v in items)
 
 
 def _jsonable(array):

@@ -15,7 +15,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 from autograder.course import assignments  # noqa: E402
 from autograder.grade import grade_class  # noqa: E402
 from autograder.mutants import mutants_for  # noqa: E402
-from autograder.submissions import fill, mutate, released_notebook, solution_answers, write_submission  # noqa: E402
+from autograder.submissions import fill, mutate, released_notebook, solution_answers, vary, write_submission  # noqa: E402
+from autograder.variants import variants_for  # noqa: E402
 
 CHAPTERS = assignments()
 
@@ -37,12 +38,14 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(tier)
 
 
-def class_answers(assignment):
-    """``{student: answers}``: the solution, the untouched release, one student per mutant."""
-    answers = solution_answers(assignment)
-    students = {"solution": answers, "untouched": {}}
+def class_notebooks(assignment):
+    """``{student: notebook}``: the solution, the untouched release, one student per mutant and per variant."""
+    notebook, answers = released_notebook(assignment), solution_answers(assignment)
+    students = {"solution": fill(notebook, answers), "untouched": fill(notebook, {})}
     for mutant in mutants_for(assignment):
-        students[f"mutant-{mutant.name}"] = mutate(answers, mutant)
+        students[f"mutant-{mutant.name}"] = fill(notebook, mutate(answers, mutant))
+    for variant in variants_for(assignment):
+        students[f"variant-{variant.name}"] = vary(notebook, answers, variant)
     return students
 
 
@@ -54,9 +57,8 @@ def graded_class(tmp_path_factory):
     def grade(assignment):
         if assignment not in cache:
             root = tmp_path_factory.mktemp(f"class-{assignment}")
-            notebook = released_notebook(assignment)
-            for student, answers in class_answers(assignment).items():
-                write_submission(fill(notebook, answers), root / "submissions", student, assignment)
+            for student, notebook in class_notebooks(assignment).items():
+                write_submission(notebook, root / "submissions", student, assignment)
             results = grade_class(root / "submissions", assignment, workdir=root / "work")
             cache[assignment] = {r.student: r for r in results}
         return cache[assignment]

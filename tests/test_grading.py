@@ -4,6 +4,7 @@ the untouched release scores zero, and every classic mistake loses points."""
 import pytest
 
 from autograder.mutants import mutants_for
+from autograder.variants import variants_for
 from tests.conftest import CHAPTERS
 
 
@@ -13,6 +14,7 @@ def _on_chapter_worker(assignment, *values, test_id):
 
 
 GRADED_CHAPTERS = [_on_chapter_worker(a, test_id=a) for a in CHAPTERS]
+VARIANT_CASES = [_on_chapter_worker(a, v, test_id=f"{a}-{v.name}") for a in CHAPTERS for v in variants_for(a)]
 MUTANT_CASES = [_on_chapter_worker(a, m, test_id=f"{a}-{m.name}") for a in CHAPTERS for m in mutants_for(a)]
 
 
@@ -44,6 +46,23 @@ def test_chapter_has_enough_mutants(assignment):
     mutants = mutants_for(assignment)
     assert len(mutants) >= 8
     assert len({m.name for m in mutants}) == len(mutants), "mutant names must be unique"
+
+
+@pytest.mark.parametrize("assignment", CHAPTERS)
+def test_chapter_has_enough_variants(assignment):
+    """Each chapter ships at least 4 correct submissions written unlike the solution."""
+    variants = variants_for(assignment)
+    assert len(variants) >= 4
+    assert len({v.name for v in variants}) == len(variants), "variant names must be unique"
+
+
+@pytest.mark.parametrize(("assignment", "variant"), VARIANT_CASES)
+def test_correct_variant_gets_full_marks_and_no_flag(graded_class, assignment, variant):
+    """A correct answer written unlike the solution gets every autograded point, and nobody calls it a cheat."""
+    result = graded_class(assignment)[f"variant-{variant.name}"]
+    assert result.status == "graded", result.reason
+    assert _failed_cells(result) == [], {c: result.cells[c].reason for c in _failed_cells(result)}
+    assert result.flags == [], result.notes
 
 
 @pytest.mark.parametrize(("assignment", "mutant"), MUTANT_CASES)
