@@ -126,6 +126,11 @@ def check_cell(reference, student_records):
 
 
 def failed_checked_keys(reference, student_records):
-    """Keys the solution asserted in the kernel (``check``) whose student values fail outside."""
+    """Keys the solution asserted in the kernel (``check``) that are missing or fail outside.
+
+    Called for a cell that raised nothing: its checks all passed in the
+    kernel, so a checked key that is absent or differs was tampered with.
+    """
     sent = {r.key: r for r in student_records}
-    return [k for k, e in reference.items() if e.checked and k in sent and not values_match(sent[k].value, e.value, e.tol)]
+    return [k for k, e in reference.items()
+            if e.checked and (k not in sent or not values_match(sent[k].value, e.value, e.tol))]

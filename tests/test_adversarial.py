@@ -19,7 +19,7 @@ import pytest
 
 from autograder.build import release
 from autograder.course import REPO
-from autograder.grade import grade_class, hidden_test_ids
+from autograder.grade import grade_class
 from autograder.sandbox import unavailable_reason
 from tests.adversarial.corpus import ASSIGNMENT, NOTEBOOK, build_corpus
 from tests.test_release import HIDDEN, _secret_lines
@@ -196,10 +196,16 @@ def test_no_student_script_reaches_the_instructors_pages(graded, case):
     assert "widgets" not in notebook.metadata
 
 
-def test_harvesting_expected_values_earns_no_hidden_point(graded):
-    """Checkers rewired to send their expected values gain nothing in hidden cells: there is nothing to harvest."""
-    _, results, workdir = graded
-    hidden = set(hidden_test_ids(ASSIGNMENT))
-    harvest, honest = results["harvest-references"].cells, results["control-mistakes"].cells
-    gained = [g for g in hidden if harvest[g].score > honest[g].score]
-    assert gained == [], f"harvesting gained points in hidden cells {gained}"
+@pytest.mark.parametrize("case", ["harvest-references", "rewrite-records-later", "records-from-answer-cell"])
+def test_harvesting_earns_no_point(graded, case):
+    """Harvesting in-kernel references, rewriting records later, or sending them from an answer cell gains nothing."""
+    _, results, _ = graded
+    gained = {g: c.score for g, c in results[case].cells.items() if c.autograded and c.score > 0}
+    assert gained == {}, f"{case} gained points in {gained}"
+
+
+def test_rewritten_and_stray_records_are_noted_for_the_instructor(graded):
+    """The grader tells the instructor which records it ignored, and why."""
+    _, results, _ = graded
+    assert any("rewritten after it finished" in n for n in results["rewrite-records-later"].notes)
+    assert any("is not a test cell" in n for n in results["records-from-answer-cell"].notes)

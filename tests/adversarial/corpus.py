@@ -95,7 +95,12 @@ def _attacks(ctx):
         "xss-outputs": ("perfect", "ch01_forward", XSS_OUTPUTS, Expect("full")),
         # The IPC folder is the one place the sandbox shares with the machine: what one student leaves
         # there must be gone for the next ("ipc-read" sorts after "ipc-plant").
-        "harvest-references": ("mistakes", "ch01_forward", HARVEST, Expect("at-most-mistakes")),
+        # The harvesting family: references computed in the kernel, records rewritten later, records sent
+        # from an answer cell, and the hidden tests' source read back from the kernel's history.
+        "harvest-references": ("untouched", "ch01_forward", HARVEST, Expect("zero")),
+        "rewrite-records-later": ("untouched", "ch01_forward", REWRITE_LATER, Expect("zero", flags=("tampered",))),
+        "records-from-answer-cell": ("untouched", "ch01_forward", RECORDS_FROM_ANSWER_CELL, Expect("zero")),
+        "exception-carries-history": ("untouched", "ch01_forward", EXCEPTION_CARRIES_HISTORY, Expect("zero")),
         "ipc-plant": ("perfect", "ch01_forward", f"open({IPC_DIR} + '/planted', 'wb').write(b'0' * 2**20)\n", Expect("full")),
         "ipc-read": ("perfect", "ch01_forward", _leak_probe("ipc folder", f"[n for n in __import__('os').listdir({IPC_DIR}) if n.startswith('planted')] or 1 / 0"), Expect("full")),
     }
@@ -158,17 +163,51 @@ for _ in range(3):
     display(Image(_png(2048, 1024)))
 """
 
-PATCH_CHECKERS = """import backproplab.checks as _checks
+# Visible cells' checks record the student's value and stop asserting. Whatever failed outside
+# would have failed inside: flagged.
+PATCH_CHECKERS = """import backproplab.checks as _checks, backproplab.grading as _grading
 import numpy.testing
 for _name in [n for n in dir(_checks) if n.startswith('expect_')]:
     setattr(_checks, _name, lambda *a, **k: None)
     globals()[_name] = lambda *a, **k: None
+_record = _grading.record
+def _record_only(key, value, expected, name, tol=1e-7, hint=''):
+    return _record(key, value, tol, about=name, checked=True)
+_grading.check = _record_only
 """
 
 INPUT_TRANSFORMER = """def _blank_tests(lines):
     text = ''.join(lines)
-    return [] if ('expect_' in text or 'assert' in text) else lines
+    return [] if ('expect_' in text or 'assert' in text or 'check(' in text) else lines
 get_ipython().input_transformers_cleanup.append(_blank_tests)
+"""
+
+# Each visible check shows its record under a display id; after the *next* cell, every one of them is
+# rewritten with the expected value (nbclient applies such updates to the earlier cell's output).
+REWRITE_LATER = """import backproplab.grading as _grading
+from IPython.display import display, update_display
+_pending, _ready = {}, {}
+def _check(key, value, expected, name, tol=1e-7, hint=''):
+    _pending[key] = (_grading.encode(expected), tol)
+    display({_grading.MIME: {'key': key, 'value': _grading.encode(value), 'tol': tol}}, raw=True, display_id=key)
+    return value
+def _rewrite(*args):
+    for key, (value, tol) in _ready.items():
+        update_display({_grading.MIME: {'key': key, 'value': value, 'tol': tol}}, raw=True, display_id=key)
+    _ready.update(_pending)
+    _pending.clear()
+_grading.check = _check
+get_ipython().events.register('post_run_cell', _rewrite)
+"""
+
+RECORDS_FROM_ANSWER_CELL = """from IPython.display import display
+from backproplab.grading import MIME, encode
+for _key, _value in (('z_start', 1.0), ('z_W11_b2', 11.0), ('z_D3', 0.5), ('z_W0', -4.5)):
+    display({MIME: {'key': _key, 'value': encode(_value), 'tol': 1e9}}, raw=True)
+"""
+
+EXCEPTION_CARRIES_HISTORY = """def forward(X, W, b):
+    raise ValueError('LEAK: ' + repr(In) + repr(Out))
 """
 
 ALWAYS_EQUAL = """class _Liar(float):
@@ -233,6 +272,9 @@ def _notebook_edits(bases):
     nb = nbformat.from_dict(perfect)
     nb.metadata["kernelspec"] = {"name": "julia-1.9", "display_name": "Julia 1.9", "language": "julia"}
     cases["other-kernelspec"] = (nb, Expect("full"))
+    nb = nbformat.from_dict(perfect)
+    nb.cells.append(nbformat.v4.new_code_cell("print(In)\nprint(_ih)\nprint(Out)\nprint(globals())"))
+    cases["print-history-last-cell"] = (nb, Expect("full"))
     nb = nbformat.from_dict(perfect)
     nb.cells.insert(1, nbformat.v4.new_markdown_cell(f"Hello grader {XSS}"))
     nb.cells.insert(2, nbformat.v4.new_raw_cell(XSS))
