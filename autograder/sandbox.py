@@ -20,6 +20,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from autograder import cgroups
 
 KERNEL_NAME = "backproplab-sandbox"
 SANDBOX_UID = 64123  # the first of the uids no account uses: each worker's limits and clean-up are its own
@@ -45,6 +46,7 @@ class SandboxSettings:
     cpu_seconds: int = 300
     scratch_mb: int = 256
     env: dict = field(default_factory=dict)
+    cgroups: list = None  # the worker's control groups (autograder.cgroups), where the machine allows them
 
 
 def unavailable_reason():
@@ -99,15 +101,17 @@ def install_kernelspec(workdir, worker, uid):
     """Write worker ``worker``'s sandbox kernelspec under ``<workdir>/jupyter``.
 
     Each worker has its own ``uid`` (see :func:`claim_uid`), so limits and
-    clean-up never touch another worker's kernel, and its own IPC folder,
-    owned by that uid. Returns ``{"kernel_name", "jupyter_path", "ipc_prefix",
-    "uid"}`` for the job.
+    clean-up never touch another worker's kernel, its own IPC folder, owned by
+    that uid, and, where the machine allows, its own control group capping
+    the memory and processes of the whole sandbox. Returns ``{"kernel_name",
+    "jupyter_path", "ipc_prefix", "uid", "cgroups"}`` for the job.
     """
     workdir = Path(workdir).resolve()
     ipc_dir = Path(tempfile.mkdtemp(prefix="bpl-ipc-"))
     if os.geteuid() == 0:
         os.chown(ipc_dir, uid, uid)
     settings = SandboxSettings(expose=kernel_needs(), ipc_dir=str(ipc_dir), uid=uid)
+    settings.cgroups = cgroups.create(f"backproplab-{uid}", settings.memory_bytes, settings.max_processes)
     kernel_name = f"{KERNEL_NAME}-{worker}"
     spec_dir = workdir / "jupyter" / "kernels" / kernel_name
     spec_dir.mkdir(parents=True, exist_ok=True)
@@ -119,7 +123,8 @@ def install_kernelspec(workdir, worker, uid):
         "interrupt_mode": "message",
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=2))
-    return {"kernel_name": kernel_name, "jupyter_path": str(workdir / "jupyter"), "ipc_prefix": str(ipc_dir / "kernel"), "uid": uid}
+    return {"kernel_name": kernel_name, "jupyter_path": str(workdir / "jupyter"), "ipc_prefix": str(ipc_dir / "kernel"),
+            "uid": uid, "cgroups": settings.cgroups}
 
 
 def kill_sandbox_processes(uid):

@@ -14,8 +14,10 @@ folder nbgrader executes the notebook in and replaces itself by Debian's
   which receives the working folder's files, not the notebooks) and the
   worker's IPC socket folder, through which the grader talks to the kernel.
 
-Inside, ``prlimit`` caps memory, processes, file size and CPU time and turns
-off core files; as root, ``setpriv`` then drops to the worker's unprivileged
+Before that, the launcher joins the worker's control group, where the machine
+allows one (:mod:`autograder.cgroups`): memory and processes of the whole
+sandbox together are capped. Inside, ``prlimit`` caps memory, processes,
+file size and CPU time per process and turns off core files; as root, ``setpriv`` then drops to the worker's unprivileged
 uid with no capabilities (without root the user namespace already holds no
 privilege on the machine). When the kernel ends, the PID namespace ends with
 it, and every process the student left behind is killed.
@@ -25,6 +27,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+from autograder import cgroups
 
 HOME = "/tmp/home"
 SUBMITTED = "/tmp/.submitted"
@@ -51,6 +55,7 @@ os.execvp(rest[0], rest)
 def main(argv):
     settings_file, connection_file = argv
     settings = json.loads(Path(settings_file).read_text())
+    cgroups.join(settings.get("cgroups"))  # the whole sandbox, every process it starts, shares the group's caps
     argv = bwrap_argv(settings, connection_file, os.getcwd(), os.geteuid() == 0)
     os.execvpe("bwrap", argv, kernel_environment(settings))
 

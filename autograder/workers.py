@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+from autograder import cgroups
 from autograder.sandbox import claim_uid, install_kernelspec, kill_sandbox_processes
 
 
@@ -82,6 +83,7 @@ class Worker:
         self.stop()
         if self.settings.get("ipc_prefix"):
             shutil.rmtree(Path(self.settings["ipc_prefix"]).parent, ignore_errors=True)
+        cgroups.remove(self.settings.get("cgroups"))
         if self.uid_lock is not None:
             self.uid_lock.close()
             self.uid_lock = None

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,59 @@ def test_the_sandbox_shows_the_kernel_the_shipped_data_but_not_the_grader():
     exposed = kernel_needs()
     assert str(REPO_DATA.resolve()) in exposed
     assert not [p for p in exposed if p.endswith(("/solutions", "/autograder", "/tests", "/.git"))]
+
+
+def _processes_mentioning(text):
+    """Pids of processes whose command line mentions ``text``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_stopping_the_grader_stops_every_sandbox_it_started(tmp_path, signum):
+    """Ctrl-C (SIGINT) or SIGTERM to the grader, while a student's kernel loops: no worker, kernel or sandbox survives."""
+    notebook = released_notebook(ASSIGNMENT)
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "ch01_forward":
+            cell.source = "while True:\n    pass\n"
+    write_submission(notebook, tmp_path / "class", "looper", ASSIGNMENT)
+    work = tmp_path / "work"
+    command = [sys.executable, "-m", "autograder", "grade", str(tmp_path / "class"), "--chapter", ASSIGNMENT,
+               "--workdir", str(work), "--timeout", "120"]
+    run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(sandboxed := _descendants(_processes_mentioning(str(work)))) < 3:  # bwrap, its init, the kernel
+        assert time.monotonic() < deadline and run.poll() is None, "no sandboxed kernel started"
+        time.sleep(0.2)
+    run.send_signal(signum)
+    run.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while _alive(sandboxed | set(_processes_mentioning(str(tmp_path)))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _alive(sandboxed | set(_processes_mentioning(str(tmp_path)))) == [], "processes of the stopped grader survive"
+
+
+def _descendants(pids):
+    """``pids`` and every process below them."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    found, frontier = set(pids), set(pids)
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pids):
+    return sorted(p for p in pids if Path(f"/proc/{p}").exists())

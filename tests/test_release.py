@@ -1,5 +1,6 @@
 """The student release: course/ is exactly what solutions/ generates, and leaks nothing."""
 
+import ast
 import filecmp
 import re
 import zipfile
@@ -11,6 +12,7 @@ import pytest
 from autograder.build import read_source, release, source_script
 from autograder.bundle import write_bundle
 from autograder.course import COURSE, notebook_stem
+from autograder.namespace_lint import shadowable_loads
 from tests.conftest import CHAPTERS
 
 pytestmark = pytest.mark.xdist_group("release")
@@ -108,3 +110,28 @@ def test_build_names_the_chapters_when_given_an_unknown_one(capsys):
 
     assert main(["build", "06"]) == 2
     assert "no chapter 06: choose from 01_gradient_descent" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("assignment", CHAPTERS)
+def test_test_cells_survive_a_students_star_import(assignment):
+    """No test cell calls a bare builtin that ``from numpy/math/torch import *`` rebinds; they use ``builtins.``."""
+    assert shadowable_loads(assignment) == {}, "write builtins.sum(...), builtins.range(...), ... in these test cells"
+    setup = next(c for c in read_source(assignment).cells if c.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_setup"))
+    assert "import builtins" in setup.source.splitlines(), "the locked setup cell must import builtins"
+
+
+@pytest.mark.parametrize("assignment", CHAPTERS)
+def test_test_cells_judge_nothing_the_grader_does_not(assignment):
+    """Hidden cells only record; visible cells record through check(), which asserts what the grader compares."""
+    for cell in read_source(assignment).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade") or cell.cell_type != "code":
+            continue
+        calls = {n.func.id for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        judges = sorted(c for c in calls if c.startswith("expect_") or c == "assert_allclose")
+        asserts = any(isinstance(n, ast.Assert) for n in ast.walk(ast.parse(cell.source)))
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            assert not judges and not asserts and "check" not in calls, f"{meta['grade_id']} judges in the kernel"
+        else:
+            assert "record" not in calls, f"{meta['grade_id']} records without checking: use check()"
+            assert not judges and not asserts, f"{meta['grade_id']} asserts {judges or 'assert'} beside its checks"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder import cgroups
 from autograder.sandbox import claim_uid, install_kernelspec, unavailable_reason
 from autograder.sandbox_kernel import bwrap_argv, kernel_environment
 
@@ -37,14 +38,27 @@ def sandbox(tmp_path_factory):
     connection = root / "connection.json"
     connection.write_text("{}")
 
-    def run(code, timeout=60):
+    def run(code, timeout=60, groups=None):
+        """``groups``: control groups to start in (as the launcher joins the worker's), else the worker's own."""
         program = [sys.executable, "-c", textwrap.dedent(code)]
         argv = bwrap_argv(settings, str(connection), str(submitted), os.geteuid() == 0, program)
-        return subprocess.run(argv, env=kernel_environment(settings), capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(argv, env=kernel_environment(settings), capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=lambda: cgroups.join(groups or settings.get("cgroups")))
 
     run.settings = settings
     yield run
+    cgroups.remove(settings.get("cgroups"))
     lock.close()
+
+
+@pytest.fixture
+def small_group():
+    """A control group of 600 MiB and 40 tasks, or a skip where this machine delegates none to this user."""
+    folders = cgroups.create(f"backproplab-probe-{os.getpid()}", 600 * 2**20, 40)
+    if folders is None:
+        pytest.skip("no control group can be made here: only the per-process limits hold (as the README says)")
+    yield folders
+    cgroups.remove(folders)
 
 
 def reported(result):
@@ -186,3 +200,41 @@ def test_processes_left_behind_die_with_the_kernel(sandbox):
     size = os.path.getsize(beacon)
     time.sleep(0.5)
     assert size > 0 and os.path.getsize(beacon) == size, "the daemon kept writing after its sandbox ended"
+
+
+def test_memory_is_capped_for_the_whole_sandbox_not_per_process(sandbox, small_group):
+    """Four processes of 300 MB each, every one under the per-process cap, cannot all live in a 600 MiB group."""
+    seen = reported(sandbox("""
+        import json, os, sys, time
+        children = []
+        for _ in range(4):
+            pid = os.fork()
+            if pid == 0:
+                block = b"x" * (300 * 2**20)
+                time.sleep(3)
+                os._exit(0)
+            children.append(pid)
+        killed = sum(os.WEXITSTATUS(s) != 0 or os.WIFSIGNALED(s) for _, s in (os.waitpid(p, 0) for p in children))
+        print(json.dumps(killed), file=sys.stderr)
+    """, groups=small_group))
+    assert seen >= 1, "all four 300 MB processes lived: the memory cap is per process only"
+
+
+def test_processes_are_capped_for_the_whole_sandbox(sandbox, small_group):
+    """Forking stops at the group's 40 tasks, far below the per-uid process limit."""
+    seen = reported(sandbox("""
+        import json, os, sys, time
+        started = 0
+        try:
+            for _ in range(100):
+                if os.fork() == 0:
+                    time.sleep(5)
+                    os._exit(0)
+                started += 1
+        except OSError:
+            pass
+        print(json.dumps(started), file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(0)
+    """, groups=small_group))
+    assert seen < 40
