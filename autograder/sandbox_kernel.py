@@ -5,7 +5,8 @@ folder nbgrader executes the notebook in and replaces itself by Debian's
 ``bwrap`` (bubblewrap), which starts the kernel in an **allow-list** root:
 
 - new user (when not root), mount, PID, network, IPC and UTS namespaces, and
-  its own ``/proc``; no ``/sys``, no network at all (not even the host's
+  its own ``/proc``; no access to the kernel's keyrings (a seccomp filter,
+  :mod:`autograder.seccomp`); no ``/sys``, no network at all (not even the host's
   loopback), a minimal ``/dev``;
 - read-only: ``/usr`` (with the ``/bin``, ``/lib`` links), this Python
   (venv and base install), the helper package and ``data/``
@@ -28,7 +29,7 @@ import os
 import sys
 from pathlib import Path
 
-from autograder import cgroups
+from autograder import cgroups, seccomp
 
 HOME = "/tmp/home"
 SUBMITTED = "/tmp/.submitted"
@@ -56,16 +57,18 @@ def main(argv):
     settings_file, connection_file = argv
     settings = json.loads(Path(settings_file).read_text())
     cgroups.join(settings.get("cgroups"))  # the whole sandbox, every process it starts, shares the group's caps
-    argv = bwrap_argv(settings, connection_file, os.getcwd(), os.geteuid() == 0)
+    argv = bwrap_argv(settings, connection_file, os.getcwd(), os.geteuid() == 0, seccomp_fd=seccomp.filter_fd())
     os.execvpe("bwrap", argv, kernel_environment(settings))
 
 
-def bwrap_argv(settings, connection_file, workdir, as_root, program=None):
+def bwrap_argv(settings, connection_file, workdir, as_root, program=None, seccomp_fd=None):
     """The whole ``bwrap`` command line: namespaces, the allow-listed root, then the limited kernel.
 
     ``program`` replaces ipykernel (the tests run probes in the very same sandbox).
+    ``seccomp_fd``: an inherited descriptor holding :func:`autograder.seccomp.keyring_filter`.
     """
-    return ["bwrap", *namespaces(settings, as_root), *root_filesystem(settings, as_root),
+    seccomp_args = ["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []
+    return ["bwrap", *namespaces(settings, as_root), *seccomp_args, *root_filesystem(settings, as_root),
             "--ro-bind", workdir, SUBMITTED, "--ro-bind", connection_file, CONNECTION,
             "--chdir", "/tmp", "--", *kernel_command(settings, as_root, program)]
 

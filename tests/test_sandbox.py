@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cgroups
+from autograder import cgroups, seccomp
 from autograder.sandbox import claim_uid, install_kernelspec, unavailable_reason
 from autograder.sandbox_kernel import bwrap_argv, kernel_environment
 
@@ -41,9 +41,13 @@ def sandbox(tmp_path_factory):
     def run(code, timeout=60, groups=None):
         """``groups``: control groups to start in (as the launcher joins the worker's), else the worker's own."""
         program = [sys.executable, "-c", textwrap.dedent(code)]
-        argv = bwrap_argv(settings, str(connection), str(submitted), os.geteuid() == 0, program)
-        return subprocess.run(argv, env=kernel_environment(settings), capture_output=True, text=True, timeout=timeout,
-                              preexec_fn=lambda: cgroups.join(groups or settings.get("cgroups")))
+        fd = seccomp.filter_fd()
+        argv = bwrap_argv(settings, str(connection), str(submitted), os.geteuid() == 0, program, fd)
+        try:
+            return subprocess.run(argv, env=kernel_environment(settings), capture_output=True, text=True, timeout=timeout,
+                                  preexec_fn=lambda: cgroups.join(groups or settings.get("cgroups")), pass_fds=[fd])
+        finally:
+            os.close(fd)
 
     run.settings = settings
     yield run
@@ -238,3 +242,27 @@ def test_processes_are_capped_for_the_whole_sandbox(sandbox, small_group):
         os._exit(0)
     """, groups=small_group))
     assert seen < 40
+
+
+KEYCTL = """
+        import ctypes, json, sys
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        def call(*args):
+            result = libc.syscall(*args)
+            return result if result >= 0 else -ctypes.get_errno()
+"""  # indented as the probes' own code, which follows it
+
+
+def test_no_key_crosses_students_through_the_kernels_keyrings(sandbox):
+    """A key added to the user or session keyring by one student is refused, and the next finds nothing."""
+    added = reported(sandbox(KEYCTL + """
+        found = [call(248, b"user", b"bpl-probe", b"secret", 6, ctypes.c_long(ring)) for ring in (-4, -3, -5)]
+        print(json.dumps(found), file=sys.stderr)
+    """))
+    assert all(code < 0 for code in added), f"add_key succeeded: {added}"
+    searched = reported(sandbox(KEYCTL + """
+        print(json.dumps([call(250, 10, ctypes.c_long(ring), b"user", b"bpl-probe", 0) for ring in (-4, -3, -5)]),
+              file=sys.stderr)
+    """))
+    assert all(code < 0 for code in searched), f"a keyring answered: {searched}"
