@@ -569,26 +569,38 @@ def watched_page(browser):
     return page, events
 
 
-@pytest.mark.parametrize("case", ["xss-markdown", "xss-outputs"])
-def test_no_student_script_runs_in_the_instructors_browser(browser, xss_class, case):
-    """The feedback page and the formgrader's rendering of the stored notebook run none of the student's script."""
-    from nbconvert import HTMLExporter
-
-    from autograder.course import formgrader_config
-
+@pytest.fixture(scope="module")
+def xss_formgrader(xss_class, tmp_path_factory):
+    """A second JupyterLab, logged in, whose formgrader shows the graded script-carrying class: ``(server, workdir)``."""
     workdir, _ = xss_class
-    feedback = next((workdir / "feedback" / case).rglob("*.html"))
-    stored = nbformat.read(workdir / "autograded" / case / DEMO_CHAPTER / f"{notebook_stem(DEMO_CHAPTER)}.ipynb", 4)
-    rendered, _ = HTMLExporter(config=formgrader_config(workdir)).from_notebook_node(stored)
-    as_formgrader = workdir / f"{case}-formgrader.html"
-    as_formgrader.write_text(rendered)
-    for html in (feedback, as_formgrader):
+    root = workdir.parent
+    config = NBGRADER_CONFIG.format(workdir=str(workdir), root=str(root), release=str(workdir / "release"))
+    (root / "nbgrader_config.py").write_text(config)
+    with JupyterLab(root, tmp_path_factory.mktemp("xss-lab-home")) as server:
+        yield server, workdir
+
+
+def _submission_id(workdir, student):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
+        return gb.find_submission_notebook(notebook_stem(DEMO_CHAPTER), DEMO_CHAPTER, student).id
+
+
+@pytest.mark.parametrize("case", ["xss-markdown", "xss-outputs"])
+def test_no_student_script_runs_in_the_instructors_browser(browser, xss_formgrader, case):
+    """The live formgrader (logged in, where a script could open a terminal) and the feedback page run none of it."""
+    server, workdir = xss_formgrader
+    feedback = next((workdir / "feedback" / case).rglob("*.html")).as_uri()
+    formgrader = f"{server.base}/formgrader/submissions/{_submission_id(workdir, case)}/?token={server.token}"
+    for name, url in (("feedback", feedback), ("formgrader", formgrader)):
         page, events = watched_page(browser)
         try:
-            page.goto(html.as_uri())
-            page.wait_for_timeout(1500)
-            shoot(page, f"{case}-{html.stem}")
-            assert page.locator("body").inner_text().strip(), f"{html.name} shows nothing"
+            page.goto(url)
+            page.wait_for_timeout(2500)
+            shoot(page, f"{case}-{name}")
+            assert "Hello grader" in page.content() or case != "xss-markdown", f"{name} does not show the submission"
+            assert page.locator("body").inner_text().strip(), f"{name} shows nothing"
         finally:
             page.close()
-        assert events == [], f"{html.name}: {events}"
+        assert events == [], f"{name}: {events}"
