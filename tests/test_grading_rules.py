@@ -231,3 +231,29 @@ def test_feedback_shows_no_output_made_in_the_kernel_and_hides_hidden_test_code(
     shown = nbformat.writes(page)
     assert "secret hidden" not in shown and "secret_hidden_call" not in shown
     assert "0 / 2 points: no result" in shown and "checks forward on hidden inputs" in shown
+
+
+# --- mutants and variants are checked where they are defined -----------------------------------------
+
+def _fake_module(monkeypatch, **lists):
+    import importlib
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(importlib, "import_module", lambda name: SimpleNamespace(__name__=name, **lists))
+
+
+def test_a_mutant_naming_a_test_cell_that_does_not_exist_is_refused_at_once(monkeypatch):
+    from autograder.mutants import Mutant, mutants_for
+
+    typo = Mutant(name="typo", cell="ch01_forward", old="b", new="c", loses=("ch01_froward_hidden",))
+    _fake_module(monkeypatch, MUTANTS=[typo])
+    with pytest.raises(ValueError, match="'typo'.*loses names no test cell.*ch01_froward_hidden"):
+        mutants_for("01_gradient_descent")
+
+
+def test_a_variant_answering_a_cell_that_is_not_an_answer_cell_is_refused_at_once(monkeypatch):
+    from autograder.variants import Variant, variants_for
+
+    _fake_module(monkeypatch, VARIANTS=[Variant(name="v", about="", answers={"ch01_forward_visible": "x = 1"})])
+    with pytest.raises(ValueError, match="'v'.*ch01_forward_visible"):
+        variants_for("01_gradient_descent")

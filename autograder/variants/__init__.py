@@ -29,7 +29,14 @@ class Variant:
 
 
 def variants_for(assignment):
-    """The ``VARIANTS`` list of an assignment such as ``01_gradient_descent``."""
+    """The ``VARIANTS`` list of an assignment such as ``01_gradient_descent``, each checked against the chapter."""
+    from autograder.mutants import chapter_cells
+
     number, _, name = assignment.partition("_")
     module = importlib.import_module(f"autograder.variants.ch{number}_{name}")
+    answers, tests = chapter_cells(assignment)
+    for variant in module.VARIANTS:
+        unknown = sorted(set(variant.answers) - answers) + [a for a, _ in variant.added if a not in answers | tests]
+        if unknown:
+            raise ValueError(f"variant {variant.name!r} in {module.__name__} names cells {assignment} does not have: {unknown}")
     return module.VARIANTS
