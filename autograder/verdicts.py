@@ -61,11 +61,12 @@ def cell_reason(outside, error, answer_cells):
     """The verdict's reason: the outside check's, unless the cell raised first.
 
     outside: the outside check's reason (``None`` when every record matched).
-    error: the cell's error output, or ``None``. An ``AssertionError`` from
-    the test's own check is explained by the outside check's words.
+    error: the cell's error output, or ``None``. A failed ``check``
+    (``CheckFailed``, an ``AssertionError``) is explained by the outside
+    check's words.
     """
     if error is None:
         return outside
-    if error.get("ename") == "AssertionError" and not _place_in_answers(error, answer_cells):
+    if error.get("ename") in ("CheckFailed", "AssertionError") and not _place_in_answers(error, answer_cells):
         return outside or "one of the test's checks failed"
     return describe_error(error, answer_cells)

@@ -33,7 +33,7 @@ import numpy as np
 
 from backproplab.matching import describe_difference, values_match
 
-__all__ = ["record", "check", "encode", "MIME"]
+__all__ = ["record", "check", "encode", "MIME", "CheckFailed"]
 
 MIME = "application/vnd.backproplab.record+json"
 
@@ -68,7 +68,30 @@ def check(key, value, expected, name, tol=1e-7, hint=""):
     if values_match(actual, wanted, tol):
         return value
     message = f"{name}: {describe_difference(actual, wanted, tol)}; got {_short(value)}, expected {_short(expected)}"
-    raise AssertionError(message + (f". {hint}" if hint else "."))
+    _show_failures_briefly()
+    raise CheckFailed(message + (f". {hint}" if hint else "."))
+
+
+class CheckFailed(AssertionError):
+    """A visible test's check failed; its message says which case and what differs."""
+
+
+def _show_failures_briefly():
+    """In IPython, show a failed check as its sentence alone, not a traceback through this module."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and CheckFailed not in getattr(shell, "custom_exceptions", ()):
+        shell.set_custom_exc((CheckFailed,), _brief)
+
+
+def _brief(shell, etype, value, tb, tb_offset=None):
+    """IPython's custom exception handler: the sentence in red, nothing else."""
+    lines = [f"\x1b[0;31mCheck failed:\x1b[0m {value}"]
+    shell._showtraceback(etype, value, lines)
+    return lines
 
 
 def _short(value):

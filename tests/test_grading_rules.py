@@ -5,6 +5,8 @@ These run in well under a second each, without a kernel: the slow tests in
 """
 
 import math
+import subprocess
+import sys
 
 import nbformat
 import numpy as np
@@ -214,8 +216,22 @@ def test_a_forged_exception_name_is_not_repeated():
     assert "<script>" not in describe_error({"ename": "<script>x</script>", "traceback": []}, {})
 
 
+def test_a_failed_check_shows_its_sentence_alone_in_ipython():
+    """In an IPython shell of its own (a global one would leak into other tests)."""
+    code = (
+        "from IPython.testing.globalipapp import get_ipython\n"
+        "shell = get_ipython()\n"
+        "shell.run_cell('from backproplab.grading import check')\n"
+        "result = shell.run_cell(\"check('k', [1.0, -2.0], [-1.0, 2.0], 'dW for the toy')\")\n"
+        "print('raised', type(result.error_in_exec).__name__)\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
+    assert "raised CheckFailed" in shown
+    assert "dW for the toy: the sign is flipped" in shown and "Traceback" not in shown and "grading.py" not in shown
+
+
 def test_a_failed_visible_check_is_explained_by_the_outside_check():
-    error = {"ename": "AssertionError", "evalue": "anything", "traceback": ["Cell In[9], line 4"]}
+    error = {"ename": "CheckFailed", "evalue": "anything", "traceback": ["Check failed: anything"]}
     assert cell_reason("z at the start: the sign is flipped", error, {7: "ch01_forward"}) == "z at the start: the sign is flipped"
     assert cell_reason(None, None, {}) is None
 
