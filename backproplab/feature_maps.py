@@ -23,6 +23,7 @@ import torch
 from matplotlib.figure import Figure
 
 from backproplab.plotting import control_row, png_output
+from backproplab.student_code import call_student
 
 __all__ = ["feature_map_viewer", "FeatureMapViewer", "stage_maps", "ORDERS", "MAX_MAPS"]
 
@@ -78,10 +79,9 @@ class FeatureMapViewer(widgets.VBox):
 
     def probabilities(self, index):
         """The student's class probabilities for image ``index`` (a NumPy row), or an error message (str)."""
-        try:
-            probs = self.predict_proba(self.model, self.X[index:index + 1], 1)
-        except Exception as exc:  # the student's function: report, do not crash the panel
-            return f"predict_proba raised {type(exc).__name__}: {exc}"
+        probs, message = call_student(self.predict_proba, self.model, self.X[index:index + 1], 1)
+        if message:
+            return message
         try:
             row = np.asarray(torch.as_tensor(probs).detach().cpu(), dtype=np.float64)
         except (TypeError, ValueError, RuntimeError) as exc:

@@ -33,6 +33,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from backproplab.plotting import control_row, png_output
+from backproplab.student_code import call_student, latest
 
 __all__ = ["CANONICAL_KERNELS", "KernelExplorer", "kernel_explorer", "load_photo"]
 
@@ -187,15 +188,10 @@ def kernel_explorer(conv_fn, pool_fns=None, image=None, *, kernel="edge", stride
 
 def _call(fn, what, *args):
     """Run a student's layer function; return ``(4-D array, None)`` or ``(None, message)``."""
-    name = getattr(fn, "__name__", what)
-    try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            returned = fn(*args)
-    except NotImplementedError:
-        return None, f"Implement {name} above first, then come back to the explorer."
-    except Exception as exc:  # the student's error in words, not a traceback
-        return None, f"{name} raised {type(exc).__name__}: {exc}"
+    returned, message = call_student(fn, *args, then="come back to the explorer")
+    if message:
+        return None, message
+    name = getattr(latest(fn), "__name__", what)
     out = returned[0] if isinstance(returned, tuple) and len(returned) == 2 else returned
     try:
         out = np.asarray(out, dtype=np.float64)

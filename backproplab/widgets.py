@@ -23,6 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from backproplab.plotting import CONTOUR_CMAP, control_row, only_rounding, png_output
+from backproplab.student_code import call_student, latest
 
 __all__ = ["optimisation_explorer", "OptimisationExplorer"]
 
@@ -110,17 +111,13 @@ def _make_sliders(W0, b0, lr, num_epochs, mu):
 
 
 def _run(train_fn, X, y, W0, b0, s):
-    """Call ``train_fn`` quietly; return ``(history, None)`` or ``(None, message)``."""
-    name = getattr(train_fn, "__name__", "the training function")
-    try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            history = train_fn(X, y, W0.copy(), b0, s["lr"], s["mu"], int(s["num_epochs"]))
-    except NotImplementedError:
-        return None, f"Implement {name} above first, then move a slider."
-    except Exception as exc:  # show the student's error in words, not a traceback
-        return None, f"{name} raised {type(exc).__name__}: {exc}"
-    missing = [key for key in _HISTORY_KEYS if key not in history]
+    """Call the student's latest ``train_fn`` quietly; return ``(history, None)`` or ``(None, message)``."""
+    history, message = call_student(train_fn, X, y, W0.copy(), b0, s["lr"], s["mu"], int(s["num_epochs"]),
+                                    then="move a slider")
+    if message:
+        return None, message
+    name = getattr(latest(train_fn), "__name__", "the training function")
+    missing = [key for key in _HISTORY_KEYS if not isinstance(history, dict) or key not in history]
     if missing:
         return None, f"{name} returned a history without the keys {missing}."
     return {key: np.asarray(history[key], dtype=float) for key in _HISTORY_KEYS}, None

@@ -125,3 +125,21 @@ def test_converging_run_is_not_flagged():
 def test_rejects_inputs_that_are_not_two_dimensional():
     with pytest.raises(ValueError, match="shape \\(2,\\)"):
         optimisation_explorer(heavy_ball, np.ones(3), 1.0, np.zeros(3), 0.0)
+
+
+def test_the_panel_uses_the_function_the_student_defines_after_building_it():
+    """Built on the placeholder, the panel draws once the notebook redefines train_momentum: no rebuild needed."""
+    notebook = {"__name__": "__main__"}  # a notebook's namespace, as IPython's is
+    exec("def train_momentum(X, y, W, b, lr, mu, num_epochs):\n    raise NotImplementedError()\n", notebook)
+    panel = make_panel(notebook["train_momentum"])
+    assert png_of(panel) == [] and "Implement train_momentum above first" in panel.output.outputs[0]["text"]
+    notebook["train_momentum"] = heavy_ball  # the student runs the finished cell
+    panel.sliders["lr"].value = 0.02
+    assert len(png_of(panel)) == 1 and "Implement" not in panel.status.value
+
+
+def test_a_library_function_is_never_swapped_for_a_namesake():
+    """Only functions defined in the notebook are looked up again."""
+    from backproplab.student_code import latest
+
+    assert latest(np.mean) is np.mean and latest(heavy_ball) is heavy_ball
