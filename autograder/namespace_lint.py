@@ -45,11 +45,12 @@ def bound_names(tree):
 def shadowable_loads(assignment):
     """``{grade_id: [(name, line, column), ...]}`` of bare names in test cells that a star import can rebind.
 
-    Names the chapter's own cells define (the student's functions, the setup
-    cell's helpers) are the student's to keep and are not listed.
+    Names the student's own answer cells define are the student's to keep.
+    Names of the locked setup cell are not safe (``from numpy import *``
+    rebinds ``record``), so a test cell imports what it uses itself.
     """
     code = [c for c in read_source(assignment).cells if c.cell_type == "code"]
-    defined = set().union(*(bound_names(ast.parse(c.source)) for c in code if not _is_test(c)))
+    defined = set().union(*(bound_names(ast.parse(c.source)) for c in code if _is_answer(c)))
     found = {}
     for cell in filter(_is_test, code):
         tree = ast.parse(cell.source)
@@ -59,6 +60,10 @@ def shadowable_loads(assignment):
         if loads:
             found[cell.metadata["nbgrader"]["grade_id"]] = sorted(loads, key=lambda t: t[1:])
     return found
+
+
+def _is_answer(cell):
+    return bool(cell.metadata.get("nbgrader", {}).get("solution"))
 
 
 def _is_test(cell):

@@ -113,9 +113,9 @@ def encode(value):
     value = _as_numpy(value)
     if isinstance(value, (list, tuple)):
         items = [_as_numpy(v) for v in value]
-        if not all(_is_number(v) for v in items):
+        value = _numeric_array(items)
+        if value is None:
             return {"list": [encode(v) for v in items]}
-        value = items
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -133,6 +133,28 @@ def _as_numpy(value):
     return value
 
 
+def _numeric_array(items):
+    """``items`` as one float array when every one is a real number or a real array (nested lists too)
+    and together they are rectangular; else None (a list of unlike things stays a list)."""
+    if not all(_is_real(v) for v in items):
+        return None
+    try:
+        array = np.asarray(items, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return array.astype(np.float32) if items and all(_is_float32(v) for v in items) else array
+
+
+def _is_real(value):
+    """A real number, a real array, or a list or tuple of those."""
+    value = _as_numpy(value)
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "iuf"
+    if isinstance(value, (list, tuple)):
+        return all(_is_real(v) for v in value)
+    return _is_number(value)
+
+
 def _is_number(value):
     """A real scalar: Python or NumPy number, or a 0-d numeric array (not a bool)."""
     if isinstance(value, (bool, np.bool_)):
@@ -143,9 +165,8 @@ def _is_number(value):
 
 
 def _is_float32(value):
-    """Whether ``value`` (or every entry of a list of scalars) was computed in single or half precision."""
-    items = value if isinstance(value, list) else [value]
-    return bool(items) and all(getattr(v, "dtype", None) in (np.float32, np.float16) for v in items)
+    """Whether ``value`` was computed in single or half precision."""
+    return getattr(value, "dtype", None) in (np.float32, np.float16)
 
 
 def _jsonable(array):

@@ -196,12 +196,15 @@ def test_no_student_script_reaches_the_instructors_pages(graded, case):
     assert "widgets" not in notebook.metadata
 
 
-@pytest.mark.parametrize("case", ["harvest-references", "rewrite-records-later", "records-from-answer-cell"])
-def test_harvesting_earns_no_point(graded, case):
+@pytest.mark.parametrize(("case", "base"), [("harvest-references", "control-untouched"),
+                                            ("rewrite-records-later", "control-mistakes"),
+                                            ("records-from-answer-cell", "control-untouched")])
+def test_harvesting_earns_no_point(graded, case, base):
     """Harvesting in-kernel references, rewriting records later, or sending them from an answer cell gains nothing."""
     _, results, _ = graded
-    gained = {g: c.score for g, c in results[case].cells.items() if c.autograded and c.score > 0}
-    assert gained == {}, f"{case} gained points in {gained}"
+    honest = results[base].cells
+    gained = {g: c.score for g, c in results[case].cells.items() if c.autograded and c.score > honest[g].score}
+    assert gained == {}, f"{case} gained points over {base} in {gained}"
 
 
 def test_rewritten_and_stray_records_are_noted_for_the_instructor(graded):

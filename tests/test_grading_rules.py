@@ -46,8 +46,11 @@ def test_a_tensor_that_requires_grad_encodes_like_its_values():
     assert values_match(encode(weights * 2), encode(np.full((2, 3), 2.0)), 1e-6)
 
 
-def test_a_list_of_arrays_stays_a_list_and_an_empty_list_an_empty_array():
-    assert "list" in encode([np.zeros(2), np.ones(2)])
+def test_nested_lists_and_lists_of_like_arrays_are_arrays_and_ragged_ones_lists():
+    stacked = np.array([[0.0, 0.0], [1.0, 1.0]])
+    assert values_match(encode([np.zeros(2), np.ones(2)]), encode(stacked), 1e-12)
+    assert values_match(encode([[0, 0], [1, 1]]), encode(stacked), 1e-12)
+    assert "list" in encode([np.zeros(2), np.ones(3)]) and "list" in encode([True, 1.0])
     assert encode([]) == {"array": [], "shape": [0]}
 
 

@@ -98,7 +98,7 @@ def _attacks(ctx):
         # The harvesting family: references computed in the kernel, records rewritten later, records sent
         # from an answer cell, and the hidden tests' source read back from the kernel's history.
         "harvest-references": ("untouched", "ch01_forward", HARVEST, Expect("zero")),
-        "rewrite-records-later": ("untouched", "ch01_forward", REWRITE_LATER, Expect("zero", flags=("tampered",))),
+        "rewrite-records-later": ("mistakes", "ch01_forward", REWRITE_LATER, Expect("mistakes", flags=("tampered",))),
         "records-from-answer-cell": ("untouched", "ch01_forward", RECORDS_FROM_ANSWER_CELL, Expect("zero")),
         "exception-carries-history": ("untouched", "ch01_forward", EXCEPTION_CARRIES_HISTORY, Expect("zero")),
         "ipc-plant": ("perfect", "ch01_forward", f"open({IPC_DIR} + '/planted', 'wb').write(b'0' * 2**20)\n", Expect("full")),
