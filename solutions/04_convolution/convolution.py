@@ -64,20 +64,31 @@
 # Loops are fine here: chapter 05 makes these layers fast.
 
 # %% nbgrader={"grade": false, "grade_id": "ch04_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import builtins
 import numbers
 
 import matplotlib.pyplot as plt
 import numpy as np
 from scipy import signal
 
-from backproplab.checks import expect_close, expect_shape, expect_type
 from backproplab.gradcheck import numerical_gradient, rel_error
-from backproplab.grading import record
+from backproplab.grading import check, record
 from backproplab.kernel_explorer import CANONICAL_KERNELS, kernel_explorer, load_photo
 from backproplab.plotting import show_figure
 
 np.set_printoptions(precision=4, suppress=True)
-# The test cells below use the names imported here: do not rebind them.
+# The test cells below use the names imported and defined here: do not rebind them.
+
+
+def reference_conv(x, w, b, stride=1, pad=0):
+    """Eq. (8) computed by SciPy in float64: the visible tests take their expected values from it, not from your code.
+
+    (Your own layers may not use SciPy: the exercises are about writing the loops.)
+    """
+    x_pad = np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return np.array([[signal.correlate(x_pad[n], w[f], mode="valid", method="direct")[0, ::stride, ::stride] + b[f]
+                      for f in builtins.range(w.shape[0])] for n in builtins.range(x_pad.shape[0])])
 
 # %% [markdown]
 # ## 1. Convolution in one dimension, and its twin, the cross-correlation
@@ -173,29 +184,32 @@ def xcorr1d(x, k):
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_conv1d_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """conv1d and xcorr1d on small cases you can check by hand, and seed 003's 1-D example (about 12)."""
-from backproplab.checks import expect_close
-from backproplab.grading import record
+import numpy as np
 
-c = record("conv_123_010", conv1d([1.0, 2.0, 3.0], [0.0, 1.0, 0.5]))
-expect_close(c, [0.0, 1.0, 2.5, 4.0, 1.5], "conv1d([1, 2, 3], [0, 1, 0.5])",
-             hint="the full convolution has n_a + n_b - 1 = 5 entries; out[1] = a[0] b[1] + a[1] b[0] = 1")
-r = record("xcorr_1234", xcorr1d([1.0, 2.0, 3.0, 4.0], [1.0, 0.0, -1.0]))
-expect_close(r, [-2.0, -2.0], "xcorr1d([1, 2, 3, 4], [1, 0, -1])",
-             hint="out[0] = x[0] k[0] + x[1] k[1] + x[2] k[2] = 1 - 3: no flip in a cross-correlation")
-seed003 = record("seed003_example", xcorr1d([128, 255, 123, 45, 4], [1 / 9, 4 / 7, -3 / 2, 4 / 5, 1 / 7]))
-expect_close(seed003, [12.007936507936508], "the cross-correlation of seed 003's 1-D example")
+from backproplab.grading import check
+
+check("conv_123_010", conv1d([1.0, 2.0, 3.0], [0.0, 1.0, 0.5]), [0.0, 1.0, 2.5, 4.0, 1.5], "conv1d([1, 2, 3], [0, 1, 0.5])",
+      hint="the full convolution has n_a + n_b - 1 = 5 entries; out[1] = a[0] b[1] + a[1] b[0] = 1")
+check("xcorr_1234", xcorr1d([1.0, 2.0, 3.0, 4.0], [1.0, 0.0, -1.0]), [-2.0, -2.0], "xcorr1d([1, 2, 3, 4], [1, 0, -1])",
+      hint="out[0] = x[0] k[0] + x[1] k[1] + x[2] k[2] = 1 - 3: no flip in a cross-correlation")
+check("seed003_example", xcorr1d([128, 255, 123, 45, 4], [1 / 9, 4 / 7, -3 / 2, 4 / 5, 1 / 7]), [12.007936507936508],
+      "the cross-correlation of seed 003's 1-D example")
 print("conv1d, xcorr1d: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_conv1d_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""conv1d and xcorr1d on hidden random signals, against NumPy; commutativity, linearity and eq. (3)."""
+"""conv1d and xcorr1d on hidden random signals: the full convolution both ways round, linearity, the valid cross-correlation."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4001)
 for n_h, k_h in ((9, 4), (6, 3), (5, 5)):
     x_h, ker_h, ker2_h = (rng_h.normal(size=n_h), rng_h.normal(size=k_h), rng_h.normal(size=k_h))
-    full_h = record(f"conv_{n_h}_{k_h}", conv1d(x_h, ker_h))
-    swapped_h = record(f"conv_swapped_{n_h}_{k_h}", conv1d(ker_h, x_h))
-    lin_h = record(f"conv_linear_{n_h}_{k_h}", conv1d(x_h, 2.0 * ker_h - 3.0 * ker2_h))
-    valid_h = record(f"xcorr_{n_h}_{k_h}", xcorr1d(x_h, ker_h))
+    full_h = record(f"conv_{n_h}_{k_h}", conv1d(x_h, ker_h), about=f"conv1d of a signal of {n_h} and a kernel of {k_h}")
+    swapped_h = record(f"conv_swapped_{n_h}_{k_h}", conv1d(ker_h, x_h),
+                       about=f"conv1d with the arguments swapped (kernel of {k_h} first)")
+    lin_h = record(f"conv_linear_{n_h}_{k_h}", conv1d(x_h, 2.0 * ker_h - 3.0 * ker2_h),
+                   about=f"conv1d with a combination of two kernels of {k_h}")
+    valid_h = record(f"xcorr_{n_h}_{k_h}", xcorr1d(x_h, ker_h), about=f"xcorr1d of a signal of {n_h} and a kernel of {k_h}")
 ### END HIDDEN TESTS
 
 # %%
@@ -294,38 +308,40 @@ def xcorr2d(image, kernel, pad=0):
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_conv2d_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """xcorr2d reproduces seed 003's worked example exactly; conv2d of a spike is the kernel itself."""
-from backproplab.checks import expect_close, expect_shape
-from backproplab.grading import record
+import numpy as np
+
+from backproplab.grading import check
 
 I3 = np.arange(9.0).reshape(3, 3)
 K2 = np.array([[0.0, 1.0], [2.0, 3.0]])
-worked = record("worked_example", xcorr2d(I3, K2, pad=1))
-expect_shape(worked, (4, 4), "xcorr2d(image 3x3, kernel 2x2, pad=1)", hint="(3 + 2*1 - 2) + 1 = 4")
-expect_close(worked, [[0, 3, 8, 4], [9, 19, 25, 10], [21, 37, 43, 16], [6, 7, 8, 0]],
-             "seed 003's worked example", hint="pad one ring of zeros on every side; do not flip the kernel")
+check("worked_example", xcorr2d(I3, K2, pad=1),
+      np.array([[0.0, 3.0, 8.0, 4.0], [9.0, 19.0, 25.0, 10.0], [21.0, 37.0, 43.0, 16.0], [6.0, 7.0, 8.0, 0.0]]),
+      "seed 003's worked example, xcorr2d(image 3x3, kernel 2x2, pad=1)",
+      hint="(3 + 2*1 - 2) + 1 = 4 rows and columns; pad one ring of zeros on every side; do not flip the kernel")
 spike2 = np.zeros((3, 4))
 spike2[1, 1] = 1.0
 K23 = np.arange(6.0).reshape(2, 3)
-stamp = record("spike_conv", conv2d(spike2, K23))
-expect_shape(stamp, (4, 6), "conv2d(3x4 image, 2x3 kernel)", hint="the full convolution is (H + KH - 1, W + KW - 1)")
 expected_stamp = np.zeros((4, 6))
 expected_stamp[1:3, 1:4] = K23
-expect_close(stamp, expected_stamp, "conv2d of a spike at (1, 1)",
-             hint="a convolution copies the kernel unflipped at the spike: did you forget to flip the kernel you slide?")
+check("spike_conv", conv2d(spike2, K23), expected_stamp, "conv2d of a spike at (1, 1) of a 3x4 image with a 2x3 kernel",
+      hint="the full convolution is (H + KH - 1, W + KW - 1) and copies the kernel unflipped at the spike: "
+           "did you forget to flip the kernel you slide?")
 print("conv2d, xcorr2d: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_conv2d_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""conv2d and xcorr2d on hidden non-square images with odd and even kernels and padding 0-2, against SciPy."""
+"""conv2d and xcorr2d on hidden non-square images with odd and even kernels and padding 0-2."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4002)
 for (hh_h, ww_h), (kh_h, kw_h), pad_h in (((5, 7), (3, 2), 0), ((6, 4), (2, 2), 1), ((4, 5), (3, 3), 2)):
     img_h, ker_h = (rng_h.normal(size=(hh_h, ww_h)), rng_h.normal(size=(kh_h, kw_h)))
-    full_h = record(f"conv2d_{hh_h}x{ww_h}_{kh_h}x{kw_h}", conv2d(img_h, ker_h))
-    xc_h = record(f"xcorr2d_{hh_h}x{ww_h}_{kh_h}x{kw_h}_p{pad_h}", xcorr2d(img_h, ker_h, pad=pad_h))
-    record(
-        "xcorr2d against the valid part of conv2d with the rotated kernel",
-        xc_h if pad_h == 0 else xcorr2d(img_h, ker_h),
-    )
+    full_h = record(f"conv2d_{hh_h}x{ww_h}_{kh_h}x{kw_h}", conv2d(img_h, ker_h),
+                    about=f"conv2d of a {hh_h}x{ww_h} image and a {kh_h}x{kw_h} kernel")
+    xc_h = record(f"xcorr2d_{hh_h}x{ww_h}_{kh_h}x{kw_h}_p{pad_h}", xcorr2d(img_h, ker_h, pad=pad_h),
+                  about=f"xcorr2d of a {hh_h}x{ww_h} image and a {kh_h}x{kw_h} kernel, pad {pad_h}")
+    recorded_h = record("xcorr2d against the valid part of conv2d with the rotated kernel", xcorr2d(img_h, ker_h),
+                        about=f"xcorr2d of a {hh_h}x{ww_h} image and a {kh_h}x{kw_h} kernel with the default pad")
 ### END HIDDEN TESTS
 
 # %%
@@ -404,8 +420,7 @@ def pool_output_size(n, pool_size, stride):
 """Output sizes of a floor case and of seed 003's MNIST network (28 -> 28 -> 14 -> 14 -> 7)."""
 import numbers
 
-from backproplab.checks import expect_close
-from backproplab.grading import record
+from backproplab.grading import check
 
 for name, got, expected, hint in (
     ("conv_output_size(8, 3, 2, 0)", conv_output_size(8, 3, 2, 0), 3, "floor((8 - 3) / 2) + 1 = 2 + 1 = 3: take the floor with // and keep the +1"),
@@ -414,15 +429,17 @@ for name, got, expected, hint in (
     ("conv_output_size(14, 5, 1, 2)", conv_output_size(14, 5, 1, 2), 14, "(14 + 2*2 - 5) // 1 + 1"),
     ("pool_output_size(14, 2, 2)", pool_output_size(14, 2, 2), 7, "(14 - 2) // 2 + 1"),
 ):
-    record(name, got)
-    expect_close(got, expected, name, hint=hint)
-    if not isinstance(got, numbers.Integral):
-        raise AssertionError(f"{name} returned {got!r}, a {type(got).__name__}: a number of positions is a whole "
-                             f"number; take the floor with // (eq. 6) so that it is an int")
+    check(name, got, expected, name, hint=hint)
+    check(f"type: {name}", isinstance(got, numbers.Integral), True, f"{name} returns an int",
+          hint="a number of positions is a whole number; take the floor with // (eq. 6) so that it is an int")
 print("output sizes: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_output_size_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Output sizes on hidden cases: strides 2 and 3, padding 0-2, valid / half / full padding, windows that do not fit."""
+import numbers
+
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 for n_h, k_h, s_h, p_h in (
     (7, 3, 2, 0),
@@ -434,12 +451,14 @@ for n_h, k_h, s_h, p_h in (
     (5, 5, 1, 0),
 ):
     got_h = conv_output_size(n_h, k_h, s_h, p_h)
-    record(f"conv_{n_h}_{k_h}_{s_h}_{p_h}", got_h)
-    record(f"type: conv_output_size({n_h}, {k_h}, {s_h}, {p_h})", isinstance(got_h, numbers.Integral))
+    record(f"conv_{n_h}_{k_h}_{s_h}_{p_h}", got_h, about=f"conv_output_size({n_h}, {k_h}, {s_h}, {p_h})")
+    record(f"type: conv_output_size({n_h}, {k_h}, {s_h}, {p_h})", isinstance(got_h, numbers.Integral),
+           about=f"conv_output_size({n_h}, {k_h}, {s_h}, {p_h}) returns an int")
 for n_h, f_h, s_h in ((7, 2, 2), (9, 3, 2), (10, 2, 3), (5, 3, 3), (6, 6, 1)):
     got_h = pool_output_size(n_h, f_h, s_h)
-    record(f"pool_{n_h}_{f_h}_{s_h}", got_h)
-    record(f"type: pool_output_size({n_h}, {f_h}, {s_h})", isinstance(got_h, numbers.Integral))
+    record(f"pool_{n_h}_{f_h}_{s_h}", got_h, about=f"pool_output_size({n_h}, {f_h}, {s_h})")
+    recorded_h = record(f"type: pool_output_size({n_h}, {f_h}, {s_h})", isinstance(got_h, numbers.Integral),
+                        about=f"pool_output_size({n_h}, {f_h}, {s_h}) returns an int")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -468,7 +487,9 @@ for n_h, f_h, s_h in ((7, 2, 2), (9, 3, 2), (10, 2, 3), (5, 3, 3), (6, 6, 1)):
 #
 # Loop over the output positions $(i, j)$ and compute all $N \times F$ dot
 # products of a window at once (`np.einsum` or `np.tensordot`), or loop over
-# everything — both are fine. Cache what the backward pass will need.
+# everything — both are fine. Cache what the backward pass will need. You may
+# compute in float64 or in float32: the tests allow for float32's rounding
+# (a relative error of $10^{-5}$) in this layer and in its gradients.
 
 # %% nbgrader={"grade": false, "grade_id": "ch04_conv_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_forward_naive(x, w, b, stride=1, pad=0):
@@ -496,28 +517,30 @@ def conv_forward_naive(x, w, b, stride=1, pad=0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_conv_forward_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""conv_forward_naive: seed 003's worked example as a layer, a bias, and the output shape for stride 2 on a non-square input."""
-from backproplab.checks import expect_close, expect_shape
-from backproplab.grading import record
+"""conv_forward_naive: seed 003's worked example as a layer with a bias, and stride 2 on a non-square input (against SciPy)."""
+import numpy as np
 
-out, _ = conv_forward_naive(np.arange(9.0).reshape(1, 1, 3, 3), np.array([[[[0.0, 1.0], [2.0, 3.0]]]]), np.array([0.5]), stride=1, pad=1)
-record("worked_example_plus_bias", out)
-expect_shape(out, (1, 1, 4, 4), "out for x (1, 1, 3, 3), w (1, 1, 2, 2), pad 1",
-             hint="H' = (H + 2P - KH) // S + 1 = (3 + 2 - 2) // 1 + 1 = 4")
-expect_close(out[0, 0], np.array([[0, 3, 8, 4], [9, 19, 25, 10], [21, 37, 43, 16], [6, 7, 8, 0]]) + 0.5,
-             "the worked example with bias 0.5", hint="slide without flipping, and add b[f] to every output of filter f")
+from backproplab.grading import check
+
+out, _ = conv_forward_naive(np.arange(9.0).reshape(1, 1, 3, 3), np.array([[[[0.0, 1.0], [2.0, 3.0]]]]), np.array([0.5]),
+                            stride=1, pad=1)
+worked_plus_bias = np.array([[0.0, 3.0, 8.0, 4.0], [9.0, 19.0, 25.0, 10.0], [21.0, 37.0, 43.0, 16.0], [6.0, 7.0, 8.0, 0.0]]) + 0.5
+check("worked_example_plus_bias", out, worked_plus_bias[None, None],
+      "the worked example as a layer: x (1, 1, 3, 3), w (1, 1, 2, 2), bias 0.5, pad 1",
+      hint="H' = (H + 2P - KH) // S + 1 = 4; slide without flipping, and add b[f] to every output of filter f")
 rng = np.random.default_rng(40)
 x_v, w_v, b_v = rng.normal(size=(2, 3, 7, 5)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
 out_v, _ = conv_forward_naive(x_v, w_v, b_v, stride=2, pad=1)
-record("out_stride2", out_v)
-expect_shape(out_v, (2, 4, 4, 3), "out for x (2, 3, 7, 5), w (4, 3, 3, 3), stride 2, pad 1",
-             hint="H' = (7 + 2 - 3) // 2 + 1 = 4 and W' = (5 + 2 - 3) // 2 + 1 = 3: check the floor and the +1")
-expect_close(out_v[1, 2, 1, 1], np.sum(np.pad(x_v, ((0, 0), (0, 0), (1, 1), (1, 1)))[1, :, 2:5, 2:5] * w_v[2]) + b_v[2],
-             "out[1, 2, 1, 1] (image 1, filter 2, window starting at row 2, column 2 of the padded input)")
+check("out_stride2", out_v, reference_conv(x_v, w_v, b_v, stride=2, pad=1),
+      "out for x (2, 3, 7, 5), w (4, 3, 3, 3), stride 2, pad 1", tol=1e-5,
+      hint="the shape is (2, 4, 4, 3): H' = (7 + 2 - 3) // 2 + 1 = 4 and W' = (5 + 2 - 3) // 2 + 1 = 3; "
+           "out[n, f, i, j] uses the window of the padded input starting at row i*S, column j*S")
 print("conv_forward_naive: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_conv_forward_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-"""conv_forward_naive on hidden inputs (non-square, odd and even kernels, strides 1-3, padding 0-2, N, C, F > 1), against SciPy."""
+"""conv_forward_naive on hidden inputs (non-square, odd and even kernels, strides 1-3, padding 0-2, N, C, F > 1); x unchanged."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4004)
 cases_h = (
@@ -528,13 +551,10 @@ cases_h = (
 )
 for x_shape_h, w_shape_h, s_h, p_h in cases_h:
     x_h, w_h, b_h = (rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h), rng_h.normal(size=w_shape_h[0]))
-    x_copy_h = x_h.copy()
-    res_h = conv_forward_naive(x_h, w_h, b_h, s_h, p_h)
-    if not (isinstance(res_h, tuple) and len(res_h) == 2):
-        raise AssertionError("conv_forward_naive must return the tuple (out, cache)")
-    out_h = record(f"out_{x_shape_h}_{w_shape_h}_{s_h}_{p_h}", res_h[0])
-    if not np.array_equal(x_h, x_copy_h):
-        raise AssertionError("conv_forward_naive changed its input x in place: pad a copy instead")
+    out_h, _ = conv_forward_naive(x_h, w_h, b_h, s_h, p_h)
+    record(f"out_{x_shape_h}_{w_shape_h}_{s_h}_{p_h}", out_h, tol=1e-5,
+           about=f"out for x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}")
+    recorded_h = record("unchanged: x", x_h, about="x after conv_forward_naive (pad a copy, do not change x in place)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -608,39 +628,31 @@ def conv_backward_naive(dout, cache):
 
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_conv_backward_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""conv_backward_naive: shapes, and dx, dw, db against a numerical gradient of your conv_forward_naive (stride 1, pad 1)."""
-from backproplab.checks import expect_close, expect_shape
+"""conv_backward_naive: db by eq. (9), dw and dx against float64 numerical gradients of eq. (8) (stride 1, pad 1)."""
+import numpy as np
+
 from backproplab.gradcheck import numerical_gradient
-from backproplab.grading import record
+from backproplab.grading import check
 
 rng = np.random.default_rng(41)
 x_v, w_v, b_v = rng.normal(size=(2, 2, 4, 5)), rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
 out_v, cache_v = conv_forward_naive(x_v, w_v, b_v, 1, 1)
-dout_v = rng.normal(size=out_v.shape)
+dout_v = rng.normal(size=(2, 3, 4, 5))
 dx_v, dw_v, db_v = conv_backward_naive(dout_v, cache_v)
-record("dx", dx_v)
-record("dw", dw_v)
-record("db", db_v)
-expect_shape(dx_v, x_v.shape, "dx", hint="cut the padding off: dx has the shape of x")
-expect_shape(dw_v, w_v.shape, "dw")
-expect_shape(db_v, b_v.shape, "db", hint="one bias per filter: sum dout over n, i and j")
-expect_close(db_v, dout_v.sum(axis=(0, 2, 3)), "db", hint="eq. (9)")
-expect_close(dw_v, numerical_gradient(lambda w: conv_forward_naive(x_v, w, b_v, 1, 1)[0], w_v.copy(), dout_v), "dw (against a numerical gradient)")
-expect_close(dx_v, numerical_gradient(lambda x: conv_forward_naive(x, w_v, b_v, 1, 1)[0], x_v.copy(), dout_v), "dx (against a numerical gradient)")
+check("db", db_v, dout_v.sum(axis=(0, 2, 3)), "db", hint="eq. (9): one bias per filter, sum dout over n, i and j")
+check("dw", dw_v, numerical_gradient(lambda w: reference_conv(x_v, w, b_v, 1, 1), w_v.copy(), dout_v),
+      "dw against a numerical gradient of eq. (8)", tol=1e-5, hint="eq. (10): dw has the shape of w, summed over the batch")
+check("dx", dx_v, numerical_gradient(lambda x: reference_conv(x, w_v, b_v, 1, 1), x_v.copy(), dout_v),
+      "dx against a numerical gradient of eq. (8)", tol=1e-5,
+      hint="eq. (11): windows overlap, so accumulate with +=; cut the padding off, dx has the shape of x")
 print("conv_backward_naive: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_conv_backward_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-"""conv_backward_naive on hidden cases (strides 2 and 3, padding 0-2, odd and even non-square kernels), against float64 numerical gradients."""
+"""conv_backward_naive on hidden cases (strides 2 and 3, padding 0-2, odd and even non-square kernels): dx, dw, db."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4005)
-
-
-def conv_ref_h(x_h, w_h, b_h, s_h, p_h):
-    xp_h = np.pad(x_h, ((0, 0), (0, 0), (p_h, p_h), (p_h, p_h)))
-    win_h = np.lib.stride_tricks.sliding_window_view(xp_h, w_h.shape[2:], axis=(2, 3))[:, :, ::s_h, ::s_h]
-    return np.einsum("nchwkl,fckl->nfhw", win_h, w_h) + b_h[None, :, None, None]
-
-
 for x_shape_h, w_shape_h, s_h, p_h in (
     ((2, 3, 7, 5), (2, 3, 3, 2), 2, 1),
     ((2, 2, 8, 7), (3, 2, 2, 3), 3, 2),
@@ -648,16 +660,15 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 ):
     x_h, w_h, b_h = (rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h), rng_h.normal(size=w_shape_h[0]))
     _, cache_h = conv_forward_naive(x_h, w_h, b_h, s_h, p_h)
-    dout_h = rng_h.normal(size=conv_ref_h(x_h, w_h, b_h, s_h, p_h).shape)
-    grads_h = conv_backward_naive(dout_h, cache_h)
-    if not (isinstance(grads_h, tuple) and len(grads_h) == 3):
-        raise AssertionError("conv_backward_naive must return the tuple (dx, dw, db)")
+    out_shape_h = (x_shape_h[0], w_shape_h[0], (x_shape_h[2] + 2 * p_h - w_shape_h[2]) // s_h + 1,
+                   (x_shape_h[3] + 2 * p_h - w_shape_h[3]) // s_h + 1)
+    dout_h = rng_h.normal(size=out_shape_h)
+    dx_h, dw_h, db_h = conv_backward_naive(dout_h, cache_h)
     tag_h = f"{x_shape_h}_{w_shape_h}_{s_h}_{p_h}"
-    dx_h, dw_h, db_h = (record(f"{k_h}_{tag_h}", v_h) for k_h, v_h in zip(("dx", "dw", "db"), grads_h))
-    record(f"shape: db ({tag_h})", np.shape(db_h))
-    record(f"db ({tag_h})", db_h)
-    record(f"dw ({tag_h})", dw_h)
-    record(f"dx ({tag_h})", dx_h)
+    case_h = f"x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}"
+    record(f"dx_{tag_h}", dx_h, tol=1e-5, about=f"dx for {case_h}")
+    record(f"dw_{tag_h}", dw_h, tol=1e-5, about=f"dw for {case_h}")
+    recorded_h = record(f"db_{tag_h}", db_h, about=f"db for {case_h}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -729,38 +740,33 @@ def conv_backward_dx_rot180(dout, w, x_shape, stride=1, pad=0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_rot180_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""rot180 of a 2x3 kernel; dx from eq. (13) equals your loop dx for stride 1, pad 1."""
-from backproplab.checks import expect_close, expect_shape
-from backproplab.grading import record
+"""rot180 of a 2x3 kernel; dx from eq. (13) for stride 1, pad 1, against a float64 numerical gradient of eq. (8)."""
+import numpy as np
 
-r = record("rot180_2x3", rot180(np.arange(6.0).reshape(2, 3)))
-expect_shape(r, (2, 3), "rot180 of a 2x3 kernel", hint="a rotation keeps the shape; a transpose would not")
-expect_close(r, [[5.0, 4.0, 3.0], [2.0, 1.0, 0.0]], "rot180([[0, 1, 2], [3, 4, 5]])",
-             hint="reverse the rows and the columns, w[..., ::-1, ::-1]; a transpose is not a rotation")
+from backproplab.gradcheck import numerical_gradient
+from backproplab.grading import check
+
+check("rot180_2x3", rot180(np.arange(6.0).reshape(2, 3)), np.array([[5.0, 4.0, 3.0], [2.0, 1.0, 0.0]]),
+      "rot180([[0, 1, 2], [3, 4, 5]])",
+      hint="reverse the rows and the columns, w[..., ::-1, ::-1]; a transpose is not a rotation")
 rng = np.random.default_rng(42)
 x_v, w_v = rng.normal(size=(2, 3, 5, 4)), rng.normal(size=(2, 3, 3, 3))
-out_v, cache_v = conv_forward_naive(x_v, w_v, np.zeros(2), 1, 1)
-dout_v = rng.normal(size=out_v.shape)
-dx_rot = record("dx_rot180", conv_backward_dx_rot180(dout_v, w_v, x_v.shape, 1, 1))
-expect_shape(dx_rot, x_v.shape, "conv_backward_dx_rot180(...)", hint="cut the padding off at the end")
-expect_close(dx_rot, conv_backward_naive(dout_v, cache_v)[0], "dx from eq. (13) against your loop dx",
-             hint="pad dout with K - 1 zeros (full padding) and correlate with ROT180(w) transposed to (C, F, KH, KW)")
+dout_v = rng.normal(size=(2, 2, 5, 4))
+check("dx_rot180", conv_backward_dx_rot180(dout_v, w_v, x_v.shape, 1, 1),
+      numerical_gradient(lambda x: reference_conv(x, w_v, np.zeros(2), 1, 1), x_v.copy(), dout_v),
+      "dx from eq. (13) for x (2, 3, 5, 4), w (2, 3, 3, 3), stride 1, pad 1", tol=1e-5,
+      hint="pad dout with K - 1 zeros (full padding), correlate with ROT180(w) transposed to (C, F, KH, KW), "
+           "and cut the padding off at the end")
 print("rot180, conv_backward_dx_rot180: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_rot180_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""rot180 on hidden non-square filter banks; dx from eq. (13) with strides 2 and 3, padding 0-2, even kernels, against numerical gradients."""
+"""rot180 on a hidden non-square filter bank; dx from eq. (13) with strides 2 and 3, padding 0-2, even kernels."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4006)
 bank_h = rng_h.normal(size=(2, 3, 2, 4))
-rot_h = record("rot180_bank", rot180(bank_h))
-
-
-def conv_ref_h(x_h, w_h, s_h, p_h):
-    xp_h = np.pad(x_h, ((0, 0), (0, 0), (p_h, p_h), (p_h, p_h)))
-    win_h = np.lib.stride_tricks.sliding_window_view(xp_h, w_h.shape[2:], axis=(2, 3))[:, :, ::s_h, ::s_h]
-    return np.einsum("nchwkl,fckl->nfhw", win_h, w_h)
-
-
+rot_h = record("rot180_bank", rot180(bank_h), about="rot180 of a (2, 3, 2, 4) filter bank")
 for x_shape_h, w_shape_h, s_h, p_h in (
     ((2, 2, 7, 6), (3, 2, 3, 3), 2, 1),
     ((2, 3, 8, 7), (2, 3, 2, 4), 3, 2),
@@ -768,9 +774,12 @@ for x_shape_h, w_shape_h, s_h, p_h in (
     ((2, 2, 6, 5), (2, 2, 3, 3), 2, 0),
 ):
     x_h, w_h = (rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h))
-    dout_h = rng_h.normal(size=conv_ref_h(x_h, w_h, s_h, p_h).shape)
+    out_shape_h = (x_shape_h[0], w_shape_h[0], (x_shape_h[2] + 2 * p_h - w_shape_h[2]) // s_h + 1,
+                   (x_shape_h[3] + 2 * p_h - w_shape_h[3]) // s_h + 1)
+    dout_h = rng_h.normal(size=out_shape_h)
     tag_h = f"{x_shape_h}_{w_shape_h}_{s_h}_{p_h}"
-    dx_h = record(f"dx_{tag_h}", conv_backward_dx_rot180(dout_h, w_h, x_shape_h, s_h, p_h))
+    dx_h = record(f"dx_{tag_h}", conv_backward_dx_rot180(dout_h, w_h, x_shape_h, s_h, p_h), tol=1e-5,
+                  about=f"dx by eq. (13) for x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -862,37 +871,41 @@ def max_pool_backward_naive(dout, cache):
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_max_pool_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Max pooling 2x2 stride 2 on a 4x4 example by hand: forward, backward, and a tie."""
-from backproplab.checks import expect_close, expect_shape
-from backproplab.grading import record
+import numpy as np
+
+from backproplab.grading import check
 
 x4 = np.array([[1.0, 3.0, 2.0, 0.0], [4.0, 2.0, 1.0, 5.0], [0.0, 1.0, 7.0, 7.0], [2.0, 2.0, 6.0, 1.0]]).reshape(1, 1, 4, 4)
 out4, cache4 = max_pool_forward_naive(x4, 2, 2)
-record("out", out4)
-expect_shape(out4, (1, 1, 2, 2), "max pool of a 4x4 input, 2x2 windows, stride 2", hint="(4 - 2) // 2 + 1 = 2")
-expect_close(out4[0, 0], [[4.0, 5.0], [2.0, 7.0]], "max pool of the 4x4 example")
-dx4 = record("dx", max_pool_backward_naive(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache4))
-expected4 = np.zeros((4, 4))
-expected4[1, 0], expected4[1, 3], expected4[3, 0], expected4[2, 2] = 1.0, 2.0, 3.0, 4.0
-expect_close(dx4[0, 0], expected4, "dx of the 4x4 example",
-             hint="only the winner of each window gets its dout; the 2s of the bottom-left window and the 7s "
-                  "of the bottom-right one are ties: the first maximum in row-major order wins")
+check("out", out4, np.array([[[[4.0, 5.0], [2.0, 7.0]]]]), "max pool of the 4x4 example, 2x2 windows, stride 2",
+      hint="the output is (1, 1, 2, 2): (4 - 2) // 2 + 1 = 2")
+expected4 = np.zeros((1, 1, 4, 4))
+expected4[0, 0, 1, 0], expected4[0, 0, 1, 3], expected4[0, 0, 3, 0], expected4[0, 0, 2, 2] = 1.0, 2.0, 3.0, 4.0
+check("dx", max_pool_backward_naive(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache4), expected4,
+      "dx of the 4x4 example for dout = [[1, 2], [3, 4]]",
+      hint="only the winner of each window gets its dout; the 2s of the bottom-left window and the 7s "
+           "of the bottom-right one are ties: the first maximum in row-major order wins")
 print("max pooling: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_max_pool_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
-"""Max pooling on hidden non-square batches (overlapping windows, gaps, stride 3), against numerical gradients, and ties."""
+"""Max pooling on hidden non-square batches (overlapping windows, gaps, stride 3), and ties."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4007)
 for x_shape_h, f_h, s_h in (((2, 3, 7, 5), 2, 2), ((2, 2, 7, 8), 3, 2), ((3, 2, 8, 7), 2, 3), ((2, 2, 9, 6), 3, 3)):
     x_h = rng_h.normal(size=x_shape_h)
     tag_h = f"{x_shape_h}_{f_h}_{s_h}"
     out_h, cache_h = max_pool_forward_naive(x_h, f_h, s_h)
-    record(f"out_{tag_h}", out_h)
+    record(f"out_{tag_h}", out_h, about=f"out for x {x_shape_h}, {f_h}x{f_h} windows, stride {s_h}")
     dout_h = rng_h.normal(size=out_h.shape)
-    dx_h = record(f"dx_{tag_h}", max_pool_backward_naive(dout_h, cache_h))
+    dx_h = record(f"dx_{tag_h}", max_pool_backward_naive(dout_h, cache_h),
+                  about=f"dx for x {x_shape_h}, {f_h}x{f_h} windows, stride {s_h}")
 ties_h = np.array([[5.0, 5.0, 1.0, 2.0, 2.0], [5.0, 0.0, 2.0, 2.0, 1.0], [3.0, 3.0, 3.0, 3.0, 0.0]])
 x_t_h = np.stack([ties_h, -ties_h])[None]
 _, cache_t_h = max_pool_forward_naive(x_t_h, 2, 1)
-dx_t_h = record("dx_ties", max_pool_backward_naive(np.ones((1, 2, 2, 4)), cache_t_h))
+dx_t_h = record("dx_ties", max_pool_backward_naive(np.ones((1, 2, 2, 4)), cache_t_h),
+                about="dx with tied maxima in overlapping 2x2 windows, stride 1")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -936,30 +949,33 @@ def avg_pool_backward_naive(dout, cache):
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_avg_pool_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Average pooling 2x2 stride 2 on the 4x4 example: forward and backward by hand."""
-from backproplab.checks import expect_close, expect_shape
-from backproplab.grading import record
+import numpy as np
+
+from backproplab.grading import check
 
 x4 = np.array([[1.0, 3.0, 2.0, 0.0], [4.0, 2.0, 1.0, 5.0], [0.0, 1.0, 7.0, 7.0], [2.0, 2.0, 6.0, 1.0]]).reshape(1, 1, 4, 4)
 out4, cache4 = avg_pool_forward_naive(x4, 2, 2)
-record("out", out4)
-expect_shape(out4, (1, 1, 2, 2), "average pool of a 4x4 input", hint="(4 - 2) // 2 + 1 = 2")
-expect_close(out4[0, 0], [[2.5, 2.0], [1.25, 5.25]], "average pool of the 4x4 example")
-dx4 = record("dx", avg_pool_backward_naive(np.array([[[[4.0, 8.0], [-4.0, 2.0]]]]), cache4))
-expect_close(dx4[0, 0], np.kron([[4.0, 8.0], [-4.0, 2.0]], np.ones((2, 2))) / 4, "dx of the 4x4 example",
-             hint="every element of a 2x2 window gets dout / 4")
+check("out", out4, np.array([[[[2.5, 2.0], [1.25, 5.25]]]]), "average pool of the 4x4 example, 2x2 windows, stride 2",
+      hint="the output is (1, 1, 2, 2): (4 - 2) // 2 + 1 = 2")
+check("dx", avg_pool_backward_naive(np.array([[[[4.0, 8.0], [-4.0, 2.0]]]]), cache4),
+      (np.kron([[4.0, 8.0], [-4.0, 2.0]], np.ones((2, 2))) / 4)[None, None], "dx of the 4x4 example",
+      hint="every element of a 2x2 window gets dout / 4")
 print("average pooling: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_avg_pool_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Average pooling on hidden non-square batches (overlapping windows, gaps, stride 3), against numerical gradients."""
+"""Average pooling on hidden non-square batches (overlapping windows, gaps, stride 3)."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4008)
 for x_shape_h, f_h, s_h in (((2, 3, 7, 5), 2, 2), ((2, 2, 7, 8), 3, 2), ((3, 2, 8, 7), 2, 3), ((2, 2, 9, 6), 3, 3)):
     x_h = rng_h.normal(size=x_shape_h)
     tag_h = f"{x_shape_h}_{f_h}_{s_h}"
     out_h, cache_h = avg_pool_forward_naive(x_h, f_h, s_h)
-    record(f"out_{tag_h}", out_h)
+    record(f"out_{tag_h}", out_h, about=f"out for x {x_shape_h}, {f_h}x{f_h} windows, stride {s_h}")
     dout_h = rng_h.normal(size=out_h.shape)
-    dx_h = record(f"dx_{tag_h}", avg_pool_backward_naive(dout_h, cache_h))
+    dx_h = record(f"dx_{tag_h}", avg_pool_backward_naive(dout_h, cache_h),
+                  about=f"dx for x {x_shape_h}, {f_h}x{f_h} windows, stride {s_h}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1100,25 +1116,25 @@ def layer_table(input_shape, layers):
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_layer_table_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """layer_table on seed 000's example (50x50, 7 filters of 3x3: 70 and 196 parameters) and a conv-pool-fc stack."""
-from backproplab.checks import expect_close
-from backproplab.grading import record
+from backproplab.grading import check
 
-rows = layer_table((1, 50, 50), [("conv", 7, 3, 1, 0)])
-record("grey", rows)
-expect_close(rows[0][0], (7, 48, 48), "output shape of 7 filters 3x3 on a 1x50x50 image")
-expect_close(rows[0][1], 70, "parameters of 7 filters 3x3 on 1 channel", hint="7 * (1*3*3 + 1): one bias per filter")
-rows = layer_table((3, 50, 50), [("conv", 7, 3, 1, 0)])
-record("colour", rows)
-expect_close(rows[0][1], 196, "parameters of 7 filters 3x3 on 3 channels", hint="each filter spans all 3 channels: 7 * (3*3*3 + 1)")
+check("grey", layer_table((1, 50, 50), [("conv", 7, 3, 1, 0)]), [((7, 48, 48), 70)],
+      "layer_table((1, 50, 50), [7 filters 3x3]): output shape and parameters",
+      hint="(50 - 3) // 1 + 1 = 48; 7 * (1*3*3 + 1): one bias per filter")
+check("colour", layer_table((3, 50, 50), [("conv", 7, 3, 1, 0)]), [((7, 48, 48), 196)],
+      "layer_table((3, 50, 50), [7 filters 3x3]): output shape and parameters",
+      hint="each filter spans all 3 channels: 7 * (3*3*3 + 1)")
 rows = layer_table((2, 9, 8), [("conv", 4, 3, 1, 1), ("relu",), ("pool", 2, 2), ("fc", 5)])
-record("stack", rows)
-for k, (shape, params) in enumerate([((4, 9, 8), 76), ((4, 9, 8), 0), ((4, 4, 4), 0), ((5,), 325)]):
-    expect_close(rows[k][0], shape, f"output shape of layer {k}", hint="pool: (9 - 2) // 2 + 1 = 4")
-    expect_close(rows[k][1], params, f"parameters of layer {k}", hint="fc: (4*4*4 + 1) * 5, the flattened input plus a bias")
+check("stack_length", len(rows), 4, "the number of rows for 4 layers")
+for k, row in enumerate([((4, 9, 8), 76), ((4, 9, 8), 0), ((4, 4, 4), 0), ((5,), 325)]):
+    check(f"stack_layer{k}", rows[k], row, f"(output shape, parameters) of layer {k} of conv-relu-pool-fc on (2, 9, 8)",
+          hint="pool: (9 - 2) // 2 + 1 = 4; fc: (4*4*4 + 1) * 5, the flattened input plus a bias")
 print("layer_table: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_layer_table_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """layer_table on seed 001's Tables 3.2-3.5 and seed 003's MNIST network (shapes of every layer and total parameters)."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 block_h = [("relu",), ("pool", 2, 2)]
 nets_h = {
@@ -1201,11 +1217,11 @@ nets_h = {
 }
 for name_h, (in_h, spec_h, total_h, flat_h) in nets_h.items():
     rows_h = record(f"rows_{name_h}", layer_table(in_h, spec_h))
-    shapes_h = [tuple((int(v_h) for v_h in r_h[0])) for r_h in rows_h]
-    last_pool_h = max((k_h for k_h, s_h in enumerate(spec_h) if s_h[0] == "pool"))
-    flat_got_h = (int(np.prod(shapes_h[last_pool_h])),)
+    shapes_h = [tuple((builtins.int(v_h) for v_h in r_h[0])) for r_h in rows_h]
+    last_pool_h = builtins.max((k_h for k_h, s_h in enumerate(spec_h) if s_h[0] == "pool"))
+    flat_got_h = (builtins.int(np.prod(shapes_h[last_pool_h])),)
     record(f"flattened size before the first fc layer of {name_h}", flat_got_h)
-    record(f"total number of parameters of {name_h}", sum((int(r_h[1]) for r_h in rows_h)))
+    record(f"total number of parameters of {name_h}", builtins.sum((builtins.int(r_h[1]) for r_h in rows_h)))
     record(f"output shape of {name_h}", shapes_h[-1])
 ### END HIDDEN TESTS
 
@@ -1276,8 +1292,8 @@ def alexnet_weights(groups):
     """Weights (no biases) and biases of AlexNet; groups=2 is the original two-GPU model."""
     convs = [(96, 3, 11, 1), (256, 96, 5, groups), (384, 256, 3, 1), (384, 384, 3, groups), (256, 384, 3, groups)]
     fcs = [(256 * 6 * 6, 4096), (4096, 4096), (4096, 1000)]
-    weights = sum(F * (C // g) * K * K for F, C, K, g in convs) + sum(n * m for n, m in fcs)
-    biases = sum(F for F, _, _, _ in convs) + sum(m for _, m in fcs)
+    weights = builtins.sum(F * (C // g) * K * K for F, C, K, g in convs) + builtins.sum(n * m for n, m in fcs)
+    biases = builtins.sum(F for F, _, _, _ in convs) + builtins.sum(m for _, m in fcs)
     return weights, biases
 
 
@@ -1309,26 +1325,25 @@ def fc_vs_conv_sizes(W, H, I, J, K):
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_fc_vs_conv_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """fc_vs_conv_sizes for a 32x32 RGB image to 16 channels with 3x3 kernels."""
-from backproplab.checks import expect_close
-from backproplab.grading import record
+from backproplab.grading import check
 
 sizes = fc_vs_conv_sizes(32, 32, 3, 16, 3)
-record("sizes_32_32_3_16_3", sizes)
 for layer, key, expected in (("fc", "units", 16384), ("conv", "units", 16384), ("fc", "weights", 50331648),
                              ("conv", "weights", 432), ("fc", "connections", 50331648), ("conv", "connections", 442368)):
-    expect_close(sizes[layer][key], expected, f'sizes["{layer}"]["{key}"]',
-                 hint="units: W*H*J (J output channels); conv connections: every output unit sees K*K*I inputs")
+    check(f"{layer}_{key}", sizes[layer][key], expected, f'sizes["{layer}"]["{key}"] for (W, H, I, J, K) = (32, 32, 3, 16, 3)',
+          hint="units: W*H*J (J output channels); conv connections: every output unit sees K*K*I inputs")
 print("fc_vs_conv_sizes: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_fc_vs_conv_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """fc_vs_conv_sizes on hidden non-square sizes with different input and output channels."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 for W_h, H_h, I_h, J_h, K_h in ((28, 20, 1, 8, 5), (7, 9, 12, 5, 3)):
     got_h = fc_vs_conv_sizes(W_h, H_h, I_h, J_h, K_h)
-    record(f"sizes_{W_h}_{H_h}_{I_h}_{J_h}_{K_h}", got_h)
     for layer_h in ("fc", "conv"):
         for key_h in ("units", "weights", "connections"):
-            record(
+            recorded_h = record(
                 f'sizes["{layer_h}"]["{key_h}"] for (W, H, I, J, K) = {(W_h, H_h, I_h, J_h, K_h)}',
                 got_h[layer_h][key_h],
             )
