@@ -85,3 +85,19 @@ def test_each_class_is_graded_on_one_worker(request, assignment):
         "pytest-xdist did not tag the test with its xdist_group, so each worker would grade the class again "
         "(pytest 9.2 with pytest-xdist 3.8 does this: see the pin in pyproject.toml)"
     )
+
+
+@pytest.mark.parametrize("assignment", GRADED_CHAPTERS)
+def test_class_scores_are_reported(graded_class, assignment, record_property):
+    """The class holds every variant and mutant; their scores go to the suite's reports section, one line a chapter."""
+    results = graded_class(assignment)
+    variants = [results[f"variant-{v.name}"] for v in variants_for(assignment)]
+    mutants = [results[f"mutant-{m.name}"] for m in mutants_for(assignment)]
+    full = results["solution"].auto_max
+    assert len(variants) >= 4 and len(mutants) >= 8
+    scores = sorted(m.auto_score for m in mutants)
+    record_property("report", (
+        f"{assignment}: solution {results['solution'].auto_score:g}/{full:g}, untouched {results['untouched'].auto_score:g}; "
+        f"{sum(v.auto_score == full and not v.flags for v in variants)} of {len(variants)} variants full with no flag; "
+        f"{sum(m.auto_score < full for m in mutants)} of {len(mutants)} mutants lose points "
+        f"(scores {scores[0]:g} to {scores[-1]:g}, median {scores[len(scores) // 2]:g})"))
