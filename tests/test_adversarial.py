@@ -63,10 +63,17 @@ def graded(tmp_path_factory, listener):
     return expected, {r.name or r.student: r for r in results}, root / "work"
 
 
-def test_corpus_is_large_enough(graded):
-    """At least 30 hostile or broken cases besides the controls."""
-    expected, _, _ = graded
-    assert len([c for c in expected if "control" not in c]) >= 30
+def test_corpus_is_large_enough(graded, record_property):
+    """At least 30 hostile or broken cases besides the controls; what they scored goes to the suite's reports."""
+    expected, results, _ = graded
+    cases = [c for c in expected if "control" not in c]
+    assert len(cases) >= 30
+    full = results["control-perfect"].auto_max
+    flagged = sum(bool(results[c].flags) for c in cases)
+    over = [c for c in cases if results[c].auto_score > results["control-perfect"].auto_score]
+    record_property("report", f"adversarial corpus ({ASSIGNMENT}, {full:g} points): {len(cases)} cases, "
+                              f"{sum(results[c].status == 'graded' for c in cases)} graded, {flagged} flagged, "
+                              f"{len(over)} above the solution's score")
 
 
 def _cases():
