@@ -63,6 +63,7 @@
 # When graded, the training and the search shrink to a few seconds.
 
 # %% nbgrader={"grade": false, "grade_id": "ch06_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import builtins
 import copy
 import itertools
 import os
@@ -78,12 +79,12 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
-from backproplab.checks import expect_close, expect_shape
+from backproplab.checks import expect_close
 from backproplab.conv_naive import (conv_backward_naive, conv_forward_naive, max_pool_backward_naive,
                                     max_pool_forward_naive)
 from backproplab.datasets import load_fashion_mnist_or_digits, train_val_test
 from backproplab.gradcheck import rel_error
-from backproplab.grading import record
+from backproplab.grading import check, record
 from backproplab.layers import (affine_backward, affine_forward, relu_backward, relu_forward, softmax_loss,
                                 tanh_backward, tanh_forward)
 from backproplab.oracle_explorer import oracle_explorer
@@ -200,48 +201,45 @@ def torch_vjp(fn, inputs, dout):
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_vjp_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Seed 004's circuit (x, y, z) = (-2, 5, -4), and ReLU and tanh against chapter 02's backward passes."""
-from backproplab.checks import expect_close, expect_shape
-from backproplab.grading import record
+from backproplab.grading import check
 
-grads = record("circuit", torch_vjp(lambda x, y, z: (x + y) * z, [-2.0, 5.0, -4.0], 1.0))
-expect_close(grads, [-4.0, -4.0, 3.0], "the gradients (df/dx, df/dy, df/dz) of f = (x + y) z",
-             hint="make float64 leaf tensors with requires_grad=True, then backward from sum(fn(...) * dout)")
+check("circuit", torch_vjp(lambda x, y, z: (x + y) * z, [-2.0, 5.0, -4.0], 1.0), [-4.0, -4.0, 3.0],
+      "the gradients (df/dx, df/dy, df/dz) of f = (x + y) z",
+      hint="make float64 leaf tensors with requires_grad=True, then backward from sum(fn(...) * dout)")
 rng = np.random.default_rng(60)
 x_v, dout_v = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
-(dx_relu,) = record("relu", torch_vjp(torch.relu, [x_v], dout_v))
-expect_shape(dx_relu, x_v.shape, "the ReLU gradient", hint="one gradient per input, with the input's shape")
-expect_close(dx_relu, relu_backward(dout_v, relu_forward(x_v)[1]), "the ReLU gradient", tol=TIGHT,
-             hint="the upstream gradient dout multiplies every output: backward from (out * dout).sum()")
-(dx_tanh,) = record("tanh", torch_vjp(torch.tanh, [x_v], dout_v))
-expect_close(dx_tanh, tanh_backward(dout_v, tanh_forward(x_v)[1]), "the tanh gradient", tol=TIGHT,
-             hint="a sum, not a mean, of out * dout: eq. (2)")
+check("relu", torch_vjp(torch.relu, [x_v], dout_v), [relu_backward(dout_v, relu_forward(x_v)[1])],
+      "the list [ReLU gradient] for x of shape (3, 4)", tol=TIGHT,
+      hint="one gradient per input, with the input's shape; dout multiplies every output: backward from (out * dout).sum()")
+check("tanh", torch_vjp(torch.tanh, [x_v], dout_v), [tanh_backward(dout_v, tanh_forward(x_v)[1])],
+      "the list [tanh gradient] for x of shape (3, 4)", tol=TIGHT, hint="a sum, not a mean, of out * dout: eq. (2)")
 print("torch_vjp: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_vjp_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """torch_vjp against chapter 02's affine layer and softmax loss and chapter 04's convolution and max pooling."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(6001)
 X_h, W_h, b_h = (rng_h.normal(size=(5, 4)), rng_h.normal(size=(4, 3)), rng_h.normal(size=3))
 dout_h = rng_h.normal(size=(5, 3))
-got_h = record("affine", torch_vjp(lambda X, W, b: X @ W + b, [X_h, W_h, b_h], dout_h))
-for name_h, g_h in zip(("dX", "dW", "db"), got_h):
-    record(f"the affine layer's {name_h}", g_h, tol=TIGHT)
+record("affine", torch_vjp(lambda X, W, b: X @ W + b, [X_h, W_h, b_h], dout_h), tol=TIGHT,
+       about="[dX, dW, db] of the affine layer X @ W + b, X (5, 4), W (4, 3)")
 scores_h, y_h = (rng_h.normal(size=(6, 4)), rng_h.integers(0, 4, size=6))
-(dscores_h,) = record("softmax", torch_vjp(lambda s: F.cross_entropy(s, torch.as_tensor(y_h)), [scores_h], 1.0))
-record("dscores of the mean cross-entropy", dscores_h, tol=TIGHT)
+record("softmax", torch_vjp(lambda s: F.cross_entropy(s, torch.as_tensor(y_h)), [scores_h], 1.0), tol=TIGHT,
+       about="[dscores] of the mean cross-entropy of 6 rows of 4 scores")
 x_h, w_h, bc_h = (rng_h.normal(size=(2, 3, 7, 6)), rng_h.normal(size=(4, 3, 3, 2)), rng_h.normal(size=4))
 out_h, cache_h = conv_forward_naive(x_h, w_h, bc_h, 2, 1)
 dout_h = rng_h.normal(size=out_h.shape)
-got_h = record("conv", torch_vjp(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), [x_h, w_h, bc_h], dout_h))
-for name_h, g_h in zip(("dx", "dw", "db"), got_h):
-    record(f"the convolution's {name_h}", g_h, tol=TIGHT)
+record("conv", torch_vjp(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), [x_h, w_h, bc_h], dout_h), tol=TIGHT,
+       about="[dx, dw, db] of a convolution, x (2, 3, 7, 6), w (4, 3, 3, 2), stride 2, padding 1")
 xp_h = rng_h.normal(size=(2, 2, 6, 6))
 outp_h, cachep_h = max_pool_forward_naive(xp_h, 2, 2)
 doutp_h = rng_h.normal(size=outp_h.shape)
-(dxp_h,) = record("pool", torch_vjp(lambda x: F.max_pool2d(x, 2, 2), [xp_h], doutp_h))
-record("the max-pooling gradient", dxp_h, tol=TIGHT)
-got_h = record("unused", torch_vjp(lambda a, b: 3.0 * a, [np.ones(2), np.ones(3)], np.ones(2)))
-recorded_h = record("the gradient of an input fn does not use", got_h[1])
+record("pool", torch_vjp(lambda x: F.max_pool2d(x, 2, 2), [xp_h], doutp_h), tol=TIGHT,
+       about="[dx] of 2x2 max pooling with stride 2")
+recorded_h = record("unused", torch_vjp(lambda a, b: 3.0 * a, [np.ones(2), np.ones(3)], np.ones(2)),
+                    about="[da, db] of 3a, a function that does not use its input b (db: zeros of b's shape)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -282,46 +280,41 @@ def linear_from_ours(W, b):
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_linear_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """A square W (3, 3) and a W (4, 2): the layer's shapes, forward values and weight gradient against chapter 02."""
-from backproplab.checks import expect_close, expect_shape
-from backproplab.grading import record
+from backproplab.grading import check
 
 rng = np.random.default_rng(61)
 for D_v, M_v in ((3, 3), (4, 2)):
     X_v, W_v, b_v = rng.normal(size=(2, D_v)), rng.normal(size=(D_v, M_v)), rng.normal(size=M_v)
     layer = linear_from_ours(W_v, b_v)
-    if not isinstance(layer, nn.Linear):
-        raise AssertionError(f"linear_from_ours should return an nn.Linear, not a {type(layer).__name__}")
-    expect_shape(as_numpy(layer.weight), (M_v, D_v), f"nn.Linear's weight for W of shape {W_v.shape}",
-                 hint="PyTorch keeps one row per output unit: weight is (M, D) = W.T")
+    check(f"is_linear_{D_v}{M_v}", isinstance(layer, nn.Linear), True, "linear_from_ours returns an nn.Linear")
+    check(f"weight_shape_{D_v}{M_v}", list(layer.weight.shape), [M_v, D_v], f"nn.Linear's weight shape for W of shape {W_v.shape}",
+          hint="PyTorch keeps one row per output unit: weight is (M, D) = W.T")
     out_v = layer(torch.as_tensor(X_v))
-    record(f"out_{D_v}{M_v}", as_numpy(out_v))
-    expect_close(as_numpy(out_v), affine_forward(X_v, W_v, b_v)[0], f"the layer's output for W {W_v.shape}", tol=TIGHT,
-                 hint="copy W.T (a transpose), not W.reshape(M, D) (a relabelling) and not W itself")
+    check(f"out_{D_v}{M_v}", as_numpy(out_v), affine_forward(X_v, W_v, b_v)[0], f"the layer's output for W {W_v.shape}",
+          tol=TIGHT, hint="copy W.T (a transpose), not W.reshape(M, D) (a relabelling) and not W itself")
     out_v.sum().backward()
-    record(f"dweight_{D_v}{M_v}", as_numpy(layer.weight.grad))
-    expect_close(as_numpy(layer.weight.grad).T, affine_backward(np.ones((2, M_v)), (X_v, W_v))[1],
-                 f"weight.grad transposed, for W {W_v.shape}", tol=TIGHT)
+    check(f"dweight_{D_v}{M_v}", as_numpy(layer.weight.grad), affine_backward(np.ones((2, M_v)), (X_v, W_v))[1].T,
+          f"weight.grad (dW transposed) for W {W_v.shape}", tol=TIGHT)
 print("linear_from_ours: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_linear_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden shapes: forward values, dtype, and the gradients of X, weight and bias against affine_backward."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(6002)
 for N_h, D_h, M_h in ((5, 7, 3), (1, 2, 6), (4, 5, 5)):
     X_h, W_h, b_h = (rng_h.normal(size=(N_h, D_h)), rng_h.normal(size=(D_h, M_h)), rng_h.normal(size=M_h))
     layer_h = linear_from_ours(W_h, b_h)
-    if layer_h.weight.dtype != torch.float64:
-        raise AssertionError(f"the layer's weight is {layer_h.weight.dtype}; give it W's dtype (float64 here)")
+    record(f"dtype_{N_h}{D_h}{M_h}", str(layer_h.weight.dtype), about=f"the weight's dtype for a float64 W {W_h.shape}")
     tX_h = torch.tensor(X_h, requires_grad=True)
     out_h = layer_h(tX_h)
-    record(f"out_{N_h}{D_h}{M_h}", as_numpy(out_h))
-    record(f"the output for X {X_h.shape}, W {W_h.shape}", as_numpy(out_h), tol=TIGHT)
+    record(f"out_{N_h}{D_h}{M_h}", as_numpy(out_h), tol=TIGHT, about=f"the output for X {X_h.shape}, W {W_h.shape}")
     dout_h = rng_h.normal(size=(N_h, M_h))
     out_h.backward(torch.as_tensor(dout_h))
-    record(f"grads_{N_h}{D_h}{M_h}", [as_numpy(tX_h.grad), as_numpy(layer_h.weight.grad), as_numpy(layer_h.bias.grad)])
-    record("dX", as_numpy(tX_h.grad), tol=TIGHT)
-    record("weight.grad (= dW transposed)", as_numpy(layer_h.weight.grad), tol=TIGHT)
-    record("bias.grad", as_numpy(layer_h.bias.grad), tol=TIGHT)
+    recorded_h = record(f"grads_{N_h}{D_h}{M_h}",
+                        [as_numpy(tX_h.grad), as_numpy(layer_h.weight.grad), as_numpy(layer_h.bias.grad)], tol=TIGHT,
+                        about=f"[dX, weight.grad (= dW transposed), bias.grad] for X {X_h.shape}, W {W_h.shape}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -365,35 +358,31 @@ def conv2d_from_ours(w, b, stride=1, pad=0):
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_conv_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """A 4x4 image and an asymmetric 2x2 kernel (padding 1), and a strided 3-channel case: outputs and dw against chapter 04."""
-from backproplab.checks import expect_close, expect_shape
-from backproplab.grading import record
+from backproplab.grading import check
 
 x_v = np.arange(16.0).reshape(1, 1, 4, 4)
 w_v, b_v = np.array([[[[1.0, 2.0], [0.0, -1.0]]]]), np.array([0.5])
 layer = conv2d_from_ours(w_v, b_v, stride=1, pad=1)
-if not isinstance(layer, nn.Conv2d):
-    raise AssertionError(f"conv2d_from_ours should return an nn.Conv2d, not a {type(layer).__name__}")
-out_v = as_numpy(layer(torch.as_tensor(x_v)))
-record("out_hand", out_v)
-expect_shape(out_v, (1, 1, 5, 5), "the output for a 4x4 image, 2x2 kernel, padding 1", hint="pass padding=pad and stride=stride")
-expect_close(out_v, conv_forward_naive(x_v, w_v, b_v, 1, 1)[0], "the output for the 2x2 kernel [[1, 2], [0, -1]]",
-             tol=TIGHT, hint="conv_forward_naive is a cross-correlation, like nn.Conv2d: copy w as it is, without a flip")
+check("is_conv2d", isinstance(layer, nn.Conv2d), True, "conv2d_from_ours returns an nn.Conv2d")
+check("out_hand", as_numpy(layer(torch.as_tensor(x_v))), conv_forward_naive(x_v, w_v, b_v, 1, 1)[0],
+      "the output (1, 1, 5, 5) for a 4x4 image, the 2x2 kernel [[1, 2], [0, -1]], padding 1", tol=TIGHT,
+      hint="pass padding=pad and stride=stride; conv_forward_naive is a cross-correlation, like nn.Conv2d: copy w as it is")
 rng = np.random.default_rng(62)
 x_v, w_v, b_v = rng.normal(size=(2, 3, 7, 7)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
 layer = conv2d_from_ours(w_v, b_v, stride=2, pad=1)
 out_t = layer(torch.as_tensor(x_v))
 want_v, cache_v = conv_forward_naive(x_v, w_v, b_v, 2, 1)
-record("out_strided", as_numpy(out_t))
-expect_close(as_numpy(out_t), want_v, "the output for x (2, 3, 7, 7), w (4, 3, 3, 3), stride 2, padding 1", tol=TIGHT)
+check("out_strided", as_numpy(out_t), want_v, "the output for x (2, 3, 7, 7), w (4, 3, 3, 3), stride 2, padding 1", tol=TIGHT)
 dout_v = rng.normal(size=want_v.shape)
 out_t.backward(torch.as_tensor(dout_v))
-record("dweight", as_numpy(layer.weight.grad))
-expect_close(as_numpy(layer.weight.grad), conv_backward_naive(dout_v, cache_v)[1], "weight.grad against conv_backward_naive's dw",
-             tol=TIGHT)
+check("dweight", as_numpy(layer.weight.grad), conv_backward_naive(dout_v, cache_v)[1],
+      "weight.grad against conv_backward_naive's dw", tol=TIGHT)
 print("conv2d_from_ours: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_conv_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Non-square kernels, strides 1-3, padding 0-2: outputs, dx, dw and db against conv_forward_naive / conv_backward_naive."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(6003)
 for xs_h, ws_h, s_h, p_h in (
@@ -403,18 +392,16 @@ for xs_h, ws_h, s_h, p_h in (
 ):
     x_h, w_h, b_h = (rng_h.normal(size=xs_h), rng_h.normal(size=ws_h), rng_h.normal(size=ws_h[0]))
     layer_h = conv2d_from_ours(w_h, b_h, stride=s_h, pad=p_h)
-    if layer_h.weight.dtype != torch.float64:
-        raise AssertionError(f"the layer's weight is {layer_h.weight.dtype}; give it w's dtype (float64 here)")
+    case_h = f"x {xs_h}, w {ws_h}, stride {s_h}, padding {p_h}"
+    record(f"dtype_{xs_h}_{ws_h}", str(layer_h.weight.dtype), about=f"the weight's dtype for a float64 w, {case_h}")
     tx_h = torch.tensor(x_h, requires_grad=True)
     out_h = layer_h(tx_h)
-    want_h, cache_h = conv_forward_naive(x_h, w_h, b_h, s_h, p_h)
-    record(f"out_{xs_h}_{ws_h}", as_numpy(out_h))
-    record(f"the output for x {xs_h}, w {ws_h}, stride {s_h}, padding {p_h}", as_numpy(out_h), tol=TIGHT)
-    dout_h = rng_h.normal(size=want_h.shape)
+    record(f"out_{xs_h}_{ws_h}", as_numpy(out_h), tol=TIGHT, about=f"the output for {case_h}")
+    dout_h = rng_h.normal(size=out_h.shape)
     out_h.backward(torch.as_tensor(dout_h))
-    record(f"grads_{xs_h}_{ws_h}", [as_numpy(tx_h.grad), as_numpy(layer_h.weight.grad), as_numpy(layer_h.bias.grad)])
-    for name_h, g_h in zip(("dx", "dw", "db"), (tx_h.grad, layer_h.weight.grad, layer_h.bias.grad)):
-        record(f"{name_h} for x {xs_h}, w {ws_h}", as_numpy(g_h), tol=TIGHT)
+    recorded_h = record(f"grads_{xs_h}_{ws_h}",
+                        [as_numpy(tx_h.grad), as_numpy(layer_h.weight.grad), as_numpy(layer_h.bias.grad)], tol=TIGHT,
+                        about=f"[dx, dw, db] for {case_h}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -656,53 +643,67 @@ class Seed003Net(nn.Module):
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_modules_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Both networks: parameter counts (3,274,634 and 954,002), the named layers' weight shapes, and scores (3, 10)."""
-from backproplab.checks import expect_close, expect_shape
-from backproplab.grading import record
+from backproplab.grading import check
 
 torch.manual_seed(63)
-for cls, count, shapes in ((Table32Net, 3_274_634, {"conv1": (32, 1, 5, 5), "conv2": (64, 32, 5, 5), "fc1": (1024, 3136),
-                                                    "fc2": (10, 1024)}),
-                           (Seed003Net, 954_002, {"cnn1": (8, 1, 3, 3), "batch_norm1": (8,), "cnn2": (32, 8, 5, 5),
-                                                  "batch_norm2": (32,), "fc1": (600, 1568), "fc2": (10, 600)})):
+for cls, count, shapes in ((Table32Net, 3_274_634, {"conv1": [32, 1, 5, 5], "conv2": [64, 32, 5, 5], "fc1": [1024, 3136],
+                                                    "fc2": [10, 1024]}),
+                           (Seed003Net, 954_002, {"cnn1": [8, 1, 3, 3], "batch_norm1": [8], "cnn2": [32, 8, 5, 5],
+                                                  "batch_norm2": [32], "fc1": [600, 1568], "fc2": [10, 600]})):
     model = cls()
-    n_params = record(f"{cls.__name__}_params", sum(p.numel() for p in model.parameters()))
-    for name, shape in shapes.items():
-        if not hasattr(model, name):
-            raise AssertionError(f"{cls.__name__} has no layer named {name!r}: use the attribute names of the exercise")
-        expect_shape(as_numpy(getattr(model, name).weight), shape, f"{cls.__name__}.{name}.weight",
-                     hint="nn.Linear's weight is (out, in); nn.Conv2d's is (out channels, in channels, KH, KW)")
-    expect_close(n_params, count, f"the number of parameters of {cls.__name__}", tol=0,
-                 hint="eq. (7): every layer's weights and biases (batch norm: a scale and a shift per channel)")
+    check(f"{cls.__name__}_params", builtins.sum(p.numel() for p in model.parameters()), count,
+          f"the number of parameters of {cls.__name__}", tol=0,
+          hint="eq. (7): every layer's weights and biases (batch norm: a scale and a shift per channel)")
+    check(f"{cls.__name__}_layer_names", {name: hasattr(model, name) for name in shapes}, {name: True for name in shapes},
+          f"{cls.__name__} has the layers named " + ", ".join(shapes), hint="use the attribute names of the exercise")
+    check(f"{cls.__name__}_weight_shapes", {name: list(getattr(model, name).weight.shape) for name in shapes}, shapes,
+          f"the weight shapes of {cls.__name__}'s layers",
+          hint="nn.Linear's weight is (out, in); nn.Conv2d's is (out channels, in channels, KH, KW)")
     scores = model.eval()(torch.randn(3, 1, 28, 28))
-    expect_shape(as_numpy(scores), (3, 10), f"{cls.__name__}'s scores for 3 images",
-                 hint="the flattened size is 64*7*7 = 3136 (Table 3.2) and 32*7*7 = 1568 (seed 003: padding 2, not 1)")
-    record(f"{cls.__name__}_scores_shape", list(scores.shape))
+    check(f"{cls.__name__}_scores_shape", list(scores.shape), [3, 10], f"the shape of {cls.__name__}'s scores for 3 images",
+          hint="the flattened size is 64*7*7 = 3136 (Table 3.2) and 32*7*7 = 1568 (seed 003: padding 2, not 1)")
 print("Table32Net, Seed003Net: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_modules_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-"""Both forward passes against the same layers applied by hand (eval and train mode), and dropout's p for keep_prob 0.8."""
+"""Both forward passes with weights the test sets layer by layer (eval and train mode), and dropout's p for keep_prob 0.8."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
+def set_weights_h(net_h, names_h, seed_h):
+    """Give the named layers float64 weights drawn in the test's order, whatever order the module made them in."""
+    gen_h = torch.Generator().manual_seed(seed_h)
+    with torch.no_grad():
+        for name_h in names_h:
+            layer_h = getattr(net_h, name_h)
+            shape_h = layer_h.weight.shape
+            if len(shape_h) > 1:  # a convolution or a dense layer: the size of a default initialisation
+                layer_h.weight.copy_(torch.randn(shape_h, generator=gen_h, dtype=torch.float64) / np.sqrt(shape_h[1:].numel()))
+            else:  # batch norm's scale
+                layer_h.weight.copy_(1.0 + 0.2 * torch.randn(shape_h, generator=gen_h, dtype=torch.float64))
+            layer_h.bias.copy_(0.1 * torch.randn(layer_h.bias.shape, generator=gen_h, dtype=torch.float64))
+            if isinstance(layer_h, nn.BatchNorm2d):
+                layer_h.running_mean.copy_(0.1 * torch.randn(shape_h, generator=gen_h, dtype=torch.float64))
+                layer_h.running_var.copy_(0.5 + torch.rand(shape_h, generator=gen_h, dtype=torch.float64))
+
+
 torch.manual_seed(6004)
 X_h = torch.randn(4, 1, 28, 28, dtype=torch.float64)
 net_h = Table32Net(keep_prob=0.8).double()
 drops_h = [m_h.p for m_h in net_h.modules() if isinstance(m_h, nn.Dropout)]
-record("dropout_p", drops_h)
-if len(drops_h) != 1:
-    raise AssertionError(f"Table32Net should have exactly one nn.Dropout, it has {len(drops_h)}")
-record("nn.Dropout's p for keep_prob=0.8", drops_h[0])
+record("dropout_p", drops_h, about="the p of every nn.Dropout in Table32Net(keep_prob=0.8) (one, the drop probability)")
+set_weights_h(net_h, ("conv1", "conv2", "fc1", "fc2"), 60041)
 with torch.no_grad():
     got_h = net_h.eval()(X_h)
-    record("table32_eval", as_numpy(got_h))
-    record("Table32Net's scores in eval mode", as_numpy(got_h), tol=TIGHT)
-    if rel_error(as_numpy(net_h.train()(X_h)), as_numpy(got_h)) < 1e-06:
-        raise AssertionError(
-            "Table32Net gives the same scores in train and eval mode: is the dropout layer used in forward?"
-        )
-    seed_h = Seed003Net().double()
-    seed_h.train()(X_h)
-    got_h = seed_h.eval()(X_h)
-    record("seed003_eval", as_numpy(got_h))
-    record("Seed003Net's scores in eval mode", as_numpy(got_h), tol=TIGHT)
+    record("table32_eval", as_numpy(got_h), tol=TIGHT, about="Table32Net's scores in eval mode, with weights the test set")
+    record("table32_train_differs", rel_error(as_numpy(net_h.train()(X_h)), as_numpy(got_h)) > 1e-06,
+           about="Table32Net's scores in train mode differ from eval mode (is the dropout layer used in forward?)")
+seed_h = Seed003Net().double()
+set_weights_h(seed_h, ("cnn1", "batch_norm1", "cnn2", "batch_norm2", "fc1", "fc2"), 60042)
+with torch.no_grad():
+    record("seed003_train", as_numpy(seed_h.train()(X_h)), tol=TIGHT,
+           about="Seed003Net's scores in train mode (batch statistics), with weights the test set")
+    recorded_h = record("seed003_eval", as_numpy(seed_h.eval()(X_h)), tol=TIGHT,
+                        about="Seed003Net's scores in eval mode (running statistics after one training batch)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -768,8 +769,9 @@ def train_step(model, X, y, optimizer, loss_fn):
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_train_step_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Three SGD steps of a small network with dropout, handed over in eval mode, against the five steps done by hand."""
-from backproplab.checks import expect_close
-from backproplab.grading import record
+import copy
+
+from backproplab.grading import check
 
 torch.manual_seed(64)
 model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 3)).double()
@@ -779,28 +781,28 @@ ref_optimizer = torch.optim.SGD(reference.parameters(), lr=0.1)
 loss_fn = nn.CrossEntropyLoss()
 X_v, y_v = torch.randn(10, 6, dtype=torch.float64), torch.randint(0, 3, (10,))
 model.eval()  # train_step must switch to training mode itself
-for step in range(3):
+for step in builtins.range(3):
     torch.manual_seed(100 + step)  # the same dropout masks for both
     loss = train_step(model, X_v, y_v, optimizer, loss_fn)
-    record(f"loss_{step}", loss)
-    if not isinstance(loss, float):
-        raise AssertionError(f"train_step should return the loss as a Python float (loss.item()), not a {type(loss).__name__}")
     torch.manual_seed(100 + step)
     reference.train()
     ref_optimizer.zero_grad()
     ref_loss = loss_fn(reference(X_v), y_v)
     ref_loss.backward()
     ref_optimizer.step()
-    expect_close(loss, ref_loss.item(), f"the loss of step {step + 1}", tol=TIGHT,
-                 hint="model.train() first (dropout on), then zero_grad, forward, loss, backward, step")
+    check(f"loss_{step}_is_float", isinstance(loss, builtins.float), True,
+          f"train_step returns the loss of step {step + 1} as a Python float (loss.item())")
+    check(f"loss_{step}", loss, ref_loss.item(), f"the loss of step {step + 1}", tol=TIGHT,
+          hint="model.train() first (dropout on), then zero_grad, forward, loss, backward, step")
 for (name, p), p_ref in zip(model.named_parameters(), reference.parameters()):
-    record(f"param_{name}", as_numpy(p))
-    expect_close(as_numpy(p), as_numpy(p_ref), f"parameter {name} after 3 steps", tol=TIGHT,
-                 hint="zero the gradients every step (they accumulate), and call backward BEFORE optimizer.step()")
+    check(f"param_{name}", as_numpy(p), as_numpy(p_ref), f"parameter {name} after 3 steps", tol=TIGHT,
+          hint="zero the gradients every step (they accumulate), and call backward BEFORE optimizer.step()")
 print("train_step: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_train_step_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Four Adam steps of a small CNN with batch norm and dropout against the same steps by hand; the model ends in train mode."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 torch.manual_seed(6005)
 model_h = nn.Sequential(
@@ -810,17 +812,13 @@ opt_h = torch.optim.Adam(model_h.parameters(), lr=0.01)
 loss_fn_h = nn.CrossEntropyLoss()
 X_h, y_h = (torch.randn(7, 2, 5, 4, dtype=torch.float64), torch.randint(0, 4, (7,)))
 model_h.eval()
-for step_h in range(4):
+for step_h in builtins.range(4):
     torch.manual_seed(200 + step_h)
-    loss_h = train_step(model_h, X_h, y_h, opt_h, loss_fn_h)
-    record(f"loss_{step_h}", loss_h)
-    torch.manual_seed(200 + step_h)
-record("training_mode", model_h.training)
-if not model_h.training:
-    raise AssertionError("after train_step the model should be in training mode (call model.train())")
-for name_h, p_h in model_h.state_dict().items():
-    record(f"state_{name_h}", as_numpy(p_h.double()))
-    record(f"{name_h} after 4 Adam steps", as_numpy(p_h.double()), tol=TIGHT)
+    record(f"loss_{step_h}", train_step(model_h, X_h, y_h, opt_h, loss_fn_h), tol=TIGHT,
+           about=f"the loss of Adam step {step_h + 1} (a CNN with batch norm and dropout, handed over in eval mode)")
+record("state", {name_h: as_numpy(p_h.double()) for name_h, p_h in model_h.state_dict().items()}, tol=TIGHT,
+       about="the state_dict (parameters and batch norm statistics) after 4 Adam steps")
+recorded_h = record("training_mode", model_h.training, about="the model is in training mode after train_step")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -845,30 +843,29 @@ def topk_accuracy(logits, y, ks=(1, 5)):
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_topk_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Four rows of six scores by hand: top-1 = 0.25, top-2 = 0.5, top-5 = 0.75."""
-from backproplab.checks import expect_close
-from backproplab.grading import record
+from backproplab.grading import check
 
 logits_v = torch.tensor([[0.1, 2.0, 0.3, 1.5, -1.0, 0.0],  # true class 3 is second: in the top 2, not the top 1
                          [3.0, 0.2, 0.1, 0.0, 0.5, 0.4],  # true class 0 is first
                          [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],  # true class 0 is last: not even in the top 5
                          [1.0, 0.9, 0.8, 0.7, 0.6, 0.5]])  # true class 4 is fifth
 y_v = torch.tensor([3, 0, 0, 4])
-accs = record("acc_125", topk_accuracy(logits_v, y_v, ks=(1, 2, 5)))
-if not (isinstance(accs, list) and len(accs) == 3):
-    raise AssertionError(f"topk_accuracy(..., ks=(1, 2, 5)) should return a list of 3 floats, not {accs!r}")
-expect_close(accs, [0.25, 0.5, 0.75], "top-1, top-2 and top-5 accuracy of the four rows",
-             hint="topk along each row (dim=1, over the classes), then: is the label among the first k?")
-expect_close(record("acc_default", topk_accuracy(logits_v, y_v)), [0.25, 0.75], "the default ks=(1, 5)")
+check("acc_125", topk_accuracy(logits_v, y_v, ks=(1, 2, 5)), [0.25, 0.5, 0.75], "[top-1, top-2, top-5] of the four rows",
+      hint="one float per k; topk along each row (dim=1, over the classes), then: is the label among the first k?")
+check("acc_default", topk_accuracy(logits_v, y_v), [0.25, 0.75], "[top-1, top-5] with the default ks=(1, 5)")
 print("topk_accuracy: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_topk_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Random scores (50 x 10 and 7 x 12) against a sort of every row; top-K is 1."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 gen_h = torch.Generator().manual_seed(6006)
 for N_h, K_h, ks_h in ((50, 10, (1, 3, 5, 10)), (7, 12, (2,)), (12, 5, (5, 1))):
     logits_h = torch.randn(N_h, K_h, generator=gen_h)
     y_h = torch.randint(0, K_h, (N_h,), generator=gen_h)
-    got_h = record(f"acc_{N_h}_{K_h}", topk_accuracy(logits_h, y_h, ks=ks_h))
+    recorded_h = record(f"acc_{N_h}_{K_h}", topk_accuracy(logits_h, y_h, ks=ks_h), tol=1e-6,
+                        about=f"the top-k accuracies for ks={ks_h} of {N_h} random rows of {K_h} scores")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -908,8 +905,7 @@ def evaluate(model, loader, loss_fn):
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_evaluate_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Ten examples in batches of 4, 4 and 2, a model with batch norm and dropout: loss and accuracies, and the mode restored."""
-from backproplab.checks import expect_close
-from backproplab.grading import record
+from backproplab.grading import check
 
 torch.manual_seed(65)
 model = nn.Sequential(nn.Linear(5, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Dropout(0.5), nn.Linear(12, 10)).double()
@@ -921,25 +917,22 @@ with torch.no_grad():
     logits_ref = model(X_v)
 loss_fn = nn.CrossEntropyLoss()
 rank = (np.argsort(-as_numpy(logits_ref), axis=1) == as_numpy(y_v)[:, None]).argmax(axis=1)
-want = {"loss": loss_fn(logits_ref, y_v).item(), "top1": float(np.mean(rank < 1)), "top5": float(np.mean(rank < 5))}
+want = {"loss": loss_fn(logits_ref, y_v).item(), "top1": np.mean(rank < 1), "top5": np.mean(rank < 5)}
 model.train()
 running_before = as_numpy(model[1].running_mean).copy()
 result = evaluate(model, DataLoader(TensorDataset(X_v, y_v), batch_size=4), loss_fn)
-record("result", result)
-if not isinstance(result, dict) or set(result) != {"loss", "top1", "top5"}:
-    raise AssertionError(f"evaluate should return a dict with the keys 'loss', 'top1', 'top5', not {result!r}")
-for key in ("loss", "top1", "top5"):
-    expect_close(result[key], want[key], f"evaluate(...)[{key!r}]", tol=1e-9 if key == "loss" else 1e-6,
-                 hint="in eval mode (model.eval()); weight each batch by its size: the last batch has 2 examples, not 4")
-expect_close(as_numpy(model[1].running_mean), running_before, "batch norm's running mean after evaluate",
-             hint="in eval mode batch norm uses, and does not update, its running statistics")
-record("mode_after", model.training)
-if not model.training:
-    raise AssertionError("the model was in training mode before evaluate and is in eval mode after it: restore its mode")
+check("result", result, want, "evaluate(...), the dict {'loss', 'top1', 'top5'}", tol=1e-6,
+      hint="in eval mode (model.eval()); weight each batch by its size: the last batch has 2 examples, not 4")
+check("running_mean_after", as_numpy(model[1].running_mean), running_before, "batch norm's running mean after evaluate",
+      tol=1e-12, hint="in eval mode batch norm uses, and does not update, its running statistics")
+check("mode_after", model.training, True, "the model is back in training mode after evaluate (it was handed over in it)",
+      hint="remember every module's mode before, and restore it after")
 print("evaluate: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_evaluate_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """A CNN with batch norm on 23 images in batches of 5, handed over in eval mode, in train mode, and training with its batch norm in eval mode."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 torch.manual_seed(6007)
 model_h = nn.Sequential(
@@ -952,28 +945,15 @@ loss_fn_h = nn.CrossEntropyLoss()
 for mode_h in (False, True):
     model_h.train(mode_h)
     got_h = evaluate(model_h, DataLoader(TensorDataset(X_h, y_h), batch_size=5), loss_fn_h)
-    record(f"result_{mode_h}", got_h)
-    for key_h in ("loss", "top1", "top5"):
-        record(
-            f"evaluate(...)[{key_h!r}] (model handed over in {('train' if mode_h else 'eval')} mode)",
-            got_h[key_h],
-            tol=1e-09 if key_h == "loss" else 1e-06,
-        )
-    record(f"mode_{mode_h}", model_h.training)
-    if model_h.training != mode_h:
-        raise AssertionError(
-            f"evaluate left the model in {('train' if model_h.training else 'eval')} mode; it found it in {('train' if mode_h else 'eval')} mode"
-        )
+    words_h = "train" if mode_h else "eval"
+    record(f"result_{mode_h}", got_h, tol=1e-6, about=f"evaluate(...) of a model handed over in {words_h} mode")
+    record(f"mode_{mode_h}", model_h.training, about=f"the model's mode after evaluate (handed over in {words_h} mode)")
 model_h.train()
 model_h[1].eval()
 got_h = evaluate(model_h, DataLoader(TensorDataset(X_h, y_h), batch_size=5), loss_fn_h)
-record("result_mixed", got_h)
-record("evaluate(...)['loss'] of a model whose batch norm layer is in eval mode", got_h["loss"], tol=1e-09)
-record("modes_mixed", [m_h.training for m_h in model_h.modules()])
-if not model_h.training or model_h[1].training:
-    raise AssertionError(
-        "evaluate should give back every sub-module in the mode it found it in: the model was training with its batch norm layer in eval mode (restore each module's .training flag, not just the model's)"
-    )
+record("result_mixed", got_h, tol=1e-6, about="evaluate(...) of a training model whose batch norm layer is in eval mode")
+recorded_h = record("modes_mixed", [m_h.training for m_h in model_h.modules()],
+                    about="every sub-module's mode after evaluate (the model training, its batch norm layer in eval mode)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1018,12 +998,11 @@ def load_checkpoint(path, model, optimizer):
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_checkpoint_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Adam: 2 steps, save, 2 more; a fresh model and optimiser that load the checkpoint and take the same 2 steps end equal."""
-from backproplab.checks import expect_close
-from backproplab.grading import record
+from backproplab.grading import check
 
 
 def adam_steps(model, optimizer, X, y, steps):
-    for _ in range(steps):
+    for _ in builtins.range(steps):
         optimizer.zero_grad()
         F.cross_entropy(model(X), y).backward()
         optimizer.step()
@@ -1039,17 +1018,18 @@ with tempfile.TemporaryDirectory(dir=".") as folder:
     adam_steps(model_a, optimizer_a, X_v, y_v, 2)
     save_checkpoint(os.path.join(folder, "run.pt"), model_a, optimizer_a, epoch=3)
     adam_steps(model_a, optimizer_a, X_v, y_v, 2)
-    epoch = record("epoch", load_checkpoint(os.path.join(folder, "run.pt"), model_b, optimizer_b))
-expect_close(epoch, 3, "the epoch load_checkpoint returns", hint="store the epoch in the checkpoint and return it")
+    epoch = load_checkpoint(os.path.join(folder, "run.pt"), model_b, optimizer_b)
+check("epoch", epoch, 3, "the epoch load_checkpoint returns", hint="store the epoch in the checkpoint and return it")
 adam_steps(model_b, optimizer_b, X_v, y_v, 2)
 for (name, p_a), p_b in zip(model_a.named_parameters(), model_b.parameters()):
-    record(f"resumed_{name}", as_numpy(p_b))
-    expect_close(as_numpy(p_b), as_numpy(p_a), f"parameter {name} after resuming and 2 more steps", tol=1e-12,
-                 hint="save and load the optimizer's state_dict too: Adam's moments and step count are part of the run")
+    check(f"resumed_{name}", as_numpy(p_b), as_numpy(p_a), f"parameter {name} after resuming and 2 more steps", tol=1e-12,
+          hint="save and load the optimizer's state_dict too: Adam's moments and step count are part of the run")
 print("save_checkpoint, load_checkpoint: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_checkpoint_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """SGD with momentum and a batch norm layer: parameters and running statistics restored, and the resumed run equal."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 torch.manual_seed(6008)
 
@@ -1061,7 +1041,7 @@ def make_h():
 
 def steps_h(net_h, opt_h, n_h):
     gen_h = torch.Generator().manual_seed(7)
-    for _ in range(n_h):
+    for _ in builtins.range(n_h):
         X_s, y_s = (torch.randn(6, 3, generator=gen_h, dtype=torch.float64), torch.randint(0, 2, (6,), generator=gen_h))
         net_h.train()
         opt_h.zero_grad()
@@ -1075,15 +1055,13 @@ with tempfile.TemporaryDirectory(dir=".") as folder_h:
     steps_h(model_a_h, opt_a_h, 3)
     path_h = os.path.join(folder_h, "momentum.pt")
     save_checkpoint(path_h, model_a_h, opt_a_h, 11)
-    epoch_h = record("epoch", load_checkpoint(path_h, model_b_h, opt_b_h))
-for k_h, v_h in model_b_h.state_dict().items():
-    record(f"loaded_{k_h}", as_numpy(v_h.double()))
-    record(f"{k_h} right after loading", as_numpy(v_h.double()), tol=0)
+    record("epoch", load_checkpoint(path_h, model_b_h, opt_b_h), about="the epoch load_checkpoint returns (11 saved)")
+record("loaded", {k_h: as_numpy(v_h.double()) for k_h, v_h in model_b_h.state_dict().items()}, tol=0,
+       about="the state_dict (parameters and batch norm statistics) right after loading")
 steps_h(model_a_h, opt_a_h, 3)
 steps_h(model_b_h, opt_b_h, 3)
-for k_h, v_h in model_b_h.state_dict().items():
-    record(f"resumed_{k_h}", as_numpy(v_h.double()))
-    record(f"{k_h} after resuming and 3 momentum steps", as_numpy(v_h.double()), tol=1e-12)
+recorded_h = record("resumed", {k_h: as_numpy(v_h.double()) for k_h, v_h in model_b_h.state_dict().items()}, tol=1e-12,
+                    about="the state_dict after resuming and 3 momentum steps")
 ### END HIDDEN TESTS
 
 # %% [markdown]

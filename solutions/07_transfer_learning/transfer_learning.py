@@ -68,6 +68,7 @@
 # When graded, the experiments shrink to a few seconds.
 
 # %% nbgrader={"grade": false, "grade_id": "ch07_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import builtins
 import copy
 import os
 import time
@@ -79,9 +80,8 @@ from torch import nn
 
 from backproplab.backbone import (FASHION_CLASSES, STAGES, Backbone, BackboneError, imagenet_inputs,
                                   load_digits_28, load_imagenet_resnet18, load_pretrained)
-from backproplab.checks import expect_close, expect_shape
 from backproplab.feature_maps import feature_map_viewer
-from backproplab.grading import record
+from backproplab.grading import check, record
 from backproplab.plotting import show_figure
 from backproplab.torch_training import evaluate, fit, make_loader, topk_accuracy, train_step
 
@@ -194,32 +194,44 @@ def replace_head(model, num_classes, head_name="head"):
 
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_replace_head_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""The pretrained backbone gets a new 64 -> 10 head; the stages keep their weights; logits (5, 10)."""
-from backproplab.checks import expect_close, expect_shape
-from backproplab.grading import record
+"""The pretrained backbone gets a new, trainable 64 -> 10 head; the stages keep their weights; logits (5, 10) with head weights the test sets."""
+from backproplab.grading import check
 
 torch.manual_seed(70)
 model_v = load_pretrained()
 old_head_v = model_v.head
 stage_weight_v = model_v.stage1[0].weight.detach().clone()
 returned_v = replace_head(model_v, 10)
-if returned_v is not model_v:
-    raise AssertionError("replace_head should return the model it was given (changed in place), not a new one")
-new_v = record("head_is_new", model_v.head is not old_head_v)
-if not new_v:
-    raise AssertionError("model.head is still the pretrained Fashion-MNIST head: build a new nn.Linear and setattr it")
-record("head_shape", [model_v.head.in_features, model_v.head.out_features])
-expect_close([model_v.head.in_features, model_v.head.out_features], [64, 10], "the new head's (in_features, out_features)",
-             hint="in_features is the old head's (64 pooled features), out_features is num_classes")
-expect_close(model_v.stage1[0].weight.detach(), stage_weight_v, "stage1's convolution weights after replace_head",
-             hint="replace only the head: the backbone keeps its pretrained weights")
-logits_v = model_v.eval()(X_test[:5])
-expect_shape(logits_v, (5, 10), "the logits of 5 digits")
-record("head_weight", model_v.head.weight.detach().numpy(), tol=1e-6)
+check("returns_model", returned_v is model_v, True, "replace_head returns the model it was given (changed in place)")
+check("head_is_new", model_v.head is not old_head_v, True, "model.head is a new layer, not the pretrained Fashion-MNIST head",
+      hint="build a new nn.Linear and setattr it")
+check("head_is_linear", isinstance(model_v.head, nn.Linear), True, "the new head is an nn.Linear")
+check("head_shape", [model_v.head.in_features, model_v.head.out_features], [64, 10],
+      "the new head's [in_features, out_features]",
+      hint="in_features is the old head's (64 pooled features), out_features is num_classes")
+check("head_trainable", [p.requires_grad for p in model_v.head.parameters()], [True, True],
+      "requires_grad of the new head's weight and bias")
+check("head_is_random", (model_v.head.weight.max() > model_v.head.weight.min()).item(), True,
+      "the new head's weights are not all equal (randomly initialised)")
+check("stage1_weight", model_v.stage1[0].weight.detach(), stage_weight_v, "stage1's convolution weights after replace_head",
+      hint="replace only the head: the backbone keeps its pretrained weights")
+gen_v = torch.Generator().manual_seed(700)
+head_weight_v, head_bias_v = 0.2 * torch.randn(10, 64, generator=gen_v), 0.2 * torch.randn(10, generator=gen_v)
+reference_v = load_pretrained().eval()
+reference_v.head = nn.Linear(64, 10)
+with torch.no_grad():
+    for layer_v in (model_v.head, reference_v.head):  # the test's weights in both heads
+        layer_v.weight.copy_(head_weight_v)
+        layer_v.bias.copy_(head_bias_v)
+    check("logits", model_v.eval()(X_test[:5]), reference_v(X_test[:5]),
+          "the logits (5, 10) of 5 digits once the test sets the new head's weights",
+          hint="the model must read the new head: setattr(model, head_name, new_head)")
 print("replace_head: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_replace_head_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Other class counts (3 and 7), a head named `fc` with 12 inputs, a float64 model, and a fresh, trainable head every time."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 class TinyNetH(nn.Module):
     def __init__(self):
@@ -231,40 +243,44 @@ class TinyNetH(nn.Module):
         return self.fc(self.body(X))
 
 
+def set_head_h(head_h, seed_h):
+    """Weights the test chooses, so that the outputs do not depend on how the head was initialised."""
+    gen_h = torch.Generator().manual_seed(seed_h)
+    with torch.no_grad():
+        head_h.weight.copy_(0.2 * torch.randn(head_h.weight.shape, generator=gen_h, dtype=head_h.weight.dtype))
+        head_h.bias.copy_(0.2 * torch.randn(head_h.bias.shape, generator=gen_h, dtype=head_h.bias.dtype))
+
+
 for seed_h, classes_h in ((71, 7), (72, 3)):
     torch.manual_seed(seed_h)
     model_h = Backbone()
     old_h = model_h.head
     out_h = replace_head(model_h, classes_h)
-    if out_h is not model_h:
-        raise AssertionError("replace_head should return the model it was given")
-    record(f"shape_{classes_h}", [model_h.head.in_features, model_h.head.out_features])
-    record(
-        f"(in_features, out_features) of the head for {classes_h} classes",
-        [model_h.head.in_features, model_h.head.out_features],
-    )
-    if model_h.head is old_h or not isinstance(model_h.head, nn.Linear):
-        raise AssertionError("the head must be a new nn.Linear, not the old layer")
-    if not all((p.requires_grad for p in model_h.head.parameters())):
-        raise AssertionError("the new head's parameters must be trainable (requires_grad True)")
-    for key_h, value_h in model_h.stage3.state_dict().items():
-        record(f"stage3's {key_h} after replace_head", value_h)
-    record(f"shape: the logits of 3 digits with {classes_h} classes", np.shape(model_h.eval()(X_test[:3])))
+    record(f"returns_model_{classes_h}", out_h is model_h, about=f"replace_head(model, {classes_h}) returns the model it was given")
+    record(f"new_linear_{classes_h}", model_h.head is not old_h and isinstance(model_h.head, nn.Linear),
+           about=f"the head for {classes_h} classes is a new nn.Linear")
+    record(f"shape_{classes_h}", [model_h.head.in_features, model_h.head.out_features],
+           about=f"[in_features, out_features] of the head for {classes_h} classes")
+    record(f"trainable_{classes_h}", [p.requires_grad for p in model_h.head.parameters()],
+           about=f"requires_grad of the new head's weight and bias ({classes_h} classes)")
+    record(f"stage3_{classes_h}", dict(model_h.stage3.state_dict()), about="stage3's weights and statistics after replace_head")
+    set_head_h(model_h.head, 700 + classes_h)
+    record(f"logits_{classes_h}", model_h.eval()(X_test[:3]).detach(), tol=1e-5,
+           about=f"the logits of 3 digits with {classes_h} classes, once the test sets the head's weights")
 torch.manual_seed(73)
 tiny_h = TinyNetH()
 old_fc_h = tiny_h.fc
 replace_head(tiny_h, 6, head_name="fc")
-record("fc_shape", [tiny_h.fc.in_features, tiny_h.fc.out_features])
-record("the new fc head of a model whose head is `fc`", [tiny_h.fc.in_features, tiny_h.fc.out_features])
-if tiny_h.fc is old_fc_h:
-    raise AssertionError("replace_head(model, 6, head_name='fc') left model.fc as it was")
+record("fc_new", tiny_h.fc is not old_fc_h, about="replace_head(model, 6, head_name='fc') replaces model.fc")
+record("fc_shape", [tiny_h.fc.in_features, tiny_h.fc.out_features], about="[in_features, out_features] of the new fc head")
+record("fc_trainable", [p.requires_grad for p in tiny_h.fc.parameters()], about="requires_grad of the new fc head's parameters")
+set_head_h(tiny_h.fc, 736)
+X_tiny_h = torch.randn(4, 5, generator=torch.Generator().manual_seed(737))
+record("fc_outputs", tiny_h.eval()(X_tiny_h).detach(), tol=1e-5,
+       about="the outputs of a model whose head is `fc`, once the test sets the new head's weights")
 double_h = replace_head(TinyNetH().double(), 2, head_name="fc")
-record("double_dtype", str(double_h.fc.weight.dtype))
-if double_h.fc.weight.dtype != torch.float64:
-    raise AssertionError(
-        f"the new head of a float64 model is {double_h.fc.weight.dtype}: create it with the old head's dtype (and device), nn.Linear(..., dtype=old.weight.dtype, device=old.weight.device)"
-    )
-fc_weight_h = record("fc_weight", tiny_h.fc.weight.detach().numpy(), tol=1e-06)
+recorded_h = record("double_dtype", str(double_h.fc.weight.dtype),
+                    about="the dtype of the new head of a float64 model (nn.Linear(..., dtype=old.weight.dtype))")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -306,26 +322,25 @@ def freeze_backbone(model, head_name="head"):
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_freeze_backbone_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """After freezing, only head.weight and head.bias (650 numbers) require gradients; a backward pass fills only theirs."""
-from backproplab.checks import expect_close
-from backproplab.grading import record
+from backproplab.grading import check
 
 torch.manual_seed(74)
 model_v = replace_head(load_pretrained(), 10)
 freeze_backbone(model_v)
-trainable_v = record("trainable", [n for n, p in model_v.named_parameters() if p.requires_grad])
-if trainable_v != ["head.weight", "head.bias"]:
-    frozen_head_v = [n for n in ("head.weight", "head.bias") if n not in trainable_v]
-    raise AssertionError(f"the trainable parameters should be exactly head.weight and head.bias, but they are {trainable_v}"
-                         + (f": the head must stay trainable ({frozen_head_v} are frozen)" if frozen_head_v else
-                            ": set requires_grad = False on every backbone parameter"))
-record("n_trainable", sum(p.numel() for p in model_v.parameters() if p.requires_grad))
+check("trainable", [n for n, p in model_v.named_parameters() if p.requires_grad], ["head.weight", "head.bias"],
+      "the names of the parameters that require gradients",
+      hint="requires_grad = False on every backbone parameter, True on the head's")
+check("n_trainable", builtins.sum(p.numel() for p in model_v.parameters() if p.requires_grad), 650,
+      "the number of trainable numbers (64 * 10 + 10)")
 nn.functional.cross_entropy(model_v.train()(X_train[:8]), y_train[:8]).backward()
-with_grad_v = record("with_grad", [n for n, p in model_v.named_parameters() if p.grad is not None])
-expect_close(len(with_grad_v), 2, "the number of parameters that got a gradient", hint="only the head's two tensors")
+check("with_grad", [n for n, p in model_v.named_parameters() if p.grad is not None], ["head.weight", "head.bias"],
+      "the parameters that got a gradient from a backward pass", hint="only the head's two tensors")
 print("freeze_backbone: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_freeze_backbone_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Freezing a model whose head is `fc`, one with a layer named `header`, and a model frozen before (head unfrozen again)."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 class HeaderNetH(nn.Module):
     def __init__(self):
@@ -340,40 +355,25 @@ class HeaderNetH(nn.Module):
 
 torch.manual_seed(75)
 header_h = freeze_backbone(HeaderNetH())
-flags_h = record("header_flags", {n: p.requires_grad for n, p in header_h.named_parameters()})
-expected_h = {
-    "header.weight": False,
-    "header.bias": False,
-    "bn.weight": False,
-    "bn.bias": False,
-    "head.weight": True,
-    "head.bias": True,
-}
-if flags_h != expected_h:
-    raise AssertionError(
-        f"requires_grad per parameter should be {expected_h}, got {flags_h}: a parameter is in the head when its name starts with head_name + '.'"
-    )
+record("header_returns_model", isinstance(header_h, HeaderNetH), about="freeze_backbone returns the model")
+record("header_flags", {n: p.requires_grad for n, p in header_h.named_parameters()},
+       about="requires_grad per parameter of a model with layers `header` and `head` (only head.* trainable)")
 fc_model_h = nn.Sequential()
 fc_model_h.add_module("conv", nn.Conv2d(1, 2, 3))
 fc_model_h.add_module("fc", nn.Linear(2, 5))
 for p_h in fc_model_h.parameters():
     p_h.requires_grad = False
 freeze_backbone(fc_model_h, head_name="fc")
-fc_flags_h = record("fc_flags", {n: p.requires_grad for n, p in fc_model_h.named_parameters()})
-if fc_flags_h != {"conv.weight": False, "conv.bias": False, "fc.weight": True, "fc.bias": True}:
-    raise AssertionError(
-        f"freeze_backbone(model, head_name='fc') should leave exactly fc.weight and fc.bias trainable (even if they were frozen before); got {fc_flags_h}"
-    )
+record("fc_flags", {n: p.requires_grad for n, p in fc_model_h.named_parameters()},
+       about="requires_grad per parameter with head_name='fc', the fc head frozen before (trainable again)")
 bb_h = freeze_backbone(replace_head(Backbone(), 4))
-record(
+recorded_h = record(
     "backbone_counts",
     [
-        sum((p.numel() for p in bb_h.parameters() if p.requires_grad)),
-        sum((p.numel() for p in bb_h.parameters() if not p.requires_grad)),
+        builtins.sum(p.numel() for p in bb_h.parameters() if p.requires_grad),
+        builtins.sum(p.numel() for p in bb_h.parameters() if not p.requires_grad),
     ],
-)
-recorded_h = record(
-    "the number of frozen numbers in the Backbone", sum((p.numel() for p in bb_h.parameters() if not p.requires_grad))
+    about="[trainable, frozen] numbers of the Backbone with a 4-class head",
 )
 ### END HIDDEN TESTS
 
@@ -447,74 +447,58 @@ def set_train_mode(model):
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_set_train_mode_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Frozen backbone: every BN layer in eval mode, the rest in training mode, running statistics unchanged by a forward pass."""
-from backproplab.checks import expect_close
-from backproplab.grading import record
+from backproplab.grading import check
 
 torch.manual_seed(76)
 model_v = freeze_backbone(replace_head(load_pretrained(), 10))
 model_v.eval()  # set_train_mode must switch the model itself back to training mode
 out_v = set_train_mode(model_v)
-if out_v is not model_v:
-    raise AssertionError("set_train_mode should return the model it was given")
-modes_v = record("modes", {name or "model": m.training for name, m in model_v.named_modules()})
-bn_modes_v = [modes_v[f"{s}.1"] for s in STAGES]
-if any(bn_modes_v):
-    raise AssertionError(f"the frozen batch-norm layers stage1.1, stage2.1, stage3.1 are in training mode {bn_modes_v}: "
-                         "in training mode they would normalise with batch statistics and update their running "
-                         "statistics, eq. (3); put every BN layer whose parameters are all frozen in eval mode")
-if not modes_v["model"] or not modes_v["head"]:
-    raise AssertionError("the model and its head should be in training mode: call model.train() first")
+check("returns_model", out_v is model_v, True, "set_train_mode returns the model it was given")
+frozen_bn_v = [f"{s}.1" for s in STAGES]
+check("modes", {name or "model": m.training for name, m in model_v.named_modules()},
+      {name or "model": name not in frozen_bn_v for name, _ in load_pretrained().named_modules()},
+      "every module's .training: the frozen batch-norm layers stage1.1, stage2.1, stage3.1 in eval mode, the rest training",
+      hint="call model.train() first, then put every BN layer whose parameters are all frozen in eval mode: in training "
+           "mode it would normalise with batch statistics and update its running statistics, eq. (3)")
 running_v = model_v.stage2[1].running_mean.clone()
 model_v(X_train[:20])
-expect_close(model_v.stage2[1].running_mean, running_v, "stage2's running mean after a training-mode forward pass",
-             hint="a frozen BN layer in eval mode does not update its running statistics")
-record("running_mean", model_v.stage2[1].running_mean.numpy(), tol=1e-6)
+check("running_mean", model_v.stage2[1].running_mean, running_v, "stage2's running mean after a training-mode forward pass",
+      tol=1e-6, hint="a frozen BN layer in eval mode does not update its running statistics")
 print("set_train_mode: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_set_train_mode_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Fine-tuning (nothing frozen) keeps every BN layer training; a partly frozen backbone; BatchNorm1d; dropout stays on."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 torch.manual_seed(77)
 full_h = set_train_mode(replace_head(load_pretrained(), 10))
-full_modes_h = record("full_modes", {name or "model": m.training for name, m in full_h.named_modules()})
-if not all(full_modes_h.values()):
-    raise AssertionError(
-        f"with nothing frozen every module should be in training mode; these are not: {[n for n, t in full_modes_h.items() if not t]}"
-    )
+record("full_modes", {name or "model": m.training for name, m in full_h.named_modules()},
+       about="every module's mode with nothing frozen (all training)")
 part_h = replace_head(load_pretrained(), 10)
 for p_h in part_h.stage1.parameters():
     p_h.requires_grad = False
 set_train_mode(part_h)
-part_modes_h = record("part_modes", [part_h.stage1[1].training, part_h.stage2[1].training, part_h.stage3[1].training])
-if part_modes_h != [False, True, True]:
-    raise AssertionError(
-        f"with only stage1 frozen, the BN layers of stages 1, 2, 3 should be in modes [eval, train, train]; their .training is {part_modes_h}"
-    )
+record("part_modes", [part_h.stage1[1].training, part_h.stage2[1].training, part_h.stage3[1].training],
+       about="the modes of the BN layers of stages 1, 2, 3 with only stage 1 frozen")
 mixed_h = nn.Sequential(
     nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)
 )
 mixed_h[1].weight.requires_grad = False
 mixed_h.eval()
 set_train_mode(mixed_h)
-mixed_modes_h = record("mixed_modes", [m.training for m in mixed_h])
-if mixed_modes_h != [True, True, True, True, True, True]:
-    raise AssertionError(
-        f"a BN layer with one trainable parameter (here bn.bias) is not frozen and must train, and dropout must be on in training mode; the modes are {mixed_modes_h}"
-    )
+record("mixed_modes", [m.training for m in mixed_h],
+       about="the modes of a model whose BatchNorm1d has one trainable parameter (bias): all training, dropout on")
 mixed_h[1].bias.requires_grad = False
 set_train_mode(mixed_h)
-record("mixed_modes_frozen", [m.training for m in mixed_h])
-if mixed_h[1].training or not mixed_h[2].training:
-    raise AssertionError(
-        "with both of its parameters frozen, the BatchNorm1d layer must be in eval mode (and dropout on)"
-    )
+record("mixed_modes_frozen", [m.training for m in mixed_h],
+       about="the modes once both parameters of that BatchNorm1d are frozen (it in eval mode, dropout on)")
 frozen_h = set_train_mode(freeze_backbone(replace_head(load_pretrained(), 10)))
-buffers_h = {k: v.clone() for k, v in frozen_h.state_dict().items() if "running" in k or "num_batches" in k}
-for _ in range(3):
+buffers_h = [k for k in frozen_h.state_dict() if "running" in k or "num_batches" in k]
+for _ in builtins.range(3):
     frozen_h(X_train[:30])
-for key_h, value_h in buffers_h.items():
-    record(f"the frozen backbone's {key_h} after 3 forward passes", frozen_h.state_dict()[key_h])
-num_batches_h = record("num_batches", int(frozen_h.stage3[1].num_batches_tracked))
+recorded_h = record("frozen_buffers", {k_h: frozen_h.state_dict()[k_h] for k_h in buffers_h}, tol=1e-6,
+                    about="the frozen backbone's running statistics and batch counts after 3 training-mode forward passes")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -583,8 +567,7 @@ def param_groups(model, lr_head, lr_backbone, head_name="head"):
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_param_groups_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Frozen backbone: one group (the head, lr 0.01); a step of training leaves every backbone weight and statistic unchanged."""
-from backproplab.checks import expect_close
-from backproplab.grading import record
+from backproplab.grading import check
 
 
 def lr_by_name(model, groups):
@@ -596,25 +579,26 @@ def lr_by_name(model, groups):
 torch.manual_seed(78)
 model_v = freeze_backbone(replace_head(load_pretrained(), 10))
 groups_v = param_groups(model_v, lr_head=1e-2, lr_backbone=3e-4)
-lrs_v = record("lrs_frozen", lr_by_name(model_v, groups_v))
-if lrs_v != {"head.weight": 1e-2, "head.bias": 1e-2}:
-    raise AssertionError(f"for a frozen backbone the groups should hold exactly head.weight and head.bias with lr 0.01; "
-                         f"they hold {lrs_v}: leave out frozen parameters (requires_grad False)")
-record("n_groups", len(groups_v))
+check("n_groups", len(groups_v), 1, "the number of groups for a frozen backbone (the head's only)",
+      hint="leave out a group that would be empty")
+check("lrs_frozen", lr_by_name(model_v, groups_v), {"head.weight": 1e-2, "head.bias": 1e-2},
+      "{parameter name: lr} of the groups for a frozen backbone",
+      hint="exactly head.weight and head.bias with lr 0.01: leave out frozen parameters (requires_grad False)")
 backbone_v = {k: v.clone() for k, v in model_v.state_dict().items() if not k.startswith("head.")}
 head_v = model_v.head.weight.detach().clone()
 fit(model_v, torch.optim.Adam(groups_v), make_loader(X_train[:40], y_train[:40], 20), nn.CrossEntropyLoss(), 1,
     set_mode=set_train_mode)
-changed_v = record("changed", [k for k, v in backbone_v.items() if not torch.equal(model_v.state_dict()[k], v)])
-if changed_v:
-    raise AssertionError(f"the frozen backbone changed during training: {changed_v[:4]}. Weights: did a frozen "
-                         "parameter get into the optimizer? Running statistics: is its BN in eval mode?")
-if torch.equal(model_v.head.weight, head_v):
-    raise AssertionError("the head did not change in two training steps: is it in the optimizer?")
+check("changed", [k for k, v in backbone_v.items() if not torch.equal(model_v.state_dict()[k], v)], [],
+      "the backbone weights and statistics that changed in two training steps (none)",
+      hint="Weights: did a frozen parameter get into the optimizer? Running statistics: is its BN in eval mode?")
+check("head_changed", not torch.equal(model_v.head.weight, head_v), True, "the head changed in two training steps",
+      hint="is the head in the optimizer?")
 print("param_groups: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_param_groups_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Fine-tuning groups and their learning rates (Adam's first step moves each weight by its lr); frozen weights with zero gradients and weight decay stay put."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 def lr_by_name_h(model, groups):
     lr_of_h = {id(p): g["lr"] for g in groups for p in g["params"]}
@@ -623,18 +607,14 @@ def lr_by_name_h(model, groups):
 
 torch.manual_seed(79)
 fine_h = replace_head(load_pretrained(), 10)
+gen_h = torch.Generator().manual_seed(790)
+with torch.no_grad():  # the test's head weights: the moves below do not depend on the head's initialisation
+    fine_h.head.weight.copy_(0.2 * torch.randn(fine_h.head.weight.shape, generator=gen_h))
+    fine_h.head.bias.copy_(0.2 * torch.randn(fine_h.head.bias.shape, generator=gen_h))
 groups_h = param_groups(fine_h, lr_head=0.02, lr_backbone=0.0005)
-record("n_groups_fine", len(groups_h))
-lrs_h = lr_by_name_h(fine_h, groups_h)
-if len(lrs_h) != len(list(fine_h.parameters())):
-    raise AssertionError(
-        f"fine-tuning: every parameter (all trainable) should be in exactly one group; the groups hold {len(lrs_h)} of {len(list(fine_h.parameters()))}"
-    )
-wrong_h = {n: lr for n, lr in lrs_h.items() if lr != (0.02 if n.startswith("head.") else 0.0005)}
-if wrong_h:
-    raise AssertionError(
-        f"these parameters have the wrong learning rate: {dict(list(wrong_h.items())[:3])}: the head gets lr_head (0.02), the backbone lr_backbone (0.0005) — are they swapped?"
-    )
+record("n_groups_fine", len(groups_h), about="the number of groups when nothing is frozen")
+record("lrs_fine", lr_by_name_h(fine_h, groups_h),
+       about="{parameter name: lr} when nothing is frozen (the head 0.02, the backbone 0.0005; every parameter once)")
 before_h = {n: p.detach().clone() for n, p in fine_h.named_parameters()}
 optimizer_h = torch.optim.Adam(groups_h)
 set_train_mode(fine_h)
@@ -642,24 +622,20 @@ optimizer_h.zero_grad()
 nn.functional.cross_entropy(fine_h(X_train[:32]), y_train[:32]).backward()
 optimizer_h.step()
 moves_h = {n: (p.detach() - before_h[n]).abs().max().item() for n, p in fine_h.named_parameters()}
-record("move_head", moves_h["head.weight"], tol=0.0001)
-record("move_conv1", moves_h["stage1.0.weight"], tol=0.0001)
-record("the largest move of a head weight in Adam's first step", moves_h["head.weight"], tol=0.001)
-record("the largest move of a stage-1 weight in Adam's first step", moves_h["stage1.0.weight"], tol=0.001)
+record("move_head", moves_h["head.weight"], tol=0.001, about="the largest move of a head weight in Adam's first step")
+record("move_conv1", moves_h["stage1.0.weight"], tol=0.001, about="the largest move of a stage-1 weight in Adam's first step")
 late_h = replace_head(load_pretrained(), 10)
 nn.functional.cross_entropy(late_h(X_train[:16]), y_train[:16]).backward()
 freeze_backbone(late_h)
 for p_h in late_h.parameters():
     p_h.grad = torch.zeros_like(p_h)
 late_groups_h = param_groups(late_h, lr_head=0.01, lr_backbone=0.001)
-record("late_names", sorted(lr_by_name_h(late_h, late_groups_h)))
+record("late_names", sorted(lr_by_name_h(late_h, late_groups_h)),
+       about="the parameters in the groups of a backbone frozen after a backward pass (gradients of zeros)")
 frozen_before_h = {n: p.detach().clone() for n, p in late_h.named_parameters() if not n.startswith("head.")}
 torch.optim.AdamW(late_groups_h, weight_decay=0.1).step()
-moved_h = [n for n, p in late_h.named_parameters() if n in frozen_before_h and (not torch.equal(p, frozen_before_h[n]))]
-if moved_h:
-    raise AssertionError(
-        f"frozen parameters moved in an AdamW step with weight decay: {moved_h[:3]}. Their gradient was zeros rather than None, so the optimizer updated them: keep frozen parameters out of the groups"
-    )
+recorded_h = record("late_moved", [n for n, p in late_h.named_parameters() if n in frozen_before_h and not torch.equal(p, frozen_before_h[n])],
+                    about="the frozen parameters that moved in an AdamW step with weight decay (none)")
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -718,59 +694,61 @@ def predict_proba(model, X, batch_size=256):
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_predict_proba_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Probabilities of 12 digits: shape (12, 10), rows sum to 1, equal to the eval-mode softmax, no gradient, modes restored."""
-from backproplab.checks import expect_close, expect_shape
-from backproplab.grading import record
+import copy
+
+from backproplab.grading import check
 
 torch.manual_seed(80)
 model_v = set_train_mode(freeze_backbone(replace_head(load_pretrained(), 10)))
+gen_v = torch.Generator().manual_seed(800)
+with torch.no_grad():  # the test's head weights: the probabilities do not depend on the head's initialisation
+    model_v.head.weight.copy_(0.2 * torch.randn(10, 64, generator=gen_v))
+    model_v.head.bias.copy_(0.2 * torch.randn(10, generator=gen_v))
 modes_before_v = [m.training for m in model_v.modules()]
 running_v = model_v.stage1[1].running_var.clone()
-probs_v = predict_proba(model_v, X_test[:12], batch_size=5)
-record("probs", probs_v.numpy(), tol=1e-5)
-expect_shape(probs_v, (12, 10), "predict_proba(model, X_test[:12], 5)")
-expect_close(probs_v.sum(dim=1), torch.ones(12), "the row sums of the probabilities",
-             hint="softmax over the classes, dim=1: each image's probabilities sum to 1")
-if probs_v.requires_grad:
-    raise AssertionError("the probabilities carry a gradient graph: compute them under torch.no_grad()")
 reference_v = torch.softmax(copy.deepcopy(model_v).eval()(X_test[:12]), dim=1).detach()
-expect_close(probs_v, reference_v, "the probabilities", tol=1e-5,
-             hint="predict in eval mode, so that batch norm uses its running statistics (eq. 4), not the batch's")
-modes_after_v = [m.training for m in model_v.modules()]
-record("modes_restored", modes_after_v == modes_before_v)
-if modes_after_v != modes_before_v:
-    raise AssertionError("predict_proba changed the modes of the model's modules: save every module's .training "
-                         "before model.eval() and restore each one (model.train() would wake the frozen BN layers)")
-expect_close(model_v.stage1[1].running_var, running_v, "stage1's running variance after predict_proba")
+probs_v = predict_proba(model_v, X_test[:12], batch_size=5)
+check("probs", probs_v, reference_v, "the probabilities (12, 10) of 12 digits", tol=1e-5,
+      hint="softmax over the classes (dim=1), in eval mode, so that batch norm uses its running statistics (eq. 4)")
+check("row_sums", probs_v.sum(dim=1), torch.ones(12), "the row sums of the probabilities",
+      hint="softmax over the classes, dim=1: each image's probabilities sum to 1")
+check("no_graph", probs_v.requires_grad, False, "the probabilities carry no gradient graph (torch.no_grad())")
+check("modes_after", [m.training for m in model_v.modules()], modes_before_v, "every module's .training after predict_proba",
+      hint="save every module's .training before model.eval() and restore each one (model.train() would wake the frozen BN layers)")
+check("running_var", model_v.stage1[1].running_var, running_v, "stage1's running variance after predict_proba", tol=1e-6)
 print("predict_proba: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_predict_proba_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Batch sizes 1, 7 and 719 give the same probabilities; a model in training mode stays so and its statistics stay put; another model with 4 classes."""
+from backproplab.grading import record
+
 ### BEGIN HIDDEN TESTS
 torch.manual_seed(81)
 fine_h = set_train_mode(replace_head(load_pretrained(), 10))
+gen_h = torch.Generator().manual_seed(810)
+with torch.no_grad():  # the test's head weights: the probabilities do not depend on the head's initialisation
+    fine_h.head.weight.copy_(0.2 * torch.randn(10, 64, generator=gen_h))
+    fine_h.head.bias.copy_(0.2 * torch.randn(10, generator=gen_h))
 stats_h = {k: v.clone() for k, v in fine_h.state_dict().items() if "running" in k}
 all_h = predict_proba(fine_h, X_test, batch_size=719)
-record("probs_all", all_h[::37].numpy(), tol=1e-05)
-record("shape: predict_proba on the 719 test digits", np.shape(all_h))
+record("shape_all", list(np.shape(all_h)), about="the shape of predict_proba on the 719 test digits")
+record("probs_all", all_h[::37], tol=1e-05, about="the probabilities of every 37th test digit (batch_size 719)")
 for size_h in (1, 7):
     part_h = predict_proba(fine_h, X_test[:20], batch_size=size_h)
-    record(f"the probabilities with batch_size={size_h}", part_h, tol=1e-05)
-    record(f"row_sums_{size_h}", part_h.sum(dim=1).numpy(), tol=1e-06)
-if not all((m.training for m in fine_h.modules())):
-    raise AssertionError("a model in training mode must be back in training mode after predict_proba")
-for key_h, value_h in stats_h.items():
-    record(f"{key_h} after predict_proba", fine_h.state_dict()[key_h])
+    record(f"probs_{size_h}", part_h, tol=1e-05, about=f"the probabilities of 20 digits with batch_size={size_h}")
+    record(f"row_sums_{size_h}", part_h.sum(dim=1), tol=1e-05, about=f"the row sums with batch_size={size_h}")
+record("modes_fine", [m.training for m in fine_h.modules()],
+       about="every module's mode after predict_proba on a model in training mode (all training)")
+record("stats_fine", {k_h: fine_h.state_dict()[k_h] for k_h in stats_h}, tol=1e-6,
+       about="the running statistics after predict_proba on a model in training mode (unchanged)")
+torch.manual_seed(82)
 small_h = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 4))
 small_h.train()
 small_h[2].eval()
-p_small_h = predict_proba(small_h, X_test[:9], batch_size=4)
-record("small_probs", p_small_h.numpy(), tol=1e-05)
-record("the probabilities of a 4-class model", p_small_h, tol=1e-05)
-record("small_modes", [m.training for m in small_h])
-if [m.training for m in small_h] != [True, True, False, True, True]:
-    raise AssertionError(
-        "restore each module's own mode: the BN layer was in eval mode inside a model in training mode"
-    )
+record("small_probs", predict_proba(small_h, X_test[:9], batch_size=4), tol=1e-05,
+       about="the probabilities of a 4-class model whose BN layer is in eval mode")
+recorded_h = record("small_modes", [m.training for m in small_h],
+                    about="the modes after predict_proba of a model training with its BN layer in eval mode")
 ### END HIDDEN TESTS
 
 # %% [markdown]
