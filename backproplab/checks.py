@@ -1,9 +1,10 @@
-"""Checks that test cells use to tell a student, in words, what is wrong.
+"""Checks that provided cells and demos use to tell a student, in words, what is wrong.
 
 Every function raises ``AssertionError`` with a message a student can act on
 ("dW has shape (3, 2) but W has shape (2, 3): did you transpose?") and
-returns ``None`` when the check passes. Test cells call them instead of bare
-``assert`` so that a failing test explains itself in the feedback.
+returns ``None`` when the check passes. Graded test cells use
+:func:`backproplab.grading.check` instead, which the grader repeats outside
+the kernel.
 
 Numbers are compared with the course's relative error (see
 :func:`backproplab.gradcheck.rel_error`):
@@ -12,20 +13,11 @@ Numbers are compared with the course's relative error (see
     \\mathrm{rel}(a, b) = \\frac{\\max|a - b|}{\\max(10^{-8}, \\max|a| + \\max|b|)}
 """
 
-import numbers
-
 import numpy as np
 
 from backproplab.gradcheck import rel_error
 
-__all__ = [
-    "expect_implemented",
-    "expect_type",
-    "expect_shape",
-    "expect_close",
-    "expect_unchanged",
-    "expect_sympy_equal",
-]
+__all__ = ["expect_implemented", "expect_shape", "expect_close"]
 
 
 def expect_implemented(value, name):
@@ -33,17 +25,6 @@ def expect_implemented(value, name):
     if value is None or value is Ellipsis:
         raise AssertionError(
             f"{name} is still {value!r}: replace the placeholder with your answer."
-        )
-
-
-def expect_type(value, expected, name):
-    """Fail unless ``value`` is an instance of ``expected`` (a type or tuple)."""
-    if expected is numbers.Real and isinstance(value, np.ndarray) and value.ndim == 0:
-        return
-    if not isinstance(value, expected):
-        wanted = getattr(expected, "__name__", str(expected))
-        raise AssertionError(
-            f"{name} should be a {wanted}, but it is a {type(value).__name__}: {value!r:.80}"
         )
 
 
@@ -89,39 +70,6 @@ def expect_close(actual, expected, name, tol=1e-7, hint=""):
     if diagnosis:
         message += f": {diagnosis}"
     raise AssertionError(message + (f". {hint}" if hint else "."))
-
-
-def expect_unchanged(before, after, name):
-    """Fail if an input array was modified in place by the student's function."""
-    if not np.array_equal(np.asarray(before), np.asarray(after)):
-        raise AssertionError(
-            f"your function changed its argument {name} in place; "
-            f"compute and return new values instead (e.g. W - lr * dW, not W -= ...)."
-        )
-
-
-def expect_sympy_equal(actual, expected, name, symbols=()):
-    """Fail unless the SymPy expressions ``actual`` and ``expected`` are equal.
-
-    Equality is decided by ``sympy.simplify(actual - expected) == 0``. When the
-    student's answer is the negative of the right one, the message says so.
-    """
-    import sympy as sp
-
-    expect_implemented(actual, name)
-    try:
-        actual = sp.sympify(actual)
-    except (sp.SympifyError, TypeError) as exc:
-        raise AssertionError(f"{name} is not a SymPy expression: {exc}") from None
-    if sp.simplify(actual - expected) == 0:
-        return
-    message = f"{name} = {actual} is not right"
-    if sp.simplify(actual + expected) == 0:
-        message += ": it has the wrong sign"
-    elif symbols and not set(symbols) & actual.free_symbols:
-        names = ", ".join(str(s) for s in symbols)
-        message += f": it should depend on {names}"
-    raise AssertionError(message + ".")
 
 
 def _show(x):

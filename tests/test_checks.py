@@ -1,19 +1,9 @@
 """Tests of backproplab.checks and backproplab.gradcheck."""
 
-import numbers
-
 import numpy as np
 import pytest
-import sympy as sp
 
-from backproplab.checks import (
-    expect_close,
-    expect_implemented,
-    expect_shape,
-    expect_sympy_equal,
-    expect_type,
-    expect_unchanged,
-)
+from backproplab.checks import expect_close, expect_implemented, expect_shape
 from backproplab.gradcheck import numerical_gradient, rel_error
 
 # --- gradcheck ------------------------------------------------------------------
@@ -105,44 +95,10 @@ def test_expect_close_rejects_a_placeholder():
         expect_close(None, 1.0, "loss")
 
 
-# --- expect_sympy_equal -------------------------------------------------------------
-
-
-def test_expect_sympy_equal_accepts_an_equivalent_form():
-    x = sp.Symbol("x")
-    expect_sympy_equal((x - 1) * (x + 1), x**2 - 1, "f")
-    expect_sympy_equal(sp.sin(x) ** 2, 1 - sp.cos(x) ** 2, "g")
-
-
-def test_expect_sympy_equal_says_wrong_sign():
-    x = sp.Symbol("x")
-    with pytest.raises(AssertionError, match="wrong sign"):
-        expect_sympy_equal(-2 * x, 2 * x, "dfdx")
-
-
-def test_expect_sympy_equal_missing_symbol_and_non_expression():
-    x, w = sp.symbols("x w")
-    with pytest.raises(AssertionError, match="should depend on w"):
-        expect_sympy_equal(sp.Integer(3), 3 * w, "dLdx", symbols=(w,))
-    with pytest.raises(AssertionError, match="not a SymPy expression"):
-        expect_sympy_equal(object(), x, "dLdx")
-
-
 # --- the others -----------------------------------------------------------------
 
 
-def test_expect_unchanged():
-    W = np.arange(4.0)
-    expect_unchanged(W.copy(), W, "W")
-    with pytest.raises(AssertionError, match="changed its argument W in place"):
-        expect_unchanged(W.copy(), W - 1, "W")
-
-
-def test_expect_implemented_and_expect_type():
+def test_expect_implemented():
     expect_implemented(0, "answer")
     with pytest.raises(AssertionError, match="placeholder"):
         expect_implemented(..., "answer")
-    expect_type(np.float64(1.0), numbers.Real, "lr")
-    expect_type(np.array(1.0), numbers.Real, "lr")
-    with pytest.raises(AssertionError, match="should be a ndarray, but it is a list"):
-        expect_type([1, 2], np.ndarray, "X")
