@@ -15,59 +15,16 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.build import read_source, release
 from autograder.course import DEFAULT_WORKDIR, grading_digest, put_venv_on_path
 from autograder.intake import SubmissionError, folder_digest
+from autograder.messages import Flag, Job, StudentResult
 from autograder.outside_check import reference_records
 from autograder.roster import printable, roster
 from autograder.sandbox import unavailable_reason
 from autograder.workers import Worker, run_all
-
-
-@dataclass
-class StudentResult:
-    """One student's grade: points per grade cell, totals, flags and what went wrong."""
-
-    student: str  # the safe id nbgrader and the gradebook use (autograder.roster.safe_id)
-    cells: dict = field(default_factory=dict)  # grade_id -> CellScore
-    status: str = "graded"
-    reason: str = ""
-    flags: list = field(default_factory=list)  # timeout, crash, tampered, unreadable, renamed
-    notes: list = field(default_factory=list)
-    seconds: float = 0.0
-    name: str = ""  # the folder name as submitted, when it differs from the id
-
-    @classmethod
-    def from_dict(cls, d):
-        cells = {k: CellScore(*v) for k, v in d.get("cells", {}).items()}
-        fields = ("status", "reason", "flags", "notes", "seconds", "name")
-        return cls(d["student"], cells, **{k: d[k] for k in fields if k in d})
-
-    @property
-    def auto_score(self):
-        return sum(c.score for c in self.cells.values() if c.autograded)
-
-    @property
-    def auto_max(self):
-        return sum(c.max_score for c in self.cells.values() if c.autograded)
-
-    @property
-    def manual_pending(self):
-        """Points of written answers that still wait for the instructor."""
-        return sum(c.max_score for c in self.cells.values() if not c.autograded and c.score is None)
-
-
-@dataclass(frozen=True)
-class CellScore:
-    """Points of one grade cell; ``score`` is None while it needs manual grading."""
-
-    score: float
-    max_score: float
-    autograded: bool
-    reason: str = ""  # the grader's words when an autograded cell lost points
 
 
 def grade_class(submissions, assignment, workdir=DEFAULT_WORKDIR, timeout=30, unsafe=False, student_timeout=300, workers=1):
@@ -87,9 +44,8 @@ def grade_class(submissions, assignment, workdir=DEFAULT_WORKDIR, timeout=30, un
     release([assignment], course_dir=workdir / "release", workdir=workdir)
     reference_records(assignment, workdir / "reference")
     with _unpacked(submissions) as folder:
-        job = {"assignment": assignment, "workdir": str(workdir), "timeout": timeout, "unsafe": bool(unsafe)}
-        job["hidden_ids"] = hidden_test_ids(assignment)
-        job["grading_digest"] = grading_digest(assignment)  # once per batch, not per student
+        job = Job(assignment, str(workdir), timeout, bool(unsafe), hidden_ids=hidden_test_ids(assignment),
+                  grading_digest=grading_digest(assignment))  # once per batch, not per student
         pool = [Worker({}) if unsafe else Worker.sandboxed(workdir, i) for i in range(workers)]
         tasks = [functools.partial(_grade_or_reuse, s, job, student_timeout) for s in roster(folder)]
         results = run_all(pool, tasks)
@@ -139,26 +95,24 @@ def _result_of(student, job, student_timeout, worker):
     try:
         if student.problem:
             raise SubmissionError(student.problem)
-        digest = f"{folder_digest(student.folder)}:{job['grading_digest']}"
+        digest = f"{folder_digest(student.folder)}:{job.grading_digest}"
     except (SubmissionError, OSError) as exc:
-        return StudentResult(student.id, status="not graded", reason=str(exc), flags=["unreadable"])
-    out = Path(job["workdir"]) / "results" / f"{student.id}.json"
+        return StudentResult(student.id).not_graded(str(exc), Flag.UNREADABLE)
+    out = Path(job.workdir) / "results" / f"{student.id}.json"
     if out.exists():
         previous = json.loads(out.read_text())
-        if previous.get("submission_sha256") == digest:
+        if previous.get("submission_sha256") == digest:  # same folder, same grader: same format too
             return StudentResult.from_dict(previous)
     out.unlink(missing_ok=True)
-    student_job = {**job, **worker.settings, "student": student.id, "student_dir": str(student.folder),
-                   "submission_sha256": digest}
     job_file = out.parent / "jobs" / f"{student.id}.json"
     job_file.parent.mkdir(parents=True, exist_ok=True)
-    job_file.write_text(json.dumps(student_job))
+    job.for_student(worker.settings, student.id, student.folder, digest).write(job_file)
     failure = worker.run(job_file, out, student_timeout)
     job_file.unlink(missing_ok=True)
     if failure == "timeout":
-        return StudentResult(student.id, status="not graded", reason=f"took longer than {student_timeout} s", flags=["timeout"])
+        return StudentResult(student.id).not_graded(f"took longer than {student_timeout} s", Flag.TIMEOUT)
     if failure:
-        return StudentResult(student.id, status="not graded", reason="the grading process crashed", flags=["crash"])
+        return StudentResult(student.id).not_graded("the grading process crashed", Flag.CRASH)
     return StudentResult.from_dict(json.loads(out.read_text()))
 
 
@@ -172,8 +126,8 @@ def write_grades_csv(results, assignment, path):
         for r in results:
             scores = [_points(r.cells.get(c)) for c in cells]
             row = [r.student, _cell_text(r.name or r.student), assignment, f"{r.auto_score:g}", f"{r.auto_max:g}",
-                   f"{r.manual_pending:g}", r.status]
-            writer.writerow([*row, " ".join(r.flags), _cell_text(r.reason), _cell_text("; ".join(r.notes)),
+                   f"{r.manual_pending:g}", str(r.status)]
+            writer.writerow([*row, " ".join(map(str, r.flags)), _cell_text(r.reason), _cell_text("; ".join(r.notes)),
                              f"{r.seconds:.1f}", *scores])
 
 
@@ -194,7 +148,7 @@ def format_table(results):
     for r in results:
         points = f"{r.auto_score:g} / {r.auto_max:g}" if r.cells else "-"
         pending = f"{r.manual_pending:g} pt" if r.manual_pending else ""
-        flags = f" [{', '.join(r.flags)}]" if r.flags else ""
+        flags = f" [{', '.join(map(str, r.flags))}]" if r.flags else ""
         lines.append(f"{printable(r.name or r.student):<16} {points:>12} {pending:>8} {r.seconds:>8.1f}  {r.status}{flags}{': ' + printable(r.reason) if r.reason else ''}")
     total = sum(r.seconds for r in results)
     lines.append(f"{len(results)} students, {total:.0f} s of grading")

@@ -29,6 +29,7 @@ import nbformat
 from autograder.course import nbgrader_config, notebook_stem, put_venv_on_path
 from autograder.feedback import feedback_notebook, write_feedback_html
 from autograder.intake import SubmissionError, clean_metadata, find_notebook, load_notebook, restore_metadata
+from autograder.messages import CellScore, Flag, Job, StudentResult
 from autograder.outside_check import check_cell, failed_checked_keys, records_by_cell, reference_records, stray_records
 from autograder.sanitize import sanitize_notebook
 from autograder.snapshot import SNAPSHOTS, autograde_preprocessors
@@ -36,37 +37,35 @@ from autograder.verdicts import answer_cells_by_count, cell_reason, errors_by_ce
 
 
 def grade(job):
-    """Grade ``job``'s student; return the result dict that is written to disk."""
-    workdir, assignment, student = Path(job["workdir"]), job["assignment"], job["student"]
-    result = {"student": student, "status": "graded", "reason": "", "flags": [], "cells": {}, "notes": []}
+    """Grade ``job``'s student (a :class:`~autograder.messages.Job`); return their :class:`StudentResult`."""
+    workdir, assignment = Path(job.workdir), job.assignment
+    result = StudentResult(job.student, submission_sha256=job.submission_sha256)
     try:
-        path, notes = find_notebook(job["student_dir"], assignment)
+        path, notes = find_notebook(job.student_dir, assignment)
         notebook, more = load_notebook(path)
         release = nbformat.read(workdir / "release" / assignment / f"{notebook_stem(assignment)}.ipynb", 4)
-        result["notes"] = notes + more + restore_metadata(notebook, release)
-        if notes:  # find_notebook only notes a renamed notebook
-            result["flags"].append("renamed")
+        result.notes = notes + more + restore_metadata(notebook, release)
+        if path.name != f"{notebook_stem(assignment)}.ipynb":
+            result.flags.append(Flag.RENAMED)
         stage(notebook, job, workdir)
         autograde(job, workdir)
-        result["cells"], tampered, stray = score(job, workdir)
-        result["notes"] += stray
+        result.cells, tampered, stray = score(job, workdir)
+        result.notes += stray
         if tampered or any("rewritten" in note for note in stray):
-            result["flags"].append("tampered")
+            result.flags.append(Flag.TAMPERED)
         if tampered:
-            result["notes"].append(f"checks passed in the kernel but failed outside: {', '.join(tampered)}")
+            result.notes.append(f"checks passed in the kernel but failed outside: {', '.join(tampered)}")
     except SubmissionError as exc:
-        result["status"], result["reason"] = "not graded", str(exc)
-        result["flags"].append(exc.flag)
+        result.not_graded(str(exc), exc.flag)
     except Exception as exc:  # the batch goes on; the instructor sees what broke
-        result["status"], result["reason"] = "not graded", f"grading failed: {type(exc).__name__}: {exc}"[:300]
-        result["flags"].append("crash")
+        result.not_graded(f"grading failed: {type(exc).__name__}: {exc}"[:300], Flag.CRASH)
     return result
 
 
 def stage(notebook, job, workdir):
     """Write the repaired notebook where nbgrader looks for the submission."""
-    kernel = "python3" if job["unsafe"] else job["kernel_name"]
-    target = workdir / "submitted" / job["student"] / job["assignment"] / f"{notebook_stem(job['assignment'])}.ipynb"
+    kernel = "python3" if job.unsafe else job.kernel_name
+    target = workdir / "submitted" / job.student / job.assignment / f"{notebook_stem(job.assignment)}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     for old in target.parent.glob("*"):
         old.unlink()
@@ -77,7 +76,7 @@ def autograde(job, workdir):
     """nbgrader's autograde with the course's safety settings."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = _api(job).autograde(job["assignment"], job["student"], force=True, create=True)
+        result = _api(job).autograde(job.assignment, job.student, force=True, create=True)
     if not result["success"]:
         raise SubmissionError(_failure_reason(result.get("log") or "", result.get("error") or ""), flag="crash")
 
@@ -98,24 +97,23 @@ def _api(job):
     """One ``NbGraderAPI`` per distinct configuration, reused across students."""
     from nbgrader.apps import NbGraderAPI
 
-    settings = {k: job.get(k) for k in ("workdir", "timeout", "unsafe", "kernel_name", "jupyter_path", "ipc_prefix")}
-    key = json.dumps(settings, sort_keys=True)
+    key = (job.workdir, job.timeout, job.unsafe, job.kernel_name, job.jupyter_path, job.ipc_prefix)
     if key not in _APIS:
-        _APIS[key] = NbGraderAPI(config=_config(settings))
+        _APIS[key] = NbGraderAPI(config=_config(job))
     return _APIS[key]
 
 
 def _config(job):
     """nbgrader's configuration with the course's safety settings."""
-    workdir = Path(job["workdir"])
-    config = nbgrader_config(workdir, release_dir=workdir / "release", timeout=job["timeout"])
+    workdir = Path(job.workdir)
+    config = nbgrader_config(workdir, release_dir=workdir / "release", timeout=job.timeout)
     config.OverwriteCells.add_missing_cells = True
     config.Autograde.autograde_preprocessors = autograde_preprocessors()
-    if not job["unsafe"]:
-        os.environ["JUPYTER_PATH"] = job["jupyter_path"]
-        config.Execute.kernel_name = job["kernel_name"]
+    if not job.unsafe:
+        os.environ["JUPYTER_PATH"] = job.jupyter_path
+        config.Execute.kernel_name = job.kernel_name
         config.KernelManager.transport = "ipc"
-        config.KernelManager.ip = job["ipc_prefix"]
+        config.KernelManager.ip = job.ipc_prefix
     config.LimitOutput.max_lines = 200
     return config
 
@@ -127,7 +125,7 @@ def score(job, workdir):
     """
     from nbgrader.api import Gradebook
 
-    assignment, student = job["assignment"], job["student"]
+    assignment, student = job.assignment, job.student
     stem = notebook_stem(assignment)
     autograded = workdir / "autograded" / student / assignment / f"{stem}.ipynb"
     graded = nbformat.read(autograded, 4)
@@ -139,7 +137,7 @@ def score(job, workdir):
         warnings.simplefilter("ignore")
         for g in gb.find_submission_notebook(stem, assignment, student).grades:
             if g.cell_type != "code":
-                cells[g.name] = [None if g.needs_manual_grade else g.score, g.max_score, False]
+                cells[g.name] = CellScore(None if g.needs_manual_grade else g.score, g.max_score, False)
                 continue
             expected, sent = reference.get(g.name, {}), records.get(g.name, [])
             reason = cell_reason(check_cell(expected, sent), errors.get(g.name), answers)
@@ -149,12 +147,12 @@ def score(job, workdir):
                 tampered.append(g.name)
             g.auto_score = points
             verdicts[g.name] = (points, g.max_score, reason)
-            cells[g.name] = [points, g.max_score, True, reason or ""]
+            cells[g.name] = CellScore(points, g.max_score, True, reason or "")
         gb.db.commit()
     total = (sum(p for p, _, _ in verdicts.values()), sum(m for _, m, _ in verdicts.values()))
     _store_sanitized(graded, autograded)
     html = workdir / "feedback" / student / assignment / f"{stem}.html"
-    write_feedback_html(feedback_notebook(graded, verdicts, job["hidden_ids"], total), html)
+    write_feedback_html(feedback_notebook(graded, verdicts, job.hidden_ids, total), html)
     return cells, sorted(tampered), stray_records(graded, SNAPSHOTS)
 
 
@@ -169,14 +167,14 @@ def _store_sanitized(graded, autograded):
 
 def run_job(job_file):
     """Grade the job in ``job_file`` and write its result file atomically."""
-    job = json.loads(Path(job_file).read_text())
+    job = Job.read(job_file)
     start = time.monotonic()
     result = grade(job)
-    result["seconds"] = round(time.monotonic() - start, 2)
-    out = Path(job["workdir"]) / "results" / f"{job['student']}.json"
+    result.seconds = round(time.monotonic() - start, 2)
+    out = Path(job.workdir) / "results" / f"{job.student}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_suffix(".tmp")
-    partial.write_text(json.dumps({**result, "submission_sha256": job["submission_sha256"]}, indent=1))
+    partial.write_text(json.dumps(result.to_dict(), indent=1))
     os.replace(partial, out)
 
 

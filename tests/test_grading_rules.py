@@ -276,3 +276,29 @@ def test_a_variant_answering_a_cell_that_is_not_an_answer_cell_is_refused_at_onc
     _fake_module(monkeypatch, VARIANTS=[Variant(name="v", about="", answers={"ch01_forward_visible": "x = 1"})])
     with pytest.raises(ValueError, match="'v'.*ch01_forward_visible"):
         variants_for("01_gradient_descent")
+
+
+# --- the messages between the grader and its workers --------------------------------------------------
+
+def test_a_job_travels_to_the_worker_and_back_unchanged(tmp_path):
+    from autograder.messages import Job
+
+    batch = Job("01_gradient_descent", "/w", 30, False, ["ch01_forward_hidden"], "abc")
+    job = batch.for_student({"kernel_name": "k-0", "uid": 64123, "unknown_setting": 1}, "ada", tmp_path, "d:abc")
+    job.write(tmp_path / "job.json")
+    assert Job.read(tmp_path / "job.json") == job
+    assert (job.kernel_name, job.uid, job.student, job.student_dir) == ("k-0", 64123, "ada", str(tmp_path))
+
+
+def test_a_result_keeps_its_cells_flags_and_status_through_json():
+    import json
+
+    from autograder.messages import CellScore, Flag, Status, StudentResult
+
+    result = StudentResult("ada", {"t": CellScore(0.0, 2.0, True, "the sign is flipped"), "w": CellScore(None, 3.0, False)})
+    result.flags.append(Flag.TAMPERED)
+    again = StudentResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert again == result and again.status is Status.GRADED and again.manual_pending == 3.0
+    assert StudentResult("bob").not_graded("no notebook", "unreadable").flags == [Flag.UNREADABLE]
+    with pytest.raises(ValueError):
+        StudentResult.from_dict({"student": "eve", "flags": ["trusted"]})
