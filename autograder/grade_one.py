@@ -30,7 +30,8 @@ from autograder.course import nbgrader_config, notebook_stem, put_venv_on_path
 from autograder.feedback import feedback_notebook, write_feedback_html
 from autograder.intake import SubmissionError, clean_metadata, find_notebook, load_notebook, restore_metadata
 from autograder.messages import CellScore, Flag, Job, StudentResult
-from autograder.outside_check import check_cell, failed_checked_keys, records_by_cell, reference_records, stray_records
+from autograder.outside_check import (check_cell, failed_checked_keys, records_by_cell, reference_records,
+                                     rewritten_cells, stray_records)
 from autograder.sanitize import sanitize_notebook
 from autograder.snapshot import SNAPSHOTS, autograde_preprocessors
 from autograder.verdicts import answer_cells_by_count, cell_reason, errors_by_cell
@@ -49,9 +50,9 @@ def grade(job):
             result.flags.append(Flag.RENAMED)
         stage(notebook, job, workdir)
         autograde(job, workdir)
-        result.cells, tampered, stray = score(job, workdir)
+        result.cells, tampered, stray, rewritten = score(job, workdir)
         result.notes += stray
-        if tampered or any("rewritten" in note for note in stray):
+        if tampered or rewritten:
             result.flags.append(Flag.TAMPERED)
         if tampered:
             result.notes.append(f"checks passed in the kernel but failed outside: {', '.join(tampered)}")
@@ -121,7 +122,7 @@ def _config(job):
 def score(job, workdir):
     """Decide each grade cell's points outside the kernel; update the gradebook; write feedback.
 
-    Returns ``(cells, tampered grade_ids, notes on ignored records)``.
+    Returns ``(cells, tampered grade_ids, notes on ignored records, indices of rewritten test cells)``.
     """
     from nbgrader.api import Gradebook
 
@@ -153,7 +154,7 @@ def score(job, workdir):
     _store_sanitized(graded, autograded)
     html = workdir / "feedback" / student / assignment / f"{stem}.html"
     write_feedback_html(feedback_notebook(graded, verdicts, job.hidden_ids, total), html)
-    return cells, sorted(tampered), stray_records(graded, SNAPSHOTS)
+    return cells, sorted(tampered), stray_records(graded, SNAPSHOTS), rewritten_cells(graded, SNAPSHOTS)
 
 
 def _store_sanitized(graded, autograded):

@@ -43,14 +43,18 @@ def records_by_cell(notebook, snapshots=None):
 
 def stray_records(notebook, snapshots):
     """Notes on records the grader ignores: sent from a cell that is not a test, or rewritten later."""
-    notes = []
-    for index, cell in enumerate(notebook.cells):
-        sent = cell_records(cell)
-        if sent and not cell.metadata.get("nbgrader", {}).get("grade"):
-            notes.append(f"cell {index + 1} is not a test cell but sent {len(sent)} record(s): ignored")
-        elif cell.cell_type == "code" and sent != snapshots.get(index, sent):
-            notes.append(f"records of cell {index + 1} were rewritten after it finished: the grader used the first ones")
-    return notes
+    notes = [f"cell {index + 1} is not a test cell but sent {len(cell_records(cell))} record(s): ignored"
+             for index, cell in enumerate(notebook.cells)
+             if cell_records(cell) and not cell.metadata.get("nbgrader", {}).get("grade")]
+    return notes + [f"records of cell {index + 1} were rewritten after it finished: the grader used the first ones"
+                    for index in rewritten_cells(notebook, snapshots)]
+
+
+def rewritten_cells(notebook, snapshots):
+    """Indices of test cells whose records changed after the cell finished (only a display update can do that)."""
+    return [index for index, cell in enumerate(notebook.cells)
+            if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
+            and cell_records(cell) != snapshots.get(index, cell_records(cell))]
 
 
 @dataclass(frozen=True)
