@@ -24,15 +24,15 @@ release: env  ## regenerate course/ and zip the student bundle into dist/
 demo: env  ## grade a sample class of chapter 01 end to end
 	$(PY) -m autograder demo
 
-lint: env  ## ruff on the package, the grader, the tests and the chapter sources
+lint: env  ## ruff (lint and format) on the package, the grader, the tests and the chapter sources
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 check: lint  ## the fast loop: lint, the quick tests, and chapter 01's sample class graded
 	$(PY) -m pytest -n 2 -q -m "not slow and not grading and not browser"
 	$(PY) -m pytest -q tests/test_demo.py
 
-test: env  ## the whole test suite (what CI runs)
-	$(VENV)/bin/ruff check .
+test: lint  ## the whole test suite (what CI runs)
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 lab: env  ## JupyterLab on the student notebooks

@@ -14,7 +14,9 @@ from autograder.course import DEFAULT_WORKDIR, assignments
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="regenerate course/ from solutions/")
     build.add_argument("chapters", nargs="*", help="e.g. 01_gradient_descent (default: all)")
@@ -25,9 +27,15 @@ def main(argv=None):
     grade.add_argument("--chapter", required=True, choices=assignments())
     grade.add_argument("--workdir", default=str(DEFAULT_WORKDIR))
     grade.add_argument("--timeout", type=int, default=30, help="seconds allowed per cell")
-    grade.add_argument("--student-timeout", type=int, default=300, help="seconds allowed per student")
+    grade.add_argument(
+        "--student-timeout", type=int, default=300, help="seconds allowed per student"
+    )
     grade.add_argument("--workers", type=int, default=1, help="students graded at once (default 1)")
-    grade.add_argument("--unsafe", action="store_true", help="grade without the sandbox (only where it is unavailable)")
+    grade.add_argument(
+        "--unsafe",
+        action="store_true",
+        help="grade without the sandbox (only where it is unavailable)",
+    )
     demo = sub.add_parser("demo", help="grade a sample class of chapter 01")
     demo.add_argument("--workdir", default=str(DEFAULT_WORKDIR))
     args = parser.parse_args(argv)
@@ -39,7 +47,10 @@ def _build(args):
 
     unknown = sorted(set(args.chapters) - set(assignments()))
     if unknown:
-        print(f"no chapter {', '.join(unknown)}: choose from {', '.join(assignments())}", file=sys.stderr)
+        print(
+            f"no chapter {', '.join(unknown)}: choose from {', '.join(assignments())}",
+            file=sys.stderr,
+        )
         return 2
     for path in release(args.chapters or None):
         print(f"released {path}")
@@ -57,8 +68,13 @@ def _grade(args):
     from autograder.grade import format_table, grade_class
 
     results = grade_class(
-        args.submissions, args.chapter, workdir=args.workdir, timeout=args.timeout,
-        unsafe=args.unsafe, student_timeout=args.student_timeout, workers=args.workers,
+        args.submissions,
+        args.chapter,
+        workdir=args.workdir,
+        timeout=args.timeout,
+        unsafe=args.unsafe,
+        student_timeout=args.student_timeout,
+        workers=args.workers,
     )
     print(format_table(results))
     print(f"\ngrades.csv and feedback are in {args.workdir}")

@@ -35,8 +35,12 @@ def run_solution(assignment, workdir):
     ``CellTimeoutError`` or ``CellExecutionError`` if a cell hangs or fails.
     """
     nb = read_source(assignment)
-    client = NotebookClient(nb, timeout=hang_guard_seconds(assignment), kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        nb,
+        timeout=hang_guard_seconds(assignment),
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+    )
     start = time.monotonic()
     client.execute()
     return nb, time.monotonic() - start

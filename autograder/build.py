@@ -16,7 +16,14 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from autograder.course import COURSE, SOLUTIONS, assignments, nbgrader_config, notebook_stem, put_venv_on_path
+from autograder.course import (
+    COURSE,
+    SOLUTIONS,
+    assignments,
+    nbgrader_config,
+    notebook_stem,
+    put_venv_on_path,
+)
 
 GENERATED_NOTE = (
     "This notebook is generated from solutions/{assignment}/{stem}.py by "

@@ -13,7 +13,15 @@ from pathlib import Path
 from autograder.build import release
 from autograder.course import REPO
 
-BUNDLED = ["course", "backproplab", "data/registry.json", "data/README.md", "data/weights", "pyproject.toml", "environment.yml"]
+BUNDLED = [
+    "course",
+    "backproplab",
+    "data/registry.json",
+    "data/README.md",
+    "data/weights",
+    "pyproject.toml",
+    "environment.yml",
+]
 STUDENT_README = "course/README.md"
 SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 
@@ -24,7 +32,9 @@ def bundle_files():
     for top in BUNDLED:
         path = REPO / top
         candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-        files += [(str(p.relative_to(REPO)), p) for p in candidates if not SKIPPED_PARTS & set(p.parts)]
+        files += [
+            (str(p.relative_to(REPO)), p) for p in candidates if not SKIPPED_PARTS & set(p.parts)
+        ]
     return files
 
 

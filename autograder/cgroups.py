@@ -52,8 +52,10 @@ def _create_v2(root, groups, name, memory_bytes, max_processes):
         parent = base / groups.get("", "/").lstrip("/")
         delegated = _read(parent / "cgroup.subtree_control").split()
         if {"memory", "pids"} <= set(delegated):
-            return _write_limits([parent / name], {"memory.max": memory_bytes, "memory.swap.max": 0,
-                                                   "pids.max": max_processes})
+            return _write_limits(
+                [parent / name],
+                {"memory.max": memory_bytes, "memory.swap.max": 0, "pids.max": max_processes},
+            )
     return None
 
 

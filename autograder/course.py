@@ -40,8 +40,11 @@ def grading_digest(assignment):
     import hashlib
 
     digest = hashlib.sha256()
-    sources = [SOLUTIONS / assignment / f"{notebook_stem(assignment)}.py",
-               *sorted((REPO / "autograder").rglob("*.py")), *sorted((REPO / "backproplab").rglob("*.py"))]
+    sources = [
+        SOLUTIONS / assignment / f"{notebook_stem(assignment)}.py",
+        *sorted((REPO / "autograder").rglob("*.py")),
+        *sorted((REPO / "backproplab").rglob("*.py")),
+    ]
     for path in sources:
         digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
@@ -86,8 +89,10 @@ def formgrader_config(workdir=DEFAULT_WORKDIR, root=REPO, release_dir=COURSE):
     """
     c = nbgrader_config(workdir, release_dir=release_dir)
     c.CourseDirectory.root = str(Path(root).resolve())
-    c.Exchange.root = str(Path(workdir).resolve() / "exchange")  # release/collect: unused, kept out of /usr
-    c.HTMLExporter.sanitize_html = True  # the formgrader renders student notebooks: clean their HTML too
+    # release/collect: unused, kept out of /usr
+    c.Exchange.root = str(Path(workdir).resolve() / "exchange")
+    # the formgrader renders student notebooks: clean their HTML too
+    c.HTMLExporter.sanitize_html = True
     return c
 
 

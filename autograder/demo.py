@@ -17,7 +17,13 @@ from autograder.course import DEFAULT_WORKDIR
 from autograder.grade import format_table, grade_class
 from autograder.mutants import mutants_for
 from autograder.sandbox import unavailable_reason
-from autograder.submissions import fill, mutate, released_notebook, solution_answers, write_submission
+from autograder.submissions import (
+    fill,
+    mutate,
+    released_notebook,
+    solution_answers,
+    write_submission,
+)
 
 
 def sample_answers(assignment):
@@ -54,7 +60,9 @@ def grade_sample_class(assignment, workdir, folder):
     Without a sandbox the demo grades its own sample notebooks unsandboxed.
     """
     build_sample_class(assignment, folder)
-    results = grade_class(folder, assignment, workdir=workdir, unsafe=unavailable_reason() is not None)
+    results = grade_class(
+        folder, assignment, workdir=workdir, unsafe=unavailable_reason() is not None
+    )
     name_sample_students(results, workdir)
     return results
 
@@ -65,7 +73,9 @@ def name_sample_students(results, workdir):
 
     with Gradebook(f"sqlite:///{Path(workdir).resolve() / 'gradebook.db'}") as gb:
         for result in results:
-            gb.update_or_create_student(result.student, first_name="Sample", last_name=result.student.capitalize())
+            gb.update_or_create_student(
+                result.student, first_name="Sample", last_name=result.student.capitalize()
+            )
 
 
 def run_demo(assignment="01_gradient_descent", workdir=DEFAULT_WORKDIR):

@@ -37,7 +37,9 @@ def feedback_notebook(autograded, verdicts, hidden_ids, total):
                 cell.source = cell.source.split("\n", 1)[0] + "\n" + HIDDEN_NOTE
             cell.outputs.append(_verdict_output(*verdicts[grade_id]))
     order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
-    in_order = sorted(verdicts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+    in_order = sorted(
+        verdicts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)
+    )
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(_summary(in_order, total)))
     return nb
 

@@ -27,7 +27,15 @@ from autograder.sandbox import unavailable_reason
 from autograder.workers import Worker, run_all
 
 
-def grade_class(submissions, assignment, workdir=DEFAULT_WORKDIR, timeout=30, unsafe=False, student_timeout=300, workers=1):
+def grade_class(
+    submissions,
+    assignment,
+    workdir=DEFAULT_WORKDIR,
+    timeout=30,
+    unsafe=False,
+    student_timeout=300,
+    workers=1,
+):
     """Grade every student in ``submissions`` (a folder or a .zip); return results.
 
     Students are graded by ``workers`` worker processes, each student under
@@ -44,10 +52,18 @@ def grade_class(submissions, assignment, workdir=DEFAULT_WORKDIR, timeout=30, un
     release([assignment], course_dir=workdir / "release", workdir=workdir)
     reference_records(assignment, workdir / "reference")
     with _unpacked(submissions) as folder:
-        job = Job(assignment, str(workdir), timeout, bool(unsafe), hidden_ids=hidden_test_ids(assignment),
-                  grading_digest=grading_digest(assignment))  # once per batch, not per student
+        job = Job(
+            assignment,
+            str(workdir),
+            timeout,
+            bool(unsafe),
+            hidden_ids=hidden_test_ids(assignment),
+            grading_digest=grading_digest(assignment),
+        )  # once per batch, not per student
         pool = [Worker({}) if unsafe else Worker.sandboxed(workdir, i) for i in range(workers)]
-        tasks = [functools.partial(_grade_or_reuse, s, job, student_timeout) for s in roster(folder)]
+        tasks = [
+            functools.partial(_grade_or_reuse, s, job, student_timeout) for s in roster(folder)
+        ]
         results = run_all(pool, tasks)
     write_grades_csv(results, assignment, workdir / "grades.csv")
     return results
@@ -59,7 +75,10 @@ def check_sandbox(unsafe):
     if reason and not unsafe:
         raise SandboxUnavailable(reason)
     if reason:
-        print(f"WARNING: grading WITHOUT a sandbox ({reason}); student code runs as you.", file=sys.stderr)
+        print(
+            f"WARNING: grading WITHOUT a sandbox ({reason}); student code runs as you.",
+            file=sys.stderr,
+        )
 
 
 class SandboxUnavailable(SystemExit):
@@ -110,7 +129,9 @@ def _result_of(student, job, student_timeout, worker):
     failure = worker.run(job_file, out, student_timeout)
     job_file.unlink(missing_ok=True)
     if failure == "timeout":
-        return StudentResult(student.id).not_graded(f"took longer than {student_timeout} s", Flag.TIMEOUT)
+        return StudentResult(student.id).not_graded(
+            f"took longer than {student_timeout} s", Flag.TIMEOUT
+        )
     if failure:
         return StudentResult(student.id).not_graded("the grading process crashed", Flag.CRASH)
     return StudentResult.from_dict(json.loads(out.read_text()))
@@ -121,14 +142,43 @@ def write_grades_csv(results, assignment, path):
     cells = sorted({c for r in results for c in r.cells})
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "name", "assignment", "auto_score", "auto_max", "manual_pending", "status", "flags",
-                         "reason", "notes", "seconds", *cells])
+        writer.writerow(
+            [
+                "student",
+                "name",
+                "assignment",
+                "auto_score",
+                "auto_max",
+                "manual_pending",
+                "status",
+                "flags",
+                "reason",
+                "notes",
+                "seconds",
+                *cells,
+            ]
+        )
         for r in results:
             scores = [_points(r.cells.get(c)) for c in cells]
-            row = [r.student, _cell_text(r.name or r.student), assignment, f"{r.auto_score:g}", f"{r.auto_max:g}",
-                   f"{r.manual_pending:g}", str(r.status)]
-            writer.writerow([*row, " ".join(map(str, r.flags)), _cell_text(r.reason), _cell_text("; ".join(r.notes)),
-                             f"{r.seconds:.1f}", *scores])
+            row = [
+                r.student,
+                _cell_text(r.name or r.student),
+                assignment,
+                f"{r.auto_score:g}",
+                f"{r.auto_max:g}",
+                f"{r.manual_pending:g}",
+                str(r.status),
+            ]
+            writer.writerow(
+                [
+                    *row,
+                    " ".join(map(str, r.flags)),
+                    _cell_text(r.reason),
+                    _cell_text("; ".join(r.notes)),
+                    f"{r.seconds:.1f}",
+                    *scores,
+                ]
+            )
 
 
 def _cell_text(text):
@@ -149,7 +199,9 @@ def format_table(results):
         points = f"{r.auto_score:g} / {r.auto_max:g}" if r.cells else "-"
         pending = f"{r.manual_pending:g} pt" if r.manual_pending else ""
         flags = f" [{', '.join(map(str, r.flags))}]" if r.flags else ""
-        lines.append(f"{printable(r.name or r.student):<16} {points:>12} {pending:>8} {r.seconds:>8.1f}  {r.status}{flags}{': ' + printable(r.reason) if r.reason else ''}")
+        lines.append(
+            f"{printable(r.name or r.student):<16} {points:>12} {pending:>8} {r.seconds:>8.1f}  {r.status}{flags}{': ' + printable(r.reason) if r.reason else ''}"
+        )
     total = sum(r.seconds for r in results)
     lines.append(f"{len(results)} students, {total:.0f} s of grading")
     return "\n".join(lines)
@@ -179,7 +231,11 @@ class _unpacked:
         else:
             _extract_capped(self.path, self.tmp.name)
             root = _single_top_folder(Path(self.tmp.name))
-        flat = [p for p in root.iterdir() if (p.is_symlink() or p.is_file()) and ZIP_COLLECT_NAME.match(p.name)]
+        flat = [
+            p
+            for p in root.iterdir()
+            if (p.is_symlink() or p.is_file()) and ZIP_COLLECT_NAME.match(p.name)
+        ]
         return _sort_flat_files(flat, Path(self.tmp.name) / "students") if flat else root
 
     def __exit__(self, *exc):
@@ -215,15 +271,24 @@ def _extract_capped(path, target):
     """
     with zipfile.ZipFile(path) as z:
         members = z.infolist()
-        bombs = [m for m in members if m.file_size > 2**20 and m.file_size > MAX_ZIP_RATIO * max(m.compress_size, 1)]
+        bombs = [
+            m
+            for m in members
+            if m.file_size > 2**20 and m.file_size > MAX_ZIP_RATIO * max(m.compress_size, 1)
+        ]
         kept = [m for m in members if m not in bombs]
         total = sum(m.file_size for m in kept)
         if len(members) > MAX_ZIP_MEMBERS or total > MAX_ZIP_BYTES:
-            raise SystemExit(f"{path} is refused: {len(members)} files, {total / 2**30:.1f} GiB uncompressed; "
-                             f"at most {MAX_ZIP_MEMBERS} files and {MAX_ZIP_BYTES // 2**30} GiB are unpacked.")
+            raise SystemExit(
+                f"{path} is refused: {len(members)} files, {total / 2**30:.1f} GiB uncompressed; "
+                f"at most {MAX_ZIP_MEMBERS} files and {MAX_ZIP_BYTES // 2**30} GiB are unpacked."
+            )
         for m in bombs:
-            print(f"WARNING: left out {printable(m.filename)} ({m.file_size / 2**20:.0f} MiB from "
-                  f"{m.compress_size / 2**10:.0f} KiB: a zip bomb?)", file=sys.stderr)
+            print(
+                f"WARNING: left out {printable(m.filename)} ({m.file_size / 2**20:.0f} MiB from "
+                f"{m.compress_size / 2**10:.0f} KiB: a zip bomb?)",
+                file=sys.stderr,
+            )
         z.extractall(target, members=kept)
 
 

@@ -28,10 +28,22 @@ import nbformat
 
 from autograder.course import nbgrader_config, notebook_stem, put_venv_on_path
 from autograder.feedback import feedback_notebook, write_feedback_html
-from autograder.intake import SubmissionError, clean_metadata, find_notebook, load_notebook, restore_metadata
+from autograder.intake import (
+    SubmissionError,
+    clean_metadata,
+    find_notebook,
+    load_notebook,
+    restore_metadata,
+)
 from autograder.messages import CellScore, Flag, Job, StudentResult
-from autograder.outside_check import (check_cell, failed_checked_keys, records_by_cell, reference_records,
-                                     rewritten_cells, stray_records)
+from autograder.outside_check import (
+    check_cell,
+    failed_checked_keys,
+    records_by_cell,
+    reference_records,
+    rewritten_cells,
+    stray_records,
+)
 from autograder.sanitize import sanitize_notebook
 from autograder.snapshot import SNAPSHOTS, autograde_preprocessors
 from autograder.verdicts import answer_cells_by_count, cell_reason, errors_by_cell
@@ -44,7 +56,9 @@ def grade(job):
     try:
         path, notes = find_notebook(job.student_dir, assignment)
         notebook, more = load_notebook(path)
-        release = nbformat.read(workdir / "release" / assignment / f"{notebook_stem(assignment)}.ipynb", 4)
+        release = nbformat.read(
+            workdir / "release" / assignment / f"{notebook_stem(assignment)}.ipynb", 4
+        )
         result.notes = notes + more + restore_metadata(notebook, release)
         if path.name != f"{notebook_stem(assignment)}.ipynb":
             result.flags.append(Flag.RENAMED)
@@ -55,7 +69,9 @@ def grade(job):
         if tampered or rewritten:
             result.flags.append(Flag.TAMPERED)
         if tampered:
-            result.notes.append(f"checks passed in the kernel but failed outside: {', '.join(tampered)}")
+            result.notes.append(
+                f"checks passed in the kernel but failed outside: {', '.join(tampered)}"
+            )
     except SubmissionError as exc:
         result.not_graded(str(exc), exc.flag)
     except Exception as exc:  # the batch goes on; the instructor sees what broke
@@ -66,7 +82,13 @@ def grade(job):
 def stage(notebook, job, workdir):
     """Write the repaired notebook where nbgrader looks for the submission."""
     kernel = "python3" if job.unsafe else job.kernel_name
-    target = workdir / "submitted" / job.student / job.assignment / f"{notebook_stem(job.assignment)}.ipynb"
+    target = (
+        workdir
+        / "submitted"
+        / job.student
+        / job.assignment
+        / f"{notebook_stem(job.assignment)}.ipynb"
+    )
     target.parent.mkdir(parents=True, exist_ok=True)
     for old in target.parent.glob("*"):
         old.unlink()
@@ -79,13 +101,21 @@ def autograde(job, workdir):
         warnings.simplefilter("ignore")
         result = _api(job).autograde(job.assignment, job.student, force=True, create=True)
     if not result["success"]:
-        raise SubmissionError(_failure_reason(result.get("log") or "", result.get("error") or ""), flag="crash")
+        raise SubmissionError(
+            _failure_reason(result.get("log") or "", result.get("error") or ""), flag="crash"
+        )
 
 
 def _failure_reason(log, error):
     """A one-line reason from nbgrader's log of a failed autograde."""
-    errors = [ln.strip() for ln in (log + "\n" + error).splitlines() if re.match(r"\s*\w+(\.\w+)*(Error|Exception): ", ln)]
-    errors = [e for e in errors if "NbGraderException" not in e] or ["unknown error (see nbgrader's log)"]
+    errors = [
+        ln.strip()
+        for ln in (log + "\n" + error).splitlines()
+        if re.match(r"\s*\w+(\.\w+)*(Error|Exception): ", ln)
+    ]
+    errors = [e for e in errors if "NbGraderException" not in e] or [
+        "unknown error (see nbgrader's log)"
+    ]
     if any("DeadKernel" in e or "Kernel died" in e for e in errors):
         return f"the kernel died (os._exit, a crash, or out of memory): {errors[-1][:200]}"
     return f"nbgrader could not grade it: {errors[-1][:200]}"
@@ -138,7 +168,9 @@ def score(job, workdir):
         warnings.simplefilter("ignore")
         for g in gb.find_submission_notebook(stem, assignment, student).grades:
             if g.cell_type != "code":
-                cells[g.name] = CellScore(None if g.needs_manual_grade else g.score, g.max_score, False)
+                cells[g.name] = CellScore(
+                    None if g.needs_manual_grade else g.score, g.max_score, False
+                )
                 continue
             expected, sent = reference.get(g.name, {}), records.get(g.name, [])
             reason = cell_reason(check_cell(expected, sent), errors.get(g.name), answers)
@@ -154,7 +186,12 @@ def score(job, workdir):
     _store_sanitized(graded, autograded)
     html = workdir / "feedback" / student / assignment / f"{stem}.html"
     write_feedback_html(feedback_notebook(graded, verdicts, job.hidden_ids, total), html)
-    return cells, sorted(tampered), stray_records(graded, SNAPSHOTS), rewritten_cells(graded, SNAPSHOTS)
+    return (
+        cells,
+        sorted(tampered),
+        stray_records(graded, SNAPSHOTS),
+        rewritten_cells(graded, SNAPSHOTS),
+    )
 
 
 def _store_sanitized(graded, autograded):

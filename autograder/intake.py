@@ -46,8 +46,10 @@ def regular_files(folder):
             files.append(path)
             total += info.st_size
         if len(files) > MAX_FOLDER_FILES or total > MAX_FOLDER_BYTES:
-            raise SubmissionError(f"the submission holds more than {MAX_FOLDER_FILES} files or "
-                                  f"{MAX_FOLDER_BYTES // 2**20} MiB; submit the notebook alone")
+            raise SubmissionError(
+                f"the submission holds more than {MAX_FOLDER_FILES} files or "
+                f"{MAX_FOLDER_BYTES // 2**20} MiB; submit the notebook alone"
+            )
     return sorted(files)
 
 
@@ -77,10 +79,20 @@ def find_notebook(student_dir, assignment):
     regular files count: a notebook that is a symbolic link is refused.
     """
     name = f"{notebook_stem(assignment)}.ipynb"
-    links = [p for p, info in _entries(student_dir) if p.suffix == ".ipynb" and not stat.S_ISREG(info.st_mode)]
+    links = [
+        p
+        for p, info in _entries(student_dir)
+        if p.suffix == ".ipynb" and not stat.S_ISREG(info.st_mode)
+    ]
     if links:
-        raise SubmissionError(f"{links[0].name} is a symbolic link or special file, not a notebook: submit the file itself")
-    found = [p for p in regular_files(student_dir) if p.suffix == ".ipynb" and ".ipynb_checkpoints" not in p.parts]
+        raise SubmissionError(
+            f"{links[0].name} is a symbolic link or special file, not a notebook: submit the file itself"
+        )
+    found = [
+        p
+        for p in regular_files(student_dir)
+        if p.suffix == ".ipynb" and ".ipynb_checkpoints" not in p.parts
+    ]
     exact = [p for p in found if p.name == name]
     if exact:
         return exact[0], []
@@ -98,15 +110,19 @@ def load_notebook(path):
     """
     size = Path(path).lstat().st_size
     if size > MAX_NOTEBOOK_BYTES:
-        raise SubmissionError(f"the notebook is {size / 2**20:.0f} MiB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MiB "
-                              "a chapter can need: clear its outputs (Edit > Clear Outputs of All Cells) and submit again")
+        raise SubmissionError(
+            f"the notebook is {size / 2**20:.0f} MiB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MiB "
+            "a chapter can need: clear its outputs (Edit > Clear Outputs of All Cells) and submit again"
+        )
     text = Path(path).read_text(encoding="utf-8", errors="replace")
     if not text.strip():
         raise SubmissionError("the notebook file is empty")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SubmissionError(f"the notebook is not valid JSON (line {exc.lineno}): it may be corrupt or truncated") from None
+        raise SubmissionError(
+            f"the notebook is not valid JSON (line {exc.lineno}): it may be corrupt or truncated"
+        ) from None
     if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
         raise SubmissionError("the file is JSON but not a Jupyter notebook")
     notes = []
@@ -115,7 +131,9 @@ def load_notebook(path):
     try:
         notebook = nbformat.convert(nbformat.reads(text, as_version=nbformat.NO_CONVERT), 4)
     except Exception as exc:  # nbformat raises many kinds on malformed input
-        raise SubmissionError(f"the notebook cannot be read: {type(exc).__name__}: {exc}"[:300]) from None
+        raise SubmissionError(
+            f"the notebook cannot be read: {type(exc).__name__}: {exc}"[:300]
+        ) from None
     return notebook, notes + remove_duplicate_cells(notebook)
 
 
@@ -150,7 +168,11 @@ def restore_metadata(notebook, release):
 
 def clean_metadata(notebook, kernel_name):
     """Point the notebook at the grading kernel and give every cell a valid id."""
-    notebook.metadata["kernelspec"] = {"name": kernel_name, "display_name": kernel_name, "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": kernel_name,
+        "display_name": kernel_name,
+        "language": "python",
+    }
     for index, cell in enumerate(notebook.cells):
         if not isinstance(cell.get("id"), str) or not cell.get("id"):
             cell["id"] = f"cell-{index}"

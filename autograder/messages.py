@@ -31,7 +31,8 @@ class Flag(_Word):
 
     TIMEOUT = "timeout"  # the student's whole grading ran past --student-timeout
     CRASH = "crash"  # the kernel or the grading process died
-    TAMPERED = "tampered"  # a check that passed in the kernel fails outside, or records were rewritten
+    # a check that passed in the kernel fails outside, or records were rewritten
+    TAMPERED = "tampered"
     UNREADABLE = "unreadable"  # no notebook, not JSON, a symlink, too big...
     RENAMED = "renamed"  # graded from a notebook of another name
 
@@ -62,8 +63,15 @@ class Job:
     def for_student(self, settings, student, student_dir, digest):
         """This job for one student, with a worker's sandbox ``settings`` (see ``install_kernelspec``)."""
         known = {f.name for f in fields(self)}
-        return Job(**{**asdict(self), **{k: v for k, v in settings.items() if k in known},
-                      "student": student, "student_dir": str(student_dir), "submission_sha256": digest})
+        return Job(
+            **{
+                **asdict(self),
+                **{k: v for k, v in settings.items() if k in known},
+                "student": student,
+                "student_dir": str(student_dir),
+                "submission_sha256": digest,
+            }
+        )
 
     def write(self, path):
         Path(path).write_text(json.dumps(asdict(self)))
@@ -102,9 +110,16 @@ class StudentResult:
 
     @classmethod
     def from_dict(cls, d):
-        values = {k: d[k] for k in ("reason", "notes", "seconds", "name", "submission_sha256") if k in d}
-        return cls(d["student"], {k: CellScore(**v) for k, v in d.get("cells", {}).items()},
-                   Status(d.get("status", Status.GRADED)), flags=[Flag(f) for f in d.get("flags", [])], **values)
+        values = {
+            k: d[k] for k in ("reason", "notes", "seconds", "name", "submission_sha256") if k in d
+        }
+        return cls(
+            d["student"],
+            {k: CellScore(**v) for k, v in d.get("cells", {}).items()},
+            Status(d.get("status", Status.GRADED)),
+            flags=[Flag(f) for f in d.get("flags", [])],
+            **values,
+        )
 
     def not_graded(self, reason, flag):
         """This result turned into "not graded" for ``reason``, flagged ``flag``."""

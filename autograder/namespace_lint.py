@@ -55,8 +55,11 @@ def shadowable_loads(assignment):
     for cell in filter(_is_test, code):
         tree = ast.parse(cell.source)
         risky = star_exports() - bound_names(tree) - defined
-        loads = [(n.id, n.lineno, n.col_offset) for n in ast.walk(tree)
-                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in risky]
+        loads = [
+            (n.id, n.lineno, n.col_offset)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in risky
+        ]
         if loads:
             found[cell.metadata["nbgrader"]["grade_id"]] = sorted(loads, key=lambda t: t[1:])
     return found

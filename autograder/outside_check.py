@@ -43,18 +43,26 @@ def records_by_cell(notebook, snapshots=None):
 
 def stray_records(notebook, snapshots):
     """Notes on records the grader ignores: sent from a cell that is not a test, or rewritten later."""
-    notes = [f"cell {index + 1} is not a test cell but sent {len(cell_records(cell))} record(s): ignored"
-             for index, cell in enumerate(notebook.cells)
-             if cell_records(cell) and not cell.metadata.get("nbgrader", {}).get("grade")]
-    return notes + [f"records of cell {index + 1} were rewritten after it finished: the grader used the first ones"
-                    for index in rewritten_cells(notebook, snapshots)]
+    notes = [
+        f"cell {index + 1} is not a test cell but sent {len(cell_records(cell))} record(s): ignored"
+        for index, cell in enumerate(notebook.cells)
+        if cell_records(cell) and not cell.metadata.get("nbgrader", {}).get("grade")
+    ]
+    return notes + [
+        f"records of cell {index + 1} were rewritten after it finished: the grader used the first ones"
+        for index in rewritten_cells(notebook, snapshots)
+    ]
 
 
 def rewritten_cells(notebook, snapshots):
     """Indices of test cells whose records changed after the cell finished (only a display update can do that)."""
-    return [index for index, cell in enumerate(notebook.cells)
-            if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
-            and cell_records(cell) != snapshots.get(index, cell_records(cell))]
+    return [
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.metadata.get("nbgrader", {}).get("grade")
+        and cell.cell_type == "code"
+        and cell_records(cell) != snapshots.get(index, cell_records(cell))
+    ]
 
 
 @dataclass(frozen=True)
@@ -71,8 +79,13 @@ class Record:
     def from_payload(cls, payload):
         """A record from the dict the kernel displayed; anything malformed becomes harmless."""
         tol = payload.get("tol", 1e-7)
-        return cls(str(payload["key"]), payload["value"], float(tol) if isinstance(tol, (int, float)) else 1e-7,
-                   str(payload.get("about", ""))[:200], payload.get("checked") is True)
+        return cls(
+            str(payload["key"]),
+            payload["value"],
+            float(tol) if isinstance(tol, (int, float)) else 1e-7,
+            str(payload.get("about", ""))[:200],
+            payload.get("checked") is True,
+        )
 
 
 def numbered(records):
@@ -89,12 +102,17 @@ def reference_records(assignment, cache_dir):
     digest = grading_digest(assignment)[:16]
     cache = Path(cache_dir) / f"reference-{assignment}-{digest}.json"
     if cache.exists():
-        return {g: {k: Record(**r) for k, r in recs.items()} for g, recs in json.loads(cache.read_text()).items()}
+        return {
+            g: {k: Record(**r) for k, r in recs.items()}
+            for g, recs in json.loads(cache.read_text()).items()
+        }
     with tempfile.TemporaryDirectory() as scratch:
         notebook = run_solution_as_graded(assignment, scratch)
     reference = {g: {r.key: r for r in recs} for g, recs in records_by_cell(notebook).items()}
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({g: {k: asdict(r) for k, r in recs.items()} for g, recs in reference.items()}))
+    cache.write_text(
+        json.dumps({g: {k: asdict(r) for k, r in recs.items()} for g, recs in reference.items()})
+    )
     return reference
 
 
@@ -103,7 +121,12 @@ def run_solution_as_graded(assignment, workdir):
     notebook = read_source(assignment)
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     try:
-        NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}).execute()
+        NotebookClient(
+            notebook,
+            timeout=300,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(workdir)}},
+        ).execute()
     finally:
         del os.environ["NBGRADER_EXECUTION"]
     return notebook
@@ -136,5 +159,8 @@ def failed_checked_keys(reference, student_records):
     kernel, so a checked key that is absent or differs was tampered with.
     """
     sent = {r.key: r for r in student_records}
-    return [k for k, e in reference.items()
-            if e.checked and (k not in sent or not values_match(sent[k].value, e.value, e.tol))]
+    return [
+        k
+        for k, e in reference.items()
+        if e.checked and (k not in sent or not values_match(sent[k].value, e.value, e.tol))
+    ]

@@ -23,21 +23,28 @@ from pathlib import Path
 from autograder import cgroups
 
 KERNEL_NAME = "backproplab-sandbox"
-SANDBOX_UID = 64123  # the first of the uids no account uses: each worker's limits and clean-up are its own
+# the first of the uids no account uses: each worker's limits and clean-up are its own
+SANDBOX_UID = 64123
+
 
 def uid_locks():
     """Where graders claim sandbox uids: one machine-wide folder for root's graders (whose uids are real),
     the user's own cache otherwise (rootless uids exist only inside each user namespace)."""
     if os.geteuid() == 0:
         return Path(tempfile.gettempdir()) / "backproplab-sandbox-uids"
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "backproplab" / "sandbox-uids"
+    return (
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        / "backproplab"
+        / "sandbox-uids"
+    )
 
 
 @dataclass
 class SandboxSettings:
     """What the launcher needs; written next to the kernelspec as JSON."""
 
-    expose: list  # the only folders (besides /usr) the kernel sees, read-only: Python, backproplab, data
+    # the only folders (besides /usr) the kernel sees, read-only: Python, backproplab, data
+    expose: list
     ipc_dir: str
     uid: int = SANDBOX_UID
     memory_bytes: int = 4 * 2**30
@@ -46,7 +53,8 @@ class SandboxSettings:
     cpu_seconds: int = 300
     scratch_mb: int = 256
     env: dict = field(default_factory=dict)
-    cgroups: list = None  # the worker's control groups (autograder.cgroups), where the machine allows them
+    # the worker's control groups (autograder.cgroups), where the machine allows them
+    cgroups: list = None
 
 
 def unavailable_reason():
@@ -59,11 +67,33 @@ def unavailable_reason():
     if missing:
         return f"missing tools: {', '.join(missing)} (Debian package util-linux)"
     user = [] if os.geteuid() == 0 else ["--unshare-user"]
-    probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", *user, "--unshare-pid", "--unshare-net", "--unshare-ipc",
-                            "--unshare-uts", "--proc", "/proc", "true"], capture_output=True, text=True)
+    probe = subprocess.run(
+        [
+            "bwrap",
+            "--ro-bind",
+            "/",
+            "/",
+            *user,
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--proc",
+            "/proc",
+            "true",
+        ],
+        capture_output=True,
+        text=True,
+    )
     if probe.returncode != 0:
-        hint = "" if os.geteuid() == 0 else " (unprivileged user namespaces are off here: grade as root, or ask for them)"
-        return f"bubblewrap cannot create namespaces: {probe.stderr.strip() or probe.returncode}{hint}"
+        hint = (
+            ""
+            if os.geteuid() == 0
+            else " (unprivileged user namespaces are off here: grade as root, or ask for them)"
+        )
+        return (
+            f"bubblewrap cannot create namespaces: {probe.stderr.strip() or probe.returncode}{hint}"
+        )
     return None
 
 
@@ -73,7 +103,12 @@ def kernel_needs():
     import backproplab
     from backproplab.datasets import REPO_DATA
 
-    dirs = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent, Path(backproplab.__file__).parent}
+    dirs = {
+        Path(sys.prefix),
+        Path(sys.base_prefix),
+        Path(sys.executable).resolve().parent.parent,
+        Path(backproplab.__file__).parent,
+    }
     if REPO_DATA.is_dir():
         dirs.add(REPO_DATA)
     return sorted({str(d.resolve()) for d in dirs})
@@ -111,20 +146,33 @@ def install_kernelspec(workdir, worker, uid):
     if os.geteuid() == 0:
         os.chown(ipc_dir, uid, uid)
     settings = SandboxSettings(expose=kernel_needs(), ipc_dir=str(ipc_dir), uid=uid)
-    settings.cgroups = cgroups.create(f"backproplab-{uid}", settings.memory_bytes, settings.max_processes)
+    settings.cgroups = cgroups.create(
+        f"backproplab-{uid}", settings.memory_bytes, settings.max_processes
+    )
     kernel_name = f"{KERNEL_NAME}-{worker}"
     spec_dir = workdir / "jupyter" / "kernels" / kernel_name
     spec_dir.mkdir(parents=True, exist_ok=True)
     (spec_dir / "settings.json").write_text(json.dumps(asdict(settings), indent=2))
     spec = {
-        "argv": [sys.executable, "-m", "autograder.sandbox_kernel", str(spec_dir / "settings.json"), "{connection_file}"],
+        "argv": [
+            sys.executable,
+            "-m",
+            "autograder.sandbox_kernel",
+            str(spec_dir / "settings.json"),
+            "{connection_file}",
+        ],
         "display_name": "Backprop Lab sandbox",
         "language": "python",
         "interrupt_mode": "message",
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=2))
-    return {"kernel_name": kernel_name, "jupyter_path": str(workdir / "jupyter"), "ipc_prefix": str(ipc_dir / "kernel"),
-            "uid": uid, "cgroups": settings.cgroups}
+    return {
+        "kernel_name": kernel_name,
+        "jupyter_path": str(workdir / "jupyter"),
+        "ipc_prefix": str(ipc_dir / "kernel"),
+        "uid": uid,
+        "cgroups": settings.cgroups,
+    }
 
 
 def kill_sandbox_processes(uid):
@@ -135,7 +183,9 @@ def kill_sandbox_processes(uid):
     """
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
-            uid_line = next(line for line in status.read_text().splitlines() if line.startswith("Uid:"))
+            uid_line = next(
+                line for line in status.read_text().splitlines() if line.startswith("Uid:")
+            )
         except (OSError, StopIteration):
             continue
         if int(uid_line.split()[1]) == uid:

@@ -34,7 +34,14 @@ from autograder import cgroups, seccomp
 HOME = "/tmp/home"
 SUBMITTED = "/tmp/.submitted"
 CONNECTION = "/tmp/.connection.json"
-PASSED_ENV = ("NBGRADER_EXECUTION", "NBGRADER_VALIDATING", "BACKPROPLAB_BACKEND", "LANG", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+PASSED_ENV = (
+    "NBGRADER_EXECUTION",
+    "NBGRADER_VALIDATING",
+    "BACKPROPLAB_BACKEND",
+    "LANG",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+)
 
 # Run inside, as the first Python process: copy the working folder into the home, then exec the rest.
 STAGE = """
@@ -56,8 +63,11 @@ os.execvp(rest[0], rest)
 def main(argv):
     settings_file, connection_file = argv
     settings = json.loads(Path(settings_file).read_text())
-    cgroups.join(settings.get("cgroups"))  # the whole sandbox, every process it starts, shares the group's caps
-    argv = bwrap_argv(settings, connection_file, os.getcwd(), os.geteuid() == 0, seccomp_fd=seccomp.filter_fd())
+    # the whole sandbox, every process it starts, shares the group's caps
+    cgroups.join(settings.get("cgroups"))
+    argv = bwrap_argv(
+        settings, connection_file, os.getcwd(), os.geteuid() == 0, seccomp_fd=seccomp.filter_fd()
+    )
     os.execvpe("bwrap", argv, kernel_environment(settings))
 
 
@@ -68,17 +78,47 @@ def bwrap_argv(settings, connection_file, workdir, as_root, program=None, seccom
     ``seccomp_fd``: an inherited descriptor holding :func:`autograder.seccomp.keyring_filter`.
     """
     seccomp_args = ["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []
-    return ["bwrap", *namespaces(settings, as_root), *seccomp_args, *root_filesystem(settings, as_root),
-            "--ro-bind", workdir, SUBMITTED, "--ro-bind", connection_file, CONNECTION,
-            "--chdir", "/tmp", "--", *kernel_command(settings, as_root, program)]
+    return [
+        "bwrap",
+        *namespaces(settings, as_root),
+        *seccomp_args,
+        *root_filesystem(settings, as_root),
+        "--ro-bind",
+        workdir,
+        SUBMITTED,
+        "--ro-bind",
+        connection_file,
+        CONNECTION,
+        "--chdir",
+        "/tmp",
+        "--",
+        *kernel_command(settings, as_root, program),
+    ]
 
 
 def namespaces(settings, as_root):
     """Everything unshared; without root, a user namespace whose only user is the sandbox uid."""
-    flags = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-             "--hostname", "sandbox", "--die-with-parent", "--new-session"]
+    flags = [
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--hostname",
+        "sandbox",
+        "--die-with-parent",
+        "--new-session",
+    ]
     if not as_root:
-        flags += ["--unshare-user", "--uid", str(settings["uid"]), "--gid", str(settings["uid"]), "--cap-drop", "ALL"]
+        flags += [
+            "--unshare-user",
+            "--uid",
+            str(settings["uid"]),
+            "--gid",
+            str(settings["uid"]),
+            "--cap-drop",
+            "ALL",
+        ]
     return flags
 
 
@@ -92,9 +132,21 @@ def root_filesystem(settings, as_root):
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
     scratch = str(settings["scratch_mb"] * 2**20)
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", scratch, "--tmpfs", "/tmp"]
+    args += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--perms",
+        "1777",
+        "--size",
+        scratch,
+        "--tmpfs",
+        "/tmp",
+    ]
     for folder in parent_folders([*settings["expose"], settings["ipc_dir"]]):
-        args += ["--perms", "0755", "--dir", folder]  # bwrap would copy the mode of /root (0700) and lock us out
+        # bwrap would copy the mode of /root (0700) and lock us out
+        args += ["--perms", "0755", "--dir", folder]
     for path in settings["expose"]:
         args += ["--ro-bind", path, path]
     args += ["--bind", settings["ipc_dir"], settings["ipc_dir"]]
@@ -106,19 +158,44 @@ def parent_folders(paths):
     """The folders above ``paths`` that bwrap must create (not ``/``, ``/tmp`` or what ``/usr`` brings), top first."""
     parents = {str(q) for p in paths for q in Path(p).parents}
     given = {"/", "/tmp", "/usr"}
-    return sorted((p for p in parents if p not in given and not p.startswith("/usr/")), key=lambda p: p.count("/"))
+    return sorted(
+        (p for p in parents if p not in given and not p.startswith("/usr/")),
+        key=lambda p: p.count("/"),
+    )
 
 
 def kernel_command(settings, as_root, program=None):
     """prlimit, then the staging step, then (as root) setpriv to the sandbox uid, then ipykernel (or ``program``)."""
     limits = [
-        f"--as={settings['memory_bytes']}", f"--nproc={settings['max_processes']}",
-        f"--fsize={settings['max_file_bytes']}", f"--cpu={settings['cpu_seconds']}", "--core=0", "--nofile=256",
+        f"--as={settings['memory_bytes']}",
+        f"--nproc={settings['max_processes']}",
+        f"--fsize={settings['max_file_bytes']}",
+        f"--cpu={settings['cpu_seconds']}",
+        "--core=0",
+        "--nofile=256",
     ]
     uid = str(settings["uid"])
-    drop = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs",
-            "--bounding-set=-all", "--inh-caps=-all", "--"] if as_root else []
-    kernel = program or [sys.executable, "-m", "ipykernel_launcher", "-f", f"{HOME}/.connection.json"]
+    drop = (
+        [
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            "--no-new-privs",
+            "--bounding-set=-all",
+            "--inh-caps=-all",
+            "--",
+        ]
+        if as_root
+        else []
+    )
+    kernel = program or [
+        sys.executable,
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        f"{HOME}/.connection.json",
+    ]
     stage = [sys.executable, "-c", STAGE, uid, HOME, SUBMITTED, CONNECTION]
     return ["prlimit", *limits, "--", *stage, *drop, *kernel]
 
@@ -126,8 +203,13 @@ def kernel_command(settings, as_root, program=None):
 def kernel_environment(settings):
     """A clean environment: only what grading needs, and the home inside the sandbox."""
     env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
-    env.update(settings["env"], PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin", HOME=HOME,
-               MPLBACKEND="Agg", MPLCONFIGDIR=f"{HOME}/.mpl")
+    env.update(
+        settings["env"],
+        PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        HOME=HOME,
+        MPLBACKEND="Agg",
+        MPLCONFIGDIR=f"{HOME}/.mpl",
+    )
     return env
 
 

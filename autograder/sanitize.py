@@ -44,7 +44,9 @@ def _safe_output(output):
     if output.get("output_type") not in ("display_data", "execute_result"):
         return output
     data = output.get("data", {})
-    removed = sorted(k for k in data if k not in SAFE_MIME and not k.startswith("application/vnd.backproplab"))
+    removed = sorted(
+        k for k in data if k not in SAFE_MIME and not k.startswith("application/vnd.backproplab")
+    )
     for key in removed:
         del data[key]
     if removed and not data:

@@ -31,7 +31,8 @@ class SnapshotExecute(Execute):
 def cell_records(cell):
     """The record payloads (dicts with ``key`` and ``value``) among ``cell``'s outputs, in order."""
     return [
-        d for o in cell.get("outputs", [])
+        d
+        for o in cell.get("outputs", [])
         for d in [o.get("data", {}).get(MIME)]
         if isinstance(d, dict) and "key" in d and "value" in d
     ]
@@ -41,4 +42,7 @@ def autograde_preprocessors():
     """nbgrader's autograde steps, with :class:`SnapshotExecute` in place of ``Execute``."""
     from nbgrader.converters import Autograde
 
-    return [SnapshotExecute if step is Execute else step for step in Autograde.class_traits()["autograde_preprocessors"].default()]
+    return [
+        SnapshotExecute if step is Execute else step
+        for step in Autograde.class_traits()["autograde_preprocessors"].default()
+    ]

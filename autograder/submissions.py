@@ -19,7 +19,9 @@ SOLUTION_MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$\n?", re.MULTILI
 
 def released_notebook(assignment, course_dir=COURSE):
     """Read the student notebook of ``assignment`` from the release."""
-    return nbformat.read(Path(course_dir) / assignment / f"{notebook_stem(assignment)}.ipynb", as_version=4)
+    return nbformat.read(
+        Path(course_dir) / assignment / f"{notebook_stem(assignment)}.ipynb", as_version=4
+    )
 
 
 def solution_answers(assignment):
@@ -39,7 +41,9 @@ def solution_namespace(assignment, setup, solution_cells=None):
     How the oracle tests and the benchmarks get a chapter's solution code
     without running its experiments.
     """
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in read_source(assignment).cells}
+    cells = {
+        c.metadata.get("nbgrader", {}).get("grade_id"): c for c in read_source(assignment).cells
+    }
     answers = solution_answers(assignment)
     if solution_cells is None:
         solution_cells = [g for g in answers if cells[g].cell_type == "code"]
@@ -68,10 +72,16 @@ def vary(notebook, answers, variant):
     """``notebook`` filled with ``answers`` changed by a :class:`~autograder.variants.Variant`, its cells added."""
     unknown = set(variant.answers) - set(answers)
     if unknown:
-        raise ValueError(f"variant {variant.name!r} answers cells that are not answer cells: {sorted(unknown)}")
+        raise ValueError(
+            f"variant {variant.name!r} answers cells that are not answer cells: {sorted(unknown)}"
+        )
     notebook = fill(notebook, {**answers, **variant.answers})
     for after, source in variant.added:
-        index = next(i for i, c in enumerate(notebook.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == after)
+        index = next(
+            i
+            for i, c in enumerate(notebook.cells)
+            if c.metadata.get("nbgrader", {}).get("grade_id") == after
+        )
         notebook.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
     return notebook
 

@@ -28,7 +28,11 @@ def answer_cells_by_count(notebook):
     found = {}
     for index, cell in enumerate(notebook.cells):
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and cell.get("execution_count") and not (meta.get("grade") or meta.get("locked")):
+        if (
+            cell.cell_type == "code"
+            and cell.get("execution_count")
+            and not (meta.get("grade") or meta.get("locked"))
+        ):
             found[cell.execution_count] = meta.get("grade_id") or f"cell {index + 1}"
     return found
 
@@ -44,13 +48,19 @@ def describe_error(error, answer_cells):
     name = name if re.fullmatch(r"[A-Za-z_][\w.]{0,60}", name) else "an exception"
     place = _place_in_answers(error, answer_cells)
     if place:
-        return f"your code raised {name} ({place}); run that cell's test yourself to see the message"
+        return (
+            f"your code raised {name} ({place}); run that cell's test yourself to see the message"
+        )
     return f"the test could not use what your code returned: it raised {name}"
 
 
 def _place_in_answers(error, answer_cells):
     """``"your cell ch01_forward, line 3"`` for the deepest frame in the student's code, else ``""``."""
-    frames = [FRAME.search(ANSI.sub("", line)) for line in error.get("traceback", []) if isinstance(line, str)]
+    frames = [
+        FRAME.search(ANSI.sub("", line))
+        for line in error.get("traceback", [])
+        if isinstance(line, str)
+    ]
     mine = [f for f in frames if f and int(f.group(1)) in answer_cells]
     if not mine:
         return ""
@@ -67,6 +77,8 @@ def cell_reason(outside, error, answer_cells):
     """
     if error is None:
         return outside
-    if error.get("ename") in ("CheckFailed", "AssertionError") and not _place_in_answers(error, answer_cells):
+    if error.get("ename") in ("CheckFailed", "AssertionError") and not _place_in_answers(
+        error, answer_cells
+    ):
         return outside or "one of the test's checks failed"
     return describe_error(error, answer_cells)

@@ -40,8 +40,12 @@ class Worker:
         """Grade one job; return ``None`` when its result file appeared, else the failure."""
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "autograder.grade_one"], stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, text=True,
+                [sys.executable, "-m", "autograder.grade_one"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                text=True,
                 preexec_fn=_die_with_parent,
             )
         self.proc.stdin.write(f"{job_file}\n")
@@ -61,10 +65,13 @@ class Worker:
     def tidy(self):
         """Between students: kill what the sandbox uid still runs and empty the IPC folder (no file crosses over)."""
         if self.settings.get("uid") is not None:
-            kill_sandbox_processes(self.settings["uid"])  # leftovers must not count against the next student
+            # leftovers must not count against the next student
+            kill_sandbox_processes(self.settings["uid"])
         if self.settings.get("ipc_prefix"):
             for entry in Path(self.settings["ipc_prefix"]).parent.iterdir():
-                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink(missing_ok=True)
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink(
+                    missing_ok=True
+                )
 
     def stop(self):
         """Kill the worker, its process group, and whatever its sandbox uid still runs."""

@@ -103,7 +103,9 @@ def registry_entry(registry=None):
 
     entries = load_registry(registry).get(REGISTRY_KEY)
     if not entries:
-        raise BackboneError(f"data/registry.json has no {REGISTRY_KEY!r} entry: rebuild it with `{REBUILD}`")
+        raise BackboneError(
+            f"data/registry.json has no {REGISTRY_KEY!r} entry: rebuild it with `{REBUILD}`"
+        )
     return entries[0]
 
 
@@ -152,7 +154,9 @@ def load_digits_28(test_size=0.4, seed=0):
 def _to_28(X):
     """X: (N, 64) float in [0, 1] -> (N, 1, 28, 28) float32, bilinear, clipped to [0, 1]."""
     images = torch.as_tensor(np.asarray(X, dtype=np.float32)).reshape(-1, 1, 8, 8)
-    return F.interpolate(images, size=(28, 28), mode="bilinear", align_corners=False).clamp(0.0, 1.0)
+    return F.interpolate(images, size=(28, 28), mode="bilinear", align_corners=False).clamp(
+        0.0, 1.0
+    )
 
 
 # --- the ImageNet path (needs torchvision and its published weights) -----------------
@@ -169,7 +173,10 @@ def imagenet_checkpoint():
     try:
         from torchvision.models import ResNet18_Weights
     except ImportError as exc:
-        return None, f"torchvision is not installed ({exc}); pip install torchvision to try the ImageNet path"
+        return (
+            None,
+            f"torchvision is not installed ({exc}); pip install torchvision to try the ImageNet path",
+        )
     url = ResNet18_Weights.IMAGENET1K_V1.url
     return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1], url
 
@@ -188,14 +195,17 @@ def load_imagenet_resnet18(allow_download=True):
     if path is None:
         return None, url
     if not path.is_file() and not allow_download:
-        return None, (f"the ImageNet weights are not in the cache ({path.name} under $TORCH_HOME/hub/checkpoints) "
-                      f"and downloading is switched off here; run the cell with internet to fetch them from {url}")
+        return None, (
+            f"the ImageNet weights are not in the cache ({path.name} under $TORCH_HOME/hub/checkpoints) "
+            f"and downloading is switched off here; run the cell with internet to fetch them from {url}"
+        )
     from torchvision.models import ResNet18_Weights, resnet18
 
     cached = path.is_file()
     try:
         model = resnet18(weights=ResNet18_Weights.IMAGENET1K_V1, progress=False)
-    except (OSError, RuntimeError, ValueError) as exc:  # no network, a damaged file, a failed hash check
+    # no network, a damaged file, a failed hash check
+    except (OSError, RuntimeError, ValueError) as exc:
         return None, f"could not load ResNet-18's ImageNet weights ({type(exc).__name__}: {exc})"
     return model.eval(), f"ResNet-18 with ImageNet weights from {'the cache' if cached else url}"
 

@@ -19,7 +19,15 @@ import os
 
 import numpy as np
 
-__all__ = ["get_xp", "backend_name", "array_module", "to_numpy", "reset", "ENV_VAR", "VALID_BACKENDS"]
+__all__ = [
+    "get_xp",
+    "backend_name",
+    "array_module",
+    "to_numpy",
+    "reset",
+    "ENV_VAR",
+    "VALID_BACKENDS",
+]
 
 ENV_VAR = "BACKPROPLAB_BACKEND"
 VALID_BACKENDS = ("auto", "numpy", "cupy")
@@ -63,7 +71,6 @@ def to_numpy(x):
     if _is_cupy(x):
         return x.get()
     return np.asarray(x)
-
 
 
 def reset():

@@ -47,7 +47,8 @@ def conv_forward_naive(x, w, b, stride=1, pad=0):
     out = np.zeros((N, F, H_out, W_out), dtype=np.result_type(x, w, b))
     for i in range(H_out):
         for j in range(W_out):
-            window = x_pad[:, :, i * stride:i * stride + KH, j * stride:j * stride + KW]  # (N, C, KH, KW)
+            # (N, C, KH, KW)
+            window = x_pad[:, :, i * stride : i * stride + KH, j * stride : j * stride + KW]
             out[:, :, i, j] = np.einsum("nckl,fckl->nf", window, w) + b
     cache = (x, w, b, stride, pad)
     return out, cache
@@ -74,7 +75,7 @@ def conv_backward_naive(dout, cache):
             d = dout[:, :, i, j]  # (N, F)
             dw += np.einsum("nf,nckl->fckl", d, x_pad[:, :, rows, cols])  # summed over the batch
             dx_pad[:, :, rows, cols] += np.einsum("nf,fckl->nckl", d, w)  # summed over the filters
-    dx = dx_pad[:, :, pad:pad + H, pad:pad + W]  # the padding is not part of x
+    dx = dx_pad[:, :, pad : pad + H, pad : pad + W]  # the padding is not part of x
     return dx, dw, db
 
 
@@ -91,7 +92,9 @@ def max_pool_forward_naive(x, pool_size=2, stride=2):
     out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
     for i in range(H_out):
         for j in range(W_out):
-            window = x[:, :, i * stride:i * stride + pool_size, j * stride:j * stride + pool_size]
+            window = x[
+                :, :, i * stride : i * stride + pool_size, j * stride : j * stride + pool_size
+            ]
             out[:, :, i, j] = window.max(axis=(2, 3))
     return out, (x, pool_size, stride)
 
@@ -114,5 +117,7 @@ def max_pool_backward_naive(dout, cache):
             first = window.argmax(axis=2)  # the first maximum in row-major order
             mask = np.zeros_like(window)
             np.put_along_axis(mask, first[:, :, None], 1.0, axis=2)
-            dx[:, :, rows, cols] += (mask * dout[:, :, i, j][:, :, None]).reshape(N, C, pool_size, pool_size)
+            dx[:, :, rows, cols] += (mask * dout[:, :, i, j][:, :, None]).reshape(
+                N, C, pool_size, pool_size
+            )
     return dx

@@ -46,8 +46,21 @@ __all__ = [
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 # Debian's dataset packages install here; BACKPROPLAB_DEBIAN_DATASETS moves it (the offline tests empty it).
-DEBIAN_FASHION_MNIST = Path(os.environ.get("BACKPROPLAB_DEBIAN_DATASETS", "/usr/share/datasets")) / "fashion-mnist"
-FASHION_CLASSES = ("T-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot")
+DEBIAN_FASHION_MNIST = (
+    Path(os.environ.get("BACKPROPLAB_DEBIAN_DATASETS", "/usr/share/datasets")) / "fashion-mnist"
+)
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle boot",
+)
 CHUNK = 1 << 16
 TIMEOUT_S = 60
 _NETWORK_ERRORS = (urllib.error.URLError, TimeoutError, ConnectionError, http.client.HTTPException)
@@ -131,7 +144,9 @@ def fetch(name, cache_dir=None, progress=True, registry=None, mirror=None, timeo
     """
     entries = _entries(name, registry)
     if any(e.get("url") is None for e in entries):
-        raise KeyError(f"{name!r} is not a downloadable dataset: its file ships in the repository (see data/README.md)")
+        raise KeyError(
+            f"{name!r} is not a downloadable dataset: its file ships in the repository (see data/README.md)"
+        )
     folder = Path(cache_dir or default_cache_dir()).expanduser() / name
     folder.mkdir(parents=True, exist_ok=True)
     for entry in entries:
@@ -139,7 +154,9 @@ def fetch(name, cache_dir=None, progress=True, registry=None, mirror=None, timeo
         if path.is_file() and sha256_of(path) == entry["sha256"]:
             continue
         if os.environ.get("BACKPROPLAB_OFFLINE"):
-            raise OSError(f"{entry['filename']} of {name} is not in {folder}, and BACKPROPLAB_OFFLINE is set")
+            raise OSError(
+                f"{entry['filename']} of {name} is not in {folder}, and BACKPROPLAB_OFFLINE is set"
+            )
         _download(_url(entry, mirror), path, entry, progress, timeout)
     return folder
 
@@ -181,7 +198,11 @@ def _copy(response, part, entry, progress):
 
     digest, size = hashlib.sha256(), 0
     bar = tqdm(
-        total=entry.get("size"), unit="B", unit_scale=True, desc=entry["filename"], disable=not progress
+        total=entry.get("size"),
+        unit="B",
+        unit_scale=True,
+        desc=entry["filename"],
+        disable=not progress,
     )
     with bar, open(part, "wb") as out:
         for block in iter(lambda: response.read(CHUNK), b""):
@@ -243,7 +264,9 @@ def read_idx(path):
     body = data[4 + 4 * ndim :]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(body) != expected:
-        raise ValueError(f"{path}: header says shape {shape} ({expected} bytes) but {len(body)} bytes follow")
+        raise ValueError(
+            f"{path}: header says shape {shape} ({expected} bytes) but {len(body)} bytes follow"
+        )
     return np.frombuffer(body, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -271,7 +294,9 @@ def load_digits_split(test_size=0.2, seed=0):
     digits = load_digits()
     X = digits.data.astype(np.float64) / 16.0
     y = digits.target.astype(np.int64)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=test_size, random_state=seed, stratify=y)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=test_size, random_state=seed, stratify=y
+    )
     return X_tr, y_tr, X_te, y_te
 
 
@@ -322,9 +347,11 @@ def load_fashion_mnist_or_digits(train_kind="train"):
         X_te, y_te = load_fashion_mnist("test", progress=False)
         return X_tr, y_tr, X_te, y_te, FASHION_CLASSES
     except (OSError, RuntimeError, ValueError) as exc:
-        print(f"Fashion-MNIST is not available here ({type(exc).__name__}: {exc}).\n"
-              "Install it with `sudo apt install dataset-fashion-mnist` (Debian, Ubuntu), or run once with a network "
-              "connection so that backproplab downloads it. Meanwhile: scikit-learn's 8x8 digits, enlarged to 28x28.")
+        print(
+            f"Fashion-MNIST is not available here ({type(exc).__name__}: {exc}).\n"
+            "Install it with `sudo apt install dataset-fashion-mnist` (Debian, Ubuntu), or run once with a network "
+            "connection so that backproplab downloads it. Meanwhile: scikit-learn's 8x8 digits, enlarged to 28x28."
+        )
     X_a, y_a, X_b, y_b = load_digits_split()
     return _enlarge_digits(X_a), y_a, _enlarge_digits(X_b), y_b, tuple(str(d) for d in range(10))
 
@@ -348,11 +375,17 @@ def train_val_test(data, n_train, n_val, n_test, keep_out_last=False, seed=0):
         n_val = available - n_train
     n_test = min(n_test, len(X_test_all))
     if (n_train, n_val, n_test) != wanted:
-        print(f"Only {len(X_all)} training and {len(X_test_all)} test images here: using {n_train} for training, "
-              f"{n_val} for validation and {n_test} for testing instead of {wanted[0]}, {wanted[1]} and {wanted[2]}.")
+        print(
+            f"Only {len(X_all)} training and {len(X_test_all)} test images here: using {n_train} for training, "
+            f"{n_val} for validation and {n_test} for testing instead of {wanted[0]}, {wanted[1]} and {wanted[2]}."
+        )
     order = np.random.default_rng(seed).permutation(available)
-    train, val = order[:n_train], order[n_train:n_train + n_val]
-    return (X_all[train], y_all[train]), (X_all[val], y_all[val]), (X_test_all[-n_test:], y_test_all[-n_test:])
+    train, val = order[:n_train], order[n_train : n_train + n_val]
+    return (
+        (X_all[train], y_all[train]),
+        (X_all[val], y_all[val]),
+        (X_test_all[-n_test:], y_test_all[-n_test:]),
+    )
 
 
 def _enlarge_digits(X):

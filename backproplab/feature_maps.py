@@ -41,7 +41,11 @@ def stage_maps(model, X, stages):
     maps, hooks = {}, []
     for name in stages:
         module = model.get_submodule(name)
-        hooks.append(module.register_forward_hook(lambda mod, inp, out, name=name: maps.__setitem__(name, out)))
+        hooks.append(
+            module.register_forward_hook(
+                lambda mod, inp, out, name=name: maps.__setitem__(name, out)
+            )
+        )
     try:
         model.eval()
         with torch.no_grad():
@@ -64,22 +68,38 @@ class FeatureMapViewer(widgets.VBox):
 
     def __init__(self, model, X, y, predict_proba, class_names, stages):
         self.model, self.X, self.y = model, X, y
-        self.predict_proba, self.class_names, self.stages = predict_proba, list(class_names), list(stages)
+        self.predict_proba, self.class_names, self.stages = (
+            predict_proba,
+            list(class_names),
+            list(stages),
+        )
         self.maps = stage_maps(model, X, self.stages)
         style = {"description_width": "initial"}
-        self.image = widgets.IntSlider(value=0, min=0, max=len(X) - 1, description="image",
-                                       style=style, layout=widgets.Layout(width="320px"))
-        self.stage = widgets.Dropdown(options=self.stages, value=self.stages[0], description="stage", style=style)
-        self.order = widgets.Dropdown(options=ORDERS, value="channel", description="maps in", style=style)
+        self.image = widgets.IntSlider(
+            value=0,
+            min=0,
+            max=len(X) - 1,
+            description="image",
+            style=style,
+            layout=widgets.Layout(width="320px"),
+        )
+        self.stage = widgets.Dropdown(
+            options=self.stages, value=self.stages[0], description="stage", style=style
+        )
+        self.order = widgets.Dropdown(
+            options=ORDERS, value="channel", description="maps in", style=style
+        )
         self.status, self.output = widgets.HTML(), widgets.Output()
         for control in (self.image, self.stage, self.order):
             control.observe(self.redraw, names="value")
-        super().__init__(children=[control_row([self.image, self.stage, self.order]), self.status, self.output])
+        super().__init__(
+            children=[control_row([self.image, self.stage, self.order]), self.status, self.output]
+        )
         self.redraw()
 
     def probabilities(self, index):
         """The student's class probabilities for image ``index`` (a NumPy row), or an error message (str)."""
-        probs, message = call_student(self.predict_proba, self.model, self.X[index:index + 1], 1)
+        probs, message = call_student(self.predict_proba, self.model, self.X[index : index + 1], 1)
         if message:
             return message
         try:
@@ -90,8 +110,10 @@ class FeatureMapViewer(widgets.VBox):
         if row.shape != (1, K):
             return f"predict_proba returned shape {tuple(row.shape)} for one image; expected (1, {K}): one row of {K} probabilities"
         if not np.all(np.isfinite(row)) or row.min() < 0 or abs(row.sum() - 1) > 1e-4:
-            return (f"predict_proba's row for this image sums to {row.sum():.4g} (min {row.min():.3g}): "
-                    f"probabilities are >= 0 and sum to 1 over the classes (softmax over dim=1)")
+            return (
+                f"predict_proba's row for this image sums to {row.sum():.4g} (min {row.min():.3g}): "
+                f"probabilities are >= 0 and sum to 1 over the classes (softmax over dim=1)"
+            )
         return row[0]
 
     def redraw(self, change=None):
@@ -104,9 +126,11 @@ class FeatureMapViewer(widgets.VBox):
             self.status.value = f"<b>{html.escape(probs)}</b> (the feature maps are shown anyway)"
         else:
             best = int(np.argmax(probs))
-            self.status.value = (f"image {index}: true class <b>{html.escape(truth)}</b>, predicted "
-                                 f"<b>{html.escape(self.class_names[best])}</b> with probability {probs[best]:.3f}; "
-                                 f"{stage}: {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]}")
+            self.status.value = (
+                f"image {index}: true class <b>{html.escape(truth)}</b>, predicted "
+                f"<b>{html.escape(self.class_names[best])}</b> with probability {probs[best]:.3f}; "
+                f"{stage}: {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]}"
+            )
         shown = self._chosen(maps)
         fig = self._figure(index, stage, maps, shown, probs)
         self.output.outputs = (png_output(fig, self._alt(index, stage, maps, shown, probs, truth)),)
@@ -119,13 +143,18 @@ class FeatureMapViewer(widgets.VBox):
 
     def _alt(self, index, stage, maps, shown, probs, truth):
         """The figure in words, for screen readers."""
-        text = (f"Left: image {index}, a {truth}. Middle: {len(shown)} of the {maps.shape[0]} feature maps of {stage}, "
-                f"{maps.shape[1]}x{maps.shape[2]} each, {self.order.label}, black low, white high. ")
+        text = (
+            f"Left: image {index}, a {truth}. Middle: {len(shown)} of the {maps.shape[0]} feature maps of {stage}, "
+            f"{maps.shape[1]}x{maps.shape[2]} each, {self.order.label}, black low, white high. "
+        )
         if isinstance(probs, str):
             return text + "Right: no prediction chart, because " + probs
         top = np.argsort(-probs, kind="stable")[:5]
-        return text + "Right: the five most probable classes: " + ", ".join(
-            f"{self.class_names[k]} {probs[k]:.2f}" for k in top)
+        return (
+            text
+            + "Right: the five most probable classes: "
+            + ", ".join(f"{self.class_names[k]} {probs[k]:.2f}" for k in top)
+        )
 
     def _figure(self, index, stage, maps, shown, probs):
         """Image, a 4x4 grid of maps, and the top-5 bars, side by side."""
@@ -139,13 +168,25 @@ class FeatureMapViewer(widgets.VBox):
             ax = fig.add_subplot(grid[slot // 4, 2 + slot % 4])
             fmap = maps[channel]
             span = fmap.max() - fmap.min()
-            ax.imshow((fmap - fmap.min()) / span if span > 0 else np.full_like(fmap, 0.5),
-                      cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            ax.imshow(
+                (fmap - fmap.min()) / span if span > 0 else np.full_like(fmap, 0.5),
+                cmap="gray",
+                vmin=0,
+                vmax=1,
+                interpolation="nearest",
+            )
             ax.set_title(str(int(channel)), fontsize=6, pad=1)
             ax.set_axis_off()
         ax_bars = fig.add_subplot(grid[:, 6:])
         if isinstance(probs, str):
-            ax_bars.text(0.5, 0.5, "no prediction:\nsee the message above", ha="center", va="center", fontsize=9)
+            ax_bars.text(
+                0.5,
+                0.5,
+                "no prediction:\nsee the message above",
+                ha="center",
+                va="center",
+                fontsize=9,
+            )
             ax_bars.set_axis_off()
         else:
             top = np.argsort(-probs, kind="stable")[:5][::-1]
@@ -155,11 +196,16 @@ class FeatureMapViewer(widgets.VBox):
             ax_bars.set_xlabel("probability (green: the true class)", fontsize=8)
             ax_bars.tick_params(labelsize=8)
             ax_bars.set_title("top-5 predictions", fontsize=9)
-        fig.suptitle(f"{stage}: maps {'by channel' if self.order.value == 'channel' else 'strongest first'}", fontsize=9)
+        fig.suptitle(
+            f"{stage}: maps {'by channel' if self.order.value == 'channel' else 'strongest first'}",
+            fontsize=9,
+        )
         return fig
 
 
-def feature_map_viewer(model, X, y, predict_proba, class_names, stages=("stage1", "stage2", "stage3")):
+def feature_map_viewer(
+    model, X, y, predict_proba, class_names, stages=("stage1", "stage2", "stage3")
+):
     """A panel: one image's feature maps stage by stage, and the model's top-5 classes for it.
 
     model: a ``torch.nn.Module`` whose submodules named in ``stages`` output (N, C, H, W) maps.
@@ -169,11 +215,15 @@ def feature_map_viewer(model, X, y, predict_proba, class_names, stages=("stage1"
     """
     X = torch.as_tensor(X, dtype=torch.float32)
     if X.ndim != 4 or len(X) == 0:
-        raise ValueError(f"X must be a non-empty batch of images (N, C, H, W); got shape {tuple(X.shape)}")
+        raise ValueError(
+            f"X must be a non-empty batch of images (N, C, H, W); got shape {tuple(X.shape)}"
+        )
     missing = [s for s in stages if not _has_submodule(model, s)]
     if missing:
-        raise ValueError(f"the model has no submodule named {', '.join(missing)}; "
-                         f"its children are {', '.join(n for n, _ in model.named_children())}")
+        raise ValueError(
+            f"the model has no submodule named {', '.join(missing)}; "
+            f"its children are {', '.join(n for n, _ in model.named_children())}"
+        )
     return FeatureMapViewer(model, X, torch.as_tensor(y), predict_proba, class_names, stages)
 
 

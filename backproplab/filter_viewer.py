@@ -63,13 +63,23 @@ class FilterViewer(widgets.VBox):
         self.snapshots, self.steps, self.columns = snapshots, steps, columns
         style = {"description_width": "initial"}
         T = len(snapshots)
-        self.checkpoint = widgets.IntSlider(value=0, min=0, max=T - 1, description="checkpoint", style=style)
+        self.checkpoint = widgets.IntSlider(
+            value=0, min=0, max=T - 1, description="checkpoint", style=style
+        )
         self.show = widgets.Dropdown(options=SHOW, value="weights", description="show", style=style)
-        self.scaling = widgets.Dropdown(options=SCALINGS, value="per_filter", description="scaling", style=style)
+        self.scaling = widgets.Dropdown(
+            options=SCALINGS, value="per_filter", description="scaling", style=style
+        )
         self.status, self.output = widgets.HTML(), widgets.Output()
         for control in (self.checkpoint, self.show, self.scaling):
             control.observe(self.redraw, names="value")
-        super().__init__(children=[control_row([self.checkpoint, self.show, self.scaling]), self.status, self.output])
+        super().__init__(
+            children=[
+                control_row([self.checkpoint, self.show, self.scaling]),
+                self.status,
+                self.output,
+            ]
+        )
         self.redraw()
 
     def bank(self, index):
@@ -83,27 +93,40 @@ class FilterViewer(widgets.VBox):
         index, step = self.checkpoint.value, self.steps[self.checkpoint.value]
         bank = self.bank(index)
         if not np.all(np.isfinite(bank)):
-            message = (f"The filters at step {step} hold nan or inf values: the training diverged. "
-                       f"Try a smaller learning rate, then train again.")
+            message = (
+                f"The filters at step {step} hold nan or inf values: the training diverged. "
+                f"Try a smaller learning rate, then train again."
+            )
             self.status.value = f"<b>{message}</b>"
-            self.output.outputs = ({"output_type": "stream", "name": "stdout", "text": message + "\n"},)
+            self.output.outputs = (
+                {"output_type": "stream", "name": "stdout", "text": message + "\n"},
+            )
             return
         weights = self.snapshots[index]
         change_since_start = float(np.abs(weights - self.snapshots[0]).max())
         flat = int(np.sum(bank.max(axis=(1, 2, 3)) == bank.min(axis=(1, 2, 3))))
-        self.status.value = (f"step {step} (checkpoint {index + 1} of {len(self.steps)}): weights in "
-                             f"[{weights.min():.3g}, {weights.max():.3g}], largest change since step {self.steps[0]}: "
-                             f"{change_since_start:.3g}" + (f"; {flat} constant filter(s) drawn grey" if flat else ""))
+        self.status.value = (
+            f"step {step} (checkpoint {index + 1} of {len(self.steps)}): weights in "
+            f"[{weights.min():.3g}, {weights.max():.3g}], largest change since step {self.steps[0]}: "
+            f"{change_since_start:.3g}"
+            + (f"; {flat} constant filter(s) drawn grey" if flat else "")
+        )
         self.output.outputs = (png_output(self._figure(bank, step), self._alt(bank, step)),)
 
     def _what(self):
-        return "filters" if self.show.value == "weights" else f"filter changes since step {self.steps[0]}"
+        return (
+            "filters"
+            if self.show.value == "weights"
+            else f"filter changes since step {self.steps[0]}"
+        )
 
     def _alt(self, bank, step):
         """The figure in words, for screen readers."""
         colours = "grey levels" if bank.shape[1] == 1 else "colour"
-        return (f"A grid of {len(bank)} small {bank.shape[-1]}x{bank.shape[-1]} images in {colours}: the first-layer "
-                f"{self._what()} at step {step}, each scaled {self.scaling.label}, from black (smallest) to white (largest).")
+        return (
+            f"A grid of {len(bank)} small {bank.shape[-1]}x{bank.shape[-1]} images in {colours}: the first-layer "
+            f"{self._what()} at step {step}, each scaled {self.scaling.label}, from black (smallest) to white (largest)."
+        )
 
     def _figure(self, bank, step):
         """The F filters of one snapshot, normalised, as one mosaic image with a gap between filters."""
@@ -114,10 +137,19 @@ class FilterViewer(widgets.VBox):
         ax = fig.subplots()
         ax.imshow(mosaic, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
         for f in range(F):  # the filter's index in the band above it
-            ax.text((f % self.columns) * (K + 1) - 0.5, (f // self.columns) * (K + 2) + 0.5, str(f),
-                    fontsize=6.5, color="tab:blue", va="center")
+            ax.text(
+                (f % self.columns) * (K + 1) - 0.5,
+                (f // self.columns) * (K + 2) + 0.5,
+                str(f),
+                fontsize=6.5,
+                color="tab:blue",
+                va="center",
+            )
         ax.set_axis_off()
-        ax.set_title(f"{F} first-layer {self._what()} ({K}x{K}) at step {step}, scaled {self.scaling.label}", fontsize=9)
+        ax.set_title(
+            f"{F} first-layer {self._what()} ({K}x{K}) at step {step}, scaled {self.scaling.label}",
+            fontsize=9,
+        )
         return fig
 
 
@@ -131,7 +163,7 @@ def tile(images, columns):
     mosaic = np.ones((rows * (K + 2), columns * (K + 1) - 1) + images.shape[3:])
     for f in range(F):
         top, left = (f // columns) * (K + 2) + 2, (f % columns) * (K + 1)
-        mosaic[top:top + K, left:left + K] = images[f]
+        mosaic[top : top + K, left : left + K] = images[f]
     return mosaic
 
 
@@ -148,13 +180,19 @@ def filter_viewer(snapshots, steps=None, *, columns=8):
     try:
         stack = np.asarray([np.asarray(s, dtype=np.float64) for s in snapshots], dtype=np.float64)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"all snapshots must be filter banks of one shape (F, C, K, K): {exc}") from None
+        raise ValueError(
+            f"all snapshots must be filter banks of one shape (F, C, K, K): {exc}"
+        ) from None
     if stack.ndim != 5 or len(stack) == 0:
-        raise ValueError(f"snapshots must be a non-empty list of filter banks (F, C, K, K); "
-                         f"got an array of shape {stack.shape}")
+        raise ValueError(
+            f"snapshots must be a non-empty list of filter banks (F, C, K, K); "
+            f"got an array of shape {stack.shape}"
+        )
     if stack.shape[2] not in (1, 3):
-        raise ValueError(f"a filter bank (F, C, K, K) with C = {stack.shape[2]} channels cannot be drawn: "
-                         f"the viewer draws first-layer filters of grey (C = 1) or RGB (C = 3) images")
+        raise ValueError(
+            f"a filter bank (F, C, K, K) with C = {stack.shape[2]} channels cannot be drawn: "
+            f"the viewer draws first-layer filters of grey (C = 1) or RGB (C = 3) images"
+        )
     steps = list(range(len(stack))) if steps is None else [int(s) for s in steps]
     if len(steps) != len(stack):
         raise ValueError(f"got {len(steps)} step numbers for {len(stack)} snapshots")

@@ -39,7 +39,9 @@ def numerical_gradient(f, x, dout=None, h=1e-5):
     Returns ``dx`` with ``x``'s shape.
     """
     if x.dtype != np.float64:
-        raise TypeError(f"numerical_gradient needs float64, got {x.dtype}: use x.astype(np.float64)")
+        raise TypeError(
+            f"numerical_gradient needs float64, got {x.dtype}: use x.astype(np.float64)"
+        )
     dx = np.zeros_like(x)
     it = np.nditer(x, flags=["multi_index"])
     for _ in it:

@@ -52,7 +52,13 @@ def record(key, value, tol=1e-7, about="", checked=False):
     if os.environ.get("NBGRADER_EXECUTION") == "autograde":
         from IPython.display import display
 
-        payload = {"key": str(key), "value": encode(value), "tol": float(tol), "about": str(about), "checked": checked}
+        payload = {
+            "key": str(key),
+            "value": encode(value),
+            "tol": float(tol),
+            "about": str(about),
+            "checked": checked,
+        }
         display({MIME: payload}, raw=True)
     return value
 
@@ -96,7 +102,11 @@ def _brief(shell, etype, value, tb, tb_offset=None):
 
 def _short(value):
     """A one-line view of a value for a visible check's message."""
-    text = np.array2string(value, precision=5, threshold=8, edgeitems=2) if isinstance(value, np.ndarray) else repr(value)
+    text = (
+        np.array2string(value, precision=5, threshold=8, edgeitems=2)
+        if isinstance(value, np.ndarray)
+        else repr(value)
+    )
     return " ".join(text.split())[:160]
 
 
@@ -160,7 +170,9 @@ def _is_number(value):
     if isinstance(value, (bool, np.bool_)):
         return False
     if isinstance(value, np.ndarray):
-        return value.ndim == 0 and np.issubdtype(value.dtype, np.number) and not np.iscomplexobj(value)
+        return (
+            value.ndim == 0 and np.issubdtype(value.dtype, np.number) and not np.iscomplexobj(value)
+        )
     return isinstance(value, numbers.Real)
 
 

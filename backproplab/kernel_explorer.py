@@ -62,7 +62,10 @@ def load_photo(block=8):
     """
     from matplotlib import cbook, image
 
-    rgb = image.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).astype(np.float64) / 255.0
+    rgb = (
+        image.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).astype(np.float64)
+        / 255.0
+    )
     grey = rgb[..., :3] @ np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma
     H, W = grey.shape[0] // block, grey.shape[1] // block
     return grey[: H * block, : W * block].reshape(H, block, W, block).mean(axis=(1, 3))
@@ -85,14 +88,29 @@ class KernelExplorer(widgets.VBox):
         self.result = None
         self._quiet = False
         style = {"description_width": "7em"}  # one width for all four menus, so that they line up
-        self.kernel_menu = widgets.Dropdown(options=list(CANONICAL_KERNELS) + [CUSTOM], value=kernel,
-                                            description="kernel", style=style)
-        self.cells = [[widgets.FloatText(value=0.0, step=0.125, layout=widgets.Layout(width="70px"))
-                       for _ in range(3)] for _ in range(3)]
-        self.stride = widgets.Dropdown(options=[1, 2, 3], value=stride, description="stride", style=style)
-        self.pad = widgets.Dropdown(options=PADDINGS, value=pad, description="zero padding", style=style)
+        self.kernel_menu = widgets.Dropdown(
+            options=list(CANONICAL_KERNELS) + [CUSTOM],
+            value=kernel,
+            description="kernel",
+            style=style,
+        )
+        self.cells = [
+            [
+                widgets.FloatText(value=0.0, step=0.125, layout=widgets.Layout(width="70px"))
+                for _ in range(3)
+            ]
+            for _ in range(3)
+        ]
+        self.stride = widgets.Dropdown(
+            options=[1, 2, 3], value=stride, description="stride", style=style
+        )
+        self.pad = widgets.Dropdown(
+            options=PADDINGS, value=pad, description="zero padding", style=style
+        )
         pool_options = [p for p in POOLINGS if p[1] == "none" or p[1] in self.pool_fns]
-        self.pool = widgets.Dropdown(options=pool_options, value=pool, description="pooling", style=style)
+        self.pool = widgets.Dropdown(
+            options=pool_options, value=pool, description="pooling", style=style
+        )
         self.size_label, self.status, self.output = widgets.HTML(), widgets.HTML(), widgets.Output()
         self._set_cells(kernel)
         self.kernel_menu.observe(self._kernel_picked, names="value")
@@ -104,7 +122,9 @@ class KernelExplorer(widgets.VBox):
         grid_label = widgets.HTML("kernel weights: type a number, then Enter")
         grid = widgets.VBox([grid_label] + [widgets.HBox(row) for row in self.cells])
         controls = widgets.VBox([self.kernel_menu, self.stride, self.pad, self.pool])
-        super().__init__(children=[control_row([controls, grid]), self.size_label, self.status, self.output])
+        super().__init__(
+            children=[control_row([controls, grid]), self.size_label, self.status, self.output]
+        )
         self.redraw()
 
     @property
@@ -145,8 +165,15 @@ class KernelExplorer(widgets.VBox):
         kernel, stride, pad, pool = self.kernel, self.stride.value, self.pad.value, self.pool.value
         H, W = self.image.shape
         steps = [f"input {H}x{W}"]
-        result, message = _call(self.conv_fn, "the convolution", self.image[None, None],
-                                kernel[None, None], np.zeros(1), stride, pad)
+        result, message = _call(
+            self.conv_fn,
+            "the convolution",
+            self.image[None, None],
+            kernel[None, None],
+            np.zeros(1),
+            stride,
+            pad,
+        )
         if result is not None:
             steps.append(f"conv (3x3, stride {stride}, padding {pad}) {_size(result)}")
             if pool != "none":
@@ -163,11 +190,18 @@ class KernelExplorer(widgets.VBox):
         self.status.value = f"output values from {self.result.min():.3g} to {self.result.max():.3g}"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fig = _figure(self.image, self.result, kernel, " -> ".join(s.replace("&rarr;", "->") for s in steps))
+            fig = _figure(
+                self.image,
+                self.result,
+                kernel,
+                " -> ".join(s.replace("&rarr;", "->") for s in steps),
+            )
             self.output.outputs = (png_output(fig, _alt(kernel, steps, self.result.shape)),)
 
 
-def kernel_explorer(conv_fn, pool_fns=None, image=None, *, kernel="edge", stride=1, pad=1, pool="none"):
+def kernel_explorer(
+    conv_fn, pool_fns=None, image=None, *, kernel="edge", stride=1, pad=1, pool="none"
+):
     """A panel to try kernels, strides, paddings and pooling on a photo.
 
     conv_fn: ``conv_fn(x, w, b, stride, pad) -> (out, cache)``, e.g. the
@@ -180,7 +214,9 @@ def kernel_explorer(conv_fn, pool_fns=None, image=None, *, kernel="edge", stride
     """
     image = load_photo() if image is None else np.asarray(image, dtype=np.float64)
     if image.ndim != 2:
-        raise ValueError(f"the explorer draws a grey-level image of shape (H, W); got shape {image.shape}")
+        raise ValueError(
+            f"the explorer draws a grey-level image of shape (H, W); got shape {image.shape}"
+        )
     if kernel not in CANONICAL_KERNELS:
         raise ValueError(f"kernel must be one of {list(CANONICAL_KERNELS)}, not {kernel!r}")
     return KernelExplorer(conv_fn, pool_fns, image, kernel, stride, pad, pool)
@@ -196,9 +232,15 @@ def _call(fn, what, *args):
     try:
         out = np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError):
-        return None, f"{name} should return (out, cache) with out a NumPy array, not {type(out).__name__}."
+        return (
+            None,
+            f"{name} should return (out, cache) with out a NumPy array, not {type(out).__name__}.",
+        )
     if out.ndim != 4 or out.shape[:2] != (1, 1) or 0 in out.shape:
-        return None, f"{name} returned an array of shape {out.shape}; for one image and one filter it should be (1, 1, H', W')."
+        return (
+            None,
+            f"{name} returned an array of shape {out.shape}; for one image and one filter it should be (1, 1, H', W').",
+        )
     if not np.all(np.isfinite(out)):
         return None, f"{name} returned nan or inf values."
     return out, None
@@ -211,8 +253,10 @@ def _size(array):
 def _alt(kernel, steps, shape):
     """The figure in words, for screen readers."""
     rows = "; ".join(" ".join(f"{v:g}" for v in row) for row in kernel)
-    return (f"Three panels: the photo in grey levels, the 3x3 kernel (rows: {rows}), and what your functions "
-            f"returned, {shape[0]}x{shape[1]} pixels ({' then '.join(s.replace('&rarr;', '') for s in steps)}).")
+    return (
+        f"Three panels: the photo in grey levels, the 3x3 kernel (rows: {rows}), and what your functions "
+        f"returned, {shape[0]}x{shape[1]} pixels ({' then '.join(s.replace('&rarr;', '') for s in steps)})."
+    )
 
 
 def _figure(image, result, kernel, title):
@@ -224,7 +268,8 @@ def _figure(image, result, kernel, title):
     top = max(float(np.abs(kernel).max()), 1e-12)
     ax_k.imshow(kernel, cmap="RdBu_r", vmin=-top, vmax=top)
     for (i, j), value in np.ndenumerate(kernel):
-        colour = "white" if abs(value) > 0.6 * top else "black"  # readable on the dark ends of the map
+        # readable on the dark ends of the map
+        colour = "white" if abs(value) > 0.6 * top else "black"
         ax_k.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=9, color=colour)
     ax_k.set(title="kernel", xticks=range(3), yticks=range(3), xlabel="column", ylabel="row")
     ax_out.imshow(result, cmap="gray")  # scaled to its own range

@@ -20,24 +20,39 @@ from backproplab.gradcheck import rel_error
 
 __all__ = ["values_match", "describe_difference", "FLOAT32_TOL"]
 
-FLOAT32_TOL = 1e-5  # an array computed in float32 (either side) is held to at most this relative error
+# an array computed in float32 (either side) is held to at most this relative error
+FLOAT32_TOL = 1e-5
 
 
 def values_match(actual, expected, tol):
     """True when the encoded ``actual`` matches the encoded ``expected`` within ``tol``."""
-    if not isinstance(actual, dict) or not isinstance(expected, dict) or _tags(actual) != _tags(expected):
+    if (
+        not isinstance(actual, dict)
+        or not isinstance(expected, dict)
+        or _tags(actual) != _tags(expected)
+    ):
         return False
     kind = next(iter(expected))
     if kind == "array":
         if actual.get("float32") or expected.get("float32"):
             tol = max(tol, FLOAT32_TOL)
-        return actual.get("shape") == expected["shape"] and _arrays_close(actual["array"], expected["array"], tol)
+        return actual.get("shape") == expected["shape"] and _arrays_close(
+            actual["array"], expected["array"], tol
+        )
     if kind == "list":
         a, e = actual["list"], expected["list"]
-        return isinstance(a, list) and len(a) == len(e) and all(values_match(x, y, tol) for x, y in zip(a, e))
+        return (
+            isinstance(a, list)
+            and len(a) == len(e)
+            and all(values_match(x, y, tol) for x, y in zip(a, e))
+        )
     if kind == "dict":
         a, e = actual["dict"], expected["dict"]
-        return isinstance(a, dict) and a.keys() == e.keys() and all(values_match(a[k], e[k], tol) for k in e)
+        return (
+            isinstance(a, dict)
+            and a.keys() == e.keys()
+            and all(values_match(a[k], e[k], tol) for k in e)
+        )
     return kind != "unrecordable" and actual == expected
 
 
@@ -61,7 +76,11 @@ def describe_difference(actual, expected, tol):
     if e_kind in ("list", "dict"):
         return _describe_container(actual[e_kind], expected[e_kind], tol)
     if e_kind == "bool":
-        return "a check on your result came out False" if expected["bool"] else "a check on your result came out True"
+        return (
+            "a check on your result came out False"
+            if expected["bool"]
+            else "a check on your result came out True"
+        )
     return "the value differs"
 
 
@@ -78,7 +97,9 @@ def _kind_words(kind, value):
         return f"a list of {len(value['list'])} items"
     if kind == "unrecordable":
         return f"a {value['unrecordable']} (not a number or an array)"
-    return {"none": "None", "bool": "True or False", "str": "text", "dict": "a dictionary"}.get(kind, "something else")
+    return {"none": "None", "bool": "True or False", "str": "text", "dict": "a dictionary"}.get(
+        kind, "something else"
+    )
 
 
 def _describe_container(actual, expected, tol):

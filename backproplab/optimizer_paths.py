@@ -86,18 +86,24 @@ class OptimizerPaths(widgets.VBox):
         if not step_fns:
             raise ValueError("give at least one step function, e.g. {'sgd': sgd}")
         self.step_fns = dict(step_fns)
-        self.controls = _make_controls(list(self.step_fns), optimizer, surface, lr, num_steps, beta1, beta2)
+        self.controls = _make_controls(
+            list(self.step_fns), optimizer, surface, lr, num_steps, beta1, beta2
+        )
         self.output = widgets.Output()
         self.status = widgets.HTML()
         self.runs = {}
         self._moving_start = False
         for name, control in self.controls.items():
-            control.observe(self._surface_changed if name == "surface" else self.redraw, names="value")
+            control.observe(
+                self._surface_changed if name == "surface" else self.redraw, names="value"
+            )
         c = self.controls
-        rows = [control_row([c["optimizer"], c["surface"]]),
-                control_row([c["lr"], c["num_steps"]]),
-                control_row([c["beta1"], c["beta2"]]),
-                control_row([c["x0"], c["y0"]])]
+        rows = [
+            control_row([c["optimizer"], c["surface"]]),
+            control_row([c["lr"], c["num_steps"]]),
+            control_row([c["beta1"], c["beta2"]]),
+            control_row([c["x0"], c["y0"]]),
+        ]
         super().__init__(children=rows + [self.status, self.output])
         self.redraw()
 
@@ -117,15 +123,25 @@ class OptimizerPaths(widgets.VBox):
             return
         v = {name: control.value for name, control in self.controls.items()}
         names = list(self.step_fns) if v["optimizer"] == "all" else [v["optimizer"]]
-        hyper = {"lr": v["lr"], "mu": v["beta1"], "beta1": v["beta1"], "beta2": v["beta2"],
-                 "decay_rate": v["beta2"]}
+        hyper = {
+            "lr": v["lr"],
+            "mu": v["beta1"],
+            "beta1": v["beta1"],
+            "beta2": v["beta2"],
+            "decay_rate": v["beta2"],
+        }
         self.runs, lines = {}, []
         for name in names:
             try:
                 with np.errstate(all="ignore"), warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # a blow-up must not print warnings
-                    self.runs[name] = run_optimizer(latest(self.step_fns[name]), v["surface"], (v["x0"], v["y0"]),
-                                                    v["num_steps"], hyper)
+                    self.runs[name] = run_optimizer(
+                        latest(self.step_fns[name]),
+                        v["surface"],
+                        (v["x0"], v["y0"]),
+                        v["num_steps"],
+                        hyper,
+                    )
             except NotImplementedError:
                 lines.append(f"<b>{name}</b>: implement it above first, then move a control.")
                 continue
@@ -135,17 +151,32 @@ class OptimizerPaths(widgets.VBox):
             lines.append(_summary(name, *self.runs[name]))
         self.status.value = "<br>".join(lines)
         if not self.runs:
-            self.output.outputs = ({"output_type": "stream", "name": "stdout",
-                                    "text": "Nothing to draw: " + _plain(lines) + "\n"},)
+            self.output.outputs = (
+                {
+                    "output_type": "stream",
+                    "name": "stdout",
+                    "text": "Nothing to draw: " + _plain(lines) + "\n",
+                },
+            )
             return
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fig = _figure(self.runs, v["surface"], (v["x0"], v["y0"]))
-            self.output.outputs = (png_output(fig, _alt(self.runs, v["surface"], (v["x0"], v["y0"]))),)
+            self.output.outputs = (
+                png_output(fig, _alt(self.runs, v["surface"], (v["x0"], v["y0"]))),
+            )
 
 
-def optimizer_paths(step_fns, *, optimizer=None, surface="ill-conditioned quadratic", lr=0.03,
-                    num_steps=50, beta1=0.9, beta2=0.999):
+def optimizer_paths(
+    step_fns,
+    *,
+    optimizer=None,
+    surface="ill-conditioned quadratic",
+    lr=0.03,
+    num_steps=50,
+    beta1=0.9,
+    beta2=0.999,
+):
     """A panel to watch optimisers walk on 2-D surfaces.
 
     step_fns: ``{name: step}``, each ``step(w, dw, config) -> (next_w, config)``
@@ -171,18 +202,50 @@ def _make_controls(names, optimizer, surface, lr, num_steps, beta1, beta2):
         return widgets.Layout(width="360px")
 
     def coordinate(label, value):
-        return widgets.FloatSlider(value=value, min=-5.0, max=5.0, step=0.1, description=label, style=style)
+        return widgets.FloatSlider(
+            value=value, min=-5.0, max=5.0, step=0.1, description=label, style=style
+        )
 
     return {
-        "optimizer": widgets.Dropdown(options=names + ["all"], value=optimizer, description="optimiser", style=style),
-        "surface": widgets.Dropdown(options=list(SURFACES), value=surface, description="surface", style=style),
-        "lr": widgets.FloatLogSlider(value=lr, base=10, min=-5, max=0, step=0.05, readout_format=".5f",
-                                     description="learning rate", style=style),
-        "num_steps": widgets.IntSlider(value=num_steps, min=1, max=1000, description="steps", style=style),
-        "beta1": widgets.FloatSlider(value=beta1, min=0.0, max=0.999, step=0.001, readout_format=".3f",
-                                     description="mu / beta1", style=style, layout=wide()),
-        "beta2": widgets.FloatSlider(value=beta2, min=0.0, max=0.9999, step=0.0001, readout_format=".4f",
-                                     description="beta2 / decay rate", style=style, layout=wide()),
+        "optimizer": widgets.Dropdown(
+            options=names + ["all"], value=optimizer, description="optimiser", style=style
+        ),
+        "surface": widgets.Dropdown(
+            options=list(SURFACES), value=surface, description="surface", style=style
+        ),
+        "lr": widgets.FloatLogSlider(
+            value=lr,
+            base=10,
+            min=-5,
+            max=0,
+            step=0.05,
+            readout_format=".5f",
+            description="learning rate",
+            style=style,
+        ),
+        "num_steps": widgets.IntSlider(
+            value=num_steps, min=1, max=1000, description="steps", style=style
+        ),
+        "beta1": widgets.FloatSlider(
+            value=beta1,
+            min=0.0,
+            max=0.999,
+            step=0.001,
+            readout_format=".3f",
+            description="mu / beta1",
+            style=style,
+            layout=wide(),
+        ),
+        "beta2": widgets.FloatSlider(
+            value=beta2,
+            min=0.0,
+            max=0.9999,
+            step=0.0001,
+            readout_format=".4f",
+            description="beta2 / decay rate",
+            style=style,
+            layout=wide(),
+        ),
         "x0": coordinate("start w1", start[0]),
         "y0": coordinate("start w2", start[1]),
     }
@@ -200,8 +263,10 @@ def _plain(lines):
 
 def _alt(runs, surface, start):
     """The figure in words, for screen readers."""
-    return (f"Left: the paths of {', '.join(runs)} on the {surface} from ({start[0]:g}, {start[1]:g}) "
-            "over its contour lines, with the minimum as a star. Right: the loss per step on a log scale.")
+    return (
+        f"Left: the paths of {', '.join(runs)} on the {surface} from ({start[0]:g}, {start[1]:g}) "
+        "over its contour lines, with the minimum as a star. Right: the loss per step on a log scale."
+    )
 
 
 def _figure(runs, surface, start):
@@ -213,12 +278,14 @@ def _figure(runs, surface, start):
     ax_path.contour(gx, gy, np.log10(values + 1e-3), levels=20, cmap=CONTOUR_CMAP, linewidths=0.7)
     for name, (path, losses) in runs.items():
         inside = np.all(np.isfinite(path), axis=1) & (np.abs(path).max(axis=1) < 1e3)
-        line, = ax_path.plot(path[inside, 0], path[inside, 1], "o-", ms=2, lw=1, label=name)
+        (line,) = ax_path.plot(path[inside, 0], path[inside, 1], "o-", ms=2, lw=1, label=name)
         ok = np.isfinite(losses) & (losses > 0)
         ax_loss.semilogy(np.flatnonzero(ok), losses[ok], "-", color=line.get_color(), label=name)
     ax_path.plot(*start, "ks", label="start")
     ax_path.plot(*minimum, "k*", ms=12, label="minimum")
-    ax_path.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="w1", ylabel="w2", title=f"paths on the {surface}")
+    ax_path.set(
+        xlim=(x0, x1), ylim=(y0, y1), xlabel="w1", ylabel="w2", title=f"paths on the {surface}"
+    )
     ax_path.legend(loc="upper right", fontsize=8)
     ax_loss.set(xlabel="step", ylabel="loss f(w)", title="loss per step")
     ax_loss.legend(fontsize=8)

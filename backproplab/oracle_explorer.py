@@ -32,14 +32,28 @@ from backproplab.layers import affine_backward, affine_forward
 from backproplab.plotting import control_row, png_output
 from backproplab.student_code import latest
 
-__all__ = ["oracle_explorer", "OracleExplorer", "LAYERS", "COPIES", "QUANTITIES", "PRECISIONS", "verdict"]
+__all__ = [
+    "oracle_explorer",
+    "OracleExplorer",
+    "LAYERS",
+    "COPIES",
+    "QUANTITIES",
+    "PRECISIONS",
+    "verdict",
+]
 
 LAYERS = (("dense layer (chapter 02)", "dense"), ("convolution (chapter 04)", "conv"))
 COPIES = {
-    "dense": (("as it should be: W.T", "right"), ("no transpose at all (W is square)", "untransposed"),
-              ("W.reshape(M, D) instead of W.T", "reshaped")),
-    "conv": (("as it should be: w as it is", "right"), ("kernels flipped (ROT180)", "flipped"),
-             ("kernel rows and columns swapped", "swapped")),
+    "dense": (
+        ("as it should be: W.T", "right"),
+        ("no transpose at all (W is square)", "untransposed"),
+        ("W.reshape(M, D) instead of W.T", "reshaped"),
+    ),
+    "conv": (
+        ("as it should be: w as it is", "right"),
+        ("kernels flipped (ROT180)", "flipped"),
+        ("kernel rows and columns swapped", "swapped"),
+    ),
 }
 QUANTITIES = (("output", "out"), ("input gradient dX", "dX"), ("weight gradient dW", "dW"))
 PRECISIONS = (("float64", "float64"), ("float32", "float32"))
@@ -69,17 +83,33 @@ class OracleExplorer(widgets.VBox):
         self.functions = {"dense": linear_from_ours, "conv": conv2d_from_ours}
         style = {"description_width": "initial"}
         wide = widgets.Layout(width="360px")
-        self.layer = widgets.Dropdown(options=LAYERS, value="dense", description="layer", style=style)
-        self.copy = widgets.Dropdown(options=COPIES["dense"], value="right", description="copy", style=style, layout=wide)
-        self.quantity = widgets.Dropdown(options=QUANTITIES, value="out", description="compare", style=style)
-        self.precision = widgets.Dropdown(options=PRECISIONS, value="float64", description="PyTorch in", style=style)
-        self.seed = widgets.IntSlider(value=0, min=0, max=9, description="random inputs", style=style)
+        self.layer = widgets.Dropdown(
+            options=LAYERS, value="dense", description="layer", style=style
+        )
+        self.copy = widgets.Dropdown(
+            options=COPIES["dense"], value="right", description="copy", style=style, layout=wide
+        )
+        self.quantity = widgets.Dropdown(
+            options=QUANTITIES, value="out", description="compare", style=style
+        )
+        self.precision = widgets.Dropdown(
+            options=PRECISIONS, value="float64", description="PyTorch in", style=style
+        )
+        self.seed = widgets.IntSlider(
+            value=0, min=0, max=9, description="random inputs", style=style
+        )
         self.status, self.output, self.error = widgets.HTML(), widgets.Output(), None
         self.layer.observe(self._new_layer, names="value")
         for control in (self.copy, self.quantity, self.precision, self.seed):
             control.observe(self.redraw, names="value")
-        super().__init__(children=[control_row([self.layer, self.copy]),
-                                   control_row([self.quantity, self.precision, self.seed]), self.status, self.output])
+        super().__init__(
+            children=[
+                control_row([self.layer, self.copy]),
+                control_row([self.quantity, self.precision, self.seed]),
+                self.status,
+                self.output,
+            ]
+        )
         self.redraw()
 
     def _new_layer(self, change):
@@ -93,10 +123,18 @@ class OracleExplorer(widgets.VBox):
         """The random inputs of the current layer and seed: (x, weights, bias, dout) as float64 arrays."""
         rng = np.random.default_rng(self.seed.value)
         if self.layer.value == "dense":
-            return (rng.normal(size=(DENSE, DENSE)), rng.normal(size=(DENSE, DENSE)), rng.normal(size=DENSE),
-                    rng.normal(size=(DENSE, DENSE)))
-        return (rng.normal(size=(1, 2, IMAGE, IMAGE)), rng.normal(size=(2, 2, KERNEL, KERNEL)), rng.normal(size=2),
-                rng.normal(size=(1, 2, IMAGE, IMAGE)))
+            return (
+                rng.normal(size=(DENSE, DENSE)),
+                rng.normal(size=(DENSE, DENSE)),
+                rng.normal(size=DENSE),
+                rng.normal(size=(DENSE, DENSE)),
+            )
+        return (
+            rng.normal(size=(1, 2, IMAGE, IMAGE)),
+            rng.normal(size=(2, 2, KERNEL, KERNEL)),
+            rng.normal(size=2),
+            rng.normal(size=(1, 2, IMAGE, IMAGE)),
+        )
 
     def ours(self, x, w, b, dout):
         """Our layer's output, input gradient and weight gradient (float64), in our layout."""
@@ -109,7 +147,8 @@ class OracleExplorer(widgets.VBox):
     def handed_over(self, w):
         """The weights given to the student's function, so that its layer holds what the chosen copy holds."""
         copy = self.copy.value
-        if copy == "untransposed":  # the layer should hold W itself: hand over W.T, which a right copy transposes
+        # the layer should hold W itself: hand over W.T, which a right copy transposes
+        if copy == "untransposed":
             return w.T.copy()
         if copy == "reshaped":  # the layer should hold W.reshape(M, D)
             D, M = w.shape
@@ -126,17 +165,28 @@ class OracleExplorer(widgets.VBox):
 
         dtype = torch.float64 if self.precision.value == "float64" else torch.float32
         kind = self.layer.value
-        function = latest(self.functions[kind])  # the student may have finished it since the panel was built
-        layer = function(self.handed_over(w), b) if kind == "dense" else function(self.handed_over(w), b, 1, 1)
+        # the student may have finished it since the panel was built
+        function = latest(self.functions[kind])
+        layer = (
+            function(self.handed_over(w), b)
+            if kind == "dense"
+            else function(self.handed_over(w), b, 1, 1)
+        )
         wanted = torch.nn.Linear if kind == "dense" else torch.nn.Conv2d
         if not isinstance(layer, wanted):
-            raise TypeError(f"it returned a {type(layer).__name__}, not a torch.nn.{wanted.__name__}")
+            raise TypeError(
+                f"it returned a {type(layer).__name__}, not a torch.nn.{wanted.__name__}"
+            )
         layer = layer.to(dtype)
         tx = torch.tensor(x, dtype=dtype, requires_grad=True)
         out = layer(tx)
         out.backward(torch.as_tensor(dout, dtype=dtype))
         dW = layer.weight.grad.detach().double().numpy()
-        return out.detach().double().numpy(), tx.grad.double().numpy(), dW.T if kind == "dense" else dW
+        return (
+            out.detach().double().numpy(),
+            tx.grad.double().numpy(),
+            dW.T if kind == "dense" else dW,
+        )
 
     def redraw(self, change=None):
         """Compare ours and theirs for the chosen settings, or say what went wrong."""
@@ -151,7 +201,9 @@ class OracleExplorer(widgets.VBox):
                 exercise = 2 if self.layer.value == "dense" else 3
                 message = f"Implement {name} (Exercise {exercise}) above first; then this panel compares its layer with ours."
             self.status.value = f"<b>{message}</b>"
-            self.output.outputs = ({"output_type": "stream", "name": "stdout", "text": message + "\n"},)
+            self.output.outputs = (
+                {"output_type": "stream", "name": "stdout", "text": message + "\n"},
+            )
             return
         index = [value for _, value in QUANTITIES].index(self.quantity.value)
         a, t = self.ours(x, w, b, dout)[index], theirs[index]
@@ -159,24 +211,35 @@ class OracleExplorer(widgets.VBox):
             self.error = None
             message = f"Your {name}'s layer gives {self.quantity.label} of shape {t.shape}, ours {a.shape}."
             self.status.value = f"<b>{message}</b>"
-            self.output.outputs = ({"output_type": "stream", "name": "stdout", "text": message + "\n"},)
+            self.output.outputs = (
+                {"output_type": "stream", "name": "stdout", "text": message + "\n"},
+            )
             return
         self.error = rel_error(t, a)
-        self.status.value = (f"{self.layer.label}, copied {self.copy.label}; {self.quantity.label}, PyTorch in "
-                             f"{self.precision.value}: {verdict(self.error, self.precision.value)}.")
-        shown = (a, t) if a.ndim == 2 else (a[0, 0], t[0, 0])  # one map: image 0, channel 0 (or filter 0, channel 0)
+        self.status.value = (
+            f"{self.layer.label}, copied {self.copy.label}; {self.quantity.label}, PyTorch in "
+            f"{self.precision.value}: {verdict(self.error, self.precision.value)}."
+        )
+        # one map: image 0, channel 0 (or filter 0, channel 0)
+        shown = (a, t) if a.ndim == 2 else (a[0, 0], t[0, 0])
         self.output.outputs = (png_output(self._figure(*shown), self._alt(*shown)),)
 
     def _title(self):
         if self.layer.value == "dense":
-            return {"out": "out = X W + b (N x M)", "dX": "dX (N x D)", "dW": "dW (D x M)"}[self.quantity.value]
-        return {"out": "out[0, 0] (9 x 9)", "dX": "dx[0, 0] (9 x 9)", "dW": "dw[0, 0] (3 x 3)"}[self.quantity.value]
+            return {"out": "out = X W + b (N x M)", "dX": "dX (N x D)", "dW": "dW (D x M)"}[
+                self.quantity.value
+            ]
+        return {"out": "out[0, 0] (9 x 9)", "dX": "dx[0, 0] (9 x 9)", "dW": "dw[0, 0] (3 x 3)"}[
+            self.quantity.value
+        ]
 
     def _alt(self, ours, theirs):
         """The figure in words, for screen readers."""
-        return (f"Three heat maps of {self._title()}: our layer's, PyTorch's (copied {self.copy.label}, in "
-                f"{self.precision.value}) and their difference, largest {np.abs(theirs - ours).max():.2g}; the relative "
-                f"error is {self.error:.2g}.")
+        return (
+            f"Three heat maps of {self._title()}: our layer's, PyTorch's (copied {self.copy.label}, in "
+            f"{self.precision.value}) and their difference, largest {np.abs(theirs - ours).max():.2g}; the relative "
+            f"error is {self.error:.2g}."
+        )
 
     def _figure(self, ours, theirs):
         """Ours, theirs and the difference, on one colour scale for the first two and a symmetric one for the last."""
@@ -185,9 +248,11 @@ class OracleExplorer(widgets.VBox):
         limit = float(max(np.abs(ours).max(), np.abs(theirs).max(), 1e-12))
         diff = theirs - ours
         diff_limit = float(max(np.abs(diff).max(), 1e-300))
-        for ax, data, title, lim in ((axes[0], ours, f"ours: {self._title()}", limit),
-                                     (axes[1], theirs, "PyTorch's", limit),
-                                     (axes[2], diff, f"PyTorch's - ours (max {np.abs(diff).max():.1e})", diff_limit)):
+        for ax, data, title, lim in (
+            (axes[0], ours, f"ours: {self._title()}", limit),
+            (axes[1], theirs, "PyTorch's", limit),
+            (axes[2], diff, f"PyTorch's - ours (max {np.abs(diff).max():.1e})", diff_limit),
+        ):
             image = ax.imshow(data, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
             ax.set_title(title, fontsize=9)
             ax.set_xticks([])

@@ -21,7 +21,9 @@ __all__ = ["CONTOUR_CMAP", "control_row", "only_rounding", "png_output", "show_f
 #: viridis from dark purple to green, for contour lines on a white background:
 #: viridis's yellow end has a contrast of 1.1:1 with white and disappears.
 #: Every colour here has at least 3:1 (WCAG 2.1's contrast for graphics).
-CONTOUR_CMAP = ListedColormap(colormaps["viridis"](np.linspace(0.0, 0.6, 256)), name="viridis_on_white")
+CONTOUR_CMAP = ListedColormap(
+    colormaps["viridis"](np.linspace(0.0, 0.6, 256)), name="viridis_on_white"
+)
 
 
 def png_output(fig, alt, dpi=80, bbox_inches=None):
@@ -30,8 +32,11 @@ def png_output(fig, alt, dpi=80, bbox_inches=None):
     fig.savefig(buffer, format="png", dpi=dpi, facecolor="white", bbox_inches=bbox_inches)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     tag = f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"text/html": tag, "image/png": data, "text/plain": alt}}
+    return {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"text/html": tag, "image/png": data, "text/plain": alt},
+    }
 
 
 def show_figure(fig, alt):

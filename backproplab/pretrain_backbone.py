@@ -42,8 +42,19 @@ from torch import nn
 
 from backproplab.backbone import WEIGHTS, Backbone, sha256_of
 
-__all__ = ["pretrain", "save_state", "accuracy", "cpu_model", "compare_with_shipped", "describe_comparison", "main",
-           "THREADS", "SEED", "TOLERANCE_ACCURACY", "TOLERANCE_AGREEMENT"]
+__all__ = [
+    "pretrain",
+    "save_state",
+    "accuracy",
+    "cpu_model",
+    "compare_with_shipped",
+    "describe_comparison",
+    "main",
+    "THREADS",
+    "SEED",
+    "TOLERANCE_ACCURACY",
+    "TOLERANCE_AGREEMENT",
+]
 
 THREADS = 2
 SEED = 0
@@ -61,16 +72,22 @@ def _data(train_size):
 
     X_train, y_train = load_fashion_mnist("train", progress=False)
     X_test, y_test = load_fashion_mnist("test", progress=False)
-    return (torch.from_numpy(X_train[:train_size]), torch.from_numpy(y_train[:train_size]),
-            torch.from_numpy(X_test), torch.from_numpy(y_test))
+    return (
+        torch.from_numpy(X_train[:train_size]),
+        torch.from_numpy(y_train[:train_size]),
+        torch.from_numpy(X_test),
+        torch.from_numpy(y_test),
+    )
 
 
 def accuracy(model, X, y, batch_size=1000):
     """Top-1 accuracy of ``model`` (in eval mode) on X (N, 1, 28, 28), y (N,)."""
     model.eval()
     with torch.no_grad():
-        hits = sum((model(X[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
-                   for i in range(0, len(X), batch_size))
+        hits = sum(
+            (model(X[i : i + batch_size]).argmax(1) == y[i : i + batch_size]).sum().item()
+            for i in range(0, len(X), batch_size)
+        )
     return hits / len(X)
 
 
@@ -86,7 +103,9 @@ def save_state(state_dict, out):
     Path(out).write_bytes(buffer.getvalue())
 
 
-def pretrain(out=WEIGHTS, num_epochs=NUM_EPOCHS, train_size=TRAIN_SIZE, verbose=True, threads=THREADS):
+def pretrain(
+    out=WEIGHTS, num_epochs=NUM_EPOCHS, train_size=TRAIN_SIZE, verbose=True, threads=THREADS
+):
     """Train the backbone on Fashion-MNIST and save it to ``out``; return ``{"test_accuracy", "sha256", "seconds", ...}``.
 
     ``threads`` is part of the recipe (``THREADS``); another count gives other bits, within the tolerance.
@@ -111,31 +130,44 @@ def _pretrain(out, num_epochs, train_size, verbose):
     loss_fn = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(SEED)
     steps_per_epoch = -(-len(X_train) // BATCH_SIZE)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LR, total_steps=num_epochs * steps_per_epoch)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=LR, total_steps=num_epochs * steps_per_epoch
+    )
     for epoch in range(num_epochs):
         model.train()
         order = torch.randperm(len(X_train), generator=generator)
         for i in range(0, len(X_train), BATCH_SIZE):
-            batch = order[i:i + BATCH_SIZE]
+            batch = order[i : i + BATCH_SIZE]
             optimizer.zero_grad()
             loss = loss_fn(model(X_train[batch]), y_train[batch])
             loss.backward()
             optimizer.step()
             schedule.step()
         if verbose:
-            print(f"epoch {epoch + 1}/{num_epochs}: last batch loss {loss.item():.3f} "
-                  f"({time.perf_counter() - start:.0f} s)", flush=True)
+            print(
+                f"epoch {epoch + 1}/{num_epochs}: last batch loss {loss.item():.3f} "
+                f"({time.perf_counter() - start:.0f} s)",
+                flush=True,
+            )
     model.eval()
     test_accuracy = accuracy(model, X_test, y_test)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_state(model.state_dict(), out)
-    result = {"test_accuracy": test_accuracy, "sha256": sha256_of(out), "size": out.stat().st_size,
-              "seconds": time.perf_counter() - start, "torch": torch.__version__.split("+")[0],
-              "cpu_capability": torch.backends.cpu.get_cpu_capability(), "cpu_model": cpu_model(),
-              "threads": torch.get_num_threads()}
+    result = {
+        "test_accuracy": test_accuracy,
+        "sha256": sha256_of(out),
+        "size": out.stat().st_size,
+        "seconds": time.perf_counter() - start,
+        "torch": torch.__version__.split("+")[0],
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_model": cpu_model(),
+        "threads": torch.get_num_threads(),
+    }
     if verbose:
-        print(f"Fashion-MNIST test accuracy {test_accuracy:.4f}; wrote {out} "
-              f"({result['size']} bytes, SHA-256 {result['sha256']}) in {result['seconds']:.0f} s")
+        print(
+            f"Fashion-MNIST test accuracy {test_accuracy:.4f}; wrote {out} "
+            f"({result['size']} bytes, SHA-256 {result['sha256']}) in {result['seconds']:.0f} s"
+        )
     return result
 
 
@@ -169,9 +201,13 @@ def compare_with_shipped(rebuilt, entry=None, shipped=WEIGHTS):
         agreement = (old(X).argmax(1) == new(X).argmax(1)).float().mean().item()
     test_accuracy = accuracy(new, X, y)
     gap = abs(test_accuracy - entry["test_accuracy"])
-    return {"bit_for_bit": sha256_of(rebuilt) == entry["sha256"], "test_accuracy": test_accuracy,
-            "accuracy_gap": gap, "agreement": agreement,
-            "within_tolerance": gap <= TOLERANCE_ACCURACY and agreement >= TOLERANCE_AGREEMENT}
+    return {
+        "bit_for_bit": sha256_of(rebuilt) == entry["sha256"],
+        "test_accuracy": test_accuracy,
+        "accuracy_gap": gap,
+        "agreement": agreement,
+        "within_tolerance": gap <= TOLERANCE_ACCURACY and agreement >= TOLERANCE_AGREEMENT,
+    }
 
 
 def describe_comparison(c):
@@ -179,20 +215,36 @@ def describe_comparison(c):
     if c["bit_for_bit"]:
         return "bit for bit the same file as the shipped one"
     verdict = "within" if c["within_tolerance"] else "OUTSIDE"
-    return (f"other bits than the shipped file, {verdict} the tolerance: test accuracy {c['test_accuracy']:.4f} "
-            f"({100 * c['accuracy_gap']:.2f} points from the registry's, at most {100 * TOLERANCE_ACCURACY:.1f}), "
-            f"same prediction on {100 * c['agreement']:.1f} % of the test images (at least {100 * TOLERANCE_AGREEMENT:.0f} %)")
+    return (
+        f"other bits than the shipped file, {verdict} the tolerance: test accuracy {c['test_accuracy']:.4f} "
+        f"({100 * c['accuracy_gap']:.2f} points from the registry's, at most {100 * TOLERANCE_ACCURACY:.1f}), "
+        f"same prediction on {100 * c['agreement']:.1f} % of the test images (at least {100 * TOLERANCE_AGREEMENT:.0f} %)"
+    )
 
 
 def main(argv=None):
     """Command line: ``python -m backproplab.pretrain_backbone [--out PATH] [--epochs N] [--train-size N]``."""
-    parser = argparse.ArgumentParser(description="Pretrain the course's backbone on Fashion-MNIST, reproducibly.")
-    parser.add_argument("--out", type=Path, default=WEIGHTS, help=f"where to write the weights (default {WEIGHTS.name} in data/weights)")
-    parser.add_argument("--epochs", type=int, default=NUM_EPOCHS, help="passes over the training images")
-    parser.add_argument("--train-size", type=int, default=TRAIN_SIZE, help="how many training images to use")
+    parser = argparse.ArgumentParser(
+        description="Pretrain the course's backbone on Fashion-MNIST, reproducibly."
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=WEIGHTS,
+        help=f"where to write the weights (default {WEIGHTS.name} in data/weights)",
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=NUM_EPOCHS, help="passes over the training images"
+    )
+    parser.add_argument(
+        "--train-size", type=int, default=TRAIN_SIZE, help="how many training images to use"
+    )
     args = parser.parse_args(argv)
     result = pretrain(args.out, args.epochs, args.train_size)
-    if args.out.resolve() != WEIGHTS.resolve() and (args.epochs, args.train_size) == (NUM_EPOCHS, TRAIN_SIZE):
+    if args.out.resolve() != WEIGHTS.resolve() and (args.epochs, args.train_size) == (
+        NUM_EPOCHS,
+        TRAIN_SIZE,
+    ):
         print(describe_comparison(compare_with_shipped(args.out)))
     return result
 

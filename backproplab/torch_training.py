@@ -71,15 +71,26 @@ def evaluate(model, loader, loss_fn):
 def make_loader(X, y, batch_size, shuffle=False, seed=0):
     """A DataLoader over the tensors X (N, ...) and y (N,); shuffled by a generator seeded with ``seed``."""
     generator = torch.Generator().manual_seed(seed) if shuffle else None
-    return DataLoader(TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle, generator=generator)
+    return DataLoader(
+        TensorDataset(X, y), batch_size=batch_size, shuffle=shuffle, generator=generator
+    )
 
 
 def _train_mode(model):
     model.train()
 
 
-def fit(model, optimizer, loader, loss_fn, num_epochs, val_loader=None, set_mode=None, progress=False,
-        desc="training"):
+def fit(
+    model,
+    optimizer,
+    loader,
+    loss_fn,
+    num_epochs,
+    val_loader=None,
+    set_mode=None,
+    progress=False,
+    desc="training",
+):
     """Train ``model`` for ``num_epochs`` passes over ``loader``; evaluate on ``val_loader`` after each.
 
     set_mode: called as ``set_mode(model)`` before every step to enter training

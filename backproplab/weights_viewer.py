@@ -22,7 +22,6 @@ Figures are rendered to PNG with a plain :class:`matplotlib.figure.Figure`
 as display data, so the panel works in JupyterLab and in tests alike.
 """
 
-
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
@@ -49,14 +48,20 @@ class WeightsViewer(widgets.VBox):
         T, _, H = snapshots.shape
         style = {"description_width": "initial"}
         self.sliders = {
-            "unit": widgets.IntSlider(value=unit, min=0, max=H - 1, description="hidden unit", style=style),
-            "epoch": widgets.IntSlider(value=T - 1, min=0, max=T - 1, description="snapshot", style=style),
+            "unit": widgets.IntSlider(
+                value=unit, min=0, max=H - 1, description="hidden unit", style=style
+            ),
+            "epoch": widgets.IntSlider(
+                value=T - 1, min=0, max=T - 1, description="snapshot", style=style
+            ),
         }
         self.output = widgets.Output()
         self.status = widgets.HTML()
         for slider in self.sliders.values():
             slider.observe(self.redraw, names="value")
-        super().__init__(children=[control_row(list(self.sliders.values())), self.status, self.output])
+        super().__init__(
+            children=[control_row(list(self.sliders.values())), self.status, self.output]
+        )
         self.redraw()
 
     def image(self, unit, index):
@@ -76,9 +81,11 @@ class WeightsViewer(widgets.VBox):
             f"[{weights.min():.3f}, {weights.max():.3f}], "
             f"largest change since epoch {self.epochs[0]}: {np.abs(delta).max():.3f}"
         )
-        alt = (f"Two {self.image_shape[0]}x{self.image_shape[1]} images: the incoming weights of hidden unit "
-               f"{unit} at epoch {self.epochs[index]}, and their change since epoch {self.epochs[0]}; "
-               "red is positive, blue negative, white zero.")
+        alt = (
+            f"Two {self.image_shape[0]}x{self.image_shape[1]} images: the incoming weights of hidden unit "
+            f"{unit} at epoch {self.epochs[index]}, and their change since epoch {self.epochs[0]}; "
+            "red is positive, blue negative, white zero."
+        )
         self.output.outputs = (png_output(self._figure(unit, index), alt),)
 
     def _figure(self, unit, index):
@@ -88,8 +95,10 @@ class WeightsViewer(widgets.VBox):
         delta_scale = max(float(np.abs(column - column[0]).max()), 1e-12)
         fig = Figure(figsize=(7.5, 3.4), layout="constrained")
         axes = fig.subplots(1, 2)
-        panels = ((self.image(unit, index), scale, f"weights of unit {unit}, epoch {self.epochs[index]}"),
-                  (self.change(unit, index), delta_scale, f"change since epoch {self.epochs[0]}"))
+        panels = (
+            (self.image(unit, index), scale, f"weights of unit {unit}, epoch {self.epochs[index]}"),
+            (self.change(unit, index), delta_scale, f"change since epoch {self.epochs[0]}"),
+        )
         for ax, (img, vmax, title) in zip(axes, panels):
             shown = ax.imshow(img, cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest")
             ax.set(title=title, xticks=[], yticks=[])
@@ -119,7 +128,11 @@ def weights_viewer(snapshots, image_shape=(8, 8), unit=0, epochs=None):
             f"snapshots must be a non-empty list of (D, H) weight matrices; got an array of shape {stack.shape}"
         )
     if stack.shape[1] != size:
-        hint = ": is the matrix transposed? The course stores W as (D, H)" if stack.shape[2] == size else ""
+        hint = (
+            ": is the matrix transposed? The course stores W as (D, H)"
+            if stack.shape[2] == size
+            else ""
+        )
         raise ValueError(
             f"each snapshot has {stack.shape[1]} rows but an image {image_shape} has {size} pixels{hint}"
         )

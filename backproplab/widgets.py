@@ -48,8 +48,10 @@ class OptimisationExplorer(widgets.VBox):
         self.history = None
         for slider in self.sliders.values():
             slider.observe(self.redraw, names="value")
-        rows = [control_row([self.sliders[k] for k in ("lr", "num_epochs", "mu")]),
-                control_row([self.sliders[k] for k in ("w1", "w2", "b")])]
+        rows = [
+            control_row([self.sliders[k] for k in ("lr", "num_epochs", "mu")]),
+            control_row([self.sliders[k] for k in ("w1", "w2", "b")]),
+        ]
         super().__init__(children=rows + [self.status, self.output])
         self.redraw()
 
@@ -96,14 +98,32 @@ def _make_sliders(W0, b0, lr, num_epochs, mu):
     style = {"description_width": "initial"}
 
     def start(name, value):
-        return widgets.FloatSlider(value=float(value), min=-3.0, max=3.0, step=0.05,
-                                   description=f"start {name}", style=style)
+        return widgets.FloatSlider(
+            value=float(value),
+            min=-3.0,
+            max=3.0,
+            step=0.05,
+            description=f"start {name}",
+            style=style,
+        )
 
     return {
-        "lr": widgets.FloatLogSlider(value=lr, base=10, min=-4, max=0, step=0.02,
-                                     readout_format=".4f", description="learning rate", style=style),
-        "num_epochs": widgets.IntSlider(value=num_epochs, min=1, max=200, description="epochs", style=style),
-        "mu": widgets.FloatSlider(value=mu, min=0.0, max=0.99, step=0.01, description="momentum mu", style=style),
+        "lr": widgets.FloatLogSlider(
+            value=lr,
+            base=10,
+            min=-4,
+            max=0,
+            step=0.02,
+            readout_format=".4f",
+            description="learning rate",
+            style=style,
+        ),
+        "num_epochs": widgets.IntSlider(
+            value=num_epochs, min=1, max=200, description="epochs", style=style
+        ),
+        "mu": widgets.FloatSlider(
+            value=mu, min=0.0, max=0.99, step=0.01, description="momentum mu", style=style
+        ),
         "w1": start("w1", W0[0]),
         "w2": start("w2", W0[1]),
         "b": start("b", b0),
@@ -112,8 +132,9 @@ def _make_sliders(W0, b0, lr, num_epochs, mu):
 
 def _run(train_fn, X, y, W0, b0, s):
     """Call the student's latest ``train_fn`` quietly; return ``(history, None)`` or ``(None, message)``."""
-    history, message = call_student(train_fn, X, y, W0.copy(), b0, s["lr"], s["mu"], int(s["num_epochs"]),
-                                    then="move a slider")
+    history, message = call_student(
+        train_fn, X, y, W0.copy(), b0, s["lr"], s["mu"], int(s["num_epochs"]), then="move a slider"
+    )
     if message:
         return None, message
     name = getattr(latest(train_fn), "__name__", "the training function")
@@ -151,8 +172,16 @@ def _plot_cost(ax, cost, diverged):
     ax.semilogy(steps[ok], cost[ok], "o-", ms=3)
     ax.set(xlabel="step n", ylabel="cost C", title="cost per step")
     if diverged:
-        ax.text(0.5, 0.9, "diverged", transform=ax.transAxes, ha="center",
-                color="#b00", fontsize=14, fontweight="bold")
+        ax.text(
+            0.5,
+            0.9,
+            "diverged",
+            transform=ax.transAxes,
+            ha="center",
+            color="#b00",
+            fontsize=14,
+            fontweight="bold",
+        )
 
 
 def _plot_path(ax, W_hist, X, y, W0, b0):
@@ -180,10 +209,14 @@ def _plot_path(ax, W_hist, X, y, W0, b0):
 
 def _alt(cost, W0, b0, diverged):
     """The figure in words, for screen readers."""
-    trend = "grows: training diverged" if diverged else f"falls from {cost[0]:.3g} to {cost[-1]:.3g}"
-    return (f"Left: the cost per step on a log scale over {len(cost) - 1} steps; it {trend}. "
-            f"Right: the path of (w1, w2) from the start ({W0[0]:g}, {W0[1]:g}) over contour lines "
-            f"of the cost at b = {b0:g}, darkest along the valley where the cost is 0.")
+    trend = (
+        "grows: training diverged" if diverged else f"falls from {cost[0]:.3g} to {cost[-1]:.3g}"
+    )
+    return (
+        f"Left: the cost per step on a log scale over {len(cost) - 1} steps; it {trend}. "
+        f"Right: the path of (w1, w2) from the start ({W0[0]:g}, {W0[1]:g}) over contour lines "
+        f"of the cost at b = {b0:g}, darkest along the valley where the cost is 0."
+    )
 
 
 def _text_output(message):

@@ -52,7 +52,7 @@ def epoch_ours(net, X, y, configs, lr, weight_decay, batch_size=100, seed=0):
     order = np.random.default_rng(seed).permutation(len(X))
     losses = []
     for start in range(0, len(X) - batch_size + 1, batch_size):
-        batch = order[start:start + batch_size]
+        batch = order[start : start + batch_size]
         Xb, yb = xp.asarray(X[batch], dtype=dtype), xp.asarray(y[batch])
         losses.append(ns["train_step"](net, Xb, yb, configs, lr, weight_decay)[0])
     return float(np.mean(losses))
@@ -63,9 +63,17 @@ def torch_table_3_2(keep_prob=0.5):
     from torch import nn
 
     return nn.Sequential(
-        nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(3136, 1024), nn.ReLU(), nn.Dropout(1 - keep_prob), nn.Linear(1024, 10),
+        nn.Conv2d(1, 32, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(3136, 1024),
+        nn.ReLU(),
+        nn.Dropout(1 - keep_prob),
+        nn.Linear(1024, 10),
     )
 
 
@@ -75,7 +83,10 @@ def torch_adamw(model, lr, weight_decay):
 
     weights = [p for p in model.parameters() if p.dim() > 1]
     biases = [p for p in model.parameters() if p.dim() == 1]
-    groups = [{"params": weights, "weight_decay": weight_decay}, {"params": biases, "weight_decay": 0.0}]
+    groups = [
+        {"params": weights, "weight_decay": weight_decay},
+        {"params": biases, "weight_decay": 0.0},
+    ]
     return torch.optim.AdamW(groups, lr=lr)
 
 
@@ -88,7 +99,7 @@ def epoch_torch(model, optimizer, X, y, batch_size=100, seed=0, device="cpu"):
     order = np.random.default_rng(seed).permutation(len(X))
     losses = []
     for start in range(0, len(X) - batch_size + 1, batch_size):
-        batch = order[start:start + batch_size]
+        batch = order[start : start + batch_size]
         Xb, yb = torch.as_tensor(X[batch], device=device), torch.as_tensor(y[batch], device=device)
         optimizer.zero_grad()
         loss = F.cross_entropy(model(Xb), yb)

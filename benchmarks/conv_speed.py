@@ -101,10 +101,16 @@ def cpu_row(name, batch, chw, num_filters, naive_repeat):
     torch_s = best_cpu_seconds(torch_step(arrays))
     gemm = gemm_seconds(batch, chw, num_filters)
     return {
-        "layer": name, "x_shape": [batch, *chw], "filters": num_filters,
-        "naive_s": naive, "im2col_s": fast, "torch_s": torch_s,
-        "im2col_gflops": flops / fast / 1e9, "gemm_gflops": flops / 3 / gemm / 1e9,
-        "naive_over_im2col": naive / fast, "im2col_over_torch": fast / torch_s,
+        "layer": name,
+        "x_shape": [batch, *chw],
+        "filters": num_filters,
+        "naive_s": naive,
+        "im2col_s": fast,
+        "torch_s": torch_s,
+        "im2col_gflops": flops / fast / 1e9,
+        "gemm_gflops": flops / 3 / gemm / 1e9,
+        "naive_over_im2col": naive / fast,
+        "im2col_over_torch": fast / torch_s,
     }
 
 
@@ -120,28 +126,72 @@ def gpu_row(name, batch, chw, num_filters, numpy_seconds=None):
     arrays = layer_arrays(batch, chw, num_filters, xp=cupy)
     cupy_s = best_cupy_seconds(lambda: im2col_step(*arrays))
     cudnn_s = best_torch_cuda_seconds(torch_step([cupy.asnumpy(a) for a in arrays], device="cuda"))
-    row = {"layer": name, "x_shape": [batch, *chw], "filters": num_filters, "cupy_s": cupy_s, "cudnn_s": cudnn_s,
-           "cupy_over_cudnn": cupy_s / cudnn_s}
+    row = {
+        "layer": name,
+        "x_shape": [batch, *chw],
+        "filters": num_filters,
+        "cupy_s": cupy_s,
+        "cudnn_s": cudnn_s,
+        "cupy_over_cudnn": cupy_s / cudnn_s,
+    }
     if numpy_seconds is not None:
         row.update(numpy_s=numpy_seconds, numpy_over_cupy=numpy_seconds / cupy_s)
     return row
 
 
 def cpu_table(rows):
-    columns = ["layer", "x", "naive ms", "im2col ms", "PyTorch ms", "naive / im2col", "im2col / PyTorch",
-               "im2col GFLOP/s", "GEMM GFLOP/s", "% of GEMM"]
-    cells = [[r["layer"], "x".join(map(str, r["x_shape"])) + f" -> {r['filters']}", _ms(r["naive_s"]),
-              _ms(r["im2col_s"]), _ms(r["torch_s"]), f"{r['naive_over_im2col']:.0f}x",
-              f"{r['im2col_over_torch']:.2f}x", f"{r['im2col_gflops']:.1f}", f"{r['gemm_gflops']:.1f}",
-              f"{100 * r['im2col_gflops'] / r['gemm_gflops']:.0f} %"] for r in rows]
+    columns = [
+        "layer",
+        "x",
+        "naive ms",
+        "im2col ms",
+        "PyTorch ms",
+        "naive / im2col",
+        "im2col / PyTorch",
+        "im2col GFLOP/s",
+        "GEMM GFLOP/s",
+        "% of GEMM",
+    ]
+    cells = [
+        [
+            r["layer"],
+            "x".join(map(str, r["x_shape"])) + f" -> {r['filters']}",
+            _ms(r["naive_s"]),
+            _ms(r["im2col_s"]),
+            _ms(r["torch_s"]),
+            f"{r['naive_over_im2col']:.0f}x",
+            f"{r['im2col_over_torch']:.2f}x",
+            f"{r['im2col_gflops']:.1f}",
+            f"{r['gemm_gflops']:.1f}",
+            f"{100 * r['im2col_gflops'] / r['gemm_gflops']:.0f} %",
+        ]
+        for r in rows
+    ]
     return table(columns, cells)
 
 
 def gpu_table(rows):
-    columns = ["layer", "x", "CuPy im2col ms", "cuDNN ms", "CuPy / cuDNN", "NumPy ms", "NumPy / CuPy"]
-    cells = [[r["layer"], "x".join(map(str, r["x_shape"])) + f" -> {r['filters']}", _ms(r["cupy_s"]),
-              _ms(r["cudnn_s"]), f"{r['cupy_over_cudnn']:.2f}x", _ms(r.get("numpy_s")),
-              f"{r['numpy_over_cupy']:.0f}x" if "numpy_over_cupy" in r else "-"] for r in rows]
+    columns = [
+        "layer",
+        "x",
+        "CuPy im2col ms",
+        "cuDNN ms",
+        "CuPy / cuDNN",
+        "NumPy ms",
+        "NumPy / CuPy",
+    ]
+    cells = [
+        [
+            r["layer"],
+            "x".join(map(str, r["x_shape"])) + f" -> {r['filters']}",
+            _ms(r["cupy_s"]),
+            _ms(r["cudnn_s"]),
+            f"{r['cupy_over_cudnn']:.2f}x",
+            _ms(r.get("numpy_s")),
+            f"{r['numpy_over_cupy']:.0f}x" if "numpy_over_cupy" in r else "-",
+        ]
+        for r in rows
+    ]
     return table(columns, cells)
 
 
@@ -152,8 +202,12 @@ def _ms(seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--quick", action="store_true", help="batch 4 and one naive run: a smoke test")
-    parser.add_argument("--results", default=None, help="folder for the results (default benchmarks/results)")
+    parser.add_argument(
+        "--quick", action="store_true", help="batch 4 and one naive run: a smoke test"
+    )
+    parser.add_argument(
+        "--results", default=None, help="folder for the results (default benchmarks/results)"
+    )
     args = parser.parse_args()
     batch = 4 if args.quick else args.batch
     rows = [cpu_row(name, batch, chw, f, naive_repeat=1) for name, chw, f in LAYERS]
@@ -161,7 +215,11 @@ def main():
     gpu_rows = gpu_rows_if_any(batch, args.quick)
     if gpu_rows:
         markdown += ["", "## GPU: CUDA events, TF32 off", ""] + gpu_table(gpu_rows)
-    notes = ["No CUDA GPU was visible to CuPy, so the GPU comparison was not run."] if not gpu_rows else []
+    notes = (
+        ["No CUDA GPU was visible to CuPy, so the GPU comparison was not run."]
+        if not gpu_rows
+        else []
+    )
     write("conv_speed", {"cpu": rows, "gpu": gpu_rows}, markdown, notes, results_dir=args.results)
 
 

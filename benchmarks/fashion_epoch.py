@@ -53,7 +53,12 @@ def cpu_rows(X, y):
     ours_s, ours_loss = time_ours(X, y)
     torch_s, torch_loss = time_torch(X, y)
     return [
-        {"implementation": "chapter 05, NumPy", "device": "cpu", "seconds": ours_s, "mean_loss": ours_loss},
+        {
+            "implementation": "chapter 05, NumPy",
+            "device": "cpu",
+            "seconds": ours_s,
+            "mean_loss": ours_loss,
+        },
         {"implementation": "PyTorch", "device": "cpu", "seconds": torch_s, "mean_loss": torch_loss},
     ]
 
@@ -68,29 +73,52 @@ def gpu_rows(X, y):
     pool = cupy.get_default_memory_pool()
     pool.free_all_blocks()
     ours_s, ours_loss = time_ours(X, y, xp=cupy)
-    ours_mib = pool.total_bytes() / 2**20  # CuPy's pool keeps what it allocated: its size is the peak
+    # CuPy's pool keeps what it allocated: its size is the peak
+    ours_mib = pool.total_bytes() / 2**20
     torch.cuda.reset_peak_memory_stats()
     torch_s, torch_loss = time_torch(X, y, device="cuda")
     torch_mib = torch.cuda.max_memory_allocated() / 2**20
     return [
-        {"implementation": "chapter 05, CuPy", "device": "cuda", "seconds": ours_s, "mean_loss": ours_loss,
-         "peak_gpu_mib": ours_mib},
-        {"implementation": "PyTorch", "device": "cuda", "seconds": torch_s, "mean_loss": torch_loss,
-         "peak_gpu_mib": torch_mib},
+        {
+            "implementation": "chapter 05, CuPy",
+            "device": "cuda",
+            "seconds": ours_s,
+            "mean_loss": ours_loss,
+            "peak_gpu_mib": ours_mib,
+        },
+        {
+            "implementation": "PyTorch",
+            "device": "cuda",
+            "seconds": torch_s,
+            "mean_loss": torch_loss,
+            "peak_gpu_mib": torch_mib,
+        },
     ]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=60_000, help="training images in the epoch")
-    parser.add_argument("--results", default=None, help="folder for the results (default benchmarks/results)")
+    parser.add_argument(
+        "--results", default=None, help="folder for the results (default benchmarks/results)"
+    )
     args = parser.parse_args()
     X, y = (a[: args.images] for a in fashion_mnist()[:2])
     rows = cpu_rows(X, y) + (gpu_rows(X, y) if gpu_name() else [])
-    cells = [[r["implementation"], r["device"], f"{r['seconds']:.1f}", f"{r['mean_loss']:.3f}",
-              f"{r['peak_gpu_mib']:.0f}" if "peak_gpu_mib" in r else "-"] for r in rows]
+    cells = [
+        [
+            r["implementation"],
+            r["device"],
+            f"{r['seconds']:.1f}",
+            f"{r['mean_loss']:.3f}",
+            f"{r['peak_gpu_mib']:.0f}" if "peak_gpu_mib" in r else "-",
+        ]
+        for r in rows
+    ]
     markdown = [f"## One epoch, {len(X):,} images, batch 100", ""]
-    markdown += table(["implementation", "device", "seconds", "mean batch loss", "peak GPU MiB"], cells)
+    markdown += table(
+        ["implementation", "device", "seconds", "mean batch loss", "peak GPU MiB"], cells
+    )
     ratio = rows[0]["seconds"] / rows[1]["seconds"]
     notes = [f"Chapter 05 on NumPy takes {ratio:.2f}x PyTorch's CPU time."]
     if not gpu_name():

@@ -111,7 +111,9 @@ def run_stock(class_folder, students, assignment=ASSIGNMENT):
                     scores[student] = None
                     continue
                 submission = gb.find_submission(assignment, student)
-                notebook = gb.find_submission_notebook(notebook_stem(assignment), assignment, student)
+                notebook = gb.find_submission_notebook(
+                    notebook_stem(assignment), assignment, student
+                )
                 code = [g for g in notebook.grades if g.cell_type == "code"]
                 scores[student] = {
                     "code_score": sum(g.score for g in code),
@@ -146,7 +148,9 @@ def run_ours(class_folder, workers, assignment=ASSIGNMENT):
     try:
         with tempfile.TemporaryDirectory(prefix="bpl-bench-ours-") as tmp:
             start = time.monotonic()
-            results = grade_class(class_folder, assignment, workdir=Path(tmp) / "work", workers=workers)
+            results = grade_class(
+                class_folder, assignment, workdir=Path(tmp) / "work", workers=workers
+            )
             total_s = time.monotonic() - start
     finally:
         grade_module.run_all = real_run_all
@@ -184,7 +188,9 @@ def check_grades(students, stock, ours_runs):
             r = next(r for r in run["results"] if r.student == student)
             tag = f"ours/{run['workers']}w"
             if r.status != "graded":
-                problems.append(f"{tag}: {student} ({kind}) {r.status}: {r.reason.splitlines()[0][:90] if r.reason else ''}")
+                problems.append(
+                    f"{tag}: {student} ({kind}) {r.status}: {r.reason.splitlines()[0][:90] if r.reason else ''}"
+                )
             elif kind == "perfect" and not (r.auto_score == r.auto_max > 0):
                 problems.append(f"{tag}: {student} (perfect) got {r.auto_score} / {r.auto_max}")
             elif kind == "untouched" and r.auto_score != 0:
@@ -192,7 +198,9 @@ def check_grades(students, stock, ours_runs):
             if kind in ("perfect", "untouched") and r.flags:
                 problems.append(f"{tag}: {student} ({kind}) flagged {r.flags}")
             if s is not None and (r.auto_score, r.auto_max) != (s["code_score"], s["code_max"]):
-                disagreements.append(f"{tag}: {student} ({kind}) ours {r.auto_score:g}/{r.auto_max:g}, stock {s['code_score']:g}/{s['code_max']:g}")
+                disagreements.append(
+                    f"{tag}: {student} ({kind}) ours {r.auto_score:g}/{r.auto_max:g}, stock {s['code_score']:g}/{s['code_max']:g}"
+                )
     return problems, disagreements
 
 
@@ -202,10 +210,19 @@ def by_kind(students, stock, ours_runs):
     for kind in dict.fromkeys(students.values()):
         student = next(s for s, k in students.items() if k == kind)
         s = stock["scores"][student]
-        row = {"student": student, "stock": s and {k: s[k] for k in ("code_score", "code_max", "total_score", "total_max")}}
+        row = {
+            "student": student,
+            "stock": s
+            and {k: s[k] for k in ("code_score", "code_max", "total_score", "total_max")},
+        }
         for run in ours_runs:
             r = next(r for r in run["results"] if r.student == student)
-            row[f"ours_{run['workers']}w"] = {"auto_score": r.auto_score, "auto_max": r.auto_max, "status": r.status, "flags": r.flags}
+            row[f"ours_{run['workers']}w"] = {
+                "auto_score": r.auto_score,
+                "auto_max": r.auto_max,
+                "status": r.status,
+                "flags": r.flags,
+            }
         rows[kind] = row
     return rows
 
@@ -243,7 +260,11 @@ class OtherGraderWatch:
             self._stop.wait(self.every)
 
     def report(self):
-        return {"samples": self.samples, "samples_with_other_graders": self.seen, "other_processes": sorted(self.examples)}
+        return {
+            "samples": self.samples,
+            "samples_with_other_graders": self.seen,
+            "other_processes": sorted(self.examples),
+        }
 
 
 def foreign_graders():
@@ -319,9 +340,18 @@ def table(n, stock, ours_runs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100, help="number of submissions (default 100)")
-    parser.add_argument("--workers", default="1,2", help="worker counts of our grader, comma-separated (default 1,2)")
-    parser.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
-                        help="before each grader, wait up to this long for other graders and test runs to finish")
+    parser.add_argument(
+        "--workers",
+        default="1,2",
+        help="worker counts of our grader, comma-separated (default 1,2)",
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="before each grader, wait up to this long for other graders and test runs to finish",
+    )
     args = parser.parse_args(argv)
     workers = [int(w) for w in args.workers.split(",") if w.strip()]
     put_venv_on_path()
@@ -329,12 +359,18 @@ def main(argv=None):
     load_before = os.getloadavg()
     started = time.monotonic()
     if foreign_graders():
-        print("WARNING: another grader or test run is active on this machine; the times will be noisy.",
-              file=sys.stderr, flush=True)
+        print(
+            "WARNING: another grader or test run is active on this machine; the times will be noisy.",
+            file=sys.stderr,
+            flush=True,
+        )
     with OtherGraderWatch() as watch, tempfile.TemporaryDirectory(prefix="bpl-bench-class-") as tmp:
         class_folder = Path(tmp) / "class"
         students = build_class(class_folder, args.n)
-        print(f"Class of {args.n} submissions of {ASSIGNMENT} built; grading with stock nbgrader (serial) ...", flush=True)
+        print(
+            f"Class of {args.n} submissions of {ASSIGNMENT} built; grading with stock nbgrader (serial) ...",
+            flush=True,
+        )
         waited = wait_quiet(args.wait_quiet)
         watch.counting = True
         stock = run_stock(class_folder, students)
@@ -371,7 +407,10 @@ def main(argv=None):
     report = {
         "assignment": ASSIGNMENT,
         "n": args.n,
-        "class": {kind: sum(1 for k in students.values() if k == kind) for kind in dict.fromkeys(students.values())},
+        "class": {
+            kind: sum(1 for k in students.values() if k == kind)
+            for kind in dict.fromkeys(students.values())
+        },
         "machine": machine_info(),
         "load_average_before": [round(x, 2) for x in load_before],
         "load_average_after": [round(x, 2) for x in load_after],
@@ -420,19 +459,27 @@ def main(argv=None):
     os.replace(partial, RESULTS)
 
     print()
-    print(f"{args.n} submissions of {ASSIGNMENT}, {report['machine']['cpus']} CPUs, Python {report['machine']['python']}, "
-          f"load {load_before[0]:.1f} -> {load_after[0]:.1f}")
+    print(
+        f"{args.n} submissions of {ASSIGNMENT}, {report['machine']['cpus']} CPUs, Python {report['machine']['python']}, "
+        f"load {load_before[0]:.1f} -> {load_after[0]:.1f}"
+    )
     print(table(args.n, stock, ours_runs))
     for name, t in targets.items():
         verdict = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
         print(f"target {name}: {verdict} ({t['target']})")
     if watch.seen:
-        print(f"WARNING: other graders/test runs were active in {watch.seen} of {watch.samples} samples; "
-              "crashed students and times are not trustworthy.")
-    print(f"checks: {'passed' if not problems else 'FAILED'}; stock vs ours disagree on {len(disagreements)} student(s)")
+        print(
+            f"WARNING: other graders/test runs were active in {watch.seen} of {watch.samples} samples; "
+            "crashed students and times are not trustworthy."
+        )
+    print(
+        f"checks: {'passed' if not problems else 'FAILED'}; stock vs ours disagree on {len(disagreements)} student(s)"
+    )
     for line in problems[:20]:
         print(f"  {line}")
-    print(f"Wrote {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS.name}")
+    print(
+        f"Wrote {RESULTS.relative_to(Path.cwd()) if RESULTS.is_relative_to(Path.cwd()) else RESULTS.name}"
+    )
     return 0 if not problems else 1
 
 

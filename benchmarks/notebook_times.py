@@ -26,10 +26,23 @@ def main(names):
         with tempfile.TemporaryDirectory() as workdir:
             _, seconds = run_solution(assignment, workdir)
         budget = budget_seconds(assignment)
-        rows.append({"chapter": assignment, "seconds": round(seconds, 2), "budget": budget, "within": seconds <= budget})
-        print(f"{assignment:<24} {seconds:7.1f} s  (budget {budget} s){'' if seconds <= budget else '  OVER BUDGET'}")
+        rows.append(
+            {
+                "chapter": assignment,
+                "seconds": round(seconds, 2),
+                "budget": budget,
+                "within": seconds <= budget,
+            }
+        )
+        print(
+            f"{assignment:<24} {seconds:7.1f} s  (budget {budget} s){'' if seconds <= budget else '  OVER BUDGET'}"
+        )
     RESULTS.parent.mkdir(exist_ok=True)
-    meta = {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine()}
+    meta = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
     RESULTS.write_text(json.dumps({"machine": meta, "notebooks": rows}, indent=2) + "\n")
 
 

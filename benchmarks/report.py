@@ -53,7 +53,9 @@ def write(name, rows, markdown, notes=(), results_dir=None):
     folder = Path(results_dir) if results_dir else RESULTS
     folder.mkdir(parents=True, exist_ok=True)
     machine = machine_info()
-    (folder / f"{name}.json").write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
+    (folder / f"{name}.json").write_text(
+        json.dumps({"machine": machine, "results": rows}, indent=2) + "\n"
+    )
     lines = list(markdown) + [""] + [f"- {n}" for n in notes]
     header = [f"# {name}", "", f"Machine: {_describe(machine)}", ""]
     (folder / f"{name}.md").write_text("\n".join(header + lines).rstrip() + "\n")

@@ -44,11 +44,24 @@ def train_until(args, data):
     configs, lr, rows, start = {}, args.lr, [], time.perf_counter()
     for epoch in range(1, args.max_epochs + 1):
         train_loss = epoch_ours(net, X_train, y_train, configs, lr, args.weight_decay, seed=epoch)
-        val_acc, test_acc = (ns["evaluate"](net, X, y)[1] for X, y in ((X_val, y_val), (X_test, y_test)))
-        rows.append({"epoch": epoch, "lr": lr, "train_loss": train_loss, "val_acc": val_acc, "test_acc": test_acc,
-                     "seconds": time.perf_counter() - start})
-        print(f"epoch {epoch}: lr {lr:.2e}, loss {train_loss:.4f}, validation {val_acc:.4f}, test {test_acc:.4f}, "
-              f"{rows[-1]['seconds']:.0f} s", flush=True)
+        val_acc, test_acc = (
+            ns["evaluate"](net, X, y)[1] for X, y in ((X_val, y_val), (X_test, y_test))
+        )
+        rows.append(
+            {
+                "epoch": epoch,
+                "lr": lr,
+                "train_loss": train_loss,
+                "val_acc": val_acc,
+                "test_acc": test_acc,
+                "seconds": time.perf_counter() - start,
+            }
+        )
+        print(
+            f"epoch {epoch}: lr {lr:.2e}, loss {train_loss:.4f}, validation {val_acc:.4f}, test {test_acc:.4f}, "
+            f"{rows[-1]['seconds']:.0f} s",
+            flush=True,
+        )
         if val_acc >= args.target:
             break
         if len(rows) > 1 and val_acc <= max(r["val_acc"] for r in rows[:-1]):
@@ -65,17 +78,32 @@ def main():
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--lr-drop", type=float, default=3.0)
     parser.add_argument("--weight-decay", type=float, default=1e-3)
-    parser.add_argument("--results", default=None, help="folder for the results (default benchmarks/results)")
+    parser.add_argument(
+        "--results", default=None, help="folder for the results (default benchmarks/results)"
+    )
     args = parser.parse_args()
     rows = train_until(args, split())
     best = max(rows, key=lambda r: r["val_acc"])
-    cells = [[r["epoch"], f"{r['lr']:.1e}", f"{r['train_loss']:.4f}", f"{100 * r['val_acc']:.2f} %",
-              f"{100 * r['test_acc']:.2f} %", f"{r['seconds']:.0f}"] for r in rows]
+    cells = [
+        [
+            r["epoch"],
+            f"{r['lr']:.1e}",
+            f"{r['train_loss']:.4f}",
+            f"{100 * r['val_acc']:.2f} %",
+            f"{100 * r['test_acc']:.2f} %",
+            f"{r['seconds']:.0f}",
+        ]
+        for r in rows
+    ]
     markdown = ["## Table 3.2's network on Fashion-MNIST, chapter 05's code", ""]
-    markdown += table(["epoch", "lr", "train loss", "validation acc.", "test acc.", "seconds so far"], cells)
-    notes = [f"Best validation accuracy at epoch {best['epoch']}: test accuracy {100 * best['test_acc']:.2f} % "
-             f"(target {100 * args.target:.1f} %), {rows[-1]['seconds'] / 60:.1f} min in all on "
-             f"{gpu_name() or 'the CPU (NumPy)'}."]
+    markdown += table(
+        ["epoch", "lr", "train loss", "validation acc.", "test acc.", "seconds so far"], cells
+    )
+    notes = [
+        f"Best validation accuracy at epoch {best['epoch']}: test accuracy {100 * best['test_acc']:.2f} % "
+        f"(target {100 * args.target:.1f} %), {rows[-1]['seconds'] / 60:.1f} min in all on "
+        f"{gpu_name() or 'the CPU (NumPy)'}."
+    ]
     hyperparameters = {k: v for k, v in vars(args).items() if k != "results"}
     results = {"args": hyperparameters, "epochs": rows, "best_epoch": best["epoch"]}
     write("train_fashion_mnist", results, markdown, notes, results_dir=args.results)

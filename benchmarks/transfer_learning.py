@@ -26,10 +26,14 @@ BUDGET = re.compile(r"(\d+) per class")
 def experiment_output(nb):
     """The printed text of the cell that prints the transfer-learning table."""
     for cell in nb.cells:
-        text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
+        text = "".join(
+            o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"
+        )
         if "test top-1 accuracy on" in text:
             return text
-    raise RuntimeError("the notebook printed no transfer-learning table: did its experiment cell change?")
+    raise RuntimeError(
+        "the notebook printed no transfer-learning table: did its experiment cell change?"
+    )
 
 
 def parse_table(text):
@@ -40,8 +44,15 @@ def parse_table(text):
     for line in lines[1:]:
         match = ROW.match(line)
         cells = [CELL.search(c) for c in match["cells"].split(" | ")]
-        rows += [{"method": match["method"], "per_class": b, "mean": float(c["mean"]), "std": float(c["std"])}
-                 for b, c in zip(budgets, cells)]
+        rows += [
+            {
+                "method": match["method"],
+                "per_class": b,
+                "mean": float(c["mean"]),
+                "std": float(c["std"]),
+            }
+            for b, c in zip(budgets, cells)
+        ]
     return rows
 
 
@@ -53,15 +64,22 @@ def main(results_dir=None):
     rows = parse_table(text)
     table = [line for line in text.splitlines() if line.startswith("|")]
     moved = [line.strip() for line in text.splitlines() if line.startswith(("how far", "  "))]
-    notes = [f"Solution notebook top to bottom in {seconds:.0f} s; {text.splitlines()[0].strip()}.", *moved]
+    notes = [
+        f"Solution notebook top to bottom in {seconds:.0f} s; {text.splitlines()[0].strip()}.",
+        *moved,
+    ]
     write("transfer_learning", rows, table, notes, results_dir)
     return rows
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="the grader's smoke-test size (NBGRADER_EXECUTION)")
-    parser.add_argument("--results", default=None, help="folder for the results (default benchmarks/results)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="the grader's smoke-test size (NBGRADER_EXECUTION)"
+    )
+    parser.add_argument(
+        "--results", default=None, help="folder for the results (default benchmarks/results)"
+    )
     args = parser.parse_args()
     if args.smoke:
         os.environ["NBGRADER_EXECUTION"] = "autograde"

@@ -30,14 +30,20 @@ README_MAX_BYTES = 150_000
 VIEWPORT = {"width": 1280, "height": 800}  # a laptop screen
 SMALL_VIEWPORT = {"width": 1024, "height": 768}
 TIMEOUT_MS = 180_000  # generous: the machine may be grading on every core at the same time
-MAIN_TAB = "#jp-main-dock-panel .lm-TabBar-tab"  # a tab of the main area (the sidebars have tabs too)
-WIDGET_VIEW = ".jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output > .jupyter-widgets"
+# a tab of the main area (the sidebars have tabs too)
+MAIN_TAB = "#jp-main-dock-panel .lm-TabBar-tab"
+WIDGET_VIEW = (
+    ".jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output > .jupyter-widgets"
+)
 QUICK_KERNEL = "python3-quick"  # runs a notebook's experiments in their short, graded form
 
 # JupyterLab settings of the test's user: no pop-up asking about news, and
 # each cell's start and end times saved in the notebook.
 LAB_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"recordTiming": True},
 }
 
@@ -77,13 +83,25 @@ class JupyterLab:
         _write_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
         _write_quick_kernel(Path(env["JUPYTER_DATA_DIR"]))
         command = [
-            str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", "--allow-root",
-            "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+            str(Path(sys.executable).parent / "jupyter"),
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
         ]
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(command, cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                command,
+                cwd=self.root,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._wait_until_ready(time.monotonic() + TIMEOUT_MS / 1000)
         return self
 
@@ -100,13 +118,19 @@ class JupyterLab:
         """Poll the server's status API until it answers (the server logs why it does not)."""
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"JupyterLab exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}"
+                )
             try:
-                with urllib.request.urlopen(f"{self.base}/api/status?token={self.token}", timeout=5):
+                with urllib.request.urlopen(
+                    f"{self.base}/api/status?token={self.token}", timeout=5
+                ):
                     return
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start:\n{self.log.read_text()[-3000:]}") from None
+                    raise RuntimeError(
+                        f"JupyterLab did not start:\n{self.log.read_text()[-3000:]}"
+                    ) from None
                 time.sleep(0.2)  # polling a process that is starting, not synchronising the browser
 
     def sessions(self, path):
@@ -116,8 +140,11 @@ class JupyterLab:
         id (``folder/<uuid>``), with the notebook's file name as its ``name``.
         """
         folder, name = str(PurePosixPath(path).parent), PurePosixPath(path).name
-        return [s for s in self._api("GET", "sessions")
-                if str(PurePosixPath(s["path"]).parent) == folder and s["name"] == name]
+        return [
+            s
+            for s in self._api("GET", "sessions")
+            if str(PurePosixPath(s["path"]).parent) == folder and s["name"] == name
+        ]
 
     def wait_for_kernel(self, path):
         """Return once the notebook's kernel is idle and the browser is connected to it.
@@ -126,8 +153,10 @@ class JupyterLab:
         page's "Idle" shows before the kernel has even started.
         """
         deadline = time.monotonic() + TIMEOUT_MS / 1000
-        while not any(s["kernel"]["execution_state"] == "idle" and s["kernel"]["connections"] > 0
-                      for s in self.sessions(path)):
+        while not any(
+            s["kernel"]["execution_state"] == "idle" and s["kernel"]["connections"] > 0
+            for s in self.sessions(path)
+        ):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the kernel of {path} did not start: {self.sessions(path)}")
             time.sleep(0.2)  # polling the server's state, not synchronising the browser
@@ -139,8 +168,11 @@ class JupyterLab:
 
     def _api(self, method, endpoint):
         """Call the server's REST API; the decoded JSON answer, if any."""
-        request = urllib.request.Request(f"{self.base}/api/{endpoint}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.base}/api/{endpoint}",
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+        )
         with urllib.request.urlopen(request, timeout=30) as answer:
             body = answer.read()
         return json.loads(body) if body else None
@@ -164,10 +196,19 @@ def _free_port():
 def _isolated_env(home):
     """The environment of the server: a home and Jupyter folders of its own, no test settings."""
     dropped = ("MPLBACKEND", "MPLCONFIGDIR", "NBGRADER_EXECUTION", "IPYTHONDIR", "PYTHONPATH")
-    env = {k: v for k, v in os.environ.items() if k not in dropped and not k.startswith(("JUPYTER", "JPY_"))}
-    folders = {"HOME": "home", "JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data",
-               "JUPYTER_RUNTIME_DIR": "runtime", "JUPYTERLAB_SETTINGS_DIR": "settings",
-               "JUPYTERLAB_WORKSPACES_DIR": "workspaces"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in dropped and not k.startswith(("JUPYTER", "JPY_"))
+    }
+    folders = {
+        "HOME": "home",
+        "JUPYTER_CONFIG_DIR": "config",
+        "JUPYTER_DATA_DIR": "data",
+        "JUPYTER_RUNTIME_DIR": "runtime",
+        "JUPYTERLAB_SETTINGS_DIR": "settings",
+        "JUPYTERLAB_WORKSPACES_DIR": "workspaces",
+    }
     for name, folder in folders.items():
         env[name] = str(Path(home) / folder)
         Path(env[name]).mkdir(parents=True, exist_ok=True)
@@ -184,9 +225,12 @@ def _write_settings(settings_dir):
 
 def _write_quick_kernel(data_dir):
     """A kernel like python3 whose notebooks run their experiments as a smoke test (see CONTRIBUTING)."""
-    spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "Python 3 (ipykernel)", "language": "python",
-            "env": {"NBGRADER_EXECUTION": "browser-test"}}
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "env": {"NBGRADER_EXECUTION": "browser-test"},
+    }
     folder = data_dir / "kernels" / QUICK_KERNEL
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kernel.json").write_text(json.dumps(spec))
@@ -222,7 +266,8 @@ def open_document(page, path):
     dialog.locator("button.jp-mod-accept").click()
     expect(dialog).to_have_count(0)
     expect(page.locator(MAIN_TAB + ".lm-mod-current")).to_have_attribute(
-        "title", re.compile(f"^Path: {re.escape(path)}$", re.MULTILINE))
+        "title", re.compile(f"^Path: {re.escape(path)}$", re.MULTILINE)
+    )
     return current_tab(page)
 
 
@@ -258,7 +303,9 @@ def run_all(notebook, code_cells, timeout_s):
     from playwright.sync_api import expect
 
     menu(notebook.page, "Run", "runmenu:run-all")
-    numbered = notebook.locator(".jp-CodeCell .jp-InputPrompt").filter(has_text=re.compile(r"\[\d+\]"))
+    numbered = notebook.locator(".jp-CodeCell .jp-InputPrompt").filter(
+        has_text=re.compile(r"\[\d+\]")
+    )
     expect(numbered).to_have_count(code_cells, timeout=timeout_s * 1000)
 
 
@@ -277,7 +324,9 @@ def widget_panels(notebook):
 
 def labelled(panel, kind, description):
     """The control of CSS class ``kind`` (``widget-slider``...) whose label reads ``description``."""
-    label = panel.page.locator("label.widget-label", has_text=re.compile(f"^{re.escape(description)}$"))
+    label = panel.page.locator(
+        "label.widget-label", has_text=re.compile(f"^{re.escape(description)}$")
+    )
     return panel.locator(f".{kind}").filter(has=label)
 
 
@@ -303,9 +352,13 @@ def write_readme_copy(png, path):
 
     image = Image.open(io.BytesIO(png)).convert("RGB")
     if image.width > README_WIDTH:
-        image = image.resize((README_WIDTH, round(image.height * README_WIDTH / image.width)), Image.LANCZOS)
+        image = image.resize(
+            (README_WIDTH, round(image.height * README_WIDTH / image.width)), Image.LANCZOS
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     image.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
     if path.stat().st_size > README_MAX_BYTES:
-        raise AssertionError(f"{path.name} is {path.stat().st_size} bytes; crop it below {README_MAX_BYTES}")
+        raise AssertionError(
+            f"{path.name} is {path.stat().st_size} bytes; crop it below {README_MAX_BYTES}"
+        )
     return path

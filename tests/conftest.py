@@ -15,7 +15,14 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 from autograder.course import assignments  # noqa: E402
 from autograder.grade import grade_class  # noqa: E402
 from autograder.mutants import mutants_for  # noqa: E402
-from autograder.submissions import fill, mutate, released_notebook, solution_answers, vary, write_submission  # noqa: E402
+from autograder.submissions import (
+    fill,
+    mutate,
+    released_notebook,
+    solution_answers,
+    vary,
+    write_submission,
+)  # noqa: E402
 from autograder.variants import variants_for  # noqa: E402
 
 CHAPTERS = assignments()
@@ -24,8 +31,14 @@ CHAPTERS = assignments()
 TIERS = {
     "grading": ("test_grading", "test_adversarial", "test_demo", "test_grade_command"),
     "browser": ("test_browser",),
-    "slow": ("test_notebooks", "test_benchmarks", "test_backbone", "test_ch05_oracle", "test_ch06_oracle",
-             "test_ch07_oracle"),
+    "slow": (
+        "test_notebooks",
+        "test_benchmarks",
+        "test_backbone",
+        "test_ch05_oracle",
+        "test_ch06_oracle",
+        "test_ch07_oracle",
+    ),
 }
 
 
@@ -68,8 +81,13 @@ def graded_class(tmp_path_factory):
 
 def pytest_terminal_summary(terminalreporter):
     """Print what tests reported with ``record_property("report", ...)`` (e.g. whether a rebuild was bit for bit)."""
-    lines = [value for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("skipped", [])
-             for key, value in getattr(report, "user_properties", []) if key == "report"]
+    lines = [
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        + terminalreporter.stats.get("skipped", [])
+        for key, value in getattr(report, "user_properties", [])
+        if key == "report"
+    ]
     if lines:
         terminalreporter.section("reports")
         for line in lines:

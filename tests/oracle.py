@@ -20,6 +20,8 @@ def t(array, grad=True):
 def assert_close(actual, expected, name, tol=TOL):
     """``actual`` has ``expected``'s shape (a tensor or an array) and relative error below ``tol``."""
     expected = expected.detach().numpy() if hasattr(expected, "detach") else np.asarray(expected)
-    assert np.shape(actual) == expected.shape, f"{name}: shape {np.shape(actual)} != {expected.shape}"
+    assert np.shape(actual) == expected.shape, (
+        f"{name}: shape {np.shape(actual)} != {expected.shape}"
+    )
     err = rel_error(actual, expected)
     assert err < tol, f"{name}: relative error {err:.2e} against torch"

@@ -3,4 +3,6 @@
 
 def png_of(panel):
     """The PNG payloads currently shown in the panel's Output widget."""
-    return [o["data"]["image/png"] for o in panel.output.outputs if "image/png" in o.get("data", {})]
+    return [
+        o["data"]["image/png"] for o in panel.output.outputs if "image/png" in o.get("data", {})
+    ]

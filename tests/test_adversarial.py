@@ -26,7 +26,9 @@ from tests.test_release import HIDDEN, _secret_lines
 
 pytestmark = [
     pytest.mark.xdist_group("adversarial"),
-    pytest.mark.skipif(unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}"),
+    pytest.mark.skipif(
+        unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}"
+    ),
 ]
 WORKERS = 2
 
@@ -56,10 +58,22 @@ def graded(tmp_path_factory, listener):
     root = tmp_path_factory.mktemp("adversarial")
     second = root / "second-checkout"  # another copy of the course elsewhere on the machine
     shutil.copytree(REPO / "solutions" / ASSIGNMENT, second / "solutions" / ASSIGNMENT)
-    ctx = {"repo": str(REPO), "workdir": str(root / "work"), "submissions": str(root / "corpus"), "port": listener[0],
-           "second_checkout": str(second)}
+    ctx = {
+        "repo": str(REPO),
+        "workdir": str(root / "work"),
+        "submissions": str(root / "corpus"),
+        "port": listener[0],
+        "second_checkout": str(second),
+    }
     expected = build_corpus(root / "corpus", ctx)
-    results = grade_class(root / "corpus", ASSIGNMENT, workdir=root / "work", timeout=10, student_timeout=150, workers=WORKERS)
+    results = grade_class(
+        root / "corpus",
+        ASSIGNMENT,
+        workdir=root / "work",
+        timeout=10,
+        student_timeout=150,
+        workers=WORKERS,
+    )
     return expected, {r.name or r.student: r for r in results}, root / "work"
 
 
@@ -71,9 +85,12 @@ def test_corpus_is_large_enough(graded, record_property):
     full = results["control-perfect"].auto_max
     flagged = sum(bool(results[c].flags) for c in cases)
     over = [c for c in cases if results[c].auto_score > results["control-perfect"].auto_score]
-    record_property("report", f"adversarial corpus ({ASSIGNMENT}, {full:g} points): {len(cases)} cases, "
-                              f"{sum(results[c].status == 'graded' for c in cases)} graded, {flagged} flagged, "
-                              f"{len(over)} above the solution's score")
+    record_property(
+        "report",
+        f"adversarial corpus ({ASSIGNMENT}, {full:g} points): {len(cases)} cases, "
+        f"{sum(results[c].status == 'graded' for c in cases)} graded, {flagged} flagged, "
+        f"{len(over)} above the solution's score",
+    )
 
 
 def _cases():
@@ -94,11 +111,15 @@ def test_case_gets_the_outcome_it_deserves(graded, case):
     assert want.status in (got.status, "any"), f"{case}: {got.status} ({got.reason})"
     score = {"full": full, "zero": 0, "mistakes": mistakes}.get(want.score)
     if want.score == "at-most-mistakes":
-        assert got.auto_score <= mistakes, f"{case}: {got.auto_score} points, more than the honest mistakes' {mistakes}"
+        assert got.auto_score <= mistakes, (
+            f"{case}: {got.auto_score} points, more than the honest mistakes' {mistakes}"
+        )
     elif want.score == "partial":
         assert 0 < got.auto_score < full, f"{case}: {got.auto_score}"
     else:
-        assert got.auto_score == score, f"{case}: {got.auto_score} points, deserves {score} ({got.notes})"
+        assert got.auto_score == score, (
+            f"{case}: {got.auto_score} points, deserves {score} ({got.notes})"
+        )
     assert set(want.flags) <= set(got.flags), f"{case}: flags {got.flags}"
     assert want.reason in got.reason
 
@@ -109,9 +130,25 @@ def test_mistakes_base_is_between_zero_and_full(graded):
     assert 0 < results["control-mistakes"].auto_score < results["control-perfect"].auto_max
 
 
-@pytest.mark.parametrize("case", ["read-solutions", "read-hidden-tests", "read-autograded", "read-gradebook", "read-other-student",
-                                  "write-gradebook", "read-git-history", "socket-localhost", "socket-outside",
-                                  "read-etc-passwd", "read-sys", "read-second-checkout", "write-run-lock", "ipc-read"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "read-solutions",
+        "read-hidden-tests",
+        "read-autograded",
+        "read-gradebook",
+        "read-other-student",
+        "write-gradebook",
+        "read-git-history",
+        "socket-localhost",
+        "socket-outside",
+        "read-etc-passwd",
+        "read-sys",
+        "read-second-checkout",
+        "write-run-lock",
+        "ipc-read",
+    ],
+)
 def test_probe_was_blocked(graded, case):
     """The probe ran (its cell printed 'blocked') and nothing leaked."""
     _, _, workdir = graded
@@ -136,15 +173,22 @@ def test_gradebook_is_intact(graded, tmp_path):
 def test_nothing_of_the_sandbox_keeps_running(graded):
     """No sandbox of this batch survives it: no process names its IPC folders, and (as root) none runs as its uids."""
     _, _, workdir = graded
-    settings = [json.loads(p.read_text()) for p in (workdir / "jupyter" / "kernels").glob("*/settings.json")]
+    settings = [
+        json.loads(p.read_text()) for p in (workdir / "jupyter" / "kernels").glob("*/settings.json")
+    ]
     assert len({s["uid"] for s in settings}) == WORKERS
     marks = [s["ipc_dir"] for s in settings]
-    uids = {s["uid"] for s in settings} if os.geteuid() == 0 else set()  # rootless uids exist only inside
+    # rootless uids exist only inside
+    uids = {s["uid"] for s in settings} if os.geteuid() == 0 else set()
     alive = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             cmdline = (proc / "cmdline").read_bytes().decode(errors="replace")
-            uid = int(next(ln for ln in (proc / "status").read_text().splitlines() if ln.startswith("Uid:")).split()[1])
+            uid = int(
+                next(
+                    ln for ln in (proc / "status").read_text().splitlines() if ln.startswith("Uid:")
+                ).split()[1]
+            )
         except (OSError, StopIteration):
             continue
         if uid in uids or any(m in cmdline for m in marks):
@@ -160,14 +204,18 @@ def test_feedback_hides_hidden_tests_and_stays_small(graded):
     assert len(pages) == len([r for r in results.values() if r.status == "graded"])
     for page in pages:
         text = page.read_text()
-        assert not [s for s in secrets if s in text], f"{page.parent.parent.name} shows hidden tests"
+        assert not [s for s in secrets if s in text], (
+            f"{page.parent.parent.name} shows hidden tests"
+        )
         assert len(text) < 5_000_000, f"{page} is {len(text)} bytes"
 
 
 def _outputs_text(workdir, student):
     path = workdir / "autograded" / student / ASSIGNMENT / NOTEBOOK
     nb = nbformat.read(path, 4)
-    return "\n".join(str(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return "\n".join(
+        str(o.get("text", "")) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
 
 
 def test_odd_folder_names_get_safe_distinct_ids(graded):
@@ -176,14 +224,21 @@ def test_odd_folder_names_get_safe_distinct_ids(graded):
 
     _, results, workdir = graded
     ids = [results[name].student for name in ODD_NAMES]
-    assert len(set(ids)) == len(ids) and all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", i) for i in ids), ids
+    assert len(set(ids)) == len(ids) and all(
+        re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", i) for i in ids
+    ), ids
     rows = {r["name"]: r for r in csv.DictReader(open(workdir / "grades.csv", newline=""))}
-    assert "'=HYPERLINK(\"x\")" in rows, "a formula must reach the spreadsheet as text"
-    assert not [n for n in rows if any(not c.isprintable() for c in n)], "control characters reached grades.csv"
+    assert '\'=HYPERLINK("x")' in rows, "a formula must reach the spreadsheet as text"
+    assert not [n for n in rows if any(not c.isprintable() for c in n)], (
+        "control characters reached grades.csv"
+    )
     gradebook = sqlite3.connect(workdir / "gradebook.db")
-    scores = dict(gradebook.execute(
-        "select s.student_id, sum(g.auto_score) from grade g join submitted_notebook n on g.notebook_id = n.id "
-        "join submitted_assignment s on n.assignment_id = s.id group by s.student_id").fetchall())
+    scores = dict(
+        gradebook.execute(
+            "select s.student_id, sum(g.auto_score) from grade g join submitted_notebook n on g.notebook_id = n.id "
+            "join submitted_assignment s on n.assignment_id = s.id group by s.student_id"
+        ).fetchall()
+    )
     for name in ODD_NAMES:
         assert scores[results[name].student] == results[name].auto_score, name
 
@@ -194,23 +249,40 @@ def test_no_student_script_reaches_the_instructors_pages(graded, case):
     _, _, workdir = graded
     notebook = nbformat.read(workdir / "autograded" / case / ASSIGNMENT / NOTEBOOK, 4)
     page = next((workdir / "feedback" / case).rglob("*.html")).read_text()
-    shown = [c.source for c in notebook.cells if c.cell_type != "code"]  # code is shown as text, never run
+    # code is shown as text, never run
+    shown = [c.source for c in notebook.cells if c.cell_type != "code"]
     shown += [json.dumps(o) for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     for text in [*shown, json.dumps(notebook.metadata), page]:
         assert "<script>alert" not in text and "<img src=x" not in text and "<svg" not in text
     active = ("application/javascript", "image/svg+xml", "text/html", "text/markdown")
-    assert not [k for c in notebook.cells if c.cell_type == "code" for o in c.outputs for k in o.get("data", {}) if k in active]
+    assert not [
+        k
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        for k in o.get("data", {})
+        if k in active
+    ]
     assert "widgets" not in notebook.metadata
 
 
-@pytest.mark.parametrize(("case", "base"), [("harvest-references", "control-untouched"),
-                                            ("rewrite-records-later", "control-mistakes"),
-                                            ("records-from-answer-cell", "control-untouched")])
+@pytest.mark.parametrize(
+    ("case", "base"),
+    [
+        ("harvest-references", "control-untouched"),
+        ("rewrite-records-later", "control-mistakes"),
+        ("records-from-answer-cell", "control-untouched"),
+    ],
+)
 def test_harvesting_earns_no_point(graded, case, base):
     """Harvesting in-kernel references, rewriting records later, or sending them from an answer cell gains nothing."""
     _, results, _ = graded
     honest = results[base].cells
-    gained = {g: c.score for g, c in results[case].cells.items() if c.autograded and c.score > honest[g].score}
+    gained = {
+        g: c.score
+        for g, c in results[case].cells.items()
+        if c.autograded and c.score > honest[g].score
+    }
     assert gained == {}, f"{case} gained points over {base} in {gained}"
 
 

@@ -18,7 +18,9 @@ FASHION = pytest.mark.skipif(
 
 def test_the_registry_describes_the_committed_file():
     entry = bb.registry_entry()
-    assert entry["filename"] == bb.WEIGHTS.name and entry["path"] == "data/weights/fashion_backbone.pt"
+    assert (
+        entry["filename"] == bb.WEIGHTS.name and entry["path"] == "data/weights/fashion_backbone.pt"
+    )
     assert bb.WEIGHTS.stat().st_size == entry["size"] < 300_000
     assert bb.sha256_of(bb.WEIGHTS) == entry["sha256"]
     assert entry["url"] is None and entry["built_by"] == "python -m backproplab.pretrain_backbone"
@@ -30,13 +32,19 @@ def test_loaded_backbone_has_the_stated_shapes_per_stage():
     assert not model.training
     maps = model.feature_maps(torch.zeros(3, 1, 28, 28))
     assert {k: tuple(v.shape) for k, v in maps.items()} == {
-        "stage1": (3, 16, 14, 14), "stage2": (3, 32, 7, 7), "stage3": (3, 64, 3, 3)}
+        "stage1": (3, 16, 14, 14),
+        "stage2": (3, 32, 7, 7),
+        "stage3": (3, 64, 3, 3),
+    }
     assert tuple(model(torch.zeros(3, 1, 28, 28)).shape) == (3, 10)
     assert sum(p.numel() for p in model.parameters()) == 24058
 
 
 def test_a_missing_file_says_how_to_rebuild(tmp_path):
-    with pytest.raises(bb.BackboneError, match="missing: rebuild them with `python -m backproplab.pretrain_backbone`"):
+    with pytest.raises(
+        bb.BackboneError,
+        match="missing: rebuild them with `python -m backproplab.pretrain_backbone`",
+    ):
         bb.load_pretrained(tmp_path / "nothing.pt")
 
 
@@ -45,7 +53,9 @@ def test_a_corrupted_file_is_refused_before_loading(tmp_path):
     data = bytearray(bb.WEIGHTS.read_bytes())
     data[len(data) // 2] ^= 0xFF
     damaged.write_bytes(bytes(data))
-    with pytest.raises(bb.BackboneError, match="SHA-256 .* but data/registry.json expects .*pretrain_backbone"):
+    with pytest.raises(
+        bb.BackboneError, match="SHA-256 .* but data/registry.json expects .*pretrain_backbone"
+    ):
         bb.load_pretrained(damaged)
 
 
@@ -73,7 +83,9 @@ def test_imagenet_path_loads_cached_weights_offline(tmp_path, monkeypatch):
     torch.hub.set_dir(str(tmp_path / "hub"))
     try:
         path, url = bb.imagenet_checkpoint()
-        assert path.parent == tmp_path / "hub" / "checkpoints" and path.name == url.rsplit("/", 1)[-1]
+        assert (
+            path.parent == tmp_path / "hub" / "checkpoints" and path.name == url.rsplit("/", 1)[-1]
+        )
         model, message = bb.load_imagenet_resnet18(allow_download=False)
         assert model is None and "not in the cache" in message
         path.parent.mkdir(parents=True)
@@ -121,8 +133,11 @@ def test_a_rebuild_behaves_like_the_committed_file(tmp_path, record_property):
 
     result = pb.pretrain(tmp_path / "rebuilt.pt", verbose=False)
     comparison = pb.compare_with_shipped(tmp_path / "rebuilt.pt")
-    record_property("report", f"backbone rebuild on {result['cpu_model']} ({result['cpu_capability']}, "
-                              f"PyTorch {result['torch']}): {pb.describe_comparison(comparison)}")
+    record_property(
+        "report",
+        f"backbone rebuild on {result['cpu_model']} ({result['cpu_capability']}, "
+        f"PyTorch {result['torch']}): {pb.describe_comparison(comparison)}",
+    )
     assert comparison["within_tolerance"], pb.describe_comparison(comparison)
     assert comparison["bit_for_bit"] == (result["sha256"] == bb.registry_entry()["sha256"])
 
@@ -135,9 +150,13 @@ def test_a_rebuild_with_other_bits_is_judged_by_the_tolerance(tmp_path, record_p
 
     pb.pretrain(tmp_path / "one_thread.pt", verbose=False, threads=1)
     comparison = pb.compare_with_shipped(tmp_path / "one_thread.pt")
-    record_property("report", f"backbone rebuilt on one thread: {pb.describe_comparison(comparison)}")
+    record_property(
+        "report", f"backbone rebuilt on one thread: {pb.describe_comparison(comparison)}"
+    )
     if comparison["bit_for_bit"]:
-        pytest.skip("one thread gave the shipped file's very bits here, so no other bits were judged")
+        pytest.skip(
+            "one thread gave the shipped file's very bits here, so no other bits were judged"
+        )
     assert comparison["within_tolerance"], pb.describe_comparison(comparison)
 
 
@@ -152,7 +171,9 @@ def test_the_tolerance_rejects_a_different_model(tmp_path):
     pb.save_state(state, tmp_path / "rolled.pt")
     comparison = pb.compare_with_shipped(tmp_path / "rolled.pt")
     assert not comparison["bit_for_bit"] and not comparison["within_tolerance"]
-    assert comparison["agreement"] < 0.2 and "OUTSIDE the tolerance" in pb.describe_comparison(comparison)
+    assert comparison["agreement"] < 0.2 and "OUTSIDE the tolerance" in pb.describe_comparison(
+        comparison
+    )
 
 
 def test_saving_under_another_name_gives_the_same_bytes(tmp_path):

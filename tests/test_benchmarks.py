@@ -16,8 +16,13 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 def run_script(name, *args, results):
     """Run ``benchmarks/<name>.py`` with ``--results results``; return its JSON results."""
-    subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *args, "--results", str(results)], check=True,
-                   capture_output=True, text=True, timeout=600)
+    subprocess.run(
+        [sys.executable, str(BENCHMARKS / f"{name}.py"), *args, "--results", str(results)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return json.loads((results / f"{name}.json").read_text())
 
 
@@ -25,7 +30,12 @@ def test_conv_speed_times_every_layer_three_ways(tmp_path):
     """conv_speed.py --quick times naive, im2col and PyTorch on each thesis layer and writes the table."""
     data = run_script("conv_speed", "--quick", results=tmp_path)
     rows = data["results"]["cpu"]
-    assert [r["layer"] for r in rows] == ["CIFAR conv1", "CIFAR conv2", "Table 3.2 conv1", "Table 3.2 conv2"]
+    assert [r["layer"] for r in rows] == [
+        "CIFAR conv1",
+        "CIFAR conv2",
+        "Table 3.2 conv1",
+        "Table 3.2 conv2",
+    ]
     for r in rows:
         for key in ("naive_s", "im2col_s", "torch_s", "im2col_gflops", "gemm_gflops"):
             assert math.isfinite(r[key]) and r[key] > 0, (r["layer"], key, r[key])

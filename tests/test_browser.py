@@ -79,8 +79,11 @@ def runnable(notebook, quick=False):
         if cell.cell_type == "code":
             cell.metadata["tags"] = [*cell.metadata.get("tags", []), "raises-exception"]
     if quick:
-        notebook.metadata["kernelspec"] = {"name": QUICK_KERNEL, "display_name": "Python 3 (ipykernel)",
-                                           "language": "python"}
+        notebook.metadata["kernelspec"] = {
+            "name": QUICK_KERNEL,
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+        }
     return notebook
 
 
@@ -106,7 +109,9 @@ def lab_folder(tmp_path_factory):
         for kind, notebook in (("solved", runnable(solved, quick)), ("release", runnable(release))):
             (root / notebook_path(kind, chapter)).parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(notebook, root / notebook_path(kind, chapter))
-    config = NBGRADER_CONFIG.format(workdir=str(root / "grading"), root=str(root), release=str(root / "course"))
+    config = NBGRADER_CONFIG.format(
+        workdir=str(root / "grading"), root=str(root), release=str(root / "course")
+    )
     (root / "nbgrader_config.py").write_text(config)
     with ThreadPoolExecutor(1) as pool:
         yield SimpleNamespace(root=root, demo=pool.submit(grade_demo_class, root))
@@ -127,7 +132,8 @@ def browser(lab):
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=chromium_path())
-        context = chromium.new_context(viewport=VIEWPORT)  # one context: its pages share the browser's cache
+        # one context: its pages share the browser's cache
+        context = chromium.new_context(viewport=VIEWPORT)
         context.set_default_timeout(TIMEOUT_MS)
         yield context
         chromium.close()
@@ -162,11 +168,15 @@ def running(page, lab, root, kind, chapter):
     path = notebook_path(kind, chapter)
     notebook = open_notebook(page, lab, path)
     try:
-        code_cells = sum(c.cell_type == "code" for c in nbformat.read(root / path, as_version=4).cells)
+        code_cells = sum(
+            c.cell_type == "code" for c in nbformat.read(root / path, as_version=4).cells
+        )
         run_all(notebook, code_cells, timeout_s=hang_guard_seconds(chapter))
         save(page)
         shoot(page, f"{chapter}-{kind}-run")
-        yield SimpleNamespace(page=page, notebook=notebook, saved=nbformat.read(root / path, as_version=4))
+        yield SimpleNamespace(
+            page=page, notebook=notebook, saved=nbformat.read(root / path, as_version=4)
+        )
     finally:
         closed(page, notebook, lab, path)
 
@@ -227,8 +237,10 @@ def cell_seconds(notebook):
     for cell in notebook.cells:
         times = cell.metadata.get("execution", {})
         if "iopub.execute_input" in times and "shell.execute_reply" in times:
-            start, end = (datetime.fromisoformat(times[k].replace("Z", "+00:00"))
-                          for k in ("iopub.execute_input", "shell.execute_reply"))
+            start, end = (
+                datetime.fromisoformat(times[k].replace("Z", "+00:00"))
+                for k in ("iopub.execute_input", "shell.execute_reply")
+            )
             seconds[cell.id] = (end - start).total_seconds()
     return seconds
 
@@ -251,8 +263,10 @@ def test_every_figure_has_alt_text(solved):
     alts = [images.nth(i).get_attribute("alt") for i in range(images.count())]
     assert alts, "no figure found in the outputs"
     missing = [i for i, alt in enumerate(alts) if not alt or alt.startswith("<Figure size")]
-    assert missing == [], (f"images {missing} of {len(alts)} have no alt text: show a figure with "
-                           "backproplab.plotting.show_figure(fig, alt), not plt.show()")
+    assert missing == [], (
+        f"images {missing} of {len(alts)} have no alt text: show a figure with "
+        "backproplab.plotting.show_figure(fig, alt), not plt.show()"
+    )
 
 
 # --- the widgets ----------------------------------------------------------------
@@ -260,26 +274,32 @@ def test_every_figure_has_alt_text(solved):
 
 def slide(description):
     """Move the slider labelled ``description`` one step to the right (its handle, with the keyboard)."""
+
     def act(panel):
         handle = labelled(panel, "widget-slider", description).locator(".noUi-handle")
         handle.focus()
         handle.press("ArrowRight")
+
     return act
 
 
 def pick(description, option):
     """Pick ``option`` in the menu labelled ``description``."""
+
     def act(panel):
         labelled(panel, "widget-dropdown", description).locator("select").select_option(option)
+
     return act
 
 
 def edit_kernel_cell(row, column, value):
     """Type ``value`` into a cell of the kernel explorer's 3x3 grid and press Enter."""
+
     def act(panel):
         box = panel.locator(".widget-text input[type=number]").nth(3 * row + column)
         box.fill(value)
         box.press("Enter")
+
     return act
 
 
@@ -299,11 +319,20 @@ def nudge_first_control(panel):
 INTERACTIONS = {
     "01_gradient_descent": [("learning-rate-slider", slide("learning rate"))],
     "02_backprop": [("hidden-unit-slider", slide("hidden unit"))],
-    "03_training": [("optimiser-menu", pick("optimiser", "adam")), ("surface-menu", pick("surface", "Rosenbrock"))],
-    "04_convolution": [("kernel-cell", edit_kernel_cell(1, 1, "2")), ("kernel-menu", pick("kernel", "blur"))],
+    "03_training": [
+        ("optimiser-menu", pick("optimiser", "adam")),
+        ("surface-menu", pick("surface", "Rosenbrock")),
+    ],
+    "04_convolution": [
+        ("kernel-cell", edit_kernel_cell(1, 1, "2")),
+        ("kernel-menu", pick("kernel", "blur")),
+    ],
 }
 # The README shows these panels as they are before the interaction.
-README_PANELS = {("03_training", "optimiser-menu"): "optimiser-paths", ("04_convolution", "kernel-cell"): "kernel-explorer"}
+README_PANELS = {
+    ("03_training", "optimiser-menu"): "optimiser-paths",
+    ("04_convolution", "kernel-cell"): "kernel-explorer",
+}
 
 
 # True once the panel shows a figure other than ``old`` (an image source), fully decoded.
@@ -331,7 +360,9 @@ def test_using_each_widget_control_redraws_its_figure(solved, chapter):
         after = shoot(panel, f"{chapter}-{name}-after")
         assert after != before, f"{name}: the panel looks exactly as before"
         if name == "kernel-cell":
-            expect(labelled(panel, "widget-dropdown", "kernel").locator("select")).to_have_value("custom")
+            expect(labelled(panel, "widget-dropdown", "kernel").locator("select")).to_have_value(
+                "custom"
+            )
 
 
 # Problems with a panel's layout, measured in the page: sliders too short to drag, controls or figures
@@ -363,7 +394,9 @@ def test_widget_fits_a_small_screen(solved, chapter):
     page.set_viewport_size(SMALL_VIEWPORT)
     try:
         page.wait_for_function("([cells, width]) => cells.clientWidth < width", arg=[cells, width])
-        problems = [p for i in range(panels.count()) for p in panels.nth(i).evaluate(LAYOUT_PROBLEMS)]
+        problems = [
+            p for i in range(panels.count()) for p in panels.nth(i).evaluate(LAYOUT_PROBLEMS)
+        ]
         panels.first.scroll_into_view_if_needed()
         shoot(page, f"{chapter}-small-screen")
     finally:
@@ -387,14 +420,20 @@ def names_bound(source):
         elif isinstance(statement, (ast.Import, ast.ImportFrom)):
             names |= {(a.asname or a.name).split(".")[0] for a in statement.names}
         else:
-            names |= {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            names |= {
+                n.id
+                for n in ast.walk(statement)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            }
     return names
 
 
 def unexpected_release_errors(notebook, solution):
     """Errors that are not the student's work to do: only NotImplementedError and, after a cell
     failed, a NameError for a name that cell would have defined, are expected."""
-    bound = {cell.id: names_bound(cell.source) for cell in solution.cells if cell.cell_type == "code"}
+    bound = {
+        cell.id: names_bound(cell.source) for cell in solution.cells if cell.cell_type == "code"
+    }
     undefined, unexpected = set(), []
     for cell in notebook.cells:
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
@@ -412,7 +451,9 @@ def unexpected_release_errors(notebook, solution):
 def test_release_errors_only_where_the_student_has_work_to_do(release, chapter):
     """Run All on the untouched release: errors only come from unanswered exercises, none from the course."""
     outputs = [o for c in release.saved.cells for o in c.get("outputs", [])]
-    assert any(o.get("ename") == "NotImplementedError" for o in outputs), "the release asks for no work"
+    assert any(o.get("ename") == "NotImplementedError" for o in outputs), (
+        "the release asks for no work"
+    )
     assert unexpected_release_errors(release.saved, read_source(chapter)) == []
 
 
@@ -427,8 +468,11 @@ def test_release_widgets_show_a_picture_or_what_to_implement(release, chapter):
         panel = panels.nth(index)
         if panel.locator("img").count() == 0:
             expect(panel).to_contain_text(re.compile(r"[Ii]mplement .*above first"))
-    widget_cells = [c for c in release.saved.cells
-                    if any(WIDGET_MIME in o.get("data", {}) for o in c.get("outputs", []))]
+    widget_cells = [
+        c
+        for c in release.saved.cells
+        if any(WIDGET_MIME in o.get("data", {}) for o in c.get("outputs", []))
+    ]
     assert len(widget_cells) == panels.count()
     assert errors_and_stderr(nbformat.v4.new_notebook(cells=widget_cells)) == []
     panels.first.scroll_into_view_if_needed()
@@ -451,7 +495,9 @@ def validate(notebook):
 @contextmanager
 def opened(page, lab, path):
     """A document opened in its own tab for one test; its tab closed (and kernel shut down) afterwards."""
-    document = open_notebook(page, lab, path) if path.endswith(".ipynb") else open_document(page, path)
+    document = (
+        open_notebook(page, lab, path) if path.endswith(".ipynb") else open_document(page, path)
+    )
     try:
         yield document
     finally:
@@ -481,8 +527,11 @@ def test_validate_shows_a_failing_test_of_the_untouched_release(tidy_page, lab):
         shoot(tidy_page, "validate-release")
         failing = dialog.locator("pre").first.inner_text().strip()
         dialog.get_by_role("button", name="Ok").click()
-    tests = {c.source.strip() for c in released_notebook(DEMO_CHAPTER).cells
-             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"}
+    tests = {
+        c.source.strip()
+        for c in released_notebook(DEMO_CHAPTER).cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
+    }
     assert failing in tests
 
 
@@ -518,15 +567,22 @@ def test_feedback_page_shows_points_and_why_tests_failed(tidy_page, lab, demo_re
     from playwright.sync_api import expect
 
     result = demo_results["mistakes"]
-    failed = [name for name, cell in result.cells.items() if cell.autograded and cell.score < cell.max_score]
+    failed = [
+        name
+        for name, cell in result.cells.items()
+        if cell.autograded and cell.score < cell.max_score
+    ]
     assert failed, "the demo's student with mistakes failed no test"
     html = f"grading/feedback/mistakes/{DEMO_CHAPTER}/{notebook_stem(DEMO_CHAPTER)}.html"
     with opened(tidy_page, lab, html) as viewer:
         feedback = viewer.frame_locator("iframe")
         expect(feedback.locator("body")).to_contain_text(
-            f"Autograded points: {result.auto_score:g} / {result.auto_max:g}")
+            f"Autograded points: {result.auto_score:g} / {result.auto_max:g}"
+        )
         for name in failed:
-            expect(feedback.locator("tr", has_text=name)).to_contain_text(f"{result.cells[name].score:g} / ")
+            expect(feedback.locator("tr", has_text=name)).to_contain_text(
+                f"{result.cells[name].score:g} / "
+            )
         shoot(tidy_page, "feedback", readme=True)
 
 
@@ -534,8 +590,12 @@ def test_readme_screenshots_exist_and_are_small():
     """Every screenshot the README shows is in docs/screenshots/ and at most 150 kB."""
     shown = re.findall(r"\(docs/screenshots/([\w.-]+\.png)\)", (REPO / "README.md").read_text())
     assert shown, "the README shows no screenshot"
-    sizes = {name: (README_SCREENSHOTS / name).stat().st_size if (README_SCREENSHOTS / name).exists() else None
-             for name in shown}
+    sizes = {
+        name: (README_SCREENSHOTS / name).stat().st_size
+        if (README_SCREENSHOTS / name).exists()
+        else None
+        for name in shown
+    }
     assert {n: s for n, s in sizes.items() if s is None or s > README_MAX_BYTES} == {}
 
 
@@ -551,11 +611,16 @@ def xss_class(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("xss")
     corpus = root / "corpus"
-    build_corpus(corpus, {"repo": str(REPO), "workdir": str(root / "work"), "submissions": str(corpus), "port": 0})
+    build_corpus(
+        corpus,
+        {"repo": str(REPO), "workdir": str(root / "work"), "submissions": str(corpus), "port": 0},
+    )
     cases = ["xss-markdown", "xss-outputs"]
     for other in [p for p in corpus.iterdir() if p.name not in cases]:
         shutil.rmtree(other) if other.is_dir() and not other.is_symlink() else other.unlink()
-    grade_class(corpus, DEMO_CHAPTER, workdir=root / "work", unsafe=unavailable_reason() is not None)
+    grade_class(
+        corpus, DEMO_CHAPTER, workdir=root / "work", unsafe=unavailable_reason() is not None
+    )
     return root / "work", cases
 
 
@@ -565,7 +630,14 @@ def watched_page(browser):
     events = []
     page.on("dialog", lambda d: (events.append(f"dialog: {d.message}"), d.dismiss()))
     page.on("console", lambda m: events.append(f"console: {m.text}") if "xss" in m.text else None)
-    page.on("request", lambda r: events.append(f"request: {r.url}") if "/api/terminals" in r.url or r.url.endswith("/x") else None)
+    page.on(
+        "request",
+        lambda r: (
+            events.append(f"request: {r.url}")
+            if "/api/terminals" in r.url or r.url.endswith("/x")
+            else None
+        ),
+    )
     return page, events
 
 
@@ -574,7 +646,9 @@ def xss_formgrader(xss_class, tmp_path_factory):
     """A second JupyterLab, logged in, whose formgrader shows the graded script-carrying class: ``(server, workdir)``."""
     workdir, _ = xss_class
     root = workdir.parent
-    config = NBGRADER_CONFIG.format(workdir=str(workdir), root=str(root), release=str(workdir / "release"))
+    config = NBGRADER_CONFIG.format(
+        workdir=str(workdir), root=str(root), release=str(workdir / "release")
+    )
     (root / "nbgrader_config.py").write_text(config)
     with JupyterLab(root, tmp_path_factory.mktemp("xss-lab-home")) as server:
         yield server, workdir
@@ -599,7 +673,9 @@ def test_no_student_script_runs_in_the_instructors_browser(browser, xss_formgrad
             page.goto(url)
             page.wait_for_timeout(2500)
             shoot(page, f"{case}-{name}")
-            assert "Hello grader" in page.content() or case != "xss-markdown", f"{name} does not show the submission"
+            assert "Hello grader" in page.content() or case != "xss-markdown", (
+                f"{name} does not show the submission"
+            )
             assert page.locator("body").inner_text().strip(), f"{name} shows nothing"
         finally:
             page.close()

@@ -19,22 +19,41 @@ def _tree(tmp_path, proc_lines, files):
 
 
 def test_v2_with_delegated_controllers_gets_memory_swap_and_pids_caps(tmp_path):
-    root, proc = _tree(tmp_path, ["0::/grader.service"], {"grader.service/cgroup.subtree_control": "cpu memory pids"})
+    root, proc = _tree(
+        tmp_path,
+        ["0::/grader.service"],
+        {"grader.service/cgroup.subtree_control": "cpu memory pids"},
+    )
     folders = cgroups.create("w", 2**30, 64, root=root, proc_cgroup=proc)
     assert folders == [str(root / "grader.service" / "w")]
-    assert not (Path(folders[0]) / "memory.max").exists(), "limits are written only into files the kernel made"
+    assert not (Path(folders[0]) / "memory.max").exists(), (
+        "limits are written only into files the kernel made"
+    )
 
 
 def test_v2_writes_the_limits_the_kernel_offers(tmp_path):
-    root, proc = _tree(tmp_path, ["0::/g"], {"g/cgroup.subtree_control": "memory pids", "g/w/memory.max": "max",
-                                             "g/w/memory.swap.max": "max", "g/w/pids.max": "max"})
+    root, proc = _tree(
+        tmp_path,
+        ["0::/g"],
+        {
+            "g/cgroup.subtree_control": "memory pids",
+            "g/w/memory.max": "max",
+            "g/w/memory.swap.max": "max",
+            "g/w/pids.max": "max",
+        },
+    )
     cgroups.create("w", 2**30, 64, root=root, proc_cgroup=proc)
-    assert [(root / "g" / "w" / f).read_text() for f in ("memory.max", "memory.swap.max", "pids.max")] == [str(2**30), "0", "64"]
+    assert [
+        (root / "g" / "w" / f).read_text() for f in ("memory.max", "memory.swap.max", "pids.max")
+    ] == [str(2**30), "0", "64"]
 
 
 def test_v1_uses_the_memory_and_pids_hierarchies_below_the_graders_groups(tmp_path):
-    root, proc = _tree(tmp_path, ["4:memory:/vm/a", "8:pids:/", "0::/"], {
-        "memory/vm/a/w/memory.limit_in_bytes": "9223372036854771712", "pids/w/pids.max": "max"})
+    root, proc = _tree(
+        tmp_path,
+        ["4:memory:/vm/a", "8:pids:/", "0::/"],
+        {"memory/vm/a/w/memory.limit_in_bytes": "9223372036854771712", "pids/w/pids.max": "max"},
+    )
     folders = cgroups.create("w", 2**30, 64, root=root, proc_cgroup=proc)
     assert folders == [str(root / "memory/vm/a/w"), str(root / "pids/w")]
     assert (root / "memory/vm/a/w/memory.limit_in_bytes").read_text() == str(2**30)

@@ -20,9 +20,20 @@ SETUP = "ch02_setup"
 # The solution cells that define functions (in notebook order); the SymPy
 # exercise needs the symbols cell and is checked by the notebook itself.
 SOLUTION_CELLS = (
-    "ch02_add_mul_circuit", "ch02_fanout_circuit", "ch02_affine", "ch02_relu", "ch02_sigmoid",
-    "ch02_tanh", "ch02_mse_loss", "ch02_bce_loss", "ch02_softmax_loss", "ch02_svm_loss",
-    "ch02_numerical_grad", "ch02_mlp", "ch02_sgd_train", "ch02_confusion_matrix",
+    "ch02_add_mul_circuit",
+    "ch02_fanout_circuit",
+    "ch02_affine",
+    "ch02_relu",
+    "ch02_sigmoid",
+    "ch02_tanh",
+    "ch02_mse_loss",
+    "ch02_bce_loss",
+    "ch02_softmax_loss",
+    "ch02_svm_loss",
+    "ch02_numerical_grad",
+    "ch02_mlp",
+    "ch02_sgd_train",
+    "ch02_confusion_matrix",
 )
 BATCH_SIZES = (1, 17)
 
@@ -34,9 +45,24 @@ def ch02():
 
 
 def test_every_solution_cell_is_extracted(ch02):
-    for name in ("affine_forward", "affine_backward", "relu_forward", "relu_backward", "sigmoid_forward",
-                 "sigmoid_backward", "tanh_forward", "tanh_backward", "mse_loss", "bce_with_logits_loss",
-                 "softmax_loss", "svm_loss", "numerical_grad", "MLP", "sgd_train", "confusion_matrix"):
+    for name in (
+        "affine_forward",
+        "affine_backward",
+        "relu_forward",
+        "relu_backward",
+        "sigmoid_forward",
+        "sigmoid_backward",
+        "tanh_forward",
+        "tanh_backward",
+        "mse_loss",
+        "bce_with_logits_loss",
+        "softmax_loss",
+        "svm_loss",
+        "numerical_grad",
+        "MLP",
+        "sgd_train",
+        "confusion_matrix",
+    ):
         assert callable(ch02[name]), name
 
 
@@ -44,8 +70,10 @@ def test_every_solution_cell_is_extracted(ch02):
 def test_circuits(ch02, N):
     rng = np.random.default_rng(N)
     x, y, z, g = (rng.normal(size=N) for _ in range(4))
-    for fn, torch_fn in ((ch02["add_mul_circuit"], lambda a, b, c: (a + b) * c),
-                         (ch02["fanout_circuit"], lambda a, b, c: (a * b + c) * a)):
+    for fn, torch_fn in (
+        (ch02["add_mul_circuit"], lambda a, b, c: (a + b) * c),
+        (ch02["fanout_circuit"], lambda a, b, c: (a * b + c) * a),
+    ):
         tx, ty, tz = t(x), t(y), t(z)
         out = torch_fn(tx, ty, tz)
         (out * t(g, grad=False)).sum().backward()
@@ -59,7 +87,12 @@ def test_circuits(ch02, N):
 @pytest.mark.parametrize("D, M", [(6, 4), (3, 7)])
 def test_affine(ch02, N, D, M):
     rng = np.random.default_rng(100 + N + D)
-    X, W, b, dout = rng.normal(size=(N, D)), rng.normal(size=(D, M)), rng.normal(size=M), rng.normal(size=(N, M))
+    X, W, b, dout = (
+        rng.normal(size=(N, D)),
+        rng.normal(size=(D, M)),
+        rng.normal(size=M),
+        rng.normal(size=(N, M)),
+    )
     tX, tW, tb = t(X), t(W), t(b)
     out_t = tX @ tW + tb
     (out_t * t(dout, grad=False)).sum().backward()
@@ -72,7 +105,9 @@ def test_affine(ch02, N, D, M):
 
 
 @pytest.mark.parametrize("N", BATCH_SIZES)
-@pytest.mark.parametrize("name, torch_fn", [("relu", torch.relu), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh)])
+@pytest.mark.parametrize(
+    "name, torch_fn", [("relu", torch.relu), ("sigmoid", torch.sigmoid), ("tanh", torch.tanh)]
+)
 def test_activations(ch02, N, name, torch_fn):
     rng = np.random.default_rng(200 + N)
     x, dout = rng.normal(scale=2.0, size=(N, 5)), rng.normal(size=(N, 5))
@@ -151,7 +186,9 @@ def test_svm_loss(ch02, N, delta):
 
 
 @pytest.mark.parametrize("N", BATCH_SIZES)
-@pytest.mark.parametrize("sizes, activation", [([5, 7, 4, 3], "tanh"), ([4, 6, 3], "relu"), ([3, 5, 4], "sigmoid")])
+@pytest.mark.parametrize(
+    "sizes, activation", [([5, 7, 4, 3], "tanh"), ([4, 6, 3], "relu"), ([3, 5, 4], "sigmoid")]
+)
 def test_mlp_gradients(ch02, N, sizes, activation):
     rng = np.random.default_rng(700 + N + len(sizes))
     net = ch02["MLP"](sizes, activation=activation, seed=3)
@@ -201,7 +238,9 @@ def test_sgd_step_is_a_gradient_step(ch02):
     F.cross_entropy(h, torch.tensor(y)).backward()
     ch02["sgd_train"](net, X, y, X, y, lr=0.3, num_epochs=1, batch_size=17, seed=0)
     for key, leaf in leaves.items():
-        assert_close(net.params[key], leaf.detach() - 0.3 * leaf.grad, f"params[{key}] after one step")
+        assert_close(
+            net.params[key], leaf.detach() - 0.3 * leaf.grad, f"params[{key}] after one step"
+        )
 
 
 @pytest.mark.parametrize("N", BATCH_SIZES)

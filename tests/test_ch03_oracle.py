@@ -18,8 +18,18 @@ torch = pytest.importorskip("torch")
 
 ASSIGNMENT = "03_training"
 SETUP = "ch03_setup"
-SOLUTION_CELLS = ("ch03_hessian", "ch03_init", "ch03_sgd_momentum", "ch03_adagrad_rmsprop", "ch03_adam",
-                  "ch03_l2", "ch03_schedules", "ch03_dropout", "ch03_batchnorm_forward", "ch03_batchnorm_backward")
+SOLUTION_CELLS = (
+    "ch03_hessian",
+    "ch03_init",
+    "ch03_sgd_momentum",
+    "ch03_adagrad_rmsprop",
+    "ch03_adam",
+    "ch03_l2",
+    "ch03_schedules",
+    "ch03_dropout",
+    "ch03_batchnorm_forward",
+    "ch03_batchnorm_backward",
+)
 NUM_STEPS = 6
 
 
@@ -33,13 +43,31 @@ def ch03():
 OPTIMISERS = [
     ("sgd", {"lr": 0.1}, "SGD", {"lr": 0.1}),
     ("sgd_momentum", {"lr": 0.05, "mu": 0.9}, "SGD", {"lr": 0.05, "momentum": 0.9}),
-    ("nesterov_momentum", {"lr": 0.05, "mu": 0.8}, "SGD", {"lr": 0.05, "momentum": 0.8, "nesterov": True}),
+    (
+        "nesterov_momentum",
+        {"lr": 0.05, "mu": 0.8},
+        "SGD",
+        {"lr": 0.05, "momentum": 0.8, "nesterov": True},
+    ),
     ("adagrad", {"lr": 0.1, "eps": 1e-10}, "Adagrad", {"lr": 0.1, "eps": 1e-10}),
-    ("rmsprop", {"lr": 0.01, "decay_rate": 0.9, "eps": 1e-3}, "RMSprop", {"lr": 0.01, "alpha": 0.9, "eps": 1e-3}),
-    ("adam", {"lr": 0.01, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3}, "Adam",
-     {"lr": 0.01, "betas": (0.8, 0.95), "eps": 1e-3}),
-    ("adamw", {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "eps": 1e-4, "weight_decay": 0.3}, "AdamW",
-     {"lr": 0.01, "betas": (0.9, 0.99), "eps": 1e-4, "weight_decay": 0.3}),
+    (
+        "rmsprop",
+        {"lr": 0.01, "decay_rate": 0.9, "eps": 1e-3},
+        "RMSprop",
+        {"lr": 0.01, "alpha": 0.9, "eps": 1e-3},
+    ),
+    (
+        "adam",
+        {"lr": 0.01, "beta1": 0.8, "beta2": 0.95, "eps": 1e-3},
+        "Adam",
+        {"lr": 0.01, "betas": (0.8, 0.95), "eps": 1e-3},
+    ),
+    (
+        "adamw",
+        {"lr": 0.01, "beta1": 0.9, "beta2": 0.99, "eps": 1e-4, "weight_decay": 0.3},
+        "AdamW",
+        {"lr": 0.01, "betas": (0.9, 0.99), "eps": 1e-4, "weight_decay": 0.3},
+    ),
 ]
 
 
@@ -54,7 +82,9 @@ def _grad(w):
     return tw.grad.numpy().copy()
 
 
-@pytest.mark.parametrize("name, config, torch_name, torch_kwargs", OPTIMISERS, ids=[o[0] for o in OPTIMISERS])
+@pytest.mark.parametrize(
+    "name, config, torch_name, torch_kwargs", OPTIMISERS, ids=[o[0] for o in OPTIMISERS]
+)
 def test_optimiser_follows_torch(ch03, name, config, torch_name, torch_kwargs):
     w0 = np.random.default_rng(len(name)).normal(size=(3, 2))
     tw = torch.tensor(w0.copy(), requires_grad=True)
@@ -94,8 +124,13 @@ def test_batchnorm_matches_torch(ch03, m):
     x, dout = 2.0 * rng.normal(size=(m, D)) + 1.0, rng.normal(size=(m, D))
     gamma, beta = rng.normal(size=D), rng.normal(size=D)
     tx, tg, tb = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
-    running_mean, running_var = torch.zeros(D, dtype=torch.float64), torch.ones(D, dtype=torch.float64)
-    out_t = torch.nn.functional.batch_norm(tx, running_mean, running_var, tg, tb, training=True, momentum=0.1, eps=1e-5)
+    running_mean, running_var = (
+        torch.zeros(D, dtype=torch.float64),
+        torch.ones(D, dtype=torch.float64),
+    )
+    out_t = torch.nn.functional.batch_norm(
+        tx, running_mean, running_var, tg, tb, training=True, momentum=0.1, eps=1e-5
+    )
     (out_t * torch.tensor(dout)).sum().backward()
     bn_param = {"mode": "train"}
     out, cache = ch03["batchnorm_forward"](x, gamma, beta, bn_param)
@@ -107,13 +142,23 @@ def test_batchnorm_matches_torch(ch03, m):
     # torch's momentum 0.1 is our 1 - 0.9; torch keeps the unbiased variance in its running average
     assert_close(bn_param["running_mean"], running_mean, "running mean")
     unbiased_batch_var = x.var(axis=0, ddof=1)
-    assert_close(bn_param["running_var"] + 0.1 * (unbiased_batch_var - x.var(axis=0)), running_var, "running var")
+    assert_close(
+        bn_param["running_var"] + 0.1 * (unbiased_batch_var - x.var(axis=0)),
+        running_var,
+        "running var",
+    )
     bn_param["mode"] = "eval"
     x_test = rng.normal(size=(4, D))
     out_eval, _ = ch03["batchnorm_forward"](x_test, gamma, beta, bn_param)
-    out_eval_t = torch.nn.functional.batch_norm(torch.tensor(x_test), torch.tensor(bn_param["running_mean"]),
-                                                torch.tensor(bn_param["running_var"]), torch.tensor(gamma),
-                                                torch.tensor(beta), training=False, eps=1e-5)
+    out_eval_t = torch.nn.functional.batch_norm(
+        torch.tensor(x_test),
+        torch.tensor(bn_param["running_mean"]),
+        torch.tensor(bn_param["running_var"]),
+        torch.tensor(gamma),
+        torch.tensor(beta),
+        training=False,
+        eps=1e-5,
+    )
     assert_close(out_eval, out_eval_t, "batch norm in eval mode")
 
 
@@ -134,9 +179,12 @@ def test_hessian_matches_torch(ch03):
     X, y = rng.normal(size=(9, 3)), rng.normal(size=9)
     theta = torch.tensor(rng.normal(size=4))
     H_t = torch.autograd.functional.hessian(
-        lambda th: ((torch.tensor(X) @ th[:3] + th[3] - torch.tensor(y)) ** 2).mean() / 2, theta)
+        lambda th: ((torch.tensor(X) @ th[:3] + th[3] - torch.tensor(y)) ** 2).mean() / 2, theta
+    )
     assert_close(ch03["least_squares_hessian"](X), H_t, "least-squares Hessian")
-    assert ch03["max_stable_lr"](H_t.numpy()) == pytest.approx(2 / torch.linalg.eigvalsh(H_t).max().item())
+    assert ch03["max_stable_lr"](H_t.numpy()) == pytest.approx(
+        2 / torch.linalg.eigvalsh(H_t).max().item()
+    )
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw"])
@@ -146,7 +194,10 @@ def test_provided_optimisers_are_chapter_03s_solution(ch03, name):
 
     rng = np.random.default_rng(11)
     w0 = rng.normal(size=(4, 3))
-    ours, theirs = (w0.copy(), {"lr": 0.02, "weight_decay": 0.1}), (w0.copy(), {"lr": 0.02, "weight_decay": 0.1})
+    ours, theirs = (
+        (w0.copy(), {"lr": 0.02, "weight_decay": 0.1}),
+        (w0.copy(), {"lr": 0.02, "weight_decay": 0.1}),
+    )
     for step in range(NUM_STEPS):
         dw = _grad(ours[0])
         ours = getattr(optim, name)(ours[0], dw, ours[1])
@@ -167,12 +218,19 @@ def test_provided_dropout_is_chapter_03s_solution(ch03, mode):
     out, cache = dropout_forward(x, 0.6, mode, np.random.default_rng(5))
     out_ch03, cache_ch03 = ch03["dropout_forward"](x, 0.6, mode, np.random.default_rng(5))
     assert_close(out, out_ch03, f"dropout out ({mode})", tol=1e-12)
-    assert_close(dropout_backward(dout, cache), ch03["dropout_backward"](dout, cache_ch03), f"dropout dx ({mode})", tol=1e-12)
+    assert_close(
+        dropout_backward(dout, cache),
+        ch03["dropout_backward"](dout, cache_ch03),
+        f"dropout dx ({mode})",
+        tol=1e-12,
+    )
 
 
 def test_provided_dropout_keeps_float32():
     """The provided dropout keeps float32 activations float32 (chapter 05 trains in float32)."""
     from backproplab.regularization import dropout_forward
 
-    out, cache = dropout_forward(np.ones((3, 4), dtype=np.float32), 0.5, "train", np.random.default_rng(0))
+    out, cache = dropout_forward(
+        np.ones((3, 4), dtype=np.float32), 0.5, "train", np.random.default_rng(0)
+    )
     assert out.dtype == np.float32 and cache["mask"].dtype == np.float32

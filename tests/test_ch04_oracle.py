@@ -22,8 +22,16 @@ nn = torch.nn
 ASSIGNMENT = "04_convolution"
 SETUP = "ch04_setup"
 SOLUTION_CELLS = (
-    "ch04_conv1d", "ch04_conv2d", "ch04_output_size", "ch04_conv_forward", "ch04_conv_backward", "ch04_rot180",
-    "ch04_max_pool", "ch04_avg_pool", "ch04_layer_table", "ch04_fc_vs_conv",
+    "ch04_conv1d",
+    "ch04_conv2d",
+    "ch04_output_size",
+    "ch04_conv_forward",
+    "ch04_conv_backward",
+    "ch04_rot180",
+    "ch04_max_pool",
+    "ch04_avg_pool",
+    "ch04_layer_table",
+    "ch04_fc_vs_conv",
 )
 
 # (x shape, w shape, stride, pad): non-square inputs, odd/even/non-square kernels, strides 1-3, padding 0-2
@@ -35,7 +43,13 @@ CONV_CASES = [
     ((2, 3, 9, 7), (2, 3, 3, 3), 1, 2),
 ]
 # (x shape, pool size, stride): no overlap, overlap, gaps, stride 3, sides that do not divide
-POOL_CASES = [((2, 3, 7, 5), 2, 2), ((2, 2, 7, 8), 3, 2), ((3, 2, 8, 7), 2, 3), ((2, 2, 9, 6), 3, 3), ((1, 2, 4, 6), 2, 1)]
+POOL_CASES = [
+    ((2, 3, 7, 5), 2, 2),
+    ((2, 2, 7, 8), 3, 2),
+    ((3, 2, 8, 7), 2, 3),
+    ((2, 2, 9, 6), 3, 3),
+    ((1, 2, 4, 6), 2, 1),
+]
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +59,24 @@ def ch04():
 
 
 def test_every_solution_cell_is_extracted(ch04):
-    for name in ("conv1d", "xcorr1d", "conv2d", "xcorr2d", "conv_output_size", "pool_output_size",
-                 "conv_forward_naive", "conv_backward_naive", "rot180", "conv_backward_dx_rot180",
-                 "max_pool_forward_naive", "max_pool_backward_naive", "avg_pool_forward_naive",
-                 "avg_pool_backward_naive", "layer_table", "fc_vs_conv_sizes"):
+    for name in (
+        "conv1d",
+        "xcorr1d",
+        "conv2d",
+        "xcorr2d",
+        "conv_output_size",
+        "pool_output_size",
+        "conv_forward_naive",
+        "conv_backward_naive",
+        "rot180",
+        "conv_backward_dx_rot180",
+        "max_pool_forward_naive",
+        "max_pool_backward_naive",
+        "avg_pool_forward_naive",
+        "avg_pool_backward_naive",
+        "layer_table",
+        "fc_vs_conv_sizes",
+    ):
         assert callable(ch04[name]), name
 
 
@@ -59,23 +87,41 @@ def test_1d_against_torch_conv1d(ch04, n, k):
     x, ker = rng.normal(size=n), rng.normal(size=k)
     tx, tk = t(x, grad=False)[None, None], t(ker, grad=False)[None, None]
     assert_close(ch04["xcorr1d"](x, ker), F.conv1d(tx, tk)[0, 0], "xcorr1d")
-    assert_close(ch04["conv1d"](x, ker), F.conv1d(tx, torch.flip(tk, dims=(2,)), padding=k - 1)[0, 0], "conv1d")
+    assert_close(
+        ch04["conv1d"](x, ker),
+        F.conv1d(tx, torch.flip(tk, dims=(2,)), padding=k - 1)[0, 0],
+        "conv1d",
+    )
 
 
-@pytest.mark.parametrize("image_shape, kernel_shape, pad", [((5, 7), (3, 2), 0), ((6, 4), (2, 2), 1), ((4, 5), (3, 3), 2)])
+@pytest.mark.parametrize(
+    "image_shape, kernel_shape, pad",
+    [((5, 7), (3, 2), 0), ((6, 4), (2, 2), 1), ((4, 5), (3, 3), 2)],
+)
 def test_2d_against_torch_conv2d(ch04, image_shape, kernel_shape, pad):
     rng = np.random.default_rng(sum(image_shape) + pad)
     img, ker = rng.normal(size=image_shape), rng.normal(size=kernel_shape)
     ti, tk = t(img, grad=False)[None, None], t(ker, grad=False)[None, None]
     assert_close(ch04["xcorr2d"](img, ker, pad=pad), F.conv2d(ti, tk, padding=pad)[0, 0], "xcorr2d")
-    full = F.conv2d(ti, torch.flip(tk, dims=(2, 3)), padding=(kernel_shape[0] - 1, kernel_shape[1] - 1))
+    full = F.conv2d(
+        ti, torch.flip(tk, dims=(2, 3)), padding=(kernel_shape[0] - 1, kernel_shape[1] - 1)
+    )
     assert_close(ch04["conv2d"](img, ker), full[0, 0], "conv2d")
 
 
 def test_worked_example_of_seed_003(ch04):
-    out = F.conv2d(t(np.arange(9.0).reshape(1, 1, 3, 3), grad=False), t([[[[0.0, 1.0], [2.0, 3.0]]]], grad=False), padding=1)
-    np.testing.assert_array_equal(out[0, 0].numpy(), [[0, 3, 8, 4], [9, 19, 25, 10], [21, 37, 43, 16], [6, 7, 8, 0]])
-    np.testing.assert_array_equal(ch04["xcorr2d"](np.arange(9.0).reshape(3, 3), [[0.0, 1.0], [2.0, 3.0]], pad=1), out[0, 0].numpy())
+    out = F.conv2d(
+        t(np.arange(9.0).reshape(1, 1, 3, 3), grad=False),
+        t([[[[0.0, 1.0], [2.0, 3.0]]]], grad=False),
+        padding=1,
+    )
+    np.testing.assert_array_equal(
+        out[0, 0].numpy(), [[0, 3, 8, 4], [9, 19, 25, 10], [21, 37, 43, 16], [6, 7, 8, 0]]
+    )
+    np.testing.assert_array_equal(
+        ch04["xcorr2d"](np.arange(9.0).reshape(3, 3), [[0.0, 1.0], [2.0, 3.0]], pad=1),
+        out[0, 0].numpy(),
+    )
 
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad", CONV_CASES)
@@ -94,7 +140,11 @@ def test_conv_layer_against_torch(ch04, x_shape, w_shape, stride, pad):
     assert_close(dx, tx.grad, "conv dx")
     assert_close(dw, tw.grad, "conv dw")
     assert_close(db, tb.grad, "conv db")
-    assert_close(ch04["conv_backward_dx_rot180"](dout, w, x_shape, stride, pad), tx.grad, "dx by ROT180, eq. (13)")
+    assert_close(
+        ch04["conv_backward_dx_rot180"](dout, w, x_shape, stride, pad),
+        tx.grad,
+        "dx by ROT180, eq. (13)",
+    )
 
 
 def test_rot180_is_torch_rot90_twice(ch04):
@@ -129,7 +179,11 @@ def test_max_pool_ties_go_to_the_first_maximum_as_in_torch(ch04):
         dout = rng.normal(size=tuple(out_t.shape))
         (out_t * t(dout, grad=False)).sum().backward()
         _, cache = ch04["max_pool_forward_naive"](x, size, stride)
-        assert_close(ch04["max_pool_backward_naive"](dout, cache), tx.grad, f"max pool dx with ties ({size}, {stride})")
+        assert_close(
+            ch04["max_pool_backward_naive"](dout, cache),
+            tx.grad,
+            f"max pool dx with ties ({size}, {stride})",
+        )
 
 
 def _torch_net(input_shape, spec):
@@ -163,16 +217,57 @@ def _torch_net(input_shape, spec):
 
 BLOCK = [("relu",), ("pool", 2, 2)]
 HEAD_A = [("fc", 1024), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)]
-HEAD_B = [("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)]
+HEAD_B = [
+    ("fc", 2048),
+    ("relu",),
+    ("dropout", 0.5),
+    ("fc", 2048),
+    ("relu",),
+    ("dropout", 0.5),
+    ("fc", 10),
+    ("softmax",),
+]
 NETWORKS = {
-    "table_3_2": ((1, 28, 28), [("conv", 32, 5, 1, 2)] + BLOCK + [("conv", 64, 5, 1, 2)] + BLOCK + HEAD_A),
-    "table_3_3": ((3, 32, 32), [("conv", 32, 5, 1, 2)] + BLOCK + [("conv", 64, 5, 1, 2)] + BLOCK + HEAD_A),
-    "table_3_4": ((3, 32, 32), [("conv", 96, 5, 1, 2)] + BLOCK + [("conv", 192, 5, 1, 2)] + BLOCK + HEAD_B),
-    "table_3_5": ((3, 32, 32), [("conv", 96, 5, 1, 2), ("relu",), ("conv", 96, 5, 1, 2)] + BLOCK
-                  + [("conv", 192, 5, 1, 2), ("relu",), ("conv", 192, 5, 1, 2)] + BLOCK + HEAD_B),
-    "seed_003": ((1, 28, 28), [("conv", 8, 3, 1, 1), ("bn",), ("relu",), ("pool", 2, 2), ("conv", 32, 5, 1, 2), ("bn",),
-                               ("relu",), ("pool", 2, 2), ("fc", 600), ("relu",), ("fc", 10)]),
-    "odd_sizes": ((2, 13, 9), [("conv", 4, 4, 3, 2), ("pool", 3, 2), ("bn",), ("fc", 7), ("bn",), ("fc", 3)]),
+    "table_3_2": (
+        (1, 28, 28),
+        [("conv", 32, 5, 1, 2)] + BLOCK + [("conv", 64, 5, 1, 2)] + BLOCK + HEAD_A,
+    ),
+    "table_3_3": (
+        (3, 32, 32),
+        [("conv", 32, 5, 1, 2)] + BLOCK + [("conv", 64, 5, 1, 2)] + BLOCK + HEAD_A,
+    ),
+    "table_3_4": (
+        (3, 32, 32),
+        [("conv", 96, 5, 1, 2)] + BLOCK + [("conv", 192, 5, 1, 2)] + BLOCK + HEAD_B,
+    ),
+    "table_3_5": (
+        (3, 32, 32),
+        [("conv", 96, 5, 1, 2), ("relu",), ("conv", 96, 5, 1, 2)]
+        + BLOCK
+        + [("conv", 192, 5, 1, 2), ("relu",), ("conv", 192, 5, 1, 2)]
+        + BLOCK
+        + HEAD_B,
+    ),
+    "seed_003": (
+        (1, 28, 28),
+        [
+            ("conv", 8, 3, 1, 1),
+            ("bn",),
+            ("relu",),
+            ("pool", 2, 2),
+            ("conv", 32, 5, 1, 2),
+            ("bn",),
+            ("relu",),
+            ("pool", 2, 2),
+            ("fc", 600),
+            ("relu",),
+            ("fc", 10),
+        ],
+    ),
+    "odd_sizes": (
+        (2, 13, 9),
+        [("conv", 4, 4, 3, 2), ("pool", 3, 2), ("bn",), ("fc", 7), ("bn",), ("fc", 3)],
+    ),
 }
 
 
@@ -198,11 +293,18 @@ def test_layer_table_against_torch_modules(ch04, name):
 def test_units_weights_connections_against_torch(ch04, W, H, I, J, K):
     sizes = ch04["fc_vs_conv_sizes"](W, H, I, J, K)
     with torch.device("meta"):
-        conv, fc = nn.Conv2d(I, J, K, padding=K // 2, bias=False), nn.Linear(W * H * I, W * H * J, bias=False)
+        conv, fc = (
+            nn.Conv2d(I, J, K, padding=K // 2, bias=False),
+            nn.Linear(W * H * I, W * H * J, bias=False),
+        )
         out = conv(torch.zeros(1, I, H, W))
-    assert sizes["conv"]["weights"] == conv.weight.numel() and sizes["fc"]["weights"] == fc.weight.numel()
+    assert (
+        sizes["conv"]["weights"] == conv.weight.numel()
+        and sizes["fc"]["weights"] == fc.weight.numel()
+    )
     assert sizes["conv"]["units"] == sizes["fc"]["units"] == out.numel()
-    assert sizes["conv"]["connections"] == out.numel() * I * K * K  # multiply-adds of the forward pass
+    # multiply-adds of the forward pass
+    assert sizes["conv"]["connections"] == out.numel() * I * K * K
     assert sizes["fc"]["connections"] == fc.weight.numel()
 
 
@@ -217,12 +319,18 @@ def test_provided_conv_is_chapter_04s_solution(ch04, x_shape, w_shape, stride, p
     out_ch04, cache_ch04 = ch04["conv_forward_naive"](x, w, b, stride, pad)
     assert_close(out, out_ch04, "conv_naive.conv_forward_naive", tol=1e-12)
     dout = rng.normal(size=out.shape)
-    for k, (ours, theirs) in enumerate(zip(conv_naive.conv_backward_naive(dout, cache),
-                                           ch04["conv_backward_naive"](dout, cache_ch04), strict=True)):
+    for k, (ours, theirs) in enumerate(
+        zip(
+            conv_naive.conv_backward_naive(dout, cache),
+            ch04["conv_backward_naive"](dout, cache_ch04),
+            strict=True,
+        )
+    ):
         assert_close(ours, theirs, f"conv_naive.conv_backward_naive, output {k}", tol=1e-12)
     for axis in (2, 3):
-        assert conv_naive.conv_output_size(x_shape[axis], w_shape[axis], stride, pad) == \
-            ch04["conv_output_size"](x_shape[axis], w_shape[axis], stride, pad)
+        assert conv_naive.conv_output_size(x_shape[axis], w_shape[axis], stride, pad) == ch04[
+            "conv_output_size"
+        ](x_shape[axis], w_shape[axis], stride, pad)
 
 
 @pytest.mark.parametrize("x_shape, size, stride", POOL_CASES)
@@ -235,6 +343,12 @@ def test_provided_max_pool_is_chapter_04s_solution(ch04, x_shape, size, stride):
     out_ch04, cache_ch04 = ch04["max_pool_forward_naive"](x, size, stride)
     assert_close(out, out_ch04, "conv_naive.max_pool_forward_naive", tol=1e-12)
     dout = rng.normal(size=out.shape)
-    assert_close(conv_naive.max_pool_backward_naive(dout, cache), ch04["max_pool_backward_naive"](dout, cache_ch04),
-                 "conv_naive.max_pool_backward_naive", tol=1e-12)
-    assert conv_naive.pool_output_size(x_shape[2], size, stride) == ch04["pool_output_size"](x_shape[2], size, stride)
+    assert_close(
+        conv_naive.max_pool_backward_naive(dout, cache),
+        ch04["max_pool_backward_naive"](dout, cache_ch04),
+        "conv_naive.max_pool_backward_naive",
+        tol=1e-12,
+    )
+    assert conv_naive.pool_output_size(x_shape[2], size, stride) == ch04["pool_output_size"](
+        x_shape[2], size, stride
+    )

@@ -32,7 +32,13 @@ CONV_CASES = [
     ((2, 3, 5, 5), (4, 3, 1, 1), 2, 0),
     ((4, 2, 13, 8), (3, 2, 2, 2), 2, 2),
 ]
-POOL_CASES = [((2, 3, 9, 11), 2, 2), ((3, 2, 8, 10), 3, 2), ((2, 2, 11, 7), 2, 3), ((1, 3, 6, 9), 3, 1), ((2, 1, 5, 4), 1, 1)]
+POOL_CASES = [
+    ((2, 3, 9, 11), 2, 2),
+    ((3, 2, 8, 10), 3, 2),
+    ((2, 2, 11, 7), 2, 3),
+    ((1, 3, 6, 9), 3, 1),
+    ((2, 1, 5, 4), 1, 1),
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +61,17 @@ def test_im2col_and_col2im_are_torch_unfold_and_fold(ch05, x_shape, w_shape, str
     cols = ch05["im2col"](x, K, stride, pad)
     assert_close(cols, unfolded.permute(1, 0, 2).reshape(cols.shape[0], -1), "im2col", tol=TIGHT)
     Y = rng.normal(size=cols.shape)
-    folded = F.fold(t(Y, grad=False).reshape(Y.shape[0], x_shape[0], -1).permute(1, 0, 2), x_shape[2:], K,
-                    padding=pad, stride=stride)
+    folded = F.fold(
+        t(Y, grad=False).reshape(Y.shape[0], x_shape[0], -1).permute(1, 0, 2),
+        x_shape[2:],
+        K,
+        padding=pad,
+        stride=stride,
+    )
     assert_close(ch05["col2im"](Y, x_shape, K, stride, pad), folded, "col2im", tol=TIGHT)
-    assert_close(ch05["col2im_add_at"](Y, x_shape, K, stride, pad), folded, "col2im_add_at", tol=TIGHT)
+    assert_close(
+        ch05["col2im_add_at"](Y, x_shape, K, stride, pad), folded, "col2im_add_at", tol=TIGHT
+    )
 
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad", CONV_CASES)
@@ -83,15 +96,21 @@ def test_fast_conv_matches_the_naive_loops(ch05, x_shape, w_shape, stride, pad):
     out_naive, cache_naive = conv_naive.conv_forward_naive(x, w, b, stride, pad)
     assert_close(out, out_naive, "out", tol=TIGHT)
     dout = rng.normal(size=out.shape)
-    for name, fast, naive in zip(("dx", "dw", "db"), ch05["conv_backward_im2col"](dout, cache),
-                                 conv_naive.conv_backward_naive(dout, cache_naive), strict=True):
+    for name, fast, naive in zip(
+        ("dx", "dw", "db"),
+        ch05["conv_backward_im2col"](dout, cache),
+        conv_naive.conv_backward_naive(dout, cache_naive),
+        strict=True,
+    ):
         assert_close(fast, naive, name, tol=TIGHT)
 
 
 def test_window_view_is_a_read_of_the_same_memory(ch05):
     x = np.random.default_rng(0).normal(size=(2, 3, 9, 8))[:, :, ::-1]  # negative strides
     view = ch05["window_view"](x, 3, 2)
-    expected = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(2, 3))[:, :, ::2, ::2].transpose(0, 1, 4, 5, 2, 3)
+    expected = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(2, 3))[
+        :, :, ::2, ::2
+    ].transpose(0, 1, 4, 5, 2, 3)
     np.testing.assert_array_equal(view, expected)
     assert np.shares_memory(view, x)
 
@@ -101,7 +120,10 @@ def test_offsets_and_strides_against_numpy(ch05):
         for index in np.ndindex(*shape):
             assert ch05["row_major_offset"](index, shape) == np.ravel_multi_index(index, shape)
         for dtype in (np.int16, np.float32, np.complex128):
-            assert ch05["row_major_strides"](shape, np.dtype(dtype).itemsize) == np.empty(shape, dtype=dtype).strides
+            assert (
+                ch05["row_major_strides"](shape, np.dtype(dtype).itemsize)
+                == np.empty(shape, dtype=dtype).strides
+            )
 
 
 @pytest.mark.parametrize("x_shape, size, stride", POOL_CASES)
@@ -122,9 +144,18 @@ def test_max_pool_against_torch(ch05, x_shape, size, stride, ties):
 def _torch_table_3_2(net):
     """Table 3.2 from torch.nn modules, with the weights of our network (dropout left out: eval mode)."""
     conv1, conv2, fc1, fc2 = (layer for layer in net.layers if layer.params)
-    model = nn.Sequential(nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
-                          nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2, 2),
-                          nn.Flatten(), nn.Linear(3136, 1024), nn.ReLU(), nn.Linear(1024, 10)).double()
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Conv2d(32, 64, 5, padding=2),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+        nn.Linear(3136, 1024),
+        nn.ReLU(),
+        nn.Linear(1024, 10),
+    ).double()
     with torch.no_grad():
         for ours, theirs in zip((conv1, conv2, fc1, fc2), (model[0], model[3], model[7], model[9])):
             W = ours.params["W"]
@@ -160,7 +191,10 @@ def test_train_step_is_torch_adamw_with_decay_on_weights_only(ch05):
     model, torch_layers = _torch_table_3_2(net)
     weights = [m.weight for m in torch_layers]
     biases = [m.bias for m in torch_layers]
-    opt = torch.optim.AdamW([{"params": weights, "weight_decay": 0.05}, {"params": biases, "weight_decay": 0.0}], lr=1e-3)
+    opt = torch.optim.AdamW(
+        [{"params": weights, "weight_decay": 0.05}, {"params": biases, "weight_decay": 0.0}],
+        lr=1e-3,
+    )
     rng = np.random.default_rng(6)
     X, y = rng.normal(size=(4, 1, 28, 28)), rng.integers(0, 10, size=4)
     configs = {}
@@ -173,7 +207,9 @@ def test_train_step_is_torch_adamw_with_decay_on_weights_only(ch05):
         assert_close(loss, loss_t, f"loss at step {step + 1}", tol=1e-8)
     for ours, theirs in zip((layer for layer in net.layers if layer.params), torch_layers):
         W = ours.params["W"]
-        assert_close(W if W.ndim == 4 else W.T, theirs.weight, f"{ours!r} W after 3 steps", tol=1e-6)
+        assert_close(
+            W if W.ndim == 4 else W.T, theirs.weight, f"{ours!r} W after 3 steps", tol=1e-6
+        )
         assert_close(ours.params["b"], theirs.bias, f"{ours!r} b after 3 steps", tol=1e-6)
 
 

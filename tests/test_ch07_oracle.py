@@ -33,8 +33,16 @@ class Net(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(2, 6, 3), nn.BatchNorm2d(6), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                                      nn.Flatten(), nn.Linear(6, 7), nn.BatchNorm1d(7), nn.ReLU())
+        self.features = nn.Sequential(
+            nn.Conv2d(2, 6, 3),
+            nn.BatchNorm2d(6),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(6, 7),
+            nn.BatchNorm1d(7),
+            nn.ReLU(),
+        )
         self.classifier = nn.Linear(7, 5)
 
     def forward(self, X):
@@ -43,8 +51,10 @@ class Net(nn.Module):
 
 def data(seed, n=16):
     generator = torch.Generator().manual_seed(seed)
-    return (torch.randn(n, 2, 9, 9, generator=generator, dtype=torch.float64),
-            torch.randint(0, 5, (n,), generator=generator))
+    return (
+        torch.randn(n, 2, 9, 9, generator=generator, dtype=torch.float64),
+        torch.randint(0, 5, (n,), generator=generator),
+    )
 
 
 def trained_net(seed=0):
@@ -61,7 +71,9 @@ def test_feature_extraction_is_logistic_regression_on_fixed_features(ch07):
     """Eq. (2): frozen backbone + frozen BN in eval mode = a linear model on features computed once."""
     net = trained_net()
     ch07["freeze_backbone"](net, head_name="classifier")
-    optimizer = torch.optim.Adam(ch07["param_groups"](net, lr_head=0.05, lr_backbone=1e-3, head_name="classifier"))
+    optimizer = torch.optim.Adam(
+        ch07["param_groups"](net, lr_head=0.05, lr_backbone=1e-3, head_name="classifier")
+    )
     head = copy.deepcopy(net.classifier)
     reference_optimizer = torch.optim.Adam(head.parameters(), lr=0.05)
     batches = [data(seed) for seed in range(6)]
@@ -75,8 +87,12 @@ def test_feature_extraction_is_logistic_regression_on_fixed_features(ch07):
         reference_optimizer.zero_grad()
         nn.functional.cross_entropy(head(Z), y).backward()
         reference_optimizer.step()
-    assert_close(net.classifier.weight.detach().numpy(), head.weight, "head weight after 6 steps", tol=1e-10)
-    assert_close(net.classifier.bias.detach().numpy(), head.bias, "head bias after 6 steps", tol=1e-10)
+    assert_close(
+        net.classifier.weight.detach().numpy(), head.weight, "head weight after 6 steps", tol=1e-10
+    )
+    assert_close(
+        net.classifier.bias.detach().numpy(), head.bias, "head bias after 6 steps", tol=1e-10
+    )
 
 
 def test_fine_tuning_groups_are_two_adams_with_their_own_rates(ch07):
@@ -121,4 +137,9 @@ def test_replace_head_matches_a_fresh_linear_layer(ch07):
     torch.manual_seed(5)
     fresh = nn.Linear(7, 9, dtype=torch.float64)
     assert net.classifier.weight.dtype == torch.float64
-    assert_close(net.classifier.weight.detach().numpy(), fresh.weight, "the new head's initial weights", tol=1e-15)
+    assert_close(
+        net.classifier.weight.detach().numpy(),
+        fresh.weight,
+        "the new head's initial weights",
+        tol=1e-15,
+    )

@@ -32,7 +32,11 @@ def test_numerical_gradient_of_a_quadratic():
 
 def test_numerical_gradient_with_upstream_gradient():
     rng = np.random.default_rng(1)
-    W, x, dout = rng.standard_normal((3, 5)), rng.standard_normal((2, 3)), rng.standard_normal((2, 5))
+    W, x, dout = (
+        rng.standard_normal((3, 5)),
+        rng.standard_normal((2, 3)),
+        rng.standard_normal((2, 5)),
+    )
     dW = numerical_gradient(lambda W_: x @ W_, W, dout)
     assert dW.shape == W.shape and rel_error(dW, x.T @ dout) < 1e-8
 

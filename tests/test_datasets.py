@@ -19,7 +19,6 @@ from autograder.course import REPO
 from backproplab import datasets as ds
 
 
-
 # --- helpers ------------------------------------------------------------------
 
 
@@ -75,9 +74,13 @@ class CountingHandler(http.server.SimpleHTTPRequestHandler):
 def server(tmp_path_factory):
     """A local HTTP server: (base URL, served folder, list of requested paths)."""
     root = tmp_path_factory.mktemp("served")
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(CountingHandler, directory=str(root)))
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), partial(CountingHandler, directory=str(root))
+    )
     httpd.requests = []
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}", root, httpd.requests
     httpd.shutdown()
@@ -100,7 +103,13 @@ def site(server, tmp_path):
         "mnist": [entry(n, c, url) for n, c in files.items() if n.endswith("ubyte.gz")],
         "cifar-10": [entry("cifar-10-python.tar.gz", files["cifar-10-python.tar.gz"], url)],
     }
-    return {"url": url, "folder": folder, "files": files, "registry": registry, "requests": requests}
+    return {
+        "url": url,
+        "folder": folder,
+        "files": files,
+        "registry": registry,
+        "requests": requests,
+    }
 
 
 def fetch(site, tmp_path, name="mnist", **kwargs):
@@ -169,7 +178,10 @@ def test_404_gives_a_clear_network_error(site, tmp_path):
 
 
 def test_mirror_replaces_the_host_and_folder(site, tmp_path):
-    moved = [dict(e, url="https://example.invalid/a/b/" + e["filename"]) for e in site["registry"]["mnist"]]
+    moved = [
+        dict(e, url="https://example.invalid/a/b/" + e["filename"])
+        for e in site["registry"]["mnist"]
+    ]
     registry = {"mnist": moved}
     fetch(site, tmp_path, registry=registry, mirror=site["url"] + "/")
     assert len(site["requests"]) == 4
@@ -195,7 +207,9 @@ def test_load_mnist_and_cifar10_from_fetched_files(site, tmp_path):
 def test_load_fashion_mnist_downloads_without_the_debian_package(site, tmp_path, monkeypatch):
     monkeypatch.setattr(ds, "DEBIAN_FASHION_MNIST", tmp_path / "not-installed")
     registry = {"fashion-mnist": site["registry"]["mnist"]}
-    X, y = ds.load_fashion_mnist("train", registry=registry, cache_dir=tmp_path / "cache", progress=False)
+    X, y = ds.load_fashion_mnist(
+        "train", registry=registry, cache_dir=tmp_path / "cache", progress=False
+    )
     assert X.shape == (6, 1, 28, 28) and y.shape == (6,) and len(site["requests"]) == 4
 
 
@@ -271,7 +285,8 @@ def test_load_digits_split():
 
 # CI installs the package and sets BACKPROPLAB_REQUIRE_FASHION_MNIST=1 so that these tests cannot skip.
 DEBIAN = pytest.mark.skipif(
-    not ds.DEBIAN_FASHION_MNIST.is_dir() and not os.environ.get("BACKPROPLAB_REQUIRE_FASHION_MNIST"),
+    not ds.DEBIAN_FASHION_MNIST.is_dir()
+    and not os.environ.get("BACKPROPLAB_REQUIRE_FASHION_MNIST"),
     reason="Debian package dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)",
 )
 
@@ -304,5 +319,7 @@ def test_without_fashion_mnist_the_cnn_chapters_get_enlarged_digits(monkeypatch,
     assert X_tr.shape[1:] == (1, 28, 28) and X_tr.dtype == np.float32 and len(X_tr) == len(y_tr)
     assert len(X_tr) + len(X_te) == 1797 and names == tuple("0123456789")
     digits, _, _, _ = ds.load_digits_split()
-    np.testing.assert_array_equal(X_tr[0, 0, 2:5, 2:5], np.full((3, 3), digits[0, 0], dtype=np.float32))
+    np.testing.assert_array_equal(
+        X_tr[0, 0, 2:5, 2:5], np.full((3, 3), digits[0, 0], dtype=np.float32)
+    )
     assert "apt install dataset-fashion-mnist" in capsys.readouterr().out

@@ -33,13 +33,24 @@ def make_panel(predict=predict_proba, n=6):
 def test_panel_opens_with_one_described_figure_and_the_prediction():
     panel = make_panel()
     assert len(png_of(panel)) == 1
-    assert (panel.image.min, panel.image.max, panel.image.value, panel.stage.value) == (0, 5, 0, "stage1")
-    assert "true class <b>0</b>, predicted" in panel.status.value and "16 maps of 14x14" in panel.status.value
+    assert (panel.image.min, panel.image.max, panel.image.value, panel.stage.value) == (
+        0,
+        5,
+        0,
+        "stage1",
+    )
+    assert (
+        "true class <b>0</b>, predicted" in panel.status.value
+        and "16 maps of 14x14" in panel.status.value
+    )
     alt = panel.output.outputs[0]["data"]["text/plain"]
     assert "16 of the 16 feature maps of stage1" in alt and "five most probable classes" in alt
 
 
-@pytest.mark.parametrize("control, value", [("image", 3), ("stage", "stage2"), ("stage", "stage3"), ("order", "strongest")])
+@pytest.mark.parametrize(
+    "control, value",
+    [("image", 3), ("stage", "stage2"), ("stage", "stage3"), ("order", "strongest")],
+)
 def test_moving_a_control_changes_the_picture(control, value):
     panel = make_panel()
     panel.stage.value = "stage2"
@@ -62,7 +73,9 @@ def test_stage3_shows_the_strongest_of_its_64_maps():
     means = maps.mean(axis=(1, 2))
     others = [c for c in range(64) if c not in set(chosen.tolist())]
     assert means[chosen].min() >= means[others].max()
-    assert list(maps[chosen].mean(axis=(1, 2))) == sorted(maps[chosen].mean(axis=(1, 2)), reverse=True)
+    assert list(maps[chosen].mean(axis=(1, 2))) == sorted(
+        maps[chosen].mean(axis=(1, 2)), reverse=True
+    )
 
 
 def test_stage_maps_restore_every_mode_and_touch_no_statistics():
@@ -71,7 +84,10 @@ def test_stage_maps_restore_every_mode_and_touch_no_statistics():
     model.stage2[1].eval()
     stats = model.stage1[1].running_mean.clone()
     maps = stage_maps(model, torch.rand(2, 1, 28, 28), ("stage1", "stage3"))
-    assert {k: v.shape for k, v in maps.items()} == {"stage1": (2, 16, 14, 14), "stage3": (2, 64, 3, 3)}
+    assert {k: v.shape for k, v in maps.items()} == {
+        "stage1": (2, 16, 14, 14),
+        "stage3": (2, 64, 3, 3),
+    }
     assert model.training and model.stage1[1].training and not model.stage2[1].training
     torch.testing.assert_close(model.stage1[1].running_mean, stats)
     assert not model.stage1._forward_hooks
@@ -88,11 +104,14 @@ def test_a_broken_predict_proba_gives_a_message_and_still_the_maps():
     assert len(png_of(panel)) == 1 and "Implement broken above first" in panel.status.value
 
 
-@pytest.mark.parametrize("wrong, match", [
-    (lambda model, X, b: torch.softmax(model.eval()(X), dim=0) * 0.5, "sums to 5 "),
-    (lambda model, X, b: torch.ones(1, 3) / 3, r"shape \(1, 3\)"),
-    (lambda model, X, b: "nine", "not a tensor of probabilities"),
-])
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda model, X, b: torch.softmax(model.eval()(X), dim=0) * 0.5, "sums to 5 "),
+        (lambda model, X, b: torch.ones(1, 3) / 3, r"shape \(1, 3\)"),
+        (lambda model, X, b: "nine", "not a tensor of probabilities"),
+    ],
+)
 def test_a_wrong_result_is_explained(wrong, match):
     import re
 
@@ -103,14 +122,29 @@ def test_a_wrong_result_is_explained(wrong, match):
 
 def test_bad_inputs_are_explained():
     with pytest.raises(ValueError, match="no submodule named stage9"):
-        feature_map_viewer(Backbone(), torch.rand(2, 1, 28, 28), torch.zeros(2), predict_proba, CLASSES, stages=("stage9",))
+        feature_map_viewer(
+            Backbone(),
+            torch.rand(2, 1, 28, 28),
+            torch.zeros(2),
+            predict_proba,
+            CLASSES,
+            stages=("stage9",),
+        )
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         feature_map_viewer(Backbone(), torch.rand(28, 28), torch.zeros(2), predict_proba, CLASSES)
 
 
 def test_a_model_with_other_stage_names_works():
     torch.manual_seed(2)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 28 * 28, 10))
-    panel = feature_map_viewer(model, torch.rand(3, 1, 28, 28), torch.zeros(3, dtype=torch.long), predict_proba,
-                               CLASSES, stages=("0", "1"))
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 28 * 28, 10)
+    )
+    panel = feature_map_viewer(
+        model,
+        torch.rand(3, 1, 28, 28),
+        torch.zeros(3, dtype=torch.long),
+        predict_proba,
+        CLASSES,
+        stages=("0", "1"),
+    )
     assert len(png_of(panel)) == 1 and "4 maps of 28x28" in panel.status.value

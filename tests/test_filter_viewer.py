@@ -27,7 +27,10 @@ def test_panel_opens_on_the_first_checkpoint_with_one_described_figure():
     assert f"{F} small {K}x{K} images in grey levels" in alt and "filters at step 0" in alt
 
 
-@pytest.mark.parametrize("control, value", [("checkpoint", 1), ("checkpoint", 3), ("scaling", "shared"), ("show", "change")])
+@pytest.mark.parametrize(
+    "control, value",
+    [("checkpoint", 1), ("checkpoint", 3), ("scaling", "shared"), ("show", "change")],
+)
 def test_moving_a_control_changes_the_picture(control, value):
     panel = filter_viewer(make_snapshots())
     panel.checkpoint.value = 2
@@ -87,18 +90,24 @@ def test_a_diverged_checkpoint_gives_a_message_not_a_traceback():
     panel = filter_viewer(snapshots, steps=[0, 5, 10, 15])
     panel.checkpoint.value = 2
     assert png_of(panel) == []
-    assert "step 10 hold nan or inf" in panel.status.value and "smaller learning rate" in panel.status.value
+    assert (
+        "step 10 hold nan or inf" in panel.status.value
+        and "smaller learning rate" in panel.status.value
+    )
     assert "nan or inf" in panel.output.outputs[0]["text"]
     panel.checkpoint.value = 1
     assert len(png_of(panel)) == 1, "a finite checkpoint is drawn again"
 
 
-@pytest.mark.parametrize("snapshots, match", [
-    ([], "non-empty"),
-    ([np.zeros((F, K, K))], r"\(F, C, K, K\)"),
-    ([np.zeros((F, 2, K, K))], "C = 2 channels"),
-    ([np.zeros((F, 1, K, K)), np.zeros((F, 1, 3, 3))], "one shape"),
-])
+@pytest.mark.parametrize(
+    "snapshots, match",
+    [
+        ([], "non-empty"),
+        ([np.zeros((F, K, K))], r"\(F, C, K, K\)"),
+        ([np.zeros((F, 2, K, K))], "C = 2 channels"),
+        ([np.zeros((F, 1, K, K)), np.zeros((F, 1, 3, 3))], "one shape"),
+    ],
+)
 def test_bad_snapshots_are_explained(snapshots, match):
     with pytest.raises(ValueError, match=match):
         filter_viewer(snapshots)

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.xdist_group("grade_command")
 ASSIGNMENT = "01_gradient_descent"
 
 
-@pytest.mark.skipif(unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}")
+@pytest.mark.skipif(
+    unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}"
+)
 def test_grade_zip_from_the_command_line(tmp_path):
     """A zip of two students: the table lists both, a notebook-less one with its reason; rerunning changes nothing."""
     folder = tmp_path / "class"
@@ -29,7 +31,17 @@ def test_grade_zip_from_the_command_line(tmp_path):
     (folder / "bob").mkdir()
     (folder / "bob" / "notes.txt").write_text("forgot the notebook")
     archive = shutil.make_archive(str(tmp_path / "class"), "zip", folder)
-    command = [sys.executable, "-m", "autograder", "grade", archive, "--chapter", ASSIGNMENT, "--workdir", str(tmp_path / "work")]
+    command = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        archive,
+        "--chapter",
+        ASSIGNMENT,
+        "--workdir",
+        str(tmp_path / "work"),
+    ]
     first = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
     table = {line.split()[0]: line for line in first.stdout.splitlines() if line.split()}
@@ -44,22 +56,44 @@ def test_grade_zip_from_the_command_line(tmp_path):
 
 def test_refuses_to_grade_without_a_sandbox(monkeypatch, capsys):
     """Where the sandbox is impossible, grading stops loudly unless the instructor passes unsafe."""
-    monkeypatch.setattr(autograder.grade, "unavailable_reason", lambda: "the grader is not running as root")
-    with pytest.raises(SandboxUnavailable, match=r"(?s)REFUSING TO GRADE.*not running as root.*--unsafe"):
+    monkeypatch.setattr(
+        autograder.grade, "unavailable_reason", lambda: "the grader is not running as root"
+    )
+    with pytest.raises(
+        SandboxUnavailable, match=r"(?s)REFUSING TO GRADE.*not running as root.*--unsafe"
+    ):
         check_sandbox(unsafe=False)
     check_sandbox(unsafe=True)
     assert "WITHOUT a sandbox" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}")
+@pytest.mark.skipif(
+    unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}"
+)
 def test_killed_run_resumes_without_losing_or_double_counting(tmp_path):
     """Kill the grader after its first student; the rerun keeps that result and grades the rest once."""
     folder = tmp_path / "class"
     for student in ("s1", "s2", "s3"):
         write_submission(released_notebook(ASSIGNMENT), folder, student, ASSIGNMENT)
     work = tmp_path / "work"
-    command = [sys.executable, "-m", "autograder", "grade", str(folder), "--chapter", ASSIGNMENT, "--workdir", str(work)]
-    run = subprocess.Popen(command, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        str(folder),
+        "--chapter",
+        ASSIGNMENT,
+        "--workdir",
+        str(work),
+    ]
+    run = subprocess.Popen(
+        command,
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     first = work / "results" / "s1.json"
     deadline = time.monotonic() + 240
     while not first.exists() and time.monotonic() < deadline and run.poll() is None:
@@ -80,7 +114,10 @@ def test_zip_collect_names_are_sorted_into_student_folders(tmp_path):
     """Flat files named as nbgrader's zip_collect names them become one folder per student."""
     from autograder.grade import _unpacked
 
-    for name in ("ada_attempt_2026-11-01-10-00_gradient_descent.ipynb", "bob_lee_attempt_2026-11-02-09-30_notes.txt"):
+    for name in (
+        "ada_attempt_2026-11-01-10-00_gradient_descent.ipynb",
+        "bob_lee_attempt_2026-11-02-09-30_notes.txt",
+    ):
         (tmp_path / name).write_text("{}")
     with _unpacked(tmp_path) as folder:
         found = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
@@ -109,7 +146,9 @@ def _processes_mentioning(text):
     return found
 
 
-@pytest.mark.skipif(unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}")
+@pytest.mark.skipif(
+    unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}"
+)
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_stopping_the_grader_stops_every_sandbox_it_started(tmp_path, signum):
     """Ctrl-C (SIGINT) or SIGTERM to the grader, while a student's kernel loops: no worker, kernel or sandbox survives."""
@@ -119,19 +158,36 @@ def test_stopping_the_grader_stops_every_sandbox_it_started(tmp_path, signum):
             cell.source = "while True:\n    pass\n"
     write_submission(notebook, tmp_path / "class", "looper", ASSIGNMENT)
     work = tmp_path / "work"
-    command = [sys.executable, "-m", "autograder", "grade", str(tmp_path / "class"), "--chapter", ASSIGNMENT,
-               "--workdir", str(work), "--timeout", "120"]
+    command = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        str(tmp_path / "class"),
+        "--chapter",
+        ASSIGNMENT,
+        "--workdir",
+        str(work),
+        "--timeout",
+        "120",
+    ]
     run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while len(sandboxed := _descendants(_processes_mentioning(str(work)))) < 3:  # bwrap, its init, the kernel
+    # bwrap, its init, the kernel
+    while len(sandboxed := _descendants(_processes_mentioning(str(work)))) < 3:
         assert time.monotonic() < deadline and run.poll() is None, "no sandboxed kernel started"
         time.sleep(0.2)
     run.send_signal(signum)
     run.wait(timeout=30)
     deadline = time.monotonic() + 15
-    while _alive(sandboxed | set(_processes_mentioning(str(tmp_path)))) and time.monotonic() < deadline:
+    while (
+        _alive(sandboxed | set(_processes_mentioning(str(tmp_path))))
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.2)
-    assert _alive(sandboxed | set(_processes_mentioning(str(tmp_path)))) == [], "processes of the stopped grader survive"
+    assert _alive(sandboxed | set(_processes_mentioning(str(tmp_path)))) == [], (
+        "processes of the stopped grader survive"
+    )
 
 
 def _descendants(pids):

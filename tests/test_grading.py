@@ -10,16 +10,24 @@ from tests.conftest import CHAPTERS
 
 def _on_chapter_worker(assignment, *values, test_id):
     """A test parameter in its chapter's xdist group: each class is graded once, on one worker."""
-    return pytest.param(assignment, *values, id=test_id, marks=pytest.mark.xdist_group(f"graded-{assignment}"))
+    return pytest.param(
+        assignment, *values, id=test_id, marks=pytest.mark.xdist_group(f"graded-{assignment}")
+    )
 
 
 GRADED_CHAPTERS = [_on_chapter_worker(a, test_id=a) for a in CHAPTERS]
-VARIANT_CASES = [_on_chapter_worker(a, v, test_id=f"{a}-{v.name}") for a in CHAPTERS for v in variants_for(a)]
-MUTANT_CASES = [_on_chapter_worker(a, m, test_id=f"{a}-{m.name}") for a in CHAPTERS for m in mutants_for(a)]
+VARIANT_CASES = [
+    _on_chapter_worker(a, v, test_id=f"{a}-{v.name}") for a in CHAPTERS for v in variants_for(a)
+]
+MUTANT_CASES = [
+    _on_chapter_worker(a, m, test_id=f"{a}-{m.name}") for a in CHAPTERS for m in mutants_for(a)
+]
 
 
 def _failed_cells(result):
-    return sorted(name for name, c in result.cells.items() if c.autograded and c.score < c.max_score)
+    return sorted(
+        name for name, c in result.cells.items() if c.autograded and c.score < c.max_score
+    )
 
 
 @pytest.mark.parametrize("assignment", GRADED_CHAPTERS)
@@ -37,7 +45,9 @@ def test_untouched_release_scores_zero(graded_class, assignment):
     result = graded_class(assignment)["untouched"]
     assert result.status == "graded", result.reason
     assert result.auto_score == 0
-    assert result.manual_pending == 0, "an unanswered written question is scored 0, not left pending"
+    assert result.manual_pending == 0, (
+        "an unanswered written question is scored 0, not left pending"
+    )
 
 
 @pytest.mark.parametrize("assignment", CHAPTERS)
@@ -72,7 +82,9 @@ def test_mutant_loses_points(graded_class, assignment, mutant):
     solution = graded_class(assignment)["solution"]
     assert result.status == "graded", result.reason
     assert result.auto_score < solution.auto_score
-    missed = [cell for cell in mutant.loses if result.cells[cell].score >= result.cells[cell].max_score]
+    missed = [
+        cell for cell in mutant.loses if result.cells[cell].score >= result.cells[cell].max_score
+    ]
     assert not missed, f"{mutant.name} still gets full points in {missed}"
 
 
@@ -96,8 +108,12 @@ def test_class_scores_are_reported(graded_class, assignment, record_property):
     full = results["solution"].auto_max
     assert len(variants) >= 4 and len(mutants) >= 8
     scores = sorted(m.auto_score for m in mutants)
-    record_property("report", (
-        f"{assignment}: solution {results['solution'].auto_score:g}/{full:g}, untouched {results['untouched'].auto_score:g}; "
-        f"{sum(v.auto_score == full and not v.flags for v in variants)} of {len(variants)} variants full with no flag; "
-        f"{sum(m.auto_score < full for m in mutants)} of {len(mutants)} mutants lose points "
-        f"(scores {scores[0]:g} to {scores[-1]:g}, median {scores[len(scores) // 2]:g})"))
+    record_property(
+        "report",
+        (
+            f"{assignment}: solution {results['solution'].auto_score:g}/{full:g}, untouched {results['untouched'].auto_score:g}; "
+            f"{sum(v.auto_score == full and not v.flags for v in variants)} of {len(variants)} variants full with no flag; "
+            f"{sum(m.auto_score < full for m in mutants)} of {len(mutants)} mutants lose points "
+            f"(scores {scores[0]:g} to {scores[-1]:g}, median {scores[len(scores) // 2]:g})"
+        ),
+    )

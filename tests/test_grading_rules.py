@@ -14,7 +14,14 @@ import pytest
 import torch
 
 from autograder.feedback import feedback_notebook
-from autograder.outside_check import Record, check_cell, failed_checked_keys, numbered, records_by_cell, stray_records
+from autograder.outside_check import (
+    Record,
+    check_cell,
+    failed_checked_keys,
+    numbered,
+    records_by_cell,
+    stray_records,
+)
 from autograder.snapshot import autograde_preprocessors, SnapshotExecute
 from autograder.verdicts import answer_cells_by_count, cell_reason, describe_error
 from backproplab.grading import MIME, check, encode, record
@@ -31,7 +38,10 @@ def _sent(value, key="k"):
 
 # --- encoding: every real array-like is the same number ---------------------------------------------
 
-@pytest.mark.parametrize("value", [2.0, 2, np.float64(2), np.float32(2), np.array(2.0), torch.tensor(2.0)])
+
+@pytest.mark.parametrize(
+    "value", [2.0, 2, np.float64(2), np.float32(2), np.array(2.0), torch.tensor(2.0)]
+)
 def test_every_real_scalar_encodes_as_the_same_number(value):
     assert values_match(encode(value), encode(2.0), 1e-12)
 
@@ -67,12 +77,15 @@ def test_something_that_is_not_data_is_unrecordable_and_never_matches():
 
 # --- matching ---------------------------------------------------------------------------------------
 
+
 def test_float32_results_are_held_to_float32_precision_only():
     exact = np.linspace(0.1, 1.0, 10)
     single = exact.astype(np.float32) * np.float32(1 + 3e-7)
     assert values_match(encode(single), encode(exact), 1e-10)
     assert not values_match(encode(exact * (1 + 3e-7)), encode(exact), 1e-10)
-    assert not values_match(encode(single * 1.01), encode(exact), 1e-10), f"float32 tolerance is {FLOAT32_TOL}, not 1 %"
+    assert not values_match(encode(single * 1.01), encode(exact), 1e-10), (
+        f"float32 tolerance is {FLOAT32_TOL}, not 1 %"
+    )
 
 
 def test_shape_must_match_even_when_the_numbers_do():
@@ -85,11 +98,21 @@ def test_a_bool_is_not_a_number():
 
 
 def test_a_forged_payload_never_crashes_the_comparison():
-    for forged in ({}, {"array": "x"}, {"array": [1], "shape": "[]"}, {"list": 3}, {"dict": []}, [], "array", None):
+    for forged in (
+        {},
+        {"array": "x"},
+        {"array": [1], "shape": "[]"},
+        {"list": 3},
+        {"dict": []},
+        [],
+        "array",
+        None,
+    ):
         assert values_match(forged, encode(1.0), 1.0) is False
 
 
 # --- reasons in words, never the expected value -----------------------------------------------------
+
 
 def test_transposed_result_is_named_as_such():
     words = describe_difference(encode(np.ones((3, 2))), encode(np.ones((2, 3))), 1e-7)
@@ -97,7 +120,9 @@ def test_transposed_result_is_named_as_such():
 
 
 def test_flipped_sign_is_named():
-    assert describe_difference(encode([1.0, -2.0]), encode([-1.0, 2.0]), 1e-7) == "the sign is flipped"
+    assert (
+        describe_difference(encode([1.0, -2.0]), encode([-1.0, 2.0]), 1e-7) == "the sign is flipped"
+    )
 
 
 def test_a_constant_factor_is_named_only_when_the_ratio_is_constant():
@@ -116,13 +141,22 @@ def test_nan_where_numbers_were_expected_is_named():
 
 
 def test_wrong_kind_is_named():
-    assert describe_difference(encode(None), encode([1.0, 2.0]), 1e-7) == "None where an array of shape (2,) was expected"
+    assert (
+        describe_difference(encode(None), encode([1.0, 2.0]), 1e-7)
+        == "None where an array of shape (2,) was expected"
+    )
 
 
 def test_the_reason_names_the_case_in_words_and_never_the_expected_value():
-    reference = {"dW_D5": Record("dW_D5", encode([0.123456, 9.87654]), 1e-7, "dW for stride 2, padding 1")}
+    reference = {
+        "dW_D5": Record("dW_D5", encode([0.123456, 9.87654]), 1e-7, "dW for stride 2, padding 1")
+    }
     reason = check_cell(reference, [Record("dW_D5", encode([1.0, 1.0]))])
-    assert reason.startswith("dW for stride 2, padding 1: ") and "0.123" not in reason and "9.87" not in reason
+    assert (
+        reason.startswith("dW for stride 2, padding 1: ")
+        and "0.123" not in reason
+        and "9.87" not in reason
+    )
 
 
 def test_a_missing_record_says_the_test_stopped_before_it():
@@ -135,8 +169,11 @@ def test_matching_records_pass_and_extra_keys_are_ignored():
 
 # --- the same key recorded again, snapshots, stray records ------------------------------------------
 
+
 def test_a_key_recorded_again_is_numbered_in_order():
-    keys = [r.key for r in numbered([Record("a", 1), Record("a", 2), Record("b", 3), Record("a", 4)])]
+    keys = [
+        r.key for r in numbered([Record("a", 1), Record("a", 2), Record("b", 3), Record("a", 4)])
+    ]
     assert keys == ["a", "a#2", "b", "a#3"]
 
 
@@ -163,7 +200,9 @@ def test_records_from_a_cell_that_is_not_a_test_are_ignored_and_noted():
 
 
 def test_a_malformed_record_payload_becomes_harmless():
-    rec = Record.from_payload({"key": ["x"], "value": 1, "tol": "huge", "about": "a" * 999, "checked": "yes"})
+    rec = Record.from_payload(
+        {"key": ["x"], "value": 1, "tol": "huge", "about": "a" * 999, "checked": "yes"}
+    )
     assert rec.tol == 1e-7 and len(rec.about) == 200 and rec.checked is False
 
 
@@ -173,6 +212,7 @@ def test_the_grader_snapshots_in_place_of_nbgraders_execute():
 
 
 # --- tampering: only a kernel check that passed and fails outside -----------------------------------
+
 
 def test_only_a_checked_key_that_fails_outside_counts_as_tampering():
     reference = {"seen": _ref(1.0, checked=True), "unseen": _ref(2.0)}
@@ -195,6 +235,7 @@ def test_record_sends_nothing_outside_autograding(monkeypatch, capsys):
 
 # --- reasons for cells that raised -------------------------------------------------------------------
 
+
 def _notebook_with_answer_cell(count=7):
     cell = nbformat.v4.new_code_cell("def forward(X, W, b):\n    return X @ W")
     cell.metadata["nbgrader"] = {"solution": True, "grade_id": "ch01_forward"}
@@ -203,15 +244,20 @@ def _notebook_with_answer_cell(count=7):
 
 
 def test_an_exception_in_the_students_cell_names_its_type_and_line_only():
-    error = {"ename": "ValueError", "evalue": "In[12] = 'hidden test source'",
-             "traceback": ["\x1b[0;32mCell In[7], line 2\x1b[0m, in forward", "Cell In[9], line 4"]}
+    error = {
+        "ename": "ValueError",
+        "evalue": "In[12] = 'hidden test source'",
+        "traceback": ["\x1b[0;32mCell In[7], line 2\x1b[0m, in forward", "Cell In[9], line 4"],
+    }
     reason = describe_error(error, answer_cells_by_count(_notebook_with_answer_cell()))
     assert reason.startswith("your code raised ValueError (your cell ch01_forward, line 2)")
     assert "hidden" not in reason, "kernel-made text never reaches the feedback"
 
 
 def test_an_exception_in_the_tests_own_code_is_not_blamed_on_a_line_of_the_student():
-    reason = describe_error({"ename": "TypeError", "traceback": ["Cell In[9], line 4"]}, {7: "ch01_forward"})
+    reason = describe_error(
+        {"ename": "TypeError", "traceback": ["Cell In[9], line 4"]}, {7: "ch01_forward"}
+    )
     assert reason == "the test could not use what your code returned: it raised TypeError"
 
 
@@ -228,21 +274,33 @@ def test_a_failed_check_shows_its_sentence_alone_in_ipython():
         "result = shell.run_cell(\"check('k', [1.0, -2.0], [-1.0, 2.0], 'dW for the toy')\")\n"
         "print('raised', type(result.error_in_exec).__name__)\n"
     )
-    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    ).stdout
     assert "raised CheckFailed" in shown
-    assert "dW for the toy: the sign is flipped" in shown and "Traceback" not in shown and "grading.py" not in shown
+    assert (
+        "dW for the toy: the sign is flipped" in shown
+        and "Traceback" not in shown
+        and "grading.py" not in shown
+    )
 
 
 def test_a_failed_visible_check_is_explained_by_the_outside_check():
     error = {"ename": "CheckFailed", "evalue": "anything", "traceback": ["Check failed: anything"]}
-    assert cell_reason("z at the start: the sign is flipped", error, {7: "ch01_forward"}) == "z at the start: the sign is flipped"
+    assert (
+        cell_reason("z at the start: the sign is flipped", error, {7: "ch01_forward"})
+        == "z at the start: the sign is flipped"
+    )
     assert cell_reason(None, None, {}) is None
 
 
 # --- feedback pages ----------------------------------------------------------------------------------
 
+
 def test_feedback_shows_no_output_made_in_the_kernel_and_hides_hidden_test_code():
-    answer = nbformat.v4.new_code_cell("print(In)", outputs=[nbformat.v4.new_output("stream", text="secret hidden line")])
+    answer = nbformat.v4.new_code_cell(
+        "print(In)", outputs=[nbformat.v4.new_output("stream", text="secret hidden line")]
+    )
     test = _graded_cell("t_hidden")
     test.source = '"""checks forward on hidden inputs."""\nsecret_hidden_call()'
     nb = nbformat.v4.new_notebook(cells=[answer, test])
@@ -254,17 +312,22 @@ def test_feedback_shows_no_output_made_in_the_kernel_and_hides_hidden_test_code(
 
 # --- mutants and variants are checked where they are defined -----------------------------------------
 
+
 def _fake_module(monkeypatch, **lists):
     import importlib
     from types import SimpleNamespace
 
-    monkeypatch.setattr(importlib, "import_module", lambda name: SimpleNamespace(__name__=name, **lists))
+    monkeypatch.setattr(
+        importlib, "import_module", lambda name: SimpleNamespace(__name__=name, **lists)
+    )
 
 
 def test_a_mutant_naming_a_test_cell_that_does_not_exist_is_refused_at_once(monkeypatch):
     from autograder.mutants import Mutant, mutants_for
 
-    typo = Mutant(name="typo", cell="ch01_forward", old="b", new="c", loses=("ch01_froward_hidden",))
+    typo = Mutant(
+        name="typo", cell="ch01_forward", old="b", new="c", loses=("ch01_froward_hidden",)
+    )
     _fake_module(monkeypatch, MUTANTS=[typo])
     with pytest.raises(ValueError, match="'typo'.*loses names no test cell.*ch01_froward_hidden"):
         mutants_for("01_gradient_descent")
@@ -273,21 +336,32 @@ def test_a_mutant_naming_a_test_cell_that_does_not_exist_is_refused_at_once(monk
 def test_a_variant_answering_a_cell_that_is_not_an_answer_cell_is_refused_at_once(monkeypatch):
     from autograder.variants import Variant, variants_for
 
-    _fake_module(monkeypatch, VARIANTS=[Variant(name="v", about="", answers={"ch01_forward_visible": "x = 1"})])
+    _fake_module(
+        monkeypatch,
+        VARIANTS=[Variant(name="v", about="", answers={"ch01_forward_visible": "x = 1"})],
+    )
     with pytest.raises(ValueError, match="'v'.*ch01_forward_visible"):
         variants_for("01_gradient_descent")
 
 
 # --- the messages between the grader and its workers --------------------------------------------------
 
+
 def test_a_job_travels_to_the_worker_and_back_unchanged(tmp_path):
     from autograder.messages import Job
 
     batch = Job("01_gradient_descent", "/w", 30, False, ["ch01_forward_hidden"], "abc")
-    job = batch.for_student({"kernel_name": "k-0", "uid": 64123, "unknown_setting": 1}, "ada", tmp_path, "d:abc")
+    job = batch.for_student(
+        {"kernel_name": "k-0", "uid": 64123, "unknown_setting": 1}, "ada", tmp_path, "d:abc"
+    )
     job.write(tmp_path / "job.json")
     assert Job.read(tmp_path / "job.json") == job
-    assert (job.kernel_name, job.uid, job.student, job.student_dir) == ("k-0", 64123, "ada", str(tmp_path))
+    assert (job.kernel_name, job.uid, job.student, job.student_dir) == (
+        "k-0",
+        64123,
+        "ada",
+        str(tmp_path),
+    )
 
 
 def test_a_result_keeps_its_cells_flags_and_status_through_json():
@@ -295,7 +369,10 @@ def test_a_result_keeps_its_cells_flags_and_status_through_json():
 
     from autograder.messages import CellScore, Flag, Status, StudentResult
 
-    result = StudentResult("ada", {"t": CellScore(0.0, 2.0, True, "the sign is flipped"), "w": CellScore(None, 3.0, False)})
+    result = StudentResult(
+        "ada",
+        {"t": CellScore(0.0, 2.0, True, "the sign is flipped"), "w": CellScore(None, 3.0, False)},
+    )
     result.flags.append(Flag.TAMPERED)
     again = StudentResult.from_dict(json.loads(json.dumps(result.to_dict())))
     assert again == result and again.status is Status.GRADED and again.manual_pending == 3.0

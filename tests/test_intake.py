@@ -6,7 +6,13 @@ import nbformat
 import pytest
 
 from autograder.grade import _cell_text, _extract_capped, _sort_flat_files
-from autograder.intake import MAX_NOTEBOOK_BYTES, SubmissionError, find_notebook, folder_digest, load_notebook
+from autograder.intake import (
+    MAX_NOTEBOOK_BYTES,
+    SubmissionError,
+    find_notebook,
+    folder_digest,
+    load_notebook,
+)
 from autograder.roster import printable, roster, safe_id
 from autograder.sanitize import escape_tags, sanitize_notebook
 
@@ -14,10 +20,18 @@ ASSIGNMENT = "01_gradient_descent"
 NOTEBOOK = "gradient_descent.ipynb"
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("alice", "alice"), ("mallory ", "mallory"), ("*", "student"), ("../bob", "bob"),
-    ("José Núñez", "Jose_Nunez"), ("=HYPERLINK(1)", "HYPERLINK_1"), ("\x1b[31mred", "31mred"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("alice", "alice"),
+        ("mallory ", "mallory"),
+        ("*", "student"),
+        ("../bob", "bob"),
+        ("José Núñez", "Jose_Nunez"),
+        ("=HYPERLINK(1)", "HYPERLINK_1"),
+        ("\x1b[31mred", "31mred"),
+    ],
+)
 def test_safe_id_keeps_only_letters_digits_dot_dash_underscore(name, expected):
     assert safe_id(name) == expected
 
@@ -34,7 +48,11 @@ def test_roster_reports_a_symlinked_folder_and_a_loose_file(tmp_path):
     (tmp_path / "eve").symlink_to(tmp_path / "alice")
     (tmp_path / "notes.txt").write_text("x")
     problems = {s.name: s.problem for s in roster(tmp_path)}
-    assert problems["alice"] == "" and "symbolic link" in problems["eve"] and "not a folder" in problems["notes.txt"]
+    assert (
+        problems["alice"] == ""
+        and "symbolic link" in problems["eve"]
+        and "not a folder" in problems["notes.txt"]
+    )
 
 
 def test_a_symlinked_notebook_is_refused_not_followed(tmp_path):
@@ -80,8 +98,17 @@ def test_a_flat_file_named_dot_dot_stays_in_its_folder(tmp_path):
     assert (tmp_path / "students" / "mallory" / "unnamed").read_text() == "{}"
 
 
-@pytest.mark.parametrize("text, shown", [("=1+1", "'=1+1"), ("+x", "'+x"), ("@a", "'@a"), ("-2", "'-2"),
-                                         ("a\x1b[31m", "a?[31m"), ("plain", "plain")])
+@pytest.mark.parametrize(
+    "text, shown",
+    [
+        ("=1+1", "'=1+1"),
+        ("+x", "'+x"),
+        ("@a", "'@a"),
+        ("-2", "'-2"),
+        ("a\x1b[31m", "a?[31m"),
+        ("plain", "plain"),
+    ],
+)
 def test_csv_fields_are_text_not_formulas_or_escapes(text, shown):
     assert _cell_text(text) == shown
 
@@ -91,14 +118,19 @@ def test_printable_replaces_control_characters():
 
 
 def test_escape_tags_neutralises_tags_but_keeps_comparisons():
-    assert escape_tags("<script>x</script> a < b, $x < 2$") == "&lt;script>x&lt;/script> a < b, $x < 2$"
+    assert (
+        escape_tags("<script>x</script> a < b, $x < 2$")
+        == "&lt;script>x&lt;/script> a < b, $x < 2$"
+    )
 
 
 def test_sanitize_keeps_inert_outputs_and_removes_active_ones():
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("x")
     cell.outputs = [
-        nbformat.v4.new_output("display_data", data={"text/html": "<script>1</script>", "text/plain": "1"}),
+        nbformat.v4.new_output(
+            "display_data", data={"text/html": "<script>1</script>", "text/plain": "1"}
+        ),
         nbformat.v4.new_output("display_data", data={"application/javascript": "alert(1)"}),
         nbformat.v4.new_output("stream", name="stdout", text="<b>printed</b>"),
     ]
@@ -106,4 +138,7 @@ def test_sanitize_keeps_inert_outputs_and_removes_active_ones():
     sanitize_notebook(nb)
     assert nb.cells[0].source.startswith("&lt;img")
     assert nb.cells[1].outputs[0]["data"] == {"text/plain": "1"}
-    assert "removed" in nb.cells[1].outputs[1]["text"] and nb.cells[1].outputs[2]["text"] == "<b>printed</b>"
+    assert (
+        "removed" in nb.cells[1].outputs[1]["text"]
+        and nb.cells[1].outputs[2]["text"] == "<b>printed</b>"
+    )

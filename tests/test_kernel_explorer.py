@@ -17,7 +17,9 @@ def reference_conv(x, w, b, stride, pad):
     K = w.shape[-1]
     rows = range(0, xp.shape[0] - K + 1, stride)
     cols = range(0, xp.shape[1] - K + 1, stride)
-    out = np.array([[np.sum(xp[i:i + K, j:j + K] * w[0, 0]) for j in cols] for i in rows]) + b[0]
+    out = (
+        np.array([[np.sum(xp[i : i + K, j : j + K] * w[0, 0]) for j in cols] for i in rows]) + b[0]
+    )
     return out[None, None], None
 
 
@@ -25,9 +27,17 @@ def reference_pool(kind):
     def pool(x, size, stride):
         H, W = (x.shape[2] - size) // stride + 1, (x.shape[3] - size) // stride + 1
         reduce = np.max if kind == "max" else np.mean
-        out = np.array([[reduce(x[0, 0, i * stride:i * stride + size, j * stride:j * stride + size])
-                         for j in range(W)] for i in range(H)])
+        out = np.array(
+            [
+                [
+                    reduce(x[0, 0, i * stride : i * stride + size, j * stride : j * stride + size])
+                    for j in range(W)
+                ]
+                for i in range(H)
+            ]
+        )
         return out[None, None], None
+
     pool.__name__ = f"{kind}_pool_forward_naive"
     return pool
 
@@ -42,9 +52,14 @@ def make_panel(conv_fn=reference_conv, **kwargs):
 def test_panel_draws_the_result_of_the_student_function():
     panel = make_panel(kernel="edge", stride=1, pad=1)
     assert len(png_of(panel)) == 1
-    expected, _ = reference_conv(IMAGE[None, None], np.array(CANONICAL_KERNELS["edge"], float)[None, None], [0.0], 1, 1)
+    expected, _ = reference_conv(
+        IMAGE[None, None], np.array(CANONICAL_KERNELS["edge"], float)[None, None], [0.0], 1, 1
+    )
     np.testing.assert_allclose(panel.result, expected[0, 0])
-    assert "input 12x10" in panel.size_label.value and "12x10" in panel.size_label.value.split("conv")[1]
+    assert (
+        "input 12x10" in panel.size_label.value
+        and "12x10" in panel.size_label.value.split("conv")[1]
+    )
 
 
 def test_picking_a_kernel_fills_the_grid_and_redraws():
@@ -86,12 +101,18 @@ def test_picking_a_kernel_calls_the_convolution_once():
     assert len(calls) == n_calls + 1
 
 
-@pytest.mark.parametrize("name, value, size", [("stride", 2, "6x5"), ("stride", 3, "4x4"), ("pad", 0, "10x8"), ("pad", 2, "14x12")])
+@pytest.mark.parametrize(
+    "name, value, size",
+    [("stride", 2, "6x5"), ("stride", 3, "4x4"), ("pad", 0, "10x8"), ("pad", 2, "14x12")],
+)
 def test_stride_and_padding_reach_the_function_and_change_the_size(name, value, size):
     panel = make_panel(kernel="edge", stride=1, pad=1)
     before = png_of(panel)
     getattr(panel, name).value = value
-    assert f"conv (3x3, stride {panel.stride.value}, padding {panel.pad.value}) {size}" in panel.size_label.value
+    assert (
+        f"conv (3x3, stride {panel.stride.value}, padding {panel.pad.value}) {size}"
+        in panel.size_label.value
+    )
     assert panel.result.shape == tuple(int(n) for n in size.split("x"))
     assert png_of(panel) != before
 
@@ -126,12 +147,15 @@ def test_not_implemented_shows_a_friendly_message():
     assert png_of(panel) == []
 
 
-@pytest.mark.parametrize("broken, words", [
-    (lambda x, w, b, stride, pad: 1 / 0, "ZeroDivisionError"),
-    (lambda x, w, b, stride, pad: (np.zeros((5, 5)), None), "should be (1, 1, H', W')"),
-    (lambda x, w, b, stride, pad: ("not an array", None), "should return (out, cache)"),
-    (lambda x, w, b, stride, pad: (np.full((1, 1, 2, 2), np.nan), None), "nan or inf"),
-])
+@pytest.mark.parametrize(
+    "broken, words",
+    [
+        (lambda x, w, b, stride, pad: 1 / 0, "ZeroDivisionError"),
+        (lambda x, w, b, stride, pad: (np.zeros((5, 5)), None), "should be (1, 1, H', W')"),
+        (lambda x, w, b, stride, pad: ("not an array", None), "should return (out, cache)"),
+        (lambda x, w, b, stride, pad: (np.full((1, 1, 2, 2), np.nan), None), "nan or inf"),
+    ],
+)
 def test_broken_functions_are_reported_in_words(broken, words):
     panel = make_panel(broken)
     assert words in panel.status.value
@@ -144,7 +168,9 @@ def test_broken_pooling_is_reported_in_words():
 
     panel = kernel_explorer(reference_conv, {"max": max_pool_forward_naive}, IMAGE)
     panel.pool.value = "max"
-    assert "max_pool_forward_naive raised IndexError: index 7 is out of bounds" in panel.status.value
+    assert (
+        "max_pool_forward_naive raised IndexError: index 7 is out of bounds" in panel.status.value
+    )
     assert [v for _, v in panel.pool.options] == ["none", "max"]  # no average pooling given
 
 

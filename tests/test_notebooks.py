@@ -12,8 +12,11 @@ def test_solution_runs_top_to_bottom_cleanly(assignment, tmp_path):
     """No cell errors or hangs, and none writes to stderr (benchmarks/notebook_times.py times the run)."""
     nb, _ = run_solution(assignment, tmp_path)
     noisy = [
-        c.id for c in nb.cells if c.cell_type == "code"
-        for o in c.outputs if o.get("name") == "stderr"
+        c.id
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.get("name") == "stderr"
     ]
     assert noisy == [], f"cells {noisy} write to stderr (a warning would cost a student points)"
 
@@ -22,12 +25,18 @@ def test_solution_runs_top_to_bottom_cleanly(assignment, tmp_path):
 def test_every_test_cell_records_results_for_the_outside_check(assignment, tmp_path):
     """Graded, every test cell sends at least one record, under keys unique within the cell."""
     nb = run_solution_as_graded(assignment, tmp_path)
-    graded = {c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    graded = {
+        c.metadata["nbgrader"]["grade_id"]
+        for c in nb.cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+    }
     records = records_by_cell(nb)
     assert set(records) == graded
     for grade_id, recs in records.items():
         assert recs, f"{grade_id} records nothing: the grader could not check it"
-        assert not [r.key for r in recs if "unrecordable" in r.value], f"{grade_id} records something that is not plain data"
+        assert not [r.key for r in recs if "unrecordable" in r.value], (
+            f"{grade_id} records something that is not plain data"
+        )
 
 
 @pytest.mark.parametrize("assignment", ["05_im2col_gpu", "06_pytorch"])
@@ -37,6 +46,12 @@ def test_runs_offline_with_only_what_ships(assignment, tmp_path, monkeypatch):
     monkeypatch.setenv("BACKPROPLAB_DATA", str(tmp_path / "empty-cache"))
     monkeypatch.setenv("BACKPROPLAB_OFFLINE", "1")
     nb, _ = run_solution(assignment, tmp_path)
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "Fashion-MNIST is not available here" in printed and "scikit-learn's 8x8 digits" in printed
-    assert "using" in printed and "for validation" in printed, "the shrunk subsets are not announced"
+    printed = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert (
+        "Fashion-MNIST is not available here" in printed and "scikit-learn's 8x8 digits" in printed
+    )
+    assert "using" in printed and "for validation" in printed, (
+        "the shrunk subsets are not announced"
+    )

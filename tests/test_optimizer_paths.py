@@ -39,7 +39,16 @@ STEPS = {"sgd": sgd, "momentum": momentum, "adam": adam_like}
 
 def test_panel_draws_a_figure_with_its_controls():
     panel = optimizer_paths(STEPS)
-    assert set(panel.controls) == {"optimizer", "surface", "lr", "num_steps", "beta1", "beta2", "x0", "y0"}
+    assert set(panel.controls) == {
+        "optimizer",
+        "surface",
+        "lr",
+        "num_steps",
+        "beta1",
+        "beta2",
+        "x0",
+        "y0",
+    }
     assert list(panel.controls["optimizer"].options) == ["sgd", "momentum", "adam", "all"]
     assert len(png_of(panel)) == 1
     assert set(panel.runs) == {"sgd"}
@@ -59,8 +68,16 @@ def test_a_slider_rounded_by_the_browser_does_not_redraw():
 
 @pytest.mark.parametrize(
     "name, value",
-    [("optimizer", "momentum"), ("optimizer", "all"), ("surface", "Rosenbrock"), ("lr", 0.01),
-     ("num_steps", 80), ("beta1", 0.5), ("x0", 3.0), ("y0", -1.0)],
+    [
+        ("optimizer", "momentum"),
+        ("optimizer", "all"),
+        ("surface", "Rosenbrock"),
+        ("lr", 0.01),
+        ("num_steps", 80),
+        ("beta1", 0.5),
+        ("x0", 3.0),
+        ("y0", -1.0),
+    ],
 )
 def test_changing_a_control_redraws(name, value):
     panel = optimizer_paths(STEPS, optimizer="momentum" if name != "optimizer" else "sgd")
@@ -97,7 +114,9 @@ def test_config_reaches_the_step_function_and_keeps_state():
     assert seen[0]["lr"] == pytest.approx(0.002)
     assert seen[0]["mu"] == seen[0]["beta1"] == pytest.approx(0.7)
     assert seen[0]["beta2"] == seen[0]["decay_rate"] == pytest.approx(0.95)
-    assert [s.get("calls", 0) for s in seen] == [0, 1, 2], "the state must carry over from step to step"
+    assert [s.get("calls", 0) for s in seen] == [0, 1, 2], (
+        "the state must carry over from step to step"
+    )
 
 
 def test_surface_change_moves_the_start():
@@ -118,10 +137,12 @@ def test_not_implemented_is_a_message_not_a_traceback():
 
 @pytest.mark.parametrize(
     "bad, words",
-    [(lambda w, dw, c: w - dw, "not the pair (next_w, config)"),
-     (lambda w, dw, c: (np.zeros(3), c), "shape (3,)"),
-     (lambda w, dw, c: (w, None), "config should be a dict"),
-     (lambda w, dw, c: 1 / 0, "ZeroDivisionError")],
+    [
+        (lambda w, dw, c: w - dw, "not the pair (next_w, config)"),
+        (lambda w, dw, c: (np.zeros(3), c), "shape (3,)"),
+        (lambda w, dw, c: (w, None), "config should be a dict"),
+        (lambda w, dw, c: 1 / 0, "ZeroDivisionError"),
+    ],
 )
 def test_bad_step_functions_are_reported_in_words(bad, words):
     panel = optimizer_paths({"bad": bad, "sgd": sgd}, optimizer="all")

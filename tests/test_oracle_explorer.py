@@ -22,7 +22,9 @@ def linear_from_ours(W, b):
 def conv2d_from_ours(w, b, stride=1, pad=0):
     """A right answer to chapter 06's Exercise 3."""
     w_t = torch.as_tensor(w)
-    layer = torch.nn.Conv2d(w.shape[1], w.shape[0], w.shape[2:], stride=stride, padding=pad, dtype=w_t.dtype)
+    layer = torch.nn.Conv2d(
+        w.shape[1], w.shape[0], w.shape[2:], stride=stride, padding=pad, dtype=w_t.dtype
+    )
     with torch.no_grad():
         layer.weight.copy_(w_t)
         layer.bias.copy_(torch.as_tensor(b))
@@ -36,14 +38,28 @@ def panel():
 def test_panel_opens_on_the_dense_layer_copied_right_with_one_described_figure():
     p = panel()
     assert len(png_of(p)) == 1
-    assert (p.layer.value, p.copy.value, p.quantity.value, p.precision.value) == ("dense", "right", "out", "float64")
+    assert (p.layer.value, p.copy.value, p.quantity.value, p.precision.value) == (
+        "dense",
+        "right",
+        "out",
+        "float64",
+    )
     assert p.error < 1e-14 and "agrees" in p.status.value
     alt = p.output.outputs[0]["data"]["text/plain"]
     assert "Three heat maps of out = X W + b" in alt and "relative error" in alt
 
 
-@pytest.mark.parametrize("control, value", [("layer", "conv"), ("copy", "reshaped"), ("quantity", "dX"), ("quantity", "dW"),
-                                            ("precision", "float32"), ("seed", 3)])
+@pytest.mark.parametrize(
+    "control, value",
+    [
+        ("layer", "conv"),
+        ("copy", "reshaped"),
+        ("quantity", "dX"),
+        ("quantity", "dW"),
+        ("precision", "float32"),
+        ("seed", 3),
+    ],
+)
 def test_moving_a_control_changes_the_picture(control, value):
     p = panel()
     before = png_of(p)
@@ -61,7 +77,8 @@ def test_every_mistaken_copy_disagrees_and_the_right_one_agrees(layer):
         p.quantity.value = quantity
         for _, copy in COPIES[layer]:
             p.copy.value = copy
-            if copy == "right" or quantity == "dW":  # dW = X^T dout (or its convolution analogue) never sees the weights
+            # dW = X^T dout (or its convolution analogue) never sees the weights
+            if copy == "right" or quantity == "dW":
                 assert p.error < 1e-12 and "agrees" in p.status.value, (layer, quantity, copy)
             else:
                 assert p.error > 1e-2 and "disagrees" in p.status.value, (layer, quantity, copy)
@@ -80,9 +97,13 @@ def test_the_mistakes_are_what_they_say():
     p = panel()
     _, W, _, _ = p.inputs()
     p.copy.value = "untransposed"
-    np.testing.assert_array_equal(linear_from_ours(p.handed_over(W), np.zeros(6)).weight.detach().numpy(), W)
+    np.testing.assert_array_equal(
+        linear_from_ours(p.handed_over(W), np.zeros(6)).weight.detach().numpy(), W
+    )
     p.copy.value = "reshaped"
-    np.testing.assert_array_equal(linear_from_ours(p.handed_over(W), np.zeros(6)).weight.detach().numpy(), W.reshape(6, 6))
+    np.testing.assert_array_equal(
+        linear_from_ours(p.handed_over(W), np.zeros(6)).weight.detach().numpy(), W.reshape(6, 6)
+    )
     p.layer.value = "conv"
     _, w, _, _ = p.inputs()
     p.copy.value = "flipped"
@@ -94,18 +115,24 @@ def test_an_unwritten_function_gives_a_message_not_a_traceback():
         raise NotImplementedError()
 
     p = oracle_explorer(unwritten, conv2d_from_ours)
-    assert png_of(p) == [] and "Implement linear_from_ours (Exercise 2) above first" in p.status.value
+    assert (
+        png_of(p) == [] and "Implement linear_from_ours (Exercise 2) above first" in p.status.value
+    )
     p.layer.value = "conv"
     assert len(png_of(p)) == 1, "the convolution still works"
     p.layer.value = "dense"
     assert png_of(p) == []
 
 
-@pytest.mark.parametrize("broken, words", [
-    (lambda w, b, stride, pad: np.zeros(3), "returned a ndarray, not a torch.nn.Conv2d"),
-    (lambda w, b, stride, pad: torch.nn.Conv2d(2, 2, 3), "RuntimeError"),  # no padding: 7x7 outputs, 9x9 dout
-    (lambda w, b, stride, pad: 1 / 0, "ZeroDivisionError"),
-])
+@pytest.mark.parametrize(
+    "broken, words",
+    [
+        (lambda w, b, stride, pad: np.zeros(3), "returned a ndarray, not a torch.nn.Conv2d"),
+        # no padding: 7x7 outputs, 9x9 dout
+        (lambda w, b, stride, pad: torch.nn.Conv2d(2, 2, 3), "RuntimeError"),
+        (lambda w, b, stride, pad: 1 / 0, "ZeroDivisionError"),
+    ],
+)
 def test_a_broken_function_gives_a_message_not_a_traceback(broken, words):
     p = oracle_explorer(linear_from_ours, broken)
     p.layer.value = "conv"

@@ -29,8 +29,10 @@ def test_png_output_shows_the_png_in_an_img_with_escaped_alt_text():
     """The HTML form is an <img> of the same PNG whose alt is the description, quotes escaped."""
     data = png_output(small_figure(), 'a "falling" line & <nothing> else')["data"]
     assert base64.b64decode(data["image/png"]).startswith(PNG_MAGIC)
-    assert data["text/html"] == (f'<img src="data:image/png;base64,{data["image/png"]}" '
-                                 'alt="a &quot;falling&quot; line &amp; &lt;nothing&gt; else">')
+    assert data["text/html"] == (
+        f'<img src="data:image/png;base64,{data["image/png"]}" '
+        'alt="a &quot;falling&quot; line &amp; &lt;nothing&gt; else">'
+    )
     assert data["text/plain"] == 'a "falling" line & <nothing> else'
 
 
@@ -42,7 +44,9 @@ def test_show_figure_displays_it_with_alt_text_and_closes_it(monkeypatch):
     ax.plot([0, 1])
     show_figure(fig, "a rising line")
     assert len(shown) == 1 and shown[0][1] is True
-    assert re.search(r'<img src="data:image/png;base64,[^"]+" alt="a rising line">', shown[0][0]["text/html"])
+    assert re.search(
+        r'<img src="data:image/png;base64,[^"]+" alt="a rising line">', shown[0][0]["text/html"]
+    )
     assert not plt.fignum_exists(fig.number)
 
 

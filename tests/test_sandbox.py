@@ -21,7 +21,9 @@ from autograder import cgroups, seccomp
 from autograder.sandbox import claim_uid, install_kernelspec, unavailable_reason
 from autograder.sandbox_kernel import bwrap_argv, kernel_environment
 
-pytestmark = pytest.mark.skipif(unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}")
+pytestmark = pytest.mark.skipif(
+    unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}"
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,9 @@ def sandbox(tmp_path_factory):
     root = tmp_path_factory.mktemp("sandbox")
     uid, lock = claim_uid()
     spec = install_kernelspec(root / "work", 0, uid)
-    settings = json.loads((root / "work" / "jupyter" / "kernels" / spec["kernel_name"] / "settings.json").read_text())
+    settings = json.loads(
+        (root / "work" / "jupyter" / "kernels" / spec["kernel_name"] / "settings.json").read_text()
+    )
     submitted = root / "submitted"
     submitted.mkdir()
     (submitted / "answer.ipynb").write_text("{}")
@@ -44,8 +48,15 @@ def sandbox(tmp_path_factory):
         fd = seccomp.filter_fd()
         argv = bwrap_argv(settings, str(connection), str(submitted), os.geteuid() == 0, program, fd)
         try:
-            return subprocess.run(argv, env=kernel_environment(settings), capture_output=True, text=True, timeout=timeout,
-                                  preexec_fn=lambda: cgroups.join(groups or settings.get("cgroups")), pass_fds=[fd])
+            return subprocess.run(
+                argv,
+                env=kernel_environment(settings),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                preexec_fn=lambda: cgroups.join(groups or settings.get("cgroups")),
+                pass_fds=[fd],
+            )
         finally:
             os.close(fd)
 
@@ -60,7 +71,9 @@ def small_group():
     """A control group of 600 MiB and 40 tasks, or a skip where this machine delegates none to this user."""
     folders = cgroups.create(f"backproplab-probe-{os.getpid()}", 600 * 2**20, 40)
     if folders is None:
-        pytest.skip("no control group can be made here: only the per-process limits hold (as the README says)")
+        pytest.skip(
+            "no control group can be made here: only the per-process limits hold (as the README says)"
+        )
     yield folders
     cgroups.remove(folders)
 
@@ -75,14 +88,25 @@ def test_the_root_holds_only_the_allow_list(sandbox):
     """Nothing of the machine but /usr, the Python, the helper package and data/: every folder on the way to
     them holds only the next step (no /etc, /sys, /home of others, repository secrets)."""
     exposed = [*sandbox.settings["expose"], sandbox.settings["ipc_dir"]]
-    ancestors = sorted({str(a) for p in exposed for a in Path(p).parents if not str(a).startswith("/usr")})
-    seen = reported(sandbox("""
+    ancestors = sorted(
+        {str(a) for p in exposed for a in Path(p).parents if not str(a).startswith("/usr")}
+    )
+    seen = reported(
+        sandbox(
+            """
         import json, os, sys
         print(json.dumps({a: sorted(os.listdir(a)) for a in %r}), file=sys.stderr)
-    """ % ancestors))
+    """
+            % ancestors
+        )
+    )
     system = {"usr", "bin", "sbin", "lib", "lib32", "lib64", "proc", "dev", "tmp"}
     for folder, names in seen.items():
-        allowed = {Path(p).relative_to(folder).parts[0] for p in exposed if Path(p).is_relative_to(folder) and p != folder}
+        allowed = {
+            Path(p).relative_to(folder).parts[0]
+            for p in exposed
+            if Path(p).is_relative_to(folder) and p != folder
+        }
         if folder == "/":
             allowed |= system
         if folder == "/tmp":
@@ -93,10 +117,12 @@ def test_the_root_holds_only_the_allow_list(sandbox):
 
 def test_home_holds_the_working_files_but_no_notebook(sandbox):
     """The kernel starts in its home with the student's other files, never a notebook (the grader holds that)."""
-    seen = reported(sandbox("""
+    seen = reported(
+        sandbox("""
         import json, os, sys
         print(json.dumps({"cwd": os.getcwd(), "files": sorted(os.listdir("."))}), file=sys.stderr)
-    """))
+    """)
+    )
     assert seen["cwd"] == "/tmp/home"
     assert "notes.txt" in seen["files"] and "answer.ipynb" not in seen["files"]
 
@@ -106,7 +132,9 @@ def test_everything_outside_home_and_tmp_is_read_only(sandbox):
     import backproplab
 
     targets = [sys.prefix, os.path.dirname(backproplab.__file__), "/usr/lib"]
-    seen = reported(sandbox("""
+    seen = reported(
+        sandbox(
+            """
         import json, sys
         failed = []
         for folder in %r:
@@ -115,20 +143,25 @@ def test_everything_outside_home_and_tmp_is_read_only(sandbox):
             except OSError as exc:
                 failed.append(exc.errno)
         print(json.dumps(failed), file=sys.stderr)
-    """ % targets))
+    """
+            % targets
+        )
+    )
     assert len(seen) == len(targets)
 
 
 def test_no_capabilities_and_its_own_pid_ipc_and_uts_namespaces(sandbox):
     """No capability; only its own processes in /proc; another hostname; no shared SysV memory."""
-    seen = reported(sandbox("""
+    seen = reported(
+        sandbox("""
         import json, os, socket, subprocess, sys
         caps = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]
         pids = [p for p in os.listdir("/proc") if p.isdigit()]
         shm = subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout
         print(json.dumps({"caps": caps, "pids": len(pids), "host": socket.gethostname(),
                           "shm": [l for l in shm.splitlines() if l[:2] == "0x"]}), file=sys.stderr)
-    """))
+    """)
+    )
     assert int(seen["caps"], 16) == 0
     assert seen["pids"] <= 5 and seen["host"] == "sandbox" and seen["shm"] == []
 
@@ -140,11 +173,13 @@ def test_shared_memory_never_reaches_the_next_student(sandbox):
         print(subprocess.run(["ipcmk", "-M", "65536"], capture_output=True, text=True).stdout, file=sys.stderr)
     """)
     assert "Shared memory id" in made.stderr, made.stderr
-    seen = reported(sandbox("""
+    seen = reported(
+        sandbox("""
         import json, subprocess, sys
         out = subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout
         print(json.dumps([l for l in out.splitlines() if l[:2] == "0x"]), file=sys.stderr)
-    """))
+    """)
+    )
     assert seen == []
     host = subprocess.run(["ipcs", "-m"], capture_output=True, text=True).stdout
     assert made.stderr.split()[-1] not in host.split()
@@ -156,7 +191,9 @@ def test_no_network_not_even_the_machines_loopback(sandbox):
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
-        seen = reported(sandbox("""
+        seen = reported(
+            sandbox(
+                """
             import json, socket, sys
             try:
                 socket.create_connection(("127.0.0.1", %d), timeout=2)
@@ -164,13 +201,17 @@ def test_no_network_not_even_the_machines_loopback(sandbox):
             except OSError as exc:
                 result = type(exc).__name__
             print(json.dumps(result), file=sys.stderr)
-        """ % port))
+        """
+                % port
+            )
+        )
     assert seen != "connected"
 
 
 def test_the_home_is_capped(sandbox):
     """Filling the home stops at the sandbox's scratch size, not at the machine's disk."""
-    seen = reported(sandbox("""
+    seen = reported(
+        sandbox("""
         import json, sys
         written = 0
         try:
@@ -182,14 +223,16 @@ def test_the_home_is_capped(sandbox):
         except OSError as exc:
             pass
         print(json.dumps(written), file=sys.stderr)
-    """))
+    """)
+    )
     assert seen <= sandbox.settings["scratch_mb"] * 2**20
 
 
 def test_processes_left_behind_die_with_the_kernel(sandbox):
     """A daemon that outlives the kernel's main process is killed when the sandbox ends."""
     beacon = os.path.join(sandbox.settings["ipc_dir"], "beacon")
-    result = sandbox("""
+    result = sandbox(
+        """
         import os, time
         if os.fork() == 0:
             os.setsid()
@@ -198,17 +241,23 @@ def test_processes_left_behind_die_with_the_kernel(sandbox):
                     f.write(".")
                 time.sleep(0.05)
         time.sleep(0.3)
-    """ % beacon)
+    """
+        % beacon
+    )
     assert result.returncode == 0, result.stderr
     time.sleep(0.5)
     size = os.path.getsize(beacon)
     time.sleep(0.5)
-    assert size > 0 and os.path.getsize(beacon) == size, "the daemon kept writing after its sandbox ended"
+    assert size > 0 and os.path.getsize(beacon) == size, (
+        "the daemon kept writing after its sandbox ended"
+    )
 
 
 def test_memory_is_capped_for_the_whole_sandbox_not_per_process(sandbox, small_group):
     """Four processes of 300 MB each, every one under the per-process cap, cannot all live in a 600 MiB group."""
-    seen = reported(sandbox("""
+    seen = reported(
+        sandbox(
+            """
         import json, os, sys, time
         children = []
         for _ in range(4):
@@ -220,13 +269,18 @@ def test_memory_is_capped_for_the_whole_sandbox_not_per_process(sandbox, small_g
             children.append(pid)
         killed = sum(os.WEXITSTATUS(s) != 0 or os.WIFSIGNALED(s) for _, s in (os.waitpid(p, 0) for p in children))
         print(json.dumps(killed), file=sys.stderr)
-    """, groups=small_group))
+    """,
+            groups=small_group,
+        )
+    )
     assert seen >= 1, "all four 300 MB processes lived: the memory cap is per process only"
 
 
 def test_processes_are_capped_for_the_whole_sandbox(sandbox, small_group):
     """Forking stops at the group's 40 tasks, far below the per-uid process limit."""
-    seen = reported(sandbox("""
+    seen = reported(
+        sandbox(
+            """
         import json, os, sys, time
         started = 0
         try:
@@ -240,7 +294,10 @@ def test_processes_are_capped_for_the_whole_sandbox(sandbox, small_group):
         print(json.dumps(started), file=sys.stderr)
         sys.stderr.flush()
         os._exit(0)
-    """, groups=small_group))
+    """,
+            groups=small_group,
+        )
+    )
     assert seen < 40
 
 
@@ -256,13 +313,23 @@ KEYCTL = """
 
 def test_no_key_crosses_students_through_the_kernels_keyrings(sandbox):
     """A key added to the user or session keyring by one student is refused, and the next finds nothing."""
-    added = reported(sandbox(KEYCTL + """
+    added = reported(
+        sandbox(
+            KEYCTL
+            + """
         found = [call(248, b"user", b"bpl-probe", b"secret", 6, ctypes.c_long(ring)) for ring in (-4, -3, -5)]
         print(json.dumps(found), file=sys.stderr)
-    """))
+    """
+        )
+    )
     assert all(code < 0 for code in added), f"add_key succeeded: {added}"
-    searched = reported(sandbox(KEYCTL + """
+    searched = reported(
+        sandbox(
+            KEYCTL
+            + """
         print(json.dumps([call(250, 10, ctypes.c_long(ring), b"user", b"bpl-probe", 0) for ring in (-4, -3, -5)]),
               file=sys.stderr)
-    """))
+    """
+        )
+    )
     assert all(code < 0 for code in searched), f"a keyring answered: {searched}"

@@ -14,7 +14,9 @@ def small_model(seed=0, classes=6):
 
 def data(n=24, classes=6, seed=1):
     generator = torch.Generator().manual_seed(seed)
-    return torch.randn(n, 4, generator=generator), torch.randint(0, classes, (n,), generator=generator)
+    return torch.randn(n, 4, generator=generator), torch.randint(
+        0, classes, (n,), generator=generator
+    )
 
 
 def test_train_step_is_one_optimizer_step_in_training_mode():
@@ -57,8 +59,14 @@ def test_evaluate_is_exact_in_eval_mode_and_restores_every_mode():
 def test_fit_records_every_step_and_each_epoch():
     model, (X, y) = small_model(), data(n=30)
     loader = make_loader(X, y, batch_size=8, shuffle=True, seed=3)
-    history = fit(model, torch.optim.Adam(model.parameters(), lr=0.05), loader, nn.CrossEntropyLoss(), 5,
-                  val_loader=make_loader(X, y, 30))
+    history = fit(
+        model,
+        torch.optim.Adam(model.parameters(), lr=0.05),
+        loader,
+        nn.CrossEntropyLoss(),
+        5,
+        val_loader=make_loader(X, y, 30),
+    )
     assert len(history["loss"]) == 5 * 4 and history["epoch"] == [1, 2, 3, 4, 5]
     assert history["loss"][-1] < history["loss"][0]
     assert history["val_top1"][-1] >= history["val_top1"][0]
@@ -77,7 +85,14 @@ def test_fit_calls_set_mode_before_every_step_so_frozen_bn_stays_frozen():
 
     stats = model[1].running_var.clone()
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.01)
-    fit(model, optimizer, make_loader(X, y, batch_size=6), nn.CrossEntropyLoss(), 2, set_mode=set_mode)
+    fit(
+        model,
+        optimizer,
+        make_loader(X, y, batch_size=6),
+        nn.CrossEntropyLoss(),
+        2,
+        set_mode=set_mode,
+    )
     assert len(calls) == 8
     torch.testing.assert_close(model[1].running_var, stats)
 
@@ -87,5 +102,9 @@ def test_fit_is_reproducible_with_a_seeded_loader():
     for _ in range(2):
         model, (X, y) = small_model(), data()
         loader = make_loader(X, y, batch_size=5, shuffle=True, seed=11)
-        runs.append(fit(model, torch.optim.SGD(model.parameters(), lr=0.1), loader, nn.CrossEntropyLoss(), 3)["loss"])
+        runs.append(
+            fit(
+                model, torch.optim.SGD(model.parameters(), lr=0.1), loader, nn.CrossEntropyLoss(), 3
+            )["loss"]
+        )
     assert runs[0] == runs[1]

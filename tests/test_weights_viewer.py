@@ -42,7 +42,9 @@ def test_image_is_the_units_column_reshaped():
     snapshots = make_snapshots()
     panel = weights_viewer(snapshots, unit=2)
     np.testing.assert_array_equal(panel.image(2, 1), snapshots[1][:, 2].reshape(8, 8))
-    np.testing.assert_allclose(panel.change(2, 3), (snapshots[3][:, 2] - snapshots[0][:, 2]).reshape(8, 8))
+    np.testing.assert_allclose(
+        panel.change(2, 3), (snapshots[3][:, 2] - snapshots[0][:, 2]).reshape(8, 8)
+    )
     assert np.all(panel.change(4, 0) == 0)
 
 

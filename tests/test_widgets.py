@@ -22,7 +22,12 @@ def heavy_ball(X, y, W, b, lr, mu, num_epochs):
         vW, vb = mu * vW - lr * (z - y) * X, mu * vb - lr * (z - y)
         W, b = W + vW, b + vb
     W_rows, b_rows, z_rows, c_rows = zip(*rows)
-    return {"W": np.array(W_rows), "b": np.array(b_rows), "z": np.array(z_rows), "cost": np.array(c_rows)}
+    return {
+        "W": np.array(W_rows),
+        "b": np.array(b_rows),
+        "z": np.array(z_rows),
+        "cost": np.array(c_rows),
+    }
 
 
 def not_implemented(X, y, W, b, lr, mu, num_epochs):
@@ -130,9 +135,15 @@ def test_rejects_inputs_that_are_not_two_dimensional():
 def test_the_panel_uses_the_function_the_student_defines_after_building_it():
     """Built on the placeholder, the panel draws once the notebook redefines train_momentum: no rebuild needed."""
     notebook = {"__name__": "__main__"}  # a notebook's namespace, as IPython's is
-    exec("def train_momentum(X, y, W, b, lr, mu, num_epochs):\n    raise NotImplementedError()\n", notebook)
+    exec(
+        "def train_momentum(X, y, W, b, lr, mu, num_epochs):\n    raise NotImplementedError()\n",
+        notebook,
+    )
     panel = make_panel(notebook["train_momentum"])
-    assert png_of(panel) == [] and "Implement train_momentum above first" in panel.output.outputs[0]["text"]
+    assert (
+        png_of(panel) == []
+        and "Implement train_momentum above first" in panel.output.outputs[0]["text"]
+    )
     notebook["train_momentum"] = heavy_ball  # the student runs the finished cell
     panel.sliders["lr"].value = 0.02
     assert len(png_of(panel)) == 1 and "Implement" not in panel.status.value

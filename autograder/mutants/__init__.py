@@ -30,10 +30,18 @@ def mutants_for(assignment):
     for mutant in module.MUTANTS:
         where = f"mutant {mutant.name!r} in {module.__name__}"
         if mutant.cell not in answers:
-            raise ValueError(f"{where}: {mutant.cell!r} is not an answer cell of {assignment} (answer cells: {sorted(answers)})")
-        unknown = [g for g in mutant.loses if g not in tests] if isinstance(mutant.loses, tuple) else ["loses must be a tuple"]
+            raise ValueError(
+                f"{where}: {mutant.cell!r} is not an answer cell of {assignment} (answer cells: {sorted(answers)})"
+            )
+        unknown = (
+            [g for g in mutant.loses if g not in tests]
+            if isinstance(mutant.loses, tuple)
+            else ["loses must be a tuple"]
+        )
         if unknown or not mutant.loses:
-            raise ValueError(f"{where}: loses names no test cell of {assignment}: {unknown or 'empty'}")
+            raise ValueError(
+                f"{where}: loses names no test cell of {assignment}: {unknown or 'empty'}"
+            )
     return module.MUTANTS
 
 
@@ -42,4 +50,6 @@ def chapter_cells(assignment):
     from autograder.build import read_source
 
     meta = [c.metadata.get("nbgrader", {}) for c in read_source(assignment).cells]
-    return {m["grade_id"] for m in meta if m.get("solution")}, {m["grade_id"] for m in meta if m.get("grade") and not m.get("solution")}
+    return {m["grade_id"] for m in meta if m.get("solution")}, {
+        m["grade_id"] for m in meta if m.get("grade") and not m.get("solution")
+    }

@@ -36,7 +36,11 @@ def variants_for(assignment):
     module = importlib.import_module(f"autograder.variants.ch{number}_{name}")
     answers, tests = chapter_cells(assignment)
     for variant in module.VARIANTS:
-        unknown = sorted(set(variant.answers) - answers) + [a for a, _ in variant.added if a not in answers | tests]
+        unknown = sorted(set(variant.answers) - answers) + [
+            a for a, _ in variant.added if a not in answers | tests
+        ]
         if unknown:
-            raise ValueError(f"variant {variant.name!r} in {module.__name__} names cells {assignment} does not have: {unknown}")
+            raise ValueError(
+                f"variant {variant.name!r} in {module.__name__} names cells {assignment} does not have: {unknown}"
+            )
     return module.VARIANTS

@@ -10,7 +10,7 @@ VARIANTS = [
             "ch01_derive_gradients": (
                 "import sympy as sp\n"
                 "\n"
-                "x1, x2, w1, w2, b, y = sp.symbols(\"x1 x2 w1 w2 b y\")\n"
+                'x1, x2, w1, w2, b, y = sp.symbols("x1 x2 w1 w2 b y")\n'
                 "dC_dw1 = x1**2 * w1 + x1 * x2 * w2 + x1 * b - x1 * y\n"
                 "dC_dw2 = sp.expand(x2 * (x1 * w1 + x2 * w2 + b - y))\n"
                 "dC_db = -(y - (x1 * w1 + x2 * w2 + b))\n"
@@ -32,10 +32,7 @@ VARIANTS = [
                 "        z = z + X[i] * W[i]\n"
                 "    return z\n"
             ),
-            "ch01_cost": (
-                "def cost(z, y):\n"
-                "    return 0.5 * square(z - y)\n"
-            ),
+            "ch01_cost": ("def cost(z, y):\n    return 0.5 * square(z - y)\n"),
             "ch01_gradients": (
                 "def gradients(X, y, W, b):\n"
                 "    e = forward(X, W, b) - y\n"
@@ -44,16 +41,13 @@ VARIANTS = [
                 "        dW[i] = e * X[i]\n"
                 "    return dW, e\n"
             ),
-            "ch01_max_stable_lr": (
-                "def max_stable_lr(X):\n"
-                "    return 2 / (sum(X**2) + 1)\n"
-            ),
+            "ch01_max_stable_lr": ("def max_stable_lr(X):\n    return 2 / (sum(X**2) + 1)\n"),
         },
     ),
     Variant(
         name="star_math_preallocated_history",
         about="`from math import *` and helpers; train and train_momentum fill preallocated arrays, "
-              "momentum inlined with in-place updates of copies, momentum_step returns a list",
+        "momentum inlined with in-place updates of copies, momentum_step returns a list",
         answers={
             "ch01_gd_step": (
                 "from math import *\n"
@@ -75,7 +69,7 @@ VARIANTS = [
                 "        dW, db = gradients(X, y, Ws[n], bs[n])\n"
                 "        Ws[n + 1], bs[n + 1] = gd_step(Ws[n], bs[n], dW, db, lr)\n"
                 "    zs = Ws @ X + bs\n"
-                "    return {\"W\": Ws, \"b\": bs, \"z\": zs, \"cost\": (zs - y) ** 2 / 2}\n"
+                '    return {"W": Ws, "b": bs, "z": zs, "cost": (zs - y) ** 2 / 2}\n'
             ),
             "ch01_max_stable_lr": (
                 "def max_stable_lr(X):\n"
@@ -92,11 +86,11 @@ VARIANTS = [
                 "def train_momentum(X, y, W, b, lr, mu, num_epochs):\n"
                 "    W = W.copy()\n"
                 "    vW, vb = np.zeros(len(W)), 0.0\n"
-                "    out = {\"W\": np.zeros((num_epochs + 1, len(W))), \"b\": np.zeros(num_epochs + 1),\n"
-                "           \"z\": np.zeros(num_epochs + 1), \"cost\": np.zeros(num_epochs + 1)}\n"
+                '    out = {"W": np.zeros((num_epochs + 1, len(W))), "b": np.zeros(num_epochs + 1),\n'
+                '           "z": np.zeros(num_epochs + 1), "cost": np.zeros(num_epochs + 1)}\n'
                 "    for n in range(num_epochs + 1):\n"
                 "        z = X @ W + b\n"
-                "        out[\"W\"][n], out[\"b\"][n], out[\"z\"][n], out[\"cost\"][n] = W, b, z, 0.5 * (y - z) ** 2\n"
+                '        out["W"][n], out["b"][n], out["z"][n], out["cost"][n] = W, b, z, 0.5 * (y - z) ** 2\n'
                 "        vW *= mu\n"
                 "        vW -= lr * (z - y) * X\n"
                 "        vb = mu * vb - lr * (z - y)\n"
@@ -109,12 +103,9 @@ VARIANTS = [
     Variant(
         name="zero_d_arrays_and_dot",
         about="forward and gradients return 0-d NumPy arrays (np.asarray), np.dot and np.inner, "
-              "gd_step copies then updates in place",
+        "gd_step copies then updates in place",
         answers={
-            "ch01_forward": (
-                "def forward(X, W, b):\n"
-                "    return np.asarray(np.dot(W, X) + b)\n"
-            ),
+            "ch01_forward": ("def forward(X, W, b):\n    return np.asarray(np.dot(W, X) + b)\n"),
             "ch01_gradients": (
                 "def gradients(X, y, W, b):\n"
                 "    dC_dz = np.asarray(forward(X, W, b) - y)\n"
@@ -127,15 +118,14 @@ VARIANTS = [
                 "    return W_new, b - lr * db\n"
             ),
             "ch01_max_stable_lr": (
-                "def max_stable_lr(X):\n"
-                "    return np.asarray(2.0 / (np.inner(X, X) + 1.0))\n"
+                "def max_stable_lr(X):\n    return np.asarray(2.0 / (np.inner(X, X) + 1.0))\n"
             ),
         },
     ),
     Variant(
         name="prints_warns_plots",
         about="extra student cells that print, warn and plot with matplotlib; train_momentum lists rows, "
-              "cost from the expanded square",
+        "cost from the expanded square",
         answers={
             "ch01_cost": (
                 "import warnings\n"
@@ -143,7 +133,7 @@ VARIANTS = [
                 "\n"
                 "def cost(z, y):\n"
                 "    if abs(z - y) > 1e6:\n"
-                "        warnings.warn(\"the error is huge: is the learning rate too large?\")\n"
+                '        warnings.warn("the error is huge: is the learning rate too large?")\n'
                 "    return (z * z - 2 * z * y + y * y) / 2\n"
             ),
             "ch01_train_momentum": (
@@ -163,20 +153,26 @@ VARIANTS = [
         },
         added=(
             ("ch01_forward", "print('z at the start:', forward(X_toy, W_start, b_start))\n"),
-            ("ch01_train", (
-                "import warnings\n"
-                "\n"
-                "import matplotlib.pyplot as plt\n"
-                "\n"
-                "my_history = train(X_toy, y_toy, W_start, b_start, 0.01, 15)\n"
-                "warnings.warn(\"just checking that a warning does no harm\")\n"
-                "fig, ax = plt.subplots()\n"
-                "ax.semilogy(my_history[\"cost\"], \"o-\")\n"
-                "ax.set_title(\"my cost curve\")\n"
-                "plt.show()\n"
-                "print(my_history[\"W\"][-1], my_history[\"b\"][-1])\n"
-            )),
-            ("ch01_train_momentum", "print(train_momentum(X_toy, y_toy, W_start, b_start, 0.001, 0.65, 15)['cost'][-1])\n"),
+            (
+                "ch01_train",
+                (
+                    "import warnings\n"
+                    "\n"
+                    "import matplotlib.pyplot as plt\n"
+                    "\n"
+                    "my_history = train(X_toy, y_toy, W_start, b_start, 0.01, 15)\n"
+                    'warnings.warn("just checking that a warning does no harm")\n'
+                    "fig, ax = plt.subplots()\n"
+                    'ax.semilogy(my_history["cost"], "o-")\n'
+                    'ax.set_title("my cost curve")\n'
+                    "plt.show()\n"
+                    'print(my_history["W"][-1], my_history["b"][-1])\n'
+                ),
+            ),
+            (
+                "ch01_train_momentum",
+                "print(train_momentum(X_toy, y_toy, W_start, b_start, 0.001, 0.65, 15)['cost'][-1])\n",
+            ),
         ),
     ),
 ]

@@ -30,7 +30,7 @@ VARIANTS = [
     Variant(
         name="star_numpy_bare_names",
         about="`from numpy import *` at the top of the first answer cell, then bare numpy names "
-              "(sum, max, abs, exp, log, where, maximum) in the layers and losses",
+        "(sum, max, abs, exp, log, where, maximum) in the layers and losses",
         answers={
             "ch02_add_mul_circuit": (
                 "from numpy import *\n"
@@ -91,17 +91,17 @@ VARIANTS = [
     Variant(
         name="own_symbols_without_real",
         about="rebuilds the network with its own SymPy symbols declared without real=True and writes "
-              "every derivative entry by entry",
+        "every derivative entry by entry",
         answers={
             "ch02_derive_deltas": (
                 "import sympy as sp\n"
                 "\n"
-                "inputs = sp.Matrix(sp.symbols(\"x1 x2\"))\n"
-                "target = sp.Matrix(sp.symbols(\"t1 t2\"))\n"
-                "V1 = sp.Matrix(2, 2, sp.symbols(\"w1_11 w1_12 w1_21 w1_22\"))\n"
-                "c1 = sp.Matrix(sp.symbols(\"b1_1 b1_2\"))\n"
-                "V2 = sp.Matrix(2, 2, sp.symbols(\"w2_11 w2_12 w2_21 w2_22\"))\n"
-                "c2 = sp.Matrix(sp.symbols(\"b2_1 b2_2\"))\n"
+                'inputs = sp.Matrix(sp.symbols("x1 x2"))\n'
+                'target = sp.Matrix(sp.symbols("t1 t2"))\n'
+                'V1 = sp.Matrix(2, 2, sp.symbols("w1_11 w1_12 w1_21 w1_22"))\n'
+                'c1 = sp.Matrix(sp.symbols("b1_1 b1_2"))\n'
+                'V2 = sp.Matrix(2, 2, sp.symbols("w2_11 w2_12 w2_21 w2_22"))\n'
+                'c2 = sp.Matrix(sp.symbols("b2_1 b2_2"))\n'
                 "hidden = (V1 * inputs + c1).applyfunc(sp.tanh)\n"
                 "output = (V2 * hidden + c2).applyfunc(lambda s: 1 / (1 + sp.exp(-s)))\n"
                 "delta2 = sp.Matrix([(output[k] - target[k]) * output[k] * (1 - output[k]) for k in range(2)])\n"
@@ -116,18 +116,18 @@ VARIANTS = [
     Variant(
         name="loops_einsum_helpers",
         about="loops and einsum instead of matrix products, helper functions, a flat-index numerical gradient, "
-              "an SVM loss and a confusion matrix written with loops",
+        "an SVM loss and a confusion matrix written with loops",
         answers={
             "ch02_affine": (
                 "def affine_forward(X, W, b):\n"
-                "    return np.einsum(\"nd,dm->nm\", X, W) + b[None, :], {\"X\": X, \"W\": W}\n"
+                '    return np.einsum("nd,dm->nm", X, W) + b[None, :], {"X": X, "W": W}\n'
                 "\n"
                 "\n"
                 "def affine_backward(dout, cache):\n"
-                "    dX = np.einsum(\"nm,dm->nd\", dout, cache[\"W\"])\n"
-                "    dW = np.zeros(cache[\"W\"].shape)\n"
+                '    dX = np.einsum("nm,dm->nd", dout, cache["W"])\n'
+                '    dW = np.zeros(cache["W"].shape)\n'
                 "    for n in range(dout.shape[0]):\n"
-                "        dW += np.outer(cache[\"X\"][n], dout[n])\n"
+                '        dW += np.outer(cache["X"][n], dout[n])\n'
                 "    db = np.ones(dout.shape[0]) @ dout\n"
                 "    return dX, dW, db\n"
             ),
@@ -183,33 +183,33 @@ VARIANTS = [
     Variant(
         name="mlp_other_creation_order_prints_plots",
         about="an MLP that creates every bias before the weights (from the last layer back) and keeps a list "
-              "of layers, an sgd_train that splits the permutation with np.array_split, and extra student "
-              "cells that print, warn and plot",
+        "of layers, an sgd_train that splits the permutation with np.array_split, and extra student "
+        "cells that print, warn and plot",
         answers={
             "ch02_mlp": (
                 "class MLP:\n"
-                "    def __init__(self, layer_sizes, activation=\"relu\", seed=0):\n"
+                '    def __init__(self, layer_sizes, activation="relu", seed=0):\n'
                 "        rng = np.random.default_rng(seed)\n"
                 "        self.layer_sizes = list(layer_sizes)\n"
                 "        self.num_layers = len(self.layer_sizes) - 1\n"
                 "        self.activation = activation\n"
                 "        self.params = {}\n"
                 "        for i in range(self.num_layers, 0, -1):\n"
-                "            self.params[f\"b{i}\"] = np.zeros(self.layer_sizes[i])\n"
+                '            self.params[f"b{i}"] = np.zeros(self.layer_sizes[i])\n'
                 "        for i in range(self.num_layers, 0, -1):\n"
                 "            fan_in, fan_out = self.layer_sizes[i - 1], self.layer_sizes[i]\n"
-                "            self.params[f\"W{i}\"] = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)\n"
+                '            self.params[f"W{i}"] = rng.standard_normal((fan_in, fan_out)) * np.sqrt(2.0 / fan_in)\n'
                 "\n"
                 "    def _activation(self):\n"
-                "        return {\"relu\": (relu_forward, relu_backward), \"sigmoid\": (sigmoid_forward, sigmoid_backward),\n"
-                "                \"tanh\": (tanh_forward, tanh_backward)}[self.activation]\n"
+                '        return {"relu": (relu_forward, relu_backward), "sigmoid": (sigmoid_forward, sigmoid_backward),\n'
+                '                "tanh": (tanh_forward, tanh_backward)}[self.activation]\n'
                 "\n"
                 "    def loss(self, X, y=None):\n"
                 "        fwd, bwd = self._activation()\n"
                 "        layers = []\n"
                 "        h = X\n"
                 "        for i in range(1, self.num_layers + 1):\n"
-                "            h, a_cache = affine_forward(h, self.params[\"W\" + str(i)], self.params[\"b\" + str(i)])\n"
+                '            h, a_cache = affine_forward(h, self.params["W" + str(i)], self.params["b" + str(i)])\n'
                 "            layers.append([a_cache, None])\n"
                 "            if i != self.num_layers:\n"
                 "                h, layers[-1][1] = fwd(h)\n"
@@ -221,7 +221,7 @@ VARIANTS = [
                 "            if f_cache is not None:\n"
                 "                g = bwd(g, f_cache)\n"
                 "            g, dW, db = affine_backward(g, a_cache)\n"
-                "            grads[\"W\" + str(i)], grads[\"b\" + str(i)] = dW, db\n"
+                '            grads["W" + str(i)], grads["b" + str(i)] = dW, db\n'
                 "        return loss, grads\n"
                 "\n"
                 "    def predict(self, X):\n"
@@ -238,19 +238,19 @@ VARIANTS = [
                 "def sgd_train(model, X, y, X_val, y_val, lr, num_epochs, batch_size, seed=0, callback=None):\n"
                 "    rng = np.random.default_rng(seed)\n"
                 "    N = len(X)\n"
-                "    history = {\"train_loss\": np.zeros(num_epochs + 1), \"train_acc\": np.zeros(num_epochs + 1),\n"
-                "               \"val_loss\": np.zeros(num_epochs + 1), \"val_acc\": np.zeros(num_epochs + 1)}\n"
+                '    history = {"train_loss": np.zeros(num_epochs + 1), "train_acc": np.zeros(num_epochs + 1),\n'
+                '               "val_loss": np.zeros(num_epochs + 1), "val_acc": np.zeros(num_epochs + 1)}\n'
                 "    for epoch in range(num_epochs + 1):\n"
                 "        if epoch > 0:\n"
                 "            order = rng.permutation(N)\n"
                 "            for batch in np.array_split(order, range(batch_size, N, batch_size)):\n"
                 "                loss, grads = model.loss(X[batch], y[batch])\n"
                 "                if not np.isfinite(loss):\n"
-                "                    warnings.warn(\"the loss is not finite\")\n"
+                '                    warnings.warn("the loss is not finite")\n'
                 "                for name, grad in grads.items():\n"
                 "                    model.params[name] = model.params[name] - lr * grad\n"
-                "        history[\"train_loss\"][epoch], history[\"train_acc\"][epoch] = _scores_of(model, X, y)\n"
-                "        history[\"val_loss\"][epoch], history[\"val_acc\"][epoch] = _scores_of(model, X_val, y_val)\n"
+                '        history["train_loss"][epoch], history["train_acc"][epoch] = _scores_of(model, X, y)\n'
+                '        history["val_loss"][epoch], history["val_acc"][epoch] = _scores_of(model, X_val, y_val)\n'
                 "        if epoch > 0 and callback:\n"
                 "            callback(epoch, model)\n"
                 "    return history\n"
@@ -258,21 +258,24 @@ VARIANTS = [
         },
         added=(
             ("ch02_fanout_circuit", "print('my check:', fanout_circuit(3.0, -2.0, 4.0))\n"),
-            ("ch02_mlp", (
-                "import warnings\n"
-                "\n"
-                "import matplotlib.pyplot as plt\n"
-                "\n"
-                "my_net = MLP([4, 6, 3], activation=\"tanh\", seed=3)\n"
-                "my_X = np.random.default_rng(0).normal(size=(10, 4))\n"
-                "my_loss, my_grads = my_net.loss(my_X, np.arange(10) % 3)\n"
-                "print('loss', my_loss, {k: v.shape for k, v in my_grads.items()})\n"
-                "warnings.warn('a warning from my own cell')\n"
-                "fig, ax = plt.subplots()\n"
-                "ax.imshow(my_grads['W1'])\n"
-                "ax.set_title('dW1')\n"
-                "plt.show()\n"
-            )),
+            (
+                "ch02_mlp",
+                (
+                    "import warnings\n"
+                    "\n"
+                    "import matplotlib.pyplot as plt\n"
+                    "\n"
+                    'my_net = MLP([4, 6, 3], activation="tanh", seed=3)\n'
+                    "my_X = np.random.default_rng(0).normal(size=(10, 4))\n"
+                    "my_loss, my_grads = my_net.loss(my_X, np.arange(10) % 3)\n"
+                    "print('loss', my_loss, {k: v.shape for k, v in my_grads.items()})\n"
+                    "warnings.warn('a warning from my own cell')\n"
+                    "fig, ax = plt.subplots()\n"
+                    "ax.imshow(my_grads['W1'])\n"
+                    "ax.set_title('dW1')\n"
+                    "plt.show()\n"
+                ),
+            ),
         ),
     ),
 ]

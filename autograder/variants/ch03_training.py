@@ -4,7 +4,7 @@ from autograder.variants import Variant
 
 # Exercise 1 and 8 with a star import at the top of the cell (it rebinds record, max, sum... in the
 # notebook), the Hessian as a loop over examples.
-NUMPY_STAR_HESSIAN = '''from numpy import *
+NUMPY_STAR_HESSIAN = """from numpy import *
 
 
 def least_squares_hessian(X):
@@ -18,9 +18,9 @@ def least_squares_hessian(X):
 
 def max_stable_lr(H):
     return 2.0 / max(linalg.eigvalsh(H))
-'''
+"""
 
-MATH_STAR_SCHEDULES = '''from math import *
+MATH_STAR_SCHEDULES = """from math import *
 
 
 def step_decay(lr0, t, drop=0.5, every=5):
@@ -33,10 +33,10 @@ def exponential_decay(lr0, t, k):
 
 def inverse_time_decay(lr0, t, k):
     return lr0 / (1.0 + k * t)
-'''
+"""
 
 # Exercise 2: one call to rng.normal with a unit scale, then scaled; an if/elif chain.
-INIT_IF_CHAIN = '''import math
+INIT_IF_CHAIN = """import math
 
 
 def init_weights(fan_in, fan_out, scheme, rng):
@@ -49,7 +49,7 @@ def init_weights(fan_in, fan_out, scheme, rng):
     else:
         raise ValueError(f"unknown scheme {scheme!r}")
     return rng.normal(size=(fan_in, fan_out)) * std
-'''
+"""
 
 # Exercise 3 with a helper for the defaults, a new config dict returned, and the PyTorch form of Nesterov.
 OPTIMISERS_WITH_HELPERS = '''import numpy as np
@@ -85,7 +85,7 @@ def nesterov_momentum(w, dw, config):
 '''
 
 # Exercise 4: the cache updated in place, RMSprop's leaky average written as an increment.
-ADAGRAD_RMSPROP_IN_PLACE = '''import numpy as np
+ADAGRAD_RMSPROP_IN_PLACE = """import numpy as np
 
 
 def adagrad(w, dw, config):
@@ -106,10 +106,10 @@ def rmsprop(w, dw, config):
     cache = cache + (1 - rho) * (dw * dw - cache)
     config["cache"] = cache
     return w - lr * dw / (np.sqrt(cache) + eps), config
-'''
+"""
 
 # Exercise 5: elementwise loops over the entries (np.nditer), AdamW written out in full.
-ADAM_LOOPS = '''import numpy as np
+ADAM_LOOPS = """import numpy as np
 
 
 def adam(w, dw, config):
@@ -135,10 +135,10 @@ def adamw(w, dw, config):
     w_before = w.copy()
     stepped, config = adam(w, dw, config)
     return stepped - config["lr"] * wd * w_before, config
-'''
+"""
 
 # Exercise 7: a dict comprehension and the builtin sum over a generator.
-L2_COMPREHENSION = '''import numpy as np
+L2_COMPREHENSION = """import numpy as np
 
 
 def l2_penalty(params, reg):
@@ -146,10 +146,10 @@ def l2_penalty(params, reg):
     penalty = reg / 2 * sum(np.sum(params[name] * params[name]) for name in weights)
     grads = {name: (reg * value if name in weights else 0 * value) for name, value in params.items()}
     return penalty, grads
-'''
+"""
 
 # Exercise 9: a boolean mask and p in the cache, np.where in the forward pass.
-DROPOUT_BOOLEAN_MASK = '''import numpy as np
+DROPOUT_BOOLEAN_MASK = """import numpy as np
 
 
 def dropout_forward(x, p, mode, rng):
@@ -164,10 +164,10 @@ def dropout_backward(dout, cache):
     if mode == "eval":
         return dout
     return np.where(keep, dout / p, 0.0)
-'''
+"""
 
 # Exercises 10-11 with a dict cache and the backward pass along the graph, eqs. (18)-(20) with x - mu.
-BATCHNORM_DICT_CACHE_FORWARD = '''import numpy as np
+BATCHNORM_DICT_CACHE_FORWARD = """import numpy as np
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
@@ -185,9 +185,9 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     x_hat = (x - mean) / np.sqrt(var + eps)
     cache = {"x": x, "mean": mean, "var": var, "eps": eps, "gamma": gamma, "x_hat": x_hat}
     return gamma * x_hat + beta, cache
-'''
+"""
 
-BATCHNORM_DICT_CACHE_BACKWARD = '''import numpy as np
+BATCHNORM_DICT_CACHE_BACKWARD = """import numpy as np
 
 
 def batchnorm_backward(dout, cache):
@@ -202,10 +202,10 @@ def batchnorm_backward(dout, cache):
     dmean = -np.sum(dx_hat, axis=0) * inv_std + dvar * -2.0 * np.mean(centred, axis=0)
     dx = dx_hat * inv_std + dmean / m + dvar * 2.0 * centred / m
     return dx, dgamma, dbeta
-'''
+"""
 
 # Exercises 10-11 with another cache tuple (x, gamma, eps) and the compact form (21) for dx.
-BATCHNORM_RECOMPUTE_FORWARD = '''import numpy as np
+BATCHNORM_RECOMPUTE_FORWARD = """import numpy as np
 
 
 def _normalise(x, eps):
@@ -227,9 +227,9 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     bn_param["running_mean"], bn_param["running_var"] = mean_run, var_run
     scale = gamma / np.sqrt(var_run + eps)
     return x * scale + (beta - mean_run * scale), (x.copy(), gamma, eps)
-'''
+"""
 
-BATCHNORM_RECOMPUTE_BACKWARD = '''import numpy as np
+BATCHNORM_RECOMPUTE_BACKWARD = """import numpy as np
 
 
 def batchnorm_backward(dout, cache):
@@ -238,67 +238,78 @@ def batchnorm_backward(dout, cache):
     dx_hat = gamma * dout
     dx = (dx_hat - dx_hat.mean(axis=0) - x_hat * (dx_hat * x_hat).mean(axis=0)) / np.sqrt(var + eps)
     return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
-'''
+"""
 
-PRINT_CELL = '''print("my checks:", least_squares_hessian(np.array([[1.0, 2.0]])), max_stable_lr(np.eye(2)))
+PRINT_CELL = """print("my checks:", least_squares_hessian(np.array([[1.0, 2.0]])), max_stable_lr(np.eye(2)))
 x, w, H, gamma, beta, config = "student", None, 3, "my gamma", 0, []  # names the tests also use
-'''
+"""
 
-WARN_CELL = '''import warnings
+WARN_CELL = """import warnings
 
 warnings.warn("I am not sure about Nesterov yet")
 print("sgd one step:", sgd(np.array([1.0]), np.array([1.0]), {"lr": 0.5}))
-'''
+"""
 
-PLOT_CELL = '''import matplotlib.pyplot as plt
+PLOT_CELL = """import matplotlib.pyplot as plt
 
 steps = np.arange(40)
 plt.plot(steps, [step_decay(0.1, int(s)) for s in steps], label="step")
 plt.plot(steps, [exponential_decay(0.1, int(s), 0.05) for s in steps], label="exp")
 plt.legend()
 plt.show()
-'''
+"""
 
 VARIANTS = [
     Variant(
         name="numpy_star_hessian_loop",
         about="`from numpy import *` at the top of Exercise 1 (rebinds record, max, sum...), the Hessian as a "
-              "sum of outer products over the examples, and `from math import *` for the schedules",
+        "sum of outer products over the examples, and `from math import *` for the schedules",
         answers={"ch03_hessian": NUMPY_STAR_HESSIAN, "ch03_schedules": MATH_STAR_SCHEDULES},
     ),
     Variant(
         name="helpers_new_config_dicts",
         about="optimisers with a defaults helper that return a new config dict, Nesterov in PyTorch's form "
-              "w + mu v_new - lr dw, He/Xavier by an if/elif chain and a unit-scale rng.normal call",
+        "w + mu v_new - lr dw, He/Xavier by an if/elif chain and a unit-scale rng.normal call",
         answers={"ch03_sgd_momentum": OPTIMISERS_WITH_HELPERS, "ch03_init": INIT_IF_CHAIN},
     ),
     Variant(
         name="in_place_state_and_loops",
         about="Adagrad's cache updated in place, RMSprop as an increment, Adam entry by entry in Python loops, "
-              "l2_penalty with a comprehension and the builtin sum",
-        answers={"ch03_adagrad_rmsprop": ADAGRAD_RMSPROP_IN_PLACE, "ch03_adam": ADAM_LOOPS,
-                 "ch03_l2": L2_COMPREHENSION},
+        "l2_penalty with a comprehension and the builtin sum",
+        answers={
+            "ch03_adagrad_rmsprop": ADAGRAD_RMSPROP_IN_PLACE,
+            "ch03_adam": ADAM_LOOPS,
+            "ch03_l2": L2_COMPREHENSION,
+        },
     ),
     Variant(
         name="batchnorm_dict_cache_graph_backward",
         about="batch norm with a dict cache (x, mean, var, eps, gamma, x_hat) and the backward pass along the "
-              "graph, eqs. (18)-(20) with x - mu; dropout with a boolean mask and np.where",
-        answers={"ch03_batchnorm_forward": BATCHNORM_DICT_CACHE_FORWARD,
-                 "ch03_batchnorm_backward": BATCHNORM_DICT_CACHE_BACKWARD,
-                 "ch03_dropout": DROPOUT_BOOLEAN_MASK},
+        "graph, eqs. (18)-(20) with x - mu; dropout with a boolean mask and np.where",
+        answers={
+            "ch03_batchnorm_forward": BATCHNORM_DICT_CACHE_FORWARD,
+            "ch03_batchnorm_backward": BATCHNORM_DICT_CACHE_BACKWARD,
+            "ch03_dropout": DROPOUT_BOOLEAN_MASK,
+        },
     ),
     Variant(
         name="batchnorm_other_cache_tuple",
         about="batch norm whose cache is the tuple (x, gamma, eps): the backward pass recomputes the statistics "
-              "with a helper and uses the compact form (21); eval mode as one affine map",
-        answers={"ch03_batchnorm_forward": BATCHNORM_RECOMPUTE_FORWARD,
-                 "ch03_batchnorm_backward": BATCHNORM_RECOMPUTE_BACKWARD},
+        "with a helper and uses the compact form (21); eval mode as one affine map",
+        answers={
+            "ch03_batchnorm_forward": BATCHNORM_RECOMPUTE_FORWARD,
+            "ch03_batchnorm_backward": BATCHNORM_RECOMPUTE_BACKWARD,
+        },
     ),
     Variant(
         name="extra_cells_print_warn_plot",
         about="the solution's answers plus cells of the student's own that print, rebind names the tests use "
-              "(x, w, H, gamma, beta, config), warn and plot",
+        "(x, w, H, gamma, beta, config), warn and plot",
         answers={},
-        added=(("ch03_hessian", PRINT_CELL), ("ch03_sgd_momentum", WARN_CELL), ("ch03_schedules", PLOT_CELL)),
+        added=(
+            ("ch03_hessian", PRINT_CELL),
+            ("ch03_sgd_momentum", WARN_CELL),
+            ("ch03_schedules", PLOT_CELL),
+        ),
     ),
 ]

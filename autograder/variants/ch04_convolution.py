@@ -3,7 +3,7 @@
 from autograder.variants import Variant
 
 # Exercises 1-3 with a star import at the top of the cells (it rebinds record, max, sum... in the notebook).
-NUMPY_STAR_1D = '''from numpy import *
+NUMPY_STAR_1D = """from numpy import *
 
 
 def conv1d(a, b):
@@ -19,9 +19,9 @@ def conv1d(a, b):
 def xcorr1d(x, k):
     x, k = asarray(x, dtype=float), asarray(k, dtype=float)
     return array([dot(x[t:t + len(k)], k) for t in range(len(x) - len(k) + 1)])
-'''
+"""
 
-NUMPY_STAR_2D = '''from numpy import *
+NUMPY_STAR_2D = """from numpy import *
 
 
 def _valid_xcorr(padded, kernel):
@@ -44,9 +44,9 @@ def xcorr2d(image, kernel, pad=0):
     padded = zeros((H + 2 * pad, W + 2 * pad))
     padded[pad:pad + H, pad:pad + W] = image
     return _valid_xcorr(padded, kernel)
-'''
+"""
 
-NUMPY_STAR_SIZES = '''from numpy import *
+NUMPY_STAR_SIZES = """from numpy import *
 
 
 def conv_output_size(n, kernel_size, stride=1, pad=0):
@@ -55,10 +55,10 @@ def conv_output_size(n, kernel_size, stride=1, pad=0):
 
 def pool_output_size(n, pool_size, stride):
     return conv_output_size(n, pool_size, stride, 0)
-'''
+"""
 
 # Exercises 4, 5, 7, 8 vectorised: sliding windows, loops over the kernel offsets, np.add.at.
-VECTORISED_CONV = '''import numpy as np
+VECTORISED_CONV = """import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 
@@ -68,9 +68,9 @@ def conv_forward_naive(x, w, b, stride=1, pad=0):
     windows = sliding_window_view(x_pad, (KH, KW), axis=(2, 3))[:, :, ::stride, ::stride]  # (N, C, H', W', KH, KW)
     out = np.tensordot(windows, w, axes=([1, 4, 5], [1, 2, 3]))  # (N, H', W', F)
     return out.transpose(0, 3, 1, 2) + b[None, :, None, None], (x, w, b, stride, pad)
-'''
+"""
 
-VECTORISED_CONV_BACKWARD = '''import numpy as np
+VECTORISED_CONV_BACKWARD = """import numpy as np
 
 
 def conv_backward_naive(dout, cache):
@@ -88,9 +88,9 @@ def conv_backward_naive(dout, cache):
             dw[:, :, k, l] = np.einsum("nfij,ncij->fc", dout, x_pad[:, :, rows, cols])
             dx_pad[:, :, rows, cols] += np.einsum("nfij,fc->ncij", dout, w[:, :, k, l])
     return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, dout.sum(axis=(0, 2, 3))
-'''
+"""
 
-VECTORISED_MAX_POOL = '''import numpy as np
+VECTORISED_MAX_POOL = """import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 
@@ -112,9 +112,9 @@ def max_pool_backward_naive(dout, cache):
     dx = np.zeros(x.shape)
     np.add.at(dx, (n, c, i * stride + k, j * stride + l), dout)
     return dx
-'''
+"""
 
-VECTORISED_AVG_POOL = '''import numpy as np
+VECTORISED_AVG_POOL = """import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 
@@ -131,10 +131,10 @@ def avg_pool_backward_naive(dout, cache):
         for l in range(F):
             dx[:, :, k:k + S * (H_out - 1) + 1:S, l:l + S * (W_out - 1) + 1:S] += dout / F**2
     return dx
-'''
+"""
 
 # Exercises 4-6 in float32 (the input, the filters and the cache), every index in a Python loop.
-FLOAT32_LOOPS_FORWARD = '''import numpy as np
+FLOAT32_LOOPS_FORWARD = """import numpy as np
 
 
 def conv_forward_naive(x, w, b, stride=1, pad=0):
@@ -153,9 +153,9 @@ def conv_forward_naive(x, w, b, stride=1, pad=0):
                     window = x_pad[n, :, i * stride:i * stride + KH, j * stride:j * stride + KW]
                     out[n, f, i, j] = np.sum(window * w32[f]) + b32[f]
     return out, (x32, w32, b32, stride, pad)
-'''
+"""
 
-FLOAT32_LOOPS_BACKWARD = '''import numpy as np
+FLOAT32_LOOPS_BACKWARD = """import numpy as np
 
 
 def conv_backward_naive(dout, cache):
@@ -178,7 +178,7 @@ def conv_backward_naive(dout, cache):
                     dw[f] += g * x_pad[n, :, rows, cols]
                     dx_pad[n, :, rows, cols] += g * w[f]
     return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, db
-'''
+"""
 
 # Exercise 6 with np.rot90 and a helper that dilates; Exercises 7-8 with a loop over every index.
 ROT90_DILATE = '''import numpy as np
@@ -208,7 +208,7 @@ def conv_backward_dx_rot180(dout, w, x_shape, stride=1, pad=0):
     return dx[:, :, pad:H + pad, pad:W + pad]
 '''
 
-LOOP_MAX_POOL = '''import numpy as np
+LOOP_MAX_POOL = """import numpy as np
 
 
 def max_pool_forward_naive(x, pool_size=2, stride=2):
@@ -227,9 +227,9 @@ def max_pool_backward_naive(dout, cache):
         k, l = np.unravel_index(np.argmax(window), window.shape)  # the first maximum, row by row
         dx[n, c, i * S + k, j * S + l] += dout[n, c, i, j]
     return dx
-'''
+"""
 
-LOOP_AVG_POOL = '''import numpy as np
+LOOP_AVG_POOL = """import numpy as np
 
 
 def avg_pool_forward_naive(x, pool_size=2, stride=2):
@@ -246,10 +246,10 @@ def avg_pool_backward_naive(dout, cache):
     for n, c, i, j in np.ndindex(*dout.shape):
         dx[n, c, i * S:i * S + F, j * S:j * S + F] += dout[n, c, i, j] / (F * F)
     return dx
-'''
+"""
 
 # Exercises 9-10 with a dispatch dict, lists instead of tuples, and math.prod.
-LAYER_TABLE_DISPATCH = '''import math
+LAYER_TABLE_DISPATCH = """import math
 
 
 def _conv(shape, F, K, S, P):
@@ -275,28 +275,28 @@ def layer_table(input_shape, layers):
         shape, params = handler(shape, *args)
         rows.append([list(shape), params])
     return rows
-'''
+"""
 
-FC_VS_CONV_OTHER_ORDER = '''def fc_vs_conv_sizes(W, H, I, J, K):
+FC_VS_CONV_OTHER_ORDER = """def fc_vs_conv_sizes(W, H, I, J, K):
     inputs, outputs = W * H * I, W * H * J
     per_unit = K * K * I
     return {
         "conv": {"connections": outputs * per_unit, "weights": per_unit * J, "units": outputs},
         "fc": {"connections": inputs * outputs, "weights": inputs * outputs, "units": outputs},
     }
-'''
+"""
 
-PRINT_CELL = '''print("my conv1d:", conv1d([1, 2], [1, 1]), "my xcorr1d:", xcorr1d([1, 2, 3], [1, 1]))
+PRINT_CELL = """print("my conv1d:", conv1d([1, 2], [1, 1]), "my xcorr1d:", xcorr1d([1, 2, 3], [1, 1]))
 rng, x_v, w_v, b_v, out, rows, sizes, x4 = None, "x", "w", "b", [], {}, 0, -1  # names the tests also use
-'''
+"""
 
-WARN_CELL = '''import warnings
+WARN_CELL = """import warnings
 
 warnings.warn("my backward pass is slow")
 print("db of a tiny case:", conv_backward_naive(np.ones((1, 1, 2, 2)), conv_forward_naive(np.ones((1, 1, 2, 2)), np.ones((1, 1, 1, 1)), np.zeros(1))[1])[2])
-'''
+"""
 
-PLOT_CELL = '''import matplotlib.pyplot as plt
+PLOT_CELL = """import matplotlib.pyplot as plt
 
 demo = np.random.default_rng(0).normal(size=(1, 1, 8, 8))
 pooled, _ = max_pool_forward_naive(demo, 2, 2)
@@ -304,40 +304,60 @@ fig, axes = plt.subplots(1, 2)
 axes[0].imshow(demo[0, 0])
 axes[1].imshow(pooled[0, 0])
 plt.show()
-'''
+"""
 
 VARIANTS = [
     Variant(
         name="numpy_star_definitions",
         about="`from numpy import *` at the top of Exercises 1-3 (rebinds record, max, sum...), conv1d term by term "
-              "from eq. (1), conv2d through a helper and np.flip, output sizes with floor and int",
-        answers={"ch04_conv1d": NUMPY_STAR_1D, "ch04_conv2d": NUMPY_STAR_2D, "ch04_output_size": NUMPY_STAR_SIZES},
+        "from eq. (1), conv2d through a helper and np.flip, output sizes with floor and int",
+        answers={
+            "ch04_conv1d": NUMPY_STAR_1D,
+            "ch04_conv2d": NUMPY_STAR_2D,
+            "ch04_output_size": NUMPY_STAR_SIZES,
+        },
     ),
     Variant(
         name="vectorised_sliding_windows",
         about="conv forward with sliding_window_view and tensordot, backward looping over the kernel offsets, "
-              "pooling vectorised with np.add.at",
-        answers={"ch04_conv_forward": VECTORISED_CONV, "ch04_conv_backward": VECTORISED_CONV_BACKWARD,
-                 "ch04_max_pool": VECTORISED_MAX_POOL, "ch04_avg_pool": VECTORISED_AVG_POOL},
+        "pooling vectorised with np.add.at",
+        answers={
+            "ch04_conv_forward": VECTORISED_CONV,
+            "ch04_conv_backward": VECTORISED_CONV_BACKWARD,
+            "ch04_max_pool": VECTORISED_MAX_POOL,
+            "ch04_avg_pool": VECTORISED_AVG_POOL,
+        },
     ),
     Variant(
         name="float32_full_loops",
         about="conv forward in float32 (input, filters and cache), forward and backward with a Python loop over "
-              "every n, f, i, j; dx by eq. (13) then runs in float32 too",
-        answers={"ch04_conv_forward": FLOAT32_LOOPS_FORWARD, "ch04_conv_backward": FLOAT32_LOOPS_BACKWARD},
+        "every n, f, i, j; dx by eq. (13) then runs in float32 too",
+        answers={
+            "ch04_conv_forward": FLOAT32_LOOPS_FORWARD,
+            "ch04_conv_backward": FLOAT32_LOOPS_BACKWARD,
+        },
     ),
     Variant(
         name="rot90_loops_dict_caches",
         about="rot180 with np.rot90, a dilate helper, pooling with a loop over every index and dict caches, "
-              "layer_table with a dispatch dict and lists, fc_vs_conv_sizes in another order",
-        answers={"ch04_rot180": ROT90_DILATE, "ch04_max_pool": LOOP_MAX_POOL, "ch04_avg_pool": LOOP_AVG_POOL,
-                 "ch04_layer_table": LAYER_TABLE_DISPATCH, "ch04_fc_vs_conv": FC_VS_CONV_OTHER_ORDER},
+        "layer_table with a dispatch dict and lists, fc_vs_conv_sizes in another order",
+        answers={
+            "ch04_rot180": ROT90_DILATE,
+            "ch04_max_pool": LOOP_MAX_POOL,
+            "ch04_avg_pool": LOOP_AVG_POOL,
+            "ch04_layer_table": LAYER_TABLE_DISPATCH,
+            "ch04_fc_vs_conv": FC_VS_CONV_OTHER_ORDER,
+        },
     ),
     Variant(
         name="extra_cells_print_warn_plot",
         about="the solution's answers plus cells of the student's own that print, rebind names the tests use "
-              "(rng, x_v, w_v, b_v, out, rows, sizes, x4), warn and plot",
+        "(rng, x_v, w_v, b_v, out, rows, sizes, x4), warn and plot",
         answers={},
-        added=(("ch04_conv1d", PRINT_CELL), ("ch04_conv_backward", WARN_CELL), ("ch04_max_pool", PLOT_CELL)),
+        added=(
+            ("ch04_conv1d", PRINT_CELL),
+            ("ch04_conv_backward", WARN_CELL),
+            ("ch04_max_pool", PLOT_CELL),
+        ),
     ),
 ]

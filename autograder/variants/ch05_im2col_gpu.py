@@ -3,7 +3,7 @@
 from autograder.variants import Variant
 
 # Exercise 1 with a star import at the top of the cell (it rebinds record, sum, max... in the notebook).
-NUMPY_STAR_OFFSETS = '''from numpy import *
+NUMPY_STAR_OFFSETS = """from numpy import *
 
 
 def row_major_offset(index, shape):
@@ -15,10 +15,10 @@ def row_major_offset(index, shape):
 
 def row_major_strides(shape, itemsize):
     return tuple(int(itemsize * prod(shape[k + 1:])) for k in range(len(shape)))
-'''
+"""
 
 # Exercises 2-4: the view's strides built in a list, im2col filled offset by offset, the GEMM by tensordot.
-WINDOW_VIEW_LIST = '''def window_view(x, kernel_size, stride=1):
+WINDOW_VIEW_LIST = """def window_view(x, kernel_size, stride=1):
     xp = array_module(x)
     N, C, H, W = x.shape
     H_out = (H - kernel_size) // stride + 1
@@ -26,9 +26,9 @@ WINDOW_VIEW_LIST = '''def window_view(x, kernel_size, stride=1):
     strides = list(x.strides) + [x.strides[2] * stride, x.strides[3] * stride]
     return xp.lib.stride_tricks.as_strided(x, (N, C, kernel_size, kernel_size, H_out, W_out), tuple(strides),
                                            writeable=False)
-'''
+"""
 
-IM2COL_BY_OFFSETS = '''def im2col(x, kernel_size, stride=1, pad=0):
+IM2COL_BY_OFFSETS = """def im2col(x, kernel_size, stride=1, pad=0):
     xp = array_module(x)
     N, C, H, W = x.shape
     K, S = kernel_size, stride
@@ -40,9 +40,9 @@ IM2COL_BY_OFFSETS = '''def im2col(x, kernel_size, stride=1, pad=0):
         for l in range(K):
             cols[:, k, l] = x_pad[:, :, k:k + S * H_out:S, l:l + S * W_out:S].transpose(1, 0, 2, 3)
     return cols.reshape(C * K * K, N * H_out * W_out)
-'''
+"""
 
-CONV_FORWARD_TENSORDOT = '''def conv_forward_im2col(x, w, b, stride=1, pad=0):
+CONV_FORWARD_TENSORDOT = """def conv_forward_im2col(x, w, b, stride=1, pad=0):
     xp = array_module(x)
     N = x.shape[0]
     F, C, K, _ = w.shape
@@ -50,10 +50,10 @@ CONV_FORWARD_TENSORDOT = '''def conv_forward_im2col(x, w, b, stride=1, pad=0):
     out = xp.tensordot(w.reshape(F, C * K * K), cols, axes=1) + b[:, None]
     H_out, W_out = conv_output_size(x.shape[2], K, stride, pad), conv_output_size(x.shape[3], K, stride, pad)
     return xp.moveaxis(out.reshape(F, N, H_out, W_out), 0, 1), (x.shape, cols, w, stride, pad)
-'''
+"""
 
 # Exercises 5-7: the scatter-add by np.bincount on flat indices, col2im into NCHW directly, einsum in the backward pass.
-COL2IM_BINCOUNT = '''def col2im_add_at(cols, x_shape, kernel_size, stride=1, pad=0):
+COL2IM_BINCOUNT = """def col2im_add_at(cols, x_shape, kernel_size, stride=1, pad=0):
     xp = array_module(cols)
     N, C, H, W = x_shape
     K, S = kernel_size, stride
@@ -64,9 +64,9 @@ COL2IM_BINCOUNT = '''def col2im_add_at(cols, x_shape, kernel_size, stride=1, pad
     flat, values = xp.broadcast_arrays(flat, cols.reshape(C, K, K, N, H_out, W_out))
     dx_pad = xp.bincount(flat.ravel(), weights=values.ravel(), minlength=N * C * Hp * Wp)
     return dx_pad.astype(cols.dtype).reshape(N, C, Hp, Wp)[:, :, pad:pad + H, pad:pad + W]
-'''
+"""
 
-COL2IM_NCHW = '''def col2im(cols, x_shape, kernel_size, stride=1, pad=0):
+COL2IM_NCHW = """def col2im(cols, x_shape, kernel_size, stride=1, pad=0):
     xp = array_module(cols)
     N, C, H, W = x_shape
     K, S = kernel_size, stride
@@ -77,9 +77,9 @@ COL2IM_NCHW = '''def col2im(cols, x_shape, kernel_size, stride=1, pad=0):
         for l in range(K):
             dx_pad[:, :, k:k + S * H_out:S, l:l + S * W_out:S] += cols6[:, :, k, l]
     return dx_pad[:, :, pad:pad + H, pad:pad + W]
-'''
+"""
 
-CONV_BACKWARD_EINSUM = '''def conv_backward_im2col(dout, cache):
+CONV_BACKWARD_EINSUM = """def conv_backward_im2col(dout, cache):
     xp = array_module(dout)
     x_shape, cols, w, stride, pad = cache
     F, C, K, _ = w.shape
@@ -88,10 +88,10 @@ CONV_BACKWARD_EINSUM = '''def conv_backward_im2col(dout, cache):
     dw = xp.einsum("nfij,rnij->fr", dout, cols4).reshape(w.shape)
     dcols = xp.einsum("fr,nfij->rnij", w.reshape(F, -1), dout).reshape(C * K * K, -1)
     return col2im(dcols, x_shape, K, stride, pad), dw, dout.sum(axis=(0, 2, 3))
-'''
+"""
 
 # Exercise 8 straight from window_view, a one-hot dcols by put_along_axis; Exercises 9-10 with helpers and index loops.
-MAX_POOL_WINDOWS = '''def max_pool_forward_fast(x, pool_size=2, stride=2):
+MAX_POOL_WINDOWS = """def max_pool_forward_fast(x, pool_size=2, stride=2):
     N, C, H, W = x.shape
     windows = window_view(x.reshape(N * C, 1, H, W), pool_size, stride)  # (N C, 1, F, F, H', W')
     cols = im2col(x.reshape(N * C, 1, H, W), pool_size, stride)  # kept for the backward pass
@@ -107,7 +107,7 @@ def max_pool_backward_fast(dout, cache):
     first = xp.argmax(cols, axis=0)[None, :]
     xp.put_along_axis(dcols, first, dout.reshape(1, -1), axis=0)
     return col2im(dcols, (N * C, 1, H, W), pool_size, stride).reshape(N, C, H, W)
-'''
+"""
 
 LAYERS_HELPERS = '''def _three_axes(input_shape, what):
     if len(input_shape) != 3:
@@ -319,56 +319,70 @@ def _where(net):
     return array_module(W), W.dtype
 '''
 
-PRINT_CELL = '''print("offset check:", row_major_offset((0, 1), (2, 3)), row_major_strides((2, 3), 4))
+PRINT_CELL = """print("offset check:", row_major_offset((0, 1), (2, 3)), row_major_strides((2, 3), 4))
 x45, x_v, w_v, b_v, rng, windows, cols, net, tiny = (None,) * 9  # names the tests also use
-'''
+"""
 
-WARN_CELL = '''import warnings
+WARN_CELL = """import warnings
 
 warnings.warn("col2im_add_at is slow, I know")
 print("col2im of ones:", col2im(np.ones((4, 4)), (1, 1, 3, 3), 2)[0, 0])
-'''
+"""
 
-PLOT_CELL = '''import matplotlib.pyplot as plt
+PLOT_CELL = """import matplotlib.pyplot as plt
 
 demo, _ = max_pool_forward_fast(np.random.default_rng(1).normal(size=(1, 1, 8, 8)), 2, 2)
 plt.imshow(demo[0, 0], cmap="gray")
 plt.title("my pooled map")
 plt.show()
-'''
+"""
 
 VARIANTS = [
     Variant(
         name="numpy_star_offsets",
         about="`from numpy import *` at the top of Exercise 1 (rebinds record, sum, max... for the rest of the "
-              "notebook), offsets and strides from products of the later axes",
+        "notebook), offsets and strides from products of the later axes",
         answers={"ch05_offsets": NUMPY_STAR_OFFSETS},
     ),
     Variant(
         name="read_only_view_offset_loop_tensordot",
         about="a read-only view with strides built in a list, im2col filled one window offset at a time "
-              "(no window_view), the forward GEMM by tensordot and moveaxis",
-        answers={"ch05_window_view": WINDOW_VIEW_LIST, "ch05_im2col": IM2COL_BY_OFFSETS,
-                 "ch05_conv_forward": CONV_FORWARD_TENSORDOT},
+        "(no window_view), the forward GEMM by tensordot and moveaxis",
+        answers={
+            "ch05_window_view": WINDOW_VIEW_LIST,
+            "ch05_im2col": IM2COL_BY_OFFSETS,
+            "ch05_conv_forward": CONV_FORWARD_TENSORDOT,
+        },
     ),
     Variant(
         name="bincount_nchw_einsum",
         about="the scatter-add by np.bincount on flat row-major indices, col2im accumulating in NCHW directly, "
-              "the backward products by einsum",
-        answers={"ch05_col2im_add_at": COL2IM_BINCOUNT, "ch05_col2im": COL2IM_NCHW,
-                 "ch05_conv_backward": CONV_BACKWARD_EINSUM},
+        "the backward products by einsum",
+        answers={
+            "ch05_col2im_add_at": COL2IM_BINCOUNT,
+            "ch05_col2im": COL2IM_NCHW,
+            "ch05_conv_backward": CONV_BACKWARD_EINSUM,
+        },
     ),
     Variant(
         name="pool_from_windows_layers_helpers",
         about="max pooling from the window view and put_along_axis, layers with a shape-checking helper, He's "
-              "initialisation by a unit-scale rng.normal call, a new grads dict, train_step with explicit config keys",
-        answers={"ch05_max_pool": MAX_POOL_WINDOWS, "ch05_layers": LAYERS_HELPERS, "ch05_train": TRAIN_STEP_GET},
+        "initialisation by a unit-scale rng.normal call, a new grads dict, train_step with explicit config keys",
+        answers={
+            "ch05_max_pool": MAX_POOL_WINDOWS,
+            "ch05_layers": LAYERS_HELPERS,
+            "ch05_train": TRAIN_STEP_GET,
+        },
     ),
     Variant(
         name="extra_cells_print_warn_plot",
         about="the solution's answers plus cells of the student's own that print, rebind names the tests use "
-              "(x45, x_v, w_v, b_v, rng, windows, cols, net, tiny), warn and plot",
+        "(x45, x_v, w_v, b_v, rng, windows, cols, net, tiny), warn and plot",
         answers={},
-        added=(("ch05_offsets", PRINT_CELL), ("ch05_col2im", WARN_CELL), ("ch05_max_pool", PLOT_CELL)),
+        added=(
+            ("ch05_offsets", PRINT_CELL),
+            ("ch05_col2im", WARN_CELL),
+            ("ch05_max_pool", PLOT_CELL),
+        ),
     ),
 ]

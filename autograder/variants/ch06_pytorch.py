@@ -95,15 +95,15 @@ def torch_vjp(fn, inputs, dout):
     return result
 '''
 
-LINEAR_PARAMETERS = '''
+LINEAR_PARAMETERS = """
 def linear_from_ours(W, b):
     layer = nn.Linear(W.shape[0], W.shape[1]).to(torch.as_tensor(W).dtype)
     layer.weight = nn.Parameter(torch.tensor(W.T.copy()))
     layer.bias = nn.Parameter(torch.tensor(np.array(b, copy=True)))
     return layer
-'''
+"""
 
-CONV_DATA = '''
+CONV_DATA = """
 def conv2d_from_ours(w, b, stride=1, pad=0):
     weight = torch.from_numpy(np.ascontiguousarray(w))
     layer = nn.Conv2d(in_channels=w.shape[1], out_channels=w.shape[0], kernel_size=tuple(w.shape[2:]),
@@ -111,11 +111,11 @@ def conv2d_from_ours(w, b, stride=1, pad=0):
     layer.weight.data = weight.clone()
     layer.bias.data = torch.from_numpy(np.ascontiguousarray(b)).clone()
     return layer
-'''
+"""
 
 # `from torch import *` at the top of the first answer cell: it rebinds sum, max, min, range, float...
 # in the notebook for every later cell, so this student's later answers avoid those names too.
-VJP_STAR = '''
+VJP_STAR = """
 from torch import *
 
 
@@ -124,16 +124,16 @@ def torch_vjp(fn, inputs, dout):
     out = fn(*leaves)
     out.backward(as_tensor(np.asarray(dout, dtype=np.float64)) * ones_like(out))
     return [zeros(leaf.shape, dtype=float64).numpy() if leaf.grad is None else leaf.grad.numpy() for leaf in leaves]
-'''
+"""
 
-TOPK_STAR = '''
+TOPK_STAR = """
 def topk_accuracy(logits, y, ks=(1, 5)):
     order = argsort(logits, dim=1, descending=True)
     position = (order == y.reshape(-1, 1)).int().argmax(dim=1)  # where the true class is in each row's ranking
     return [(position < k).double().mean().item() for k in ks]
-'''
+"""
 
-EVALUATE_STAR = '''
+EVALUATE_STAR = """
 def evaluate(model, loader, loss_fn):
     before = {name: module.training for name, module in model.named_modules()}
     model.eval()
@@ -152,9 +152,9 @@ def evaluate(model, loader, loss_fn):
     for name, module in model.named_modules():
         module.training = before[name]
     return {key: value / seen for key, value in sums.items()}
-'''
+"""
 
-TRAIN_STEP_OTHER = '''
+TRAIN_STEP_OTHER = """
 def train_step(model, X, y, optimizer, loss_fn):
     model.train(True)
     for p in model.parameters():
@@ -164,10 +164,10 @@ def train_step(model, X, y, optimizer, loss_fn):
     loss.backward()
     optimizer.step()
     return float(loss.detach())
-'''
+"""
 
 # top-k with a loop over the rows, in plain Python numbers
-TOPK_LOOP = '''
+TOPK_LOOP = """
 def topk_accuracy(logits, y, ks=(1, 5)):
     rows = logits.detach().tolist()
     labels = y.tolist()
@@ -180,10 +180,10 @@ def topk_accuracy(logits, y, ks=(1, 5)):
                 hits += 1
         accuracies.append(hits / len(rows))
     return accuracies
-'''
+"""
 
 # evaluate with float32 running sums (the loss is then a float32 number) and helpers
-EVALUATE_FLOAT32 = '''
+EVALUATE_FLOAT32 = """
 def _modes(model):
     return [m.training for m in model.modules()]
 
@@ -207,9 +207,9 @@ def evaluate(model, loader, loss_fn):
     _restore(model, modes)
     loss, top1, top5 = (totals / count).tolist()
     return dict(loss=loss, top1=top1, top5=top5)
-'''
+"""
 
-CHECKPOINT_FILES = '''
+CHECKPOINT_FILES = """
 import io
 
 
@@ -226,23 +226,23 @@ def load_checkpoint(path, model, optimizer):
     optimizer.load_state_dict(state["optimizer"])
     model.load_state_dict(state["model"])
     return state["epoch"]
-'''
+"""
 
-PRINT_LINEAR = '''
+PRINT_LINEAR = """
 layer = linear_from_ours(np.arange(6.0).reshape(3, 2), np.zeros(2))
 print(layer, layer.weight.dtype)
 print(layer.weight)
-'''
+"""
 
-WARN_CONV = '''
+WARN_CONV = """
 import warnings
 
 demo = conv2d_from_ours(np.ones((2, 1, 3, 3)), np.zeros(2), stride=1, pad=1)
 warnings.warn(f"my conv layer: {demo}")
 print(demo(torch.ones(1, 1, 4, 4, dtype=torch.float64)).shape)
-'''
+"""
 
-PLOT_MODULES = '''
+PLOT_MODULES = """
 net = Table32Net()
 print(sum(p.numel() for p in net.parameters()), "parameters")
 fig, axes = plt.subplots(4, 8, figsize=(8, 4))
@@ -250,17 +250,17 @@ for ax, kernel in zip(axes.ravel(), net.conv1.weight.detach()):
     ax.imshow(kernel[0], cmap="gray")
     ax.axis("off")
 plt.show()
-'''
+"""
 
 # a student cell with `from numpy import *` before a test cell: numpy's record, copy, sum, max... shadow the
 # notebook's until a test cell imports what it needs again
-NUMPY_STAR = '''
+NUMPY_STAR = """
 from numpy import *
 
 print(sqrt(2.0), pi)
-'''
+"""
 
-PLOT_TOPK = '''
+PLOT_TOPK = """
 import warnings
 
 scores = torch.randn(200, 10)
@@ -271,42 +271,58 @@ plt.plot(range(1, 11), accs, "o-")
 plt.xlabel("k")
 plt.show()
 print(accs)
-'''
+"""
 
 VARIANTS = [
     Variant(
         name="layers_made_in_reverse_order",
         about="both networks create their dense layers before their convolutions (other default weights) and "
-              "pool, ReLU and flatten with modules",
+        "pool, ReLU and flatten with modules",
         answers={"ch06_modules": MODULES_REVERSED},
     ),
     Variant(
         name="sequential_blocks_and_other_copies",
         about="the networks run nn.Sequential blocks that hold the named layers; the vjp by torch.autograd.grad; "
-              "weights copied by nn.Parameter and .data",
-        answers={"ch06_modules": MODULES_SEQUENTIAL, "ch06_vjp": VJP_AUTOGRAD_GRAD, "ch06_linear": LINEAR_PARAMETERS,
-                 "ch06_conv": CONV_DATA},
+        "weights copied by nn.Parameter and .data",
+        answers={
+            "ch06_modules": MODULES_SEQUENTIAL,
+            "ch06_vjp": VJP_AUTOGRAD_GRAD,
+            "ch06_linear": LINEAR_PARAMETERS,
+            "ch06_conv": CONV_DATA,
+        },
     ),
     Variant(
         name="star_import_torch",
         about="`from torch import *` at the top of the first answer cell (sum, max, range, float... are torch's "
-              "from then on); the later answers use torch's names",
+        "from then on); the later answers use torch's names",
         answers={"ch06_vjp": VJP_STAR, "ch06_topk": TOPK_STAR, "ch06_evaluate": EVALUATE_STAR},
     ),
     Variant(
         name="loops_float32_sums_and_file_handles",
         about="top-k by a Python loop over sorted rows, evaluate with float32 running sums and helpers, a train "
-              "step that clears grads by hand, checkpoints through file handles",
-        answers={"ch06_topk": TOPK_LOOP, "ch06_evaluate": EVALUATE_FLOAT32, "ch06_train_step": TRAIN_STEP_OTHER,
-                 "ch06_checkpoint": CHECKPOINT_FILES},
+        "step that clears grads by hand, checkpoints through file handles",
+        answers={
+            "ch06_topk": TOPK_LOOP,
+            "ch06_evaluate": EVALUATE_FLOAT32,
+            "ch06_train_step": TRAIN_STEP_OTHER,
+            "ch06_checkpoint": CHECKPOINT_FILES,
+        },
     ),
     Variant(
         name="extra_cells_print_warn_plot",
         about="the solution with cells of the student's own that print, warn, build networks (using the global "
-              "random numbers), plot, and star-import numpy before the modules' and the training step's tests (so "
-              "this student's evaluate does without the bare min that numpy's star import rebinds)",
-        answers={"ch06_evaluate": EVALUATE_STAR.replace("with no_grad():", "with torch.no_grad():")},
-        added=(("ch06_linear", PRINT_LINEAR), ("ch06_conv", WARN_CONV), ("ch06_modules", NUMPY_STAR),
-               ("ch06_modules", PLOT_MODULES), ("ch06_train_step", NUMPY_STAR), ("ch06_topk", PLOT_TOPK)),
+        "random numbers), plot, and star-import numpy before the modules' and the training step's tests (so "
+        "this student's evaluate does without the bare min that numpy's star import rebinds)",
+        answers={
+            "ch06_evaluate": EVALUATE_STAR.replace("with no_grad():", "with torch.no_grad():")
+        },
+        added=(
+            ("ch06_linear", PRINT_LINEAR),
+            ("ch06_conv", WARN_CONV),
+            ("ch06_modules", NUMPY_STAR),
+            ("ch06_modules", PLOT_MODULES),
+            ("ch06_train_step", NUMPY_STAR),
+            ("ch06_topk", PLOT_TOPK),
+        ),
     ),
 ]

@@ -3,7 +3,7 @@
 from autograder.variants import Variant
 
 # Exercise 1 with a head drawn from N(0, 0.01) and a zero bias (a common choice for a new classifier).
-HEAD_NORMAL = '''
+HEAD_NORMAL = """
 def replace_head(model, num_classes, head_name="head"):
     old = getattr(model, head_name)
     head = nn.Linear(old.in_features, num_classes)
@@ -11,10 +11,10 @@ def replace_head(model, num_classes, head_name="head"):
     nn.init.zeros_(head.bias)
     setattr(model, head_name, head.to(device=old.weight.device, dtype=old.weight.dtype))
     return model
-'''
+"""
 
 # Exercise 1 with Xavier's initialisation, .to(tensor) for the dtype and device, and add_module.
-HEAD_XAVIER = '''
+HEAD_XAVIER = """
 def replace_head(model, num_classes, head_name="head"):
     old = model.get_submodule(head_name)
     head = nn.Linear(in_features=old.weight.shape[1], out_features=num_classes).to(old.weight)
@@ -23,9 +23,9 @@ def replace_head(model, num_classes, head_name="head"):
         head.bias.uniform_(-0.05, 0.05)
     model.add_module(head_name, head)
     return model
-'''
+"""
 
-SET_TRAIN_MODE_NAMES = '''
+SET_TRAIN_MODE_NAMES = """
 def _all_frozen(module):
     own = list(module.parameters(recurse=False))
     return len(own) > 0 and all(not p.requires_grad for p in own)
@@ -37,11 +37,11 @@ def set_train_mode(model):
     for name in frozen_bn:
         model.get_submodule(name).train(False)
     return model
-'''
+"""
 
 # `from torch import *` at the top of the first answer cell: sum, any, all, range, max... are torch's
 # in every later cell, so this student's later answers do without them.
-REPLACE_HEAD_STAR = '''
+REPLACE_HEAD_STAR = """
 from torch import *
 
 
@@ -49,9 +49,9 @@ def replace_head(model, num_classes, head_name="head"):
     old = getattr(model, head_name)
     setattr(model, head_name, nn.Linear(old.in_features, num_classes, device=old.weight.device, dtype=old.weight.dtype))
     return model
-'''
+"""
 
-SET_TRAIN_MODE_STAR = '''
+SET_TRAIN_MODE_STAR = """
 def set_train_mode(model):
     model.train()
     for module in model.modules():
@@ -61,9 +61,9 @@ def set_train_mode(model):
             if len(own) > 0 and len(trainable) == 0:
                 module.eval()
     return model
-'''
+"""
 
-PREDICT_STAR = '''
+PREDICT_STAR = """
 def predict_proba(model, X, batch_size=256):
     saved = {module: module.training for module in model.modules()}
     model.eval()
@@ -72,16 +72,16 @@ def predict_proba(model, X, batch_size=256):
     for module, mode in saved.items():
         module.training = mode
     return probs
-'''
+"""
 
-FREEZE_REQUIRES_GRAD_ = '''
+FREEZE_REQUIRES_GRAD_ = """
 def freeze_backbone(model, head_name="head"):
     model.requires_grad_(False)
     getattr(model, head_name).requires_grad_(True)
     return model
-'''
+"""
 
-PARAM_GROUPS_IDS = '''
+PARAM_GROUPS_IDS = """
 def param_groups(model, lr_head, lr_backbone, head_name="head"):
     head_ids = {id(p) for p in getattr(model, head_name).parameters()}
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -93,7 +93,7 @@ def param_groups(model, lr_head, lr_backbone, head_name="head"):
     if head:
         groups.append(dict(params=head, lr=lr_head))
     return groups
-'''
+"""
 
 # Exercise 5 with the softmax written out in float64 (the probabilities come back in float64) and a while loop.
 PREDICT_FLOAT64 = '''
@@ -118,28 +118,28 @@ def predict_proba(model, X, batch_size=256):
     return torch.cat(out, dim=0)
 '''
 
-PRINT_HEAD = '''
+PRINT_HEAD = """
 import warnings
 
 demo_model = replace_head(load_pretrained(), 3)
 print(demo_model.head, demo_model.head.weight.std().item())
 warnings.warn("the head is random until trained")
-'''
+"""
 
-PRINT_FROZEN = '''
+PRINT_FROZEN = """
 demo_model = freeze_backbone(replace_head(load_pretrained(), 10))
 print("trainable:", sum(p.numel() for p in demo_model.parameters() if p.requires_grad))
 print({n: p.requires_grad for n, p in demo_model.named_parameters()})
-'''
+"""
 
 # a student cell with `from numpy import *` before a test cell (numpy's record, copy, sum... shadow the notebook's)
-NUMPY_STAR = '''
+NUMPY_STAR = """
 from numpy import *
 
 print(sqrt(2.0), pi)
-'''
+"""
 
-PLOT_PROBS = '''
+PLOT_PROBS = """
 demo_model = replace_head(load_pretrained(), 10)
 p = predict_proba(demo_model, X_test[:4])
 fig, ax = plt.subplots(1, 4, figsize=(10, 2))
@@ -148,7 +148,7 @@ for i in range(4):
     ax[i].set_title(f"label {y_test[i].item()}")
 plt.show()
 print(p.sum(dim=1))
-'''
+"""
 
 VARIANTS = [
     Variant(
@@ -159,30 +159,41 @@ VARIANTS = [
     Variant(
         name="head_xavier_modules_by_name",
         about="a Xavier-initialised head put in with add_module and .to(old.weight); set_train_mode through "
-              "named_modules, get_submodule and all()",
+        "named_modules, get_submodule and all()",
         answers={"ch07_replace_head": HEAD_XAVIER, "ch07_set_train_mode": SET_TRAIN_MODE_NAMES},
     ),
     Variant(
         name="star_import_torch",
         about="`from torch import *` at the top of the first answer cell; the later answers use torch's cat, "
-              "softmax, no_grad and Tensor.split and no bare any/range",
-        answers={"ch07_replace_head": REPLACE_HEAD_STAR, "ch07_set_train_mode": SET_TRAIN_MODE_STAR,
-                 "ch07_predict_proba": PREDICT_STAR},
+        "softmax, no_grad and Tensor.split and no bare any/range",
+        answers={
+            "ch07_replace_head": REPLACE_HEAD_STAR,
+            "ch07_set_train_mode": SET_TRAIN_MODE_STAR,
+            "ch07_predict_proba": PREDICT_STAR,
+        },
     ),
     Variant(
         name="float64_softmax_and_id_sets",
         about="freezing by requires_grad_ on modules, parameter groups by id sets, probabilities by a softmax "
-              "written out in float64 in a while loop",
-        answers={"ch07_freeze_backbone": FREEZE_REQUIRES_GRAD_, "ch07_param_groups": PARAM_GROUPS_IDS,
-                 "ch07_predict_proba": PREDICT_FLOAT64},
+        "written out in float64 in a while loop",
+        answers={
+            "ch07_freeze_backbone": FREEZE_REQUIRES_GRAD_,
+            "ch07_param_groups": PARAM_GROUPS_IDS,
+            "ch07_predict_proba": PREDICT_FLOAT64,
+        },
     ),
     Variant(
         name="extra_cells_print_warn_plot",
         about="the solution with cells of the student's own that build heads (using the global random numbers), "
-              "print, warn, plot probabilities, and star-import numpy before the last two exercises' tests (so this "
-              "student's set_train_mode does without the bare any that numpy's star import rebinds)",
+        "print, warn, plot probabilities, and star-import numpy before the last two exercises' tests (so this "
+        "student's set_train_mode does without the bare any that numpy's star import rebinds)",
         answers={"ch07_set_train_mode": SET_TRAIN_MODE_STAR},
-        added=(("ch07_replace_head", PRINT_HEAD), ("ch07_freeze_backbone", PRINT_FROZEN),
-               ("ch07_param_groups", NUMPY_STAR), ("ch07_predict_proba", NUMPY_STAR), ("ch07_predict_proba", PLOT_PROBS)),
+        added=(
+            ("ch07_replace_head", PRINT_HEAD),
+            ("ch07_freeze_backbone", PRINT_FROZEN),
+            ("ch07_param_groups", NUMPY_STAR),
+            ("ch07_predict_proba", NUMPY_STAR),
+            ("ch07_predict_proba", PLOT_PROBS),
+        ),
     ),
 ]

@@ -58,17 +58,24 @@ from backproplab.plotting import show_figure
 from backproplab.widgets import optimisation_explorer
 
 np.set_printoptions(precision=6, suppress=True)
+
+
 # The test cells below use the names imported here: do not rebind them.
 def record_history(history, W, tag, label):
     """Test helper: record for the grader a training history (its keys W, b, z, cost, each an array)
     and the caller's W after training (train must not modify it). ``tag`` names the case in the
     record keys, ``label`` in words."""
-    from backproplab.grading import record  # a student's `from numpy import *` rebinds the name record
+    # a student's `from numpy import *` rebinds the name record
+    from backproplab.grading import record
 
     record(f"W_after_{tag}", W, about=f"W after training {label}: it must not be modified")
     for key in ("W", "b", "z", "cost"):
         value = history.get(key) if isinstance(history, dict) else None
-        record(f"{key}_is_ndarray_{tag}", isinstance(value, np.ndarray), about=f'history["{key}"] is a NumPy array {label}')
+        record(
+            f"{key}_is_ndarray_{tag}",
+            isinstance(value, np.ndarray),
+            about=f'history["{key}"] is a NumPy array {label}',
+        )
         record(f"history_{key}_{tag}", value, tol=1e-9, about=f'history["{key}"] {label}')
 
 
@@ -154,14 +161,28 @@ from backproplab.grading import check
 s_names = ("x1", "x2", "w1", "w2", "b", "y")
 s_expr = sp.sympify(dC_dw1)
 s_other = sorted(s.name for s in s_expr.free_symbols if s.name not in s_names)
-check("dC_dw1_only_known_symbols", s_other == [], True, "dC_dw1 is an expression in x1, x2, w1, w2, b, y only",
-      hint=f"It also uses {s_other}")
+check(
+    "dC_dw1_only_known_symbols",
+    s_other == [],
+    True,
+    "dC_dw1 is an expression in x1, x2, w1, w2, b, y only",
+    hint=f"It also uses {s_other}",
+)
 # dC/dw1 = x1 (x1 w1 + x2 w2 + b - y) at three points (x1, x2, w1, w2, b, y).
-s_cases = [((2, 7, 0, 0, 1, 11), -20.0), ((-1.5, 0.5, 2, -3, 0.25, 4), 12.375), ((3, -2, 0.5, 1.5, -1, -2), -1.5)]
+s_cases = [
+    ((2, 7, 0, 0, 1, 11), -20.0),
+    ((-1.5, 0.5, 2, -3, 0.25, 4), 12.375),
+    ((3, -2, 0.5, 1.5, -1, -2), -1.5),
+]
 for s_i, (s_point, s_expected) in enumerate(s_cases):
     s_values = dict(zip(s_names, s_point))
     s_value = s_expr.subs({s: s_values[s.name] for s in s_expr.free_symbols})
-    check(f"dC_dw1_at_point{s_i}", builtins.float(s_value), s_expected, f"dC_dw1 at (x1, x2, w1, w2, b, y) = {s_point}")
+    check(
+        f"dC_dw1_at_point{s_i}",
+        builtins.float(s_value),
+        s_expected,
+        f"dC_dw1 at (x1, x2, w1, w2, b, y) = {s_point}",
+    )
 print("dC_dw1 =", sp.factor(dC_dw1), "- correct")
 
 # %% nbgrader={"grade": true, "grade_id": "ch01_derive_gradients_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -182,11 +203,20 @@ points_h = {
 for name_h, answer_h in (("dC_dw1", dC_dw1), ("dC_dw2", dC_dw2), ("dC_db", dC_db)):
     expr_h = sp.sympify(answer_h)
     other_h = sorted(s.name for s in expr_h.free_symbols if s.name not in names_h)
-    record(f"{name_h}_other_symbols", other_h, about=f"{name_h} is an expression in x1, x2, w1, w2, b, y only")
+    record(
+        f"{name_h}_other_symbols",
+        other_h,
+        about=f"{name_h} is an expression in x1, x2, w1, w2, b, y only",
+    )
     for where_h, point_h in points_h.items():
-        value_h = expr_h.subs({s: point_h[s.name] for s in expr_h.free_symbols if s.name in point_h})
-        record(f"{name_h}_{where_h}", None if value_h.free_symbols else builtins.float(value_h),
-               about=f"{name_h} {where_h.replace('_', ' ')}")
+        value_h = expr_h.subs(
+            {s: point_h[s.name] for s in expr_h.free_symbols if s.name in point_h}
+        )
+        record(
+            f"{name_h}_{where_h}",
+            None if value_h.free_symbols else builtins.float(value_h),
+            about=f"{name_h} {where_h.replace('_', ' ')}",
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -195,6 +225,7 @@ for name_h, answer_h in (("dC_dw1", dC_dw1), ("dC_dw2", dC_dw2), ("dC_db", dC_db
 # Implement eqs. (1) and (2) with NumPy. `forward` must work for any number of
 # inputs $D$ (the hidden tests use $D = 3$ and $D = 5$) and return a single
 # number, not an array.
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch01_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def forward(X, W, b):
@@ -218,8 +249,12 @@ from backproplab.grading import check
 
 X = np.array([2.0, 7.0])
 z_start = check("z_start", forward(X, np.zeros(2), 1.0), 1.0, "z at the start (W = 0, b = 1)")
-check("z_start_is_real", isinstance(z_start, (numbers.Real, np.ndarray)) and np.ndim(z_start) == 0, True,
-      "forward(X, W, b) returns one number, not an array")
+check(
+    "z_start_is_real",
+    isinstance(z_start, (numbers.Real, np.ndarray)) and np.ndim(z_start) == 0,
+    True,
+    "forward(X, W, b) returns one number, not an array",
+)
 check("z_W11_b2", forward(X, np.array([1.0, 1.0]), 2.0), 11.0, "z at W = (1, 1), b = 2")
 print("forward: visible tests passed")
 
@@ -237,12 +272,18 @@ rng_h = np.random.default_rng(1001)
 for D_h in (3, 5):
     X_h, W_h, b_h = (rng_h.normal(size=D_h), rng_h.normal(size=D_h), builtins.float(rng_h.normal()))
     z_h = record(f"z_D{D_h}", forward(X_h, W_h, b_h), tol=1e-10, about=f"z for D = {D_h}")
-    record(f"z_is_real_D{D_h}", isinstance(z_h, (numbers.Real, np.ndarray)) and np.ndim(z_h) == 0,
-           about=f"forward returns one number (D = {D_h})")
+    record(
+        f"z_is_real_D{D_h}",
+        isinstance(z_h, (numbers.Real, np.ndarray)) and np.ndim(z_h) == 0,
+        about=f"forward returns one number (D = {D_h})",
+    )
     record(f"X_after_D{D_h}", X_h, about=f"X after forward (D = {D_h}): it must not be modified")
     record(f"W_after_D{D_h}", W_h, about=f"W after forward (D = {D_h}): it must not be modified")
-recorded_h = record("z_W0", forward(np.array([1.0, -2.0, 3.0]), np.zeros(3), -4.5), about="z for W = 0 (D = 3)")
+recorded_h = record(
+    "z_W0", forward(np.array([1.0, -2.0, 3.0]), np.zeros(3), -4.5), about="z for W = 0 (D = 3)"
+)
 ### END HIDDEN TESTS
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch01_cost", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def cost(z, y):
@@ -264,8 +305,12 @@ import numpy as np
 from backproplab.grading import check
 
 C_start = check("C_start", cost(1.0, 11.0), 50.0, "the cost at the start (z = 1, y = 11)")
-check("C_start_is_real", isinstance(C_start, (numbers.Real, np.ndarray)) and np.ndim(C_start) == 0, True,
-      "cost(z, y) returns one number, not an array")
+check(
+    "C_start_is_real",
+    isinstance(C_start, (numbers.Real, np.ndarray)) and np.ndim(C_start) == 0,
+    True,
+    "cost(z, y) returns one number, not an array",
+)
 check("C_at_target", cost(11.0, 11.0), 0.0, "the cost when z = y")
 print("cost: visible tests passed")
 
@@ -280,10 +325,20 @@ from backproplab.grading import record
 
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(1002)
-for i_h, (z_h, y_h) in enumerate(list(rng_h.normal(scale=5.0, size=(4, 2))) + [(12.0, 11.0), (-3.0, 1.0)]):
-    C_h = record(f"C_{i_h}", cost(builtins.float(z_h), builtins.float(y_h)), tol=1e-12, about=f"the cost, case {i_h}")
-    record(f"C_is_real_{i_h}", isinstance(C_h, (numbers.Real, np.ndarray)) and np.ndim(C_h) == 0,
-           about=f"cost returns one number (case {i_h})")
+for i_h, (z_h, y_h) in enumerate(
+    list(rng_h.normal(scale=5.0, size=(4, 2))) + [(12.0, 11.0), (-3.0, 1.0)]
+):
+    C_h = record(
+        f"C_{i_h}",
+        cost(builtins.float(z_h), builtins.float(y_h)),
+        tol=1e-12,
+        about=f"the cost, case {i_h}",
+    )
+    record(
+        f"C_is_real_{i_h}",
+        isinstance(C_h, (numbers.Real, np.ndarray)) and np.ndim(C_h) == 0,
+        about=f"cost returns one number (case {i_h})",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -291,6 +346,7 @@ for i_h, (z_h, y_h) in enumerate(list(rng_h.normal(scale=5.0, size=(4, 2))) + [(
 #
 # Implement eq. (6). Return `dW` as an array with the shape of `W`, and `db` as a
 # float. You may call your `forward`.
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch01_gradients", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def gradients(X, y, W, b):
@@ -318,7 +374,12 @@ from backproplab.grading import check
 dW, db = gradients(np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0)
 check("dW_start", dW, [-20.0, -70.0], "dW at the start (shape (2,), like W)")
 check("db_start", db, -10.0, "db at the start")
-check("db_is_real", isinstance(db, (numbers.Real, np.ndarray)) and np.ndim(db) == 0, True, "db is one number, not an array")
+check(
+    "db_is_real",
+    isinstance(db, (numbers.Real, np.ndarray)) and np.ndim(db) == 0,
+    True,
+    "db is one number, not an array",
+)
 print("gradients: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch01_gradients_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -338,8 +399,11 @@ for D_h in (3, 5):
     dW_h, db_h = gradients(X_h, y_h, W_h, b_h)
     record(f"dW_D{D_h}", dW_h, tol=1e-10, about=f"dW for D = {D_h}")
     record(f"db_D{D_h}", db_h, tol=1e-10, about=f"db for D = {D_h}")
-    record(f"db_is_real_D{D_h}", isinstance(db_h, (numbers.Real, np.ndarray)) and np.ndim(db_h) == 0,
-           about=f"db is one number (D = {D_h})")
+    record(
+        f"db_is_real_D{D_h}",
+        isinstance(db_h, (numbers.Real, np.ndarray)) and np.ndim(db_h) == 0,
+        about=f"db is one number (D = {D_h})",
+    )
     record(f"X_after_D{D_h}", X_h, about=f"X after gradients (D = {D_h}): it must not be modified")
     record(f"W_after_D{D_h}", W_h, about=f"W after gradients (D = {D_h}): it must not be modified")
 ### END HIDDEN TESTS
@@ -361,6 +425,7 @@ for D_h in (3, 5):
 # `gd_step` returns **new** parameters. It must not change the arrays it is given
 # (write `W - lr * dW`, not `W -= lr * dW`): the caller may still need the old
 # `W`, for instance to record the history of training.
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch01_gd_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def gd_step(W, b, dW, db, lr):
@@ -405,9 +470,16 @@ for D_h, lr_h in ((3, 0.05), (5, 0.003)):
     W_new_h, b_new_h = gd_step(W_h, b_h, dW_h, db_h, lr_h)
     record(f"W_new_D{D_h}", W_new_h, tol=1e-12, about=f"the new W (D = {D_h}, lr = {lr_h})")
     record(f"b_new_D{D_h}", b_new_h, tol=1e-12, about=f"the new b (D = {D_h}, lr = {lr_h})")
-    record(f"b_new_is_real_D{D_h}", isinstance(b_new_h, (numbers.Real, np.ndarray)) and np.ndim(b_new_h) == 0,
-           about=f"the new b is one number (D = {D_h})")
-    record(f"W_new_is_W_D{D_h}", W_new_h is W_h, about=f"gd_step returns a new array, not W itself (D = {D_h})")
+    record(
+        f"b_new_is_real_D{D_h}",
+        isinstance(b_new_h, (numbers.Real, np.ndarray)) and np.ndim(b_new_h) == 0,
+        about=f"the new b is one number (D = {D_h})",
+    )
+    record(
+        f"W_new_is_W_D{D_h}",
+        W_new_h is W_h,
+        about=f"gd_step returns a new array, not W itself (D = {D_h})",
+    )
     record(f"W_after_D{D_h}", W_h, about=f"W after gd_step (D = {D_h}): it must not be modified")
     record(f"dW_after_D{D_h}", dW_h, about=f"dW after gd_step (D = {D_h}): it must not be modified")
 ### END HIDDEN TESTS
@@ -428,6 +500,7 @@ for D_h, lr_h in ((3, 0.05), (5, 0.003)):
 #
 # Use your `forward`, `cost`, `gradients` and `gd_step`. Do not modify the
 # caller's `W`.
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch01_train", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train(X, y, W, b, lr, num_epochs):
@@ -465,12 +538,28 @@ history = train(np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0, 0.01, 15)
 # row 15 is W = (0.370367, 1.296285), b = 1.185184, z = 10.999913.
 rho_n = 0.46 ** np.arange(16)
 s_n = 10 * (1 - rho_n) / 54
-expected = {"W": np.outer(s_n, [2.0, 7.0]), "b": 1 + s_n, "z": 11 - 10 * rho_n, "cost": 50 * rho_n**2}
+expected = {
+    "W": np.outer(s_n, [2.0, 7.0]),
+    "b": 1 + s_n,
+    "z": 11 - 10 * rho_n,
+    "cost": 50 * rho_n**2,
+}
 for key in ("W", "b", "z", "cost"):
-    check(f"history_{key}", history.get(key), expected[key], f'history["{key}"], rows 0 (the start) to 15', tol=1e-8,
-          hint="One row for the start plus one per update")
-check("history_are_arrays", builtins.all(isinstance(history[key], np.ndarray) for key in expected), True,
-      "every entry of the history is a NumPy array", hint="Return np.array(rows), not the list of rows")
+    check(
+        f"history_{key}",
+        history.get(key),
+        expected[key],
+        f'history["{key}"], rows 0 (the start) to 15',
+        tol=1e-8,
+        hint="One row for the start plus one per update",
+    )
+check(
+    "history_are_arrays",
+    builtins.all(isinstance(history[key], np.ndarray) for key in expected),
+    True,
+    "every entry of the history is a NumPy array",
+    hint="Return np.array(rows), not the list of rows",
+)
 print("train: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch01_train_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -482,8 +571,22 @@ import numpy as np
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(1005)
 cases_h = [
-    (rng_h.normal(size=3), builtins.float(rng_h.normal()), rng_h.normal(size=3), builtins.float(rng_h.normal()), 0.02, 7),
-    (rng_h.normal(size=5), builtins.float(rng_h.normal()), rng_h.normal(size=5), builtins.float(rng_h.normal()), 0.005, 12),
+    (
+        rng_h.normal(size=3),
+        builtins.float(rng_h.normal()),
+        rng_h.normal(size=3),
+        builtins.float(rng_h.normal()),
+        0.02,
+        7,
+    ),
+    (
+        rng_h.normal(size=5),
+        builtins.float(rng_h.normal()),
+        rng_h.normal(size=5),
+        builtins.float(rng_h.normal()),
+        0.005,
+        12,
+    ),
     (np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0, 0.1, 5),
 ]
 for i_h, (X_h, y_h, W_h, b_h, lr_h, n_h) in enumerate(cases_h):
@@ -527,15 +630,26 @@ final = history_toy["W"][-1]
 recomputed = {"w1": final[0], "w2": final[1], "b": history_toy["b"][-1], "z": history_toy["z"][-1]}
 rho_toy = 1 - lr_toy * (X_toy @ X_toy + 1)
 closed = 10 / 54 * (1 - rho_toy**epochs_toy)  # eq. (10) with e0 = -10, lambda = 54
-closed_form = {"w1": 2 * closed, "w2": 7 * closed, "b": 1 + closed, "z": 11 - 10 * rho_toy**epochs_toy}
+closed_form = {
+    "w1": 2 * closed,
+    "w2": 7 * closed,
+    "b": 1 + closed,
+    "z": 11 - 10 * rho_toy**epochs_toy,
+}
 
 print(f"after {epochs_toy} epochs   source      recomputed   closed form (10)")
 for name in source_says:
-    print(f"  {name:5}           {source_says[name]!s:<10}  {recomputed[name]:<11.8f}  {closed_form[name]:.8f}")
+    print(
+        f"  {name:5}           {source_says[name]!s:<10}  {recomputed[name]:<11.8f}  {closed_form[name]:.8f}"
+    )
 z_of_source = X_toy @ np.array([source_says["w1"], source_says["w2"]]) + source_says["b"]
 print(f"\nz computed from the source's own w1, w2, b: {z_of_source:.6f}")
-print(f"|z - y| after 15 epochs: {abs(history_toy['z'][15] - y_toy):.2e}   (source's z gives {11 - 10.99975:.1e})")
-print(f"|z - y| after  5 epochs: {abs(history_toy['z'][5] - y_toy):.3f}      cost after 5 epochs: {history_toy['cost'][5]:.4f}")
+print(
+    f"|z - y| after 15 epochs: {abs(history_toy['z'][15] - y_toy):.2e}   (source's z gives {11 - 10.99975:.1e})"
+)
+print(
+    f"|z - y| after  5 epochs: {abs(history_toy['z'][5] - y_toy):.3f}      cost after 5 epochs: {history_toy['cost'][5]:.4f}"
+)
 
 # %% [markdown]
 # > **Errata (seed 000_6962ea8b66b8a09b.txt, sec. 1.2.1).**
@@ -591,6 +705,7 @@ print(f"|z - y| after  5 epochs: {abs(history_toy['z'][5] - y_toy):.3f}      cos
 #
 # ### Exercise 6 (implement): the stability threshold
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch01_max_stable_lr", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def max_stable_lr(X):
     """The largest learning rate for which GD on one example converges, eq. (11).
@@ -611,9 +726,15 @@ import numpy as np
 
 from backproplab.grading import check
 
-lr_max = check("lr_max_toy", max_stable_lr(np.array([2.0, 7.0])), 2 / 54, "max_stable_lr for X = (2, 7)")
-check("lr_max_is_real", isinstance(lr_max, (numbers.Real, np.ndarray)) and np.ndim(lr_max) == 0, True,
-      "max_stable_lr(X) returns one number, not an array")
+lr_max = check(
+    "lr_max_toy", max_stable_lr(np.array([2.0, 7.0])), 2 / 54, "max_stable_lr for X = (2, 7)"
+)
+check(
+    "lr_max_is_real",
+    isinstance(lr_max, (numbers.Real, np.ndarray)) and np.ndim(lr_max) == 0,
+    True,
+    "max_stable_lr(X) returns one number, not an array",
+)
 print(f"max_stable_lr: visible tests passed ({lr_max:.5f})")
 
 # %% nbgrader={"grade": true, "grade_id": "ch01_max_stable_lr_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -626,10 +747,17 @@ from backproplab.grading import record
 
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(1006)
-for i_h, X_h in enumerate((rng_h.normal(size=3), rng_h.normal(scale=3.0, size=5), np.array([20.0, 70.0]))):
-    lr_max_h = record(f"lr_max_{i_h}", max_stable_lr(X_h), tol=1e-10, about=f"max_stable_lr for D = {len(X_h)}")
-    record(f"lr_max_is_real_{i_h}", isinstance(lr_max_h, (numbers.Real, np.ndarray)) and np.ndim(lr_max_h) == 0,
-           about=f"max_stable_lr returns one number (D = {len(X_h)})")
+for i_h, X_h in enumerate(
+    (rng_h.normal(size=3), rng_h.normal(scale=3.0, size=5), np.array([20.0, 70.0]))
+):
+    lr_max_h = record(
+        f"lr_max_{i_h}", max_stable_lr(X_h), tol=1e-10, about=f"max_stable_lr for D = {len(X_h)}"
+    )
+    record(
+        f"lr_max_is_real_{i_h}",
+        isinstance(lr_max_h, (numbers.Real, np.ndarray)) and np.ndim(lr_max_h) == 0,
+        about=f"max_stable_lr returns one number (D = {len(X_h)})",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -648,11 +776,18 @@ for lr in (0.01, 0.03, 0.95 * lr_max_toy, 1.05 * lr_max_toy, 0.1):
     rho = 1 - lr * (X_toy @ X_toy + 1)
     history = train(X_toy, y_toy, W_start, b_start, lr, 40)
     ax.semilogy(history["cost"], "o-", ms=3, label=f"lr = {lr:.4f}   (rho = {rho:+.2f})")
-ax.set(xlabel="epoch n", ylabel="cost $C_n$", ylim=(1e-32, 1e12),
-       title=f"GD on (2, 7) -> 11: the threshold is lr = 2/54 = {lr_max_toy:.4f}")
+ax.set(
+    xlabel="epoch n",
+    ylabel="cost $C_n$",
+    ylim=(1e-32, 1e12),
+    title=f"GD on (2, 7) -> 11: the threshold is lr = 2/54 = {lr_max_toy:.4f}",
+)
 ax.legend(fontsize=8)
-show_figure(fig, "The cost per epoch on a log scale for five learning rates: straight lines that fall "
-                 f"below the threshold lr = {lr_max_toy:.4f} and rise above it, steeper the further lr is from it.")
+show_figure(
+    fig,
+    "The cost per epoch on a log scale for five learning rates: straight lines that fall "
+    f"below the threshold lr = {lr_max_toy:.4f} and rise above it, steeper the further lr is from it.",
+)
 
 # %% [markdown]
 # ### Exercise 7 (explain): why does $\eta = 0.1$ diverge?
@@ -727,6 +862,7 @@ show_figure(fig, "The cost per epoch on a log scale for five learning rates: str
 #
 # ### Exercise 8 (implement): one momentum step
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch01_momentum_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def momentum_step(W, b, vW, vb, dW, db, lr, mu):
     """One gradient-descent-with-momentum update, eq. (13), without modifying inputs.
@@ -748,9 +884,15 @@ import numpy as np
 
 from backproplab.grading import check
 
-out_m = momentum_step(np.zeros(2), 1.0, np.array([0.1, -0.2]), 0.05, np.array([-20.0, -70.0]), -10.0, 0.01, 0.9)
-check("returns_4_values", isinstance(out_m, (tuple, list)) and len(out_m) == 4, True,
-      "momentum_step returns (W_new, b_new, vW_new, vb_new)")
+out_m = momentum_step(
+    np.zeros(2), 1.0, np.array([0.1, -0.2]), 0.05, np.array([-20.0, -70.0]), -10.0, 0.01, 0.9
+)
+check(
+    "returns_4_values",
+    isinstance(out_m, (tuple, list)) and len(out_m) == 4,
+    True,
+    "momentum_step returns (W_new, b_new, vW_new, vb_new)",
+)
 W_m, b_m, vW_m, vb_m = out_m
 check("vW_new", vW_m, [0.29, 0.52], "the new vW = mu vW - lr dW")
 check("vb_new", vb_m, 0.145, "the new vb = mu vb - lr db")
@@ -775,15 +917,31 @@ for D_h, lr_h, mu_h in ((3, 0.02, 0.5), (5, 0.004, 0.95)):
     out_h = momentum_step(W_h, b_h, vW_h, vb_h, dW_h, db_h, lr_h, mu_h)
     label_h = f"(D = {D_h}, lr = {lr_h}, mu = {mu_h})"
     four_h = isinstance(out_h, (tuple, list)) and len(out_h) == 4
-    record(f"returns_4_values_D{D_h}", four_h, about=f"momentum_step returns (W_new, b_new, vW_new, vb_new) {label_h}")
+    record(
+        f"returns_4_values_D{D_h}",
+        four_h,
+        about=f"momentum_step returns (W_new, b_new, vW_new, vb_new) {label_h}",
+    )
     for name_h, arr_h in (("W", W_h), ("vW", vW_h), ("dW", dW_h)):
-        record(f"{name_h}_after_D{D_h}", arr_h, about=f"{name_h} after momentum_step {label_h}: it must not be modified")
+        record(
+            f"{name_h}_after_D{D_h}",
+            arr_h,
+            about=f"{name_h} after momentum_step {label_h}: it must not be modified",
+        )
     W_new_h, b_new_h, vW_new_h, vb_new_h = out_h if four_h else (None,) * 4
-    for name_h, new_h in (("vW_new", vW_new_h), ("vb_new", vb_new_h), ("W_new", W_new_h), ("b_new", b_new_h)):
+    for name_h, new_h in (
+        ("vW_new", vW_new_h),
+        ("vb_new", vb_new_h),
+        ("W_new", W_new_h),
+        ("b_new", b_new_h),
+    ):
         record(f"{name_h}_D{D_h}", new_h, tol=1e-12, about=f"the new {name_h[:-4]} {label_h}")
     for name_h, new_h in (("b_new", b_new_h), ("vb_new", vb_new_h)):
-        record(f"{name_h}_is_real_D{D_h}", isinstance(new_h, (numbers.Real, np.ndarray)) and np.ndim(new_h) == 0,
-               about=f"the new {name_h[:-4]} is one number {label_h}")
+        record(
+            f"{name_h}_is_real_D{D_h}",
+            isinstance(new_h, (numbers.Real, np.ndarray)) and np.ndim(new_h) == 0,
+            about=f"the new {name_h[:-4]} is one number {label_h}",
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -791,6 +949,7 @@ for D_h, lr_h, mu_h in ((3, 0.02, 0.5), (5, 0.004, 0.95)):
 #
 # Same history as `train`, with the updates of eq. (13); both velocities start
 # at zero. With `mu = 0` it must give exactly what `train` gives.
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch01_train_momentum", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train_momentum(X, y, W, b, lr, mu, num_epochs):
@@ -825,18 +984,44 @@ from backproplab.grading import check
 
 history_m = train_momentum(np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0, 0.01, 0.5, 15)
 keys_m = ("W", "b", "z", "cost")
-check("history_mu05_shapes", {key: np.shape(history_m.get(key)) for key in keys_m},
-      {"W": (16, 2), "b": (16,), "z": (16,), "cost": (16,)}, 'the shapes of history["W"], ["b"], ["z"], ["cost"]',
-      hint="One row for the start plus one per update")
-check("history_mu05_are_arrays", builtins.all(isinstance(history_m[key], np.ndarray) for key in keys_m), True,
-      "every entry of the history is a NumPy array", hint="Return np.array(rows), not the list of rows")
+check(
+    "history_mu05_shapes",
+    {key: np.shape(history_m.get(key)) for key in keys_m},
+    {"W": (16, 2), "b": (16,), "z": (16,), "cost": (16,)},
+    'the shapes of history["W"], ["b"], ["z"], ["cost"]',
+    hint="One row for the start plus one per update",
+)
+check(
+    "history_mu05_are_arrays",
+    builtins.all(isinstance(history_m[key], np.ndarray) for key in keys_m),
+    True,
+    "every entry of the history is a NumPy array",
+    hint="Return np.array(rows), not the list of rows",
+)
 check("history_mu05_W0", history_m["W"][0], [0.0, 0.0], 'history["W"][0] (the start)')
 check("history_mu05_b0", history_m["b"][0], 1.0, 'history["b"][0] (the start)')
-check("history_mu05_W15", history_m["W"][15], [0.3683484259, 1.2892194905], 'history["W"][15] with mu = 0.5', tol=1e-8)
-check("history_mu05_z15", history_m["z"][15], 10.9454074982, 'history["z"][15] with mu = 0.5', tol=1e-8)
+check(
+    "history_mu05_W15",
+    history_m["W"][15],
+    [0.3683484259, 1.2892194905],
+    'history["W"][15] with mu = 0.5',
+    tol=1e-8,
+)
+check(
+    "history_mu05_z15",
+    history_m["z"][15],
+    10.9454074982,
+    'history["z"][15] with mu = 0.5',
+    tol=1e-8,
+)
 history_0 = train_momentum(np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0, 0.01, 0.0, 15)
-check("history_mu0_W15", history_0["W"][15], [0.3703671344, 1.2962849704], 'history["W"][15] with mu = 0 (plain GD)',
-      tol=1e-8)
+check(
+    "history_mu0_W15",
+    history_0["W"][15],
+    [0.3703671344, 1.2962849704],
+    'history["W"][15] with mu = 0 (plain GD)',
+    tol=1e-8,
+)
 print("train_momentum: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch01_train_momentum_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -873,13 +1058,30 @@ for mu in (0.0, 0.6, 0.9):
     ax.semilogy(history["cost"], "o-", ms=3, label=f"momentum, mu = {mu}")
 history_source = train_momentum(X_toy, y_toy, W_start, b_start, -lr_slow, 0.9, epochs_slow)
 ax.semilogy(history_source["cost"], "r--", label="source eq. (37) as printed, mu = 0.9")
-ax.set(xlabel="epoch n", ylabel="cost $C_n$", ylim=(1e-14, 1e6), title=f"lr = {lr_slow}: momentum vs plain GD")
+ax.set(
+    xlabel="epoch n",
+    ylabel="cost $C_n$",
+    ylim=(1e-14, 1e6),
+    title=f"lr = {lr_slow}: momentum vs plain GD",
+)
 ax.legend(fontsize=8)
-show_figure(fig, f"The cost per epoch on a log scale with lr = {lr_slow}: plain GD and momentum 0 fall slowly on "
-                 "the same line, momentum 0.6 falls fastest, momentum 0.9 oscillates, and the source's eq. (37) "
-                 "as printed diverges.")
-print("mu = 0 reproduces plain GD:", np.allclose(history_gd["W"], train_momentum(X_toy, y_toy, W_start, b_start, lr_slow, 0.0, epochs_slow)["W"]))
-print("eq. (37) as printed, cost after 0..5 steps:", train_momentum(X_toy, y_toy, W_start, b_start, -0.01, 0.9, 5)["cost"].round(1))
+show_figure(
+    fig,
+    f"The cost per epoch on a log scale with lr = {lr_slow}: plain GD and momentum 0 fall slowly on "
+    "the same line, momentum 0.6 falls fastest, momentum 0.9 oscillates, and the source's eq. (37) "
+    "as printed diverges.",
+)
+print(
+    "mu = 0 reproduces plain GD:",
+    np.allclose(
+        history_gd["W"],
+        train_momentum(X_toy, y_toy, W_start, b_start, lr_slow, 0.0, epochs_slow)["W"],
+    ),
+)
+print(
+    "eq. (37) as printed, cost after 0..5 steps:",
+    train_momentum(X_toy, y_toy, W_start, b_start, -0.01, 0.9, 5)["cost"].round(1),
+)
 
 # %% [markdown]
 # ## 7. Explore
@@ -893,7 +1095,9 @@ print("eq. (37) as printed, cost after 0..5 steps:", train_momentum(X_toy, y_toy
 # notebook.)
 
 # %%
-explorer = optimisation_explorer(train_momentum, X_toy, y_toy, W_start, b_start, lr=0.001, num_epochs=15, mu=0.0)
+explorer = optimisation_explorer(
+    train_momentum, X_toy, y_toy, W_start, b_start, lr=0.001, num_epochs=15, mu=0.0
+)
 explorer
 
 # %% [markdown]

@@ -135,6 +135,7 @@ def sympy_values(expr, point):
 # gradients are $\bar x = \bar f\,\partial f/\partial x$, and so on. It must also
 # work elementwise on NumPy arrays of one shape.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch02_add_mul_circuit", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def add_mul_circuit(x, y, z, dout=1.0):
     """Forward and backward pass through f = (x + y) z, eqs. (1)-(2).
@@ -162,8 +163,13 @@ f, dx, dy, dz = add_mul_circuit(-2.0, 5.0, -4.0)
 for name, value, expected in (("f", f, -12.0), ("dx", dx, -4.0), ("dy", dy, -4.0), ("dz", dz, 3.0)):
     check(name, value, expected, f"{name} at (x, y, z) = (-2, 5, -4)")
 f2, dx2, dy2, dz2 = add_mul_circuit(-2.0, 5.0, -4.0, dout=2.0)
-check("grads_dout2", [dx2, dy2, dz2], [-8.0, -8.0, 6.0], "(dx, dy, dz) with dout = 2",
-      hint="Every gradient is the upstream gradient times the local derivative")
+check(
+    "grads_dout2",
+    [dx2, dy2, dz2],
+    [-8.0, -8.0, 6.0],
+    "(dx, dy, dz) with dout = 2",
+    hint="Every gradient is the upstream gradient times the local derivative",
+)
 print("add_mul_circuit: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_add_mul_circuit_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -180,9 +186,15 @@ for shape_h in ((), (17,)):
     x_h, y_h, z_h, g_h = (rng_h.normal(size=shape_h) for _ in builtins.range(4))
     out_h = add_mul_circuit(x_h, y_h, z_h, dout=g_h)
     four_h = isinstance(out_h, (tuple, list)) and len(out_h) == 4
-    record(f"returns_4_values_{len(shape_h)}", four_h, about=f"add_mul_circuit returns (f, dx, dy, dz) for shape {shape_h}")
+    record(
+        f"returns_4_values_{len(shape_h)}",
+        four_h,
+        about=f"add_mul_circuit returns (f, dx, dy, dz) for shape {shape_h}",
+    )
     for name_h, value_h in zip(("f", "dx", "dy", "dz"), out_h if four_h else (None,) * 4):
-        record(f"{name_h}_{len(shape_h)}", value_h, tol=1e-12, about=f"{name_h} for shape {shape_h}")
+        record(
+            f"{name_h}_{len(shape_h)}", value_h, tol=1e-12, about=f"{name_h} for shape {shape_h}"
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -209,6 +221,7 @@ for shape_h in ((), (17,)):
 # we will meet in the backpropagation equation (7).
 #
 # ### Exercise 2 (implement): the fan-out circuit (3)
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch02_fanout_circuit", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def fanout_circuit(x, y, z, dout=1.0):
@@ -240,7 +253,13 @@ f, dx, dy, dz = fanout_circuit(3.0, -2.0, 4.0)
 check("f", f, -6.0, "f at (3, -2, 4)")
 check("dy", dy, 9.0, "dy at (3, -2, 4)")
 check("dz", dz, 3.0, "dz at (3, -2, 4)")
-check("dx", dx, -8.0, "dx at (3, -2, 4)", hint="x reaches f along two paths: add the gradients of both, eq. (4)")
+check(
+    "dx",
+    dx,
+    -8.0,
+    "dx at (3, -2, 4)",
+    hint="x reaches f along two paths: add the gradients of both, eq. (4)",
+)
 print("fanout_circuit: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_fanout_circuit_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -258,9 +277,18 @@ for shape_h in ((), (17,)):
     g_h = np.array(rng_h.normal(size=shape_h), dtype=builtins.float)
     res_h = fanout_circuit(*vals_h, dout=g_h)
     four_h = isinstance(res_h, (tuple, list)) and len(res_h) == 4
-    record(f"returns_4_values_ndim{len(shape_h)}", four_h, about=f"fanout_circuit returns (f, dx, dy, dz) for shape {shape_h}")
+    record(
+        f"returns_4_values_ndim{len(shape_h)}",
+        four_h,
+        about=f"fanout_circuit returns (f, dx, dy, dz) for shape {shape_h}",
+    )
     for name_h, value_h in zip(("f", "dx", "dy", "dz"), res_h if four_h else (None,) * 4):
-        record(f"{name_h}_ndim{len(shape_h)}", value_h, tol=1e-12, about=f"{name_h} for shape {shape_h}")
+        record(
+            f"{name_h}_ndim{len(shape_h)}",
+            value_h,
+            tol=1e-12,
+            about=f"{name_h} for shape {shape_h}",
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -332,7 +360,12 @@ for shape_h in ((), (17,)):
 # on a 3-2-2 sigmoid network, column notation (5), C = ||a2 - y||^2 / 2, learning rate 0.5.
 rng = np.random.default_rng(1)
 a0_num, y_num = rng.normal(size=3), rng.normal(size=2)
-W1_num, b1_num, W2_num, b2_num = rng.normal(size=(2, 3)), rng.normal(size=2), rng.normal(size=(2, 2)), rng.normal(size=2)
+W1_num, b1_num, W2_num, b2_num = (
+    rng.normal(size=(2, 3)),
+    rng.normal(size=2),
+    rng.normal(size=(2, 2)),
+    rng.normal(size=2),
+)
 
 
 def logistic(v):
@@ -347,17 +380,23 @@ a1_num = logistic(W1_num @ a0_num + b1_num)
 a2_num = logistic(W2_num @ a1_num + b2_num)
 delta2_num = (a2_num - y_num) * a2_num * (1 - a2_num)  # eq. (6)
 W2_updated = W2_num - 0.5 * np.outer(delta2_num, a1_num)  # Algorithm 2 updates W^2 first ...
-dW1_printed = np.outer((W2_updated.T @ delta2_num) * a1_num * (1 - a1_num), a0_num)  # ... then uses it in (7)
-dW1_right = np.outer((W2_num.T @ delta2_num) * a1_num * (1 - a1_num), a0_num)  # (7) with the forward pass's W^2
+# ... then uses it in (7)
+dW1_printed = np.outer((W2_updated.T @ delta2_num) * a1_num * (1 - a1_num), a0_num)
+# (7) with the forward pass's W^2
+dW1_right = np.outer((W2_num.T @ delta2_num) * a1_num * (1 - a1_num), a0_num)
 dW1_numeric = numerical_gradient(cost_of_W1, W1_num.copy())
-print(f"rel. error of dC/dW1 against a numerical gradient: Algorithm 2 as printed {rel_error(dW1_printed, dW1_numeric):.1e}, "
-      f"backward first {rel_error(dW1_right, dW1_numeric):.1e}")
+print(
+    f"rel. error of dC/dW1 against a numerical gradient: Algorithm 2 as printed {rel_error(dW1_printed, dW1_numeric):.1e}, "
+    f"backward first {rel_error(dW1_right, dW1_numeric):.1e}"
+)
 
 # %%
 xs = np.linspace(-3.0, 3.0, 13)
 printed_eq4 = 1.0 / (1.0 + np.exp(-2.0 * xs))  # seed 000, eq. (4) as printed
 print("max |tanh x - printed eq. (4)|:      ", np.abs(np.tanh(xs) - printed_eq4).max().round(3))
-print("max |tanh x - (2 sigma(2x) - 1)|:     ", np.abs(np.tanh(xs) - (2.0 * printed_eq4 - 1.0)).max())
+print(
+    "max |tanh x - (2 sigma(2x) - 1)|:     ", np.abs(np.tanh(xs) - (2.0 * printed_eq4 - 1.0)).max()
+)
 
 # %% [markdown]
 # ### Exercise 3 (derive): backpropagation in SymPy
@@ -418,15 +457,40 @@ import sympy as sp
 
 from backproplab.grading import check
 
-point = {"x1": 0.5, "x2": -1.0, "t1": 1.0, "t2": 0.0, "w1_11": 0.3, "w1_12": -0.7, "w1_21": 0.8,
-         "w1_22": 0.2, "b1_1": 0.1, "b1_2": -0.4, "w2_11": -0.6, "w2_12": 0.9, "w2_21": 0.4,
-         "w2_22": -0.3, "b2_1": 0.05, "b2_2": 0.2}
+point = {
+    "x1": 0.5,
+    "x2": -1.0,
+    "t1": 1.0,
+    "t2": 0.0,
+    "w1_11": 0.3,
+    "w1_12": -0.7,
+    "w1_21": 0.8,
+    "w1_22": 0.2,
+    "b1_1": 0.1,
+    "b1_2": -0.4,
+    "w2_11": -0.6,
+    "w2_12": 0.9,
+    "w2_21": 0.4,
+    "w2_22": -0.3,
+    "b2_1": 0.05,
+    "b2_2": 0.2,
+}
 delta2_ref = sp.Matrix([sp.diff(C, s) for s in b2])  # dz2/db2 = 1, so delta2 = dC/db2
 dC_dW2_ref = sp.Matrix(2, 2, lambda i, j: sp.diff(C, W2[i, j]))
-check("delta2_at_point", sympy_values(delta2, point), sympy_values(delta2_ref, point), "delta2 at the test point",
-      hint="delta2 is a 2x1 SymPy Matrix in the network's symbols; eq. (6): grad_a C times sigma'(z2), elementwise")
-check("dC_dW2_at_point", sympy_values(dC_dW2, point), sympy_values(dC_dW2_ref, point), "dC_dW2 at the test point",
-      hint="dC_dW2 has the shape of W2, 2x2; eq. (8): entry (j, k) is delta2_j times a1_k")
+check(
+    "delta2_at_point",
+    sympy_values(delta2, point),
+    sympy_values(delta2_ref, point),
+    "delta2 at the test point",
+    hint="delta2 is a 2x1 SymPy Matrix in the network's symbols; eq. (6): grad_a C times sigma'(z2), elementwise",
+)
+check(
+    "dC_dW2_at_point",
+    sympy_values(dC_dW2, point),
+    sympy_values(dC_dW2_ref, point),
+    "dC_dW2 at the test point",
+    hint="dC_dW2 has the shape of W2, 2x2; eq. (8): entry (j, k) is delta2_j times a1_k",
+)
 print("delta2 and dC_dW2: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_derive_deltas_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -438,13 +502,25 @@ import numpy as np
 from backproplab.grading import record
 
 ### BEGIN HIDDEN TESTS
-answers_h = {"dC_dW1": dC_dW1, "dC_db1": dC_db1, "dC_dW2": dC_dW2, "dC_db2": dC_db2, "delta1": delta1, "delta2": delta2}
+answers_h = {
+    "dC_dW1": dC_dW1,
+    "dC_db1": dC_db1,
+    "dC_dW2": dC_dW2,
+    "dC_db2": dC_db2,
+    "delta1": delta1,
+    "delta2": delta2,
+}
 rng_h = np.random.default_rng(2003)
 names_h = sorted((s_h.name for s_h in C.free_symbols))
 for p_h in builtins.range(3):
     point_h = dict(zip(names_h, rng_h.normal(size=len(names_h))))
     for key_h, answer_h in answers_h.items():
-        record(f"{key_h}_point{p_h}", sympy_values(answer_h, point_h), tol=1e-09, about=f"{key_h} at random point {p_h}")
+        record(
+            f"{key_h}_point{p_h}",
+            sympy_values(answer_h, point_h),
+            tol=1e-09,
+            about=f"{key_h} at random point {p_h}",
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -506,6 +582,7 @@ for p_h in builtins.range(3):
 #
 # ### Exercise 4 (implement): the affine layer
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch02_affine", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def affine_forward(X, W, b):
     """The affine (fully connected) layer, eq. (9): out = X W + b.
@@ -548,7 +625,12 @@ out, cache = affine_forward(X, W, b)
 check("out", out, np.array([[5.5, 2.0, -1.5]]), "out = X W + b, shape (N, M) = (1, 3)")
 dX, dW, db = affine_backward(np.array([[1.0, -1.0, 2.0]]), cache)
 check("dX", dX, np.array([[-1.0, 1.0]]), "dX = dout W^T, with the shape of X")
-check("dW", dW, np.array([[1.0, -1.0, 2.0], [2.0, -2.0, 4.0]]), "dW = X^T dout, with the shape of W (D, M)")
+check(
+    "dW",
+    dW,
+    np.array([[1.0, -1.0, 2.0], [2.0, -2.0, 4.0]]),
+    "dW = X^T dout, with the shape of W (D, M)",
+)
 check("db", db, [1.0, -1.0, 2.0], "db, with the shape of b", hint="sum dout over the batch")
 print("affine: visible tests passed")
 
@@ -561,18 +643,30 @@ from backproplab.grading import record
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(2004)
 for N_h, D_h, M_h in ((1, 6, 4), (17, 3, 7), (17, 5, 5)):
-    X_h, W_h, b_h = (rng_h.normal(size=(N_h, D_h)), rng_h.normal(size=(D_h, M_h)), rng_h.normal(size=M_h))
+    X_h, W_h, b_h = (
+        rng_h.normal(size=(N_h, D_h)),
+        rng_h.normal(size=(D_h, M_h)),
+        rng_h.normal(size=M_h),
+    )
     dout_h = rng_h.normal(size=(N_h, M_h))
     out_h, cache_h = affine_forward(X_h, W_h, b_h)
     grads_h = affine_backward(dout_h, cache_h)
     label_h = f"N = {N_h}, D = {D_h}, M = {M_h}"
     record(f"out_{N_h}_{D_h}_{M_h}", out_h, tol=1e-10, about=f"out ({label_h})")
     three_h = isinstance(grads_h, (tuple, list)) and len(grads_h) == 3
-    record(f"returns_3_values_{N_h}_{D_h}_{M_h}", three_h, about=f"affine_backward returns (dX, dW, db) ({label_h})")
+    record(
+        f"returns_3_values_{N_h}_{D_h}_{M_h}",
+        three_h,
+        about=f"affine_backward returns (dX, dW, db) ({label_h})",
+    )
     for name_h, g_h in zip(("dX", "dW", "db"), grads_h if three_h else (None,) * 3):
         record(f"{name_h}_{N_h}_{D_h}_{M_h}", g_h, tol=1e-10, about=f"{name_h} ({label_h})")
     for name_h, after_h in zip(("X", "W", "b"), (X_h, W_h, b_h)):
-        record(f"{name_h}_after_{N_h}_{D_h}_{M_h}", after_h, about=f"{name_h} after the layer ({label_h}): it must not be modified")
+        record(
+            f"{name_h}_after_{N_h}_{D_h}_{M_h}",
+            after_h,
+            about=f"{name_h} after the layer ({label_h}): it must not be modified",
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -600,6 +694,7 @@ for N_h, D_h, M_h in ((1, 6, 4), (17, 3, 7), (17, 5, 5)):
 # $e^{-|x|}/(1 + e^{-|x|})$ for $x < 0$.
 #
 # ### Exercise 5 (implement): ReLU
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch02_relu", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def relu_forward(x):
@@ -635,8 +730,13 @@ x = np.array([[-1.5, 2.0, 0.5], [3.0, -0.25, -2.0]])
 out, cache = relu_forward(x)
 check("out", out, np.array([[0.0, 2.0, 0.5], [3.0, 0.0, 0.0]]), "relu(x), shape (2, 3)")
 dx = relu_backward(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), cache)
-check("dx", dx, np.array([[0.0, 2.0, 3.0], [4.0, 0.0, 0.0]]), "dx, shape (2, 3)",
-      hint="the gradient passes where x > 0 and is blocked where x < 0")
+check(
+    "dx",
+    dx,
+    np.array([[0.0, 2.0, 3.0], [4.0, 0.0, 0.0]]),
+    "dx, shape (2, 3)",
+    hint="the gradient passes where x > 0 and is blocked where x < 0",
+)
 print("relu: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_relu_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -660,6 +760,7 @@ for N_h, D_h in ((1, 6), (17, 4)):
 
 # %% [markdown]
 # ### Exercise 6 (implement): sigmoid
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch02_sigmoid", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sigmoid_forward(x):
@@ -723,6 +824,7 @@ recorded_h = record("dx_pm1000", big_dx_h, tol=1e-12, about="dx at x = -1000 and
 
 # %% [markdown]
 # ### Exercise 7 (implement): tanh
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch02_tanh", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def tanh_forward(x):
@@ -868,16 +970,27 @@ for N_h, D_h in ((1, 7), (17, 2)):
 # %%
 # SymPy checks of eqs. (14) and (16): the sigma' of the cross entropy cancels, and softmax + NLL gives p - 1.
 s_sym, y_sym = sp.symbols("s y", real=True)
-bce_one = -(y_sym * sp.log(sigma(s_sym)) + (1 - y_sym) * sp.log(1 - sigma(s_sym)))  # eq. (13), one entry
+# eq. (13), one entry
+bce_one = -(y_sym * sp.log(sigma(s_sym)) + (1 - y_sym) * sp.log(1 - sigma(s_sym)))
 print("d(BCE)/ds - (sigma(s) - y) =", sp.simplify(sp.diff(bce_one, s_sym) - (sigma(s_sym) - y_sym)))
 scores_sym = sp.symbols("s0:3", real=True)
-nll = -sp.log(sp.exp(scores_sym[1]) / sp.Add(*(sp.exp(s) for s in scores_sym)))  # eq. (15), right class 1
+# eq. (15), right class 1
+nll = -sp.log(sp.exp(scores_sym[1]) / sp.Add(*(sp.exp(s) for s in scores_sym)))
 p_sym = [sp.exp(s) / sp.Add(*(sp.exp(v) for v in scores_sym)) for s in scores_sym]
-print("d(NLL)/ds_k - (p_k - [k = 1]) =", [sp.simplify(sp.diff(nll, scores_sym[k]) - (p_sym[k] - int(k == 1))) for k in range(3)])
-print("np.exp(1000.0) in float64 overflows: its largest finite value is", np.finfo(np.float64).max, "= e ^", np.log(np.finfo(np.float64).max).round(2))
+print(
+    "d(NLL)/ds_k - (p_k - [k = 1]) =",
+    [sp.simplify(sp.diff(nll, scores_sym[k]) - (p_sym[k] - int(k == 1))) for k in range(3)],
+)
+print(
+    "np.exp(1000.0) in float64 overflows: its largest finite value is",
+    np.finfo(np.float64).max,
+    "= e ^",
+    np.log(np.finfo(np.float64).max).round(2),
+)
 
 # %% [markdown]
 # ### Exercise 8 (implement): mean-square error, eq. (12)
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch02_mse_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def mse_loss(scores, y):
@@ -905,9 +1018,19 @@ from backproplab.grading import check
 
 loss, dscores = mse_loss(np.array([[1.0, 2.0], [0.0, -1.0]]), np.array([[0.0, 2.0], [1.0, 0.0]]))
 check("loss", loss, 0.75, "the loss: (1 + 0 + 1 + 1) / (2 * 2)")
-check("loss_is_real", isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0, True,
-      "the loss is one number, not an array")
-check("dscores", dscores, np.array([[0.5, 0.0], [-0.5, -0.5]]), "dscores", hint="the loss is a mean over the N = 2 examples")
+check(
+    "loss_is_real",
+    isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0,
+    True,
+    "the loss is one number, not an array",
+)
+check(
+    "dscores",
+    dscores,
+    np.array([[0.5, 0.0], [-0.5, -0.5]]),
+    "dscores",
+    hint="the loss is a mean over the N = 2 examples",
+)
 print("mse_loss: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_mse_loss_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -924,13 +1047,17 @@ for N_h, K_h in ((1, 3), (17, 4)):
     S_h, Y_h = (rng_h.normal(size=(N_h, K_h)), rng_h.normal(size=(N_h, K_h)))
     loss_h, ds_h = mse_loss(S_h, Y_h)
     record(f"loss_N{N_h}", loss_h, tol=1e-10, about=f"the loss for N = {N_h}")
-    record(f"loss_is_real_N{N_h}", isinstance(loss_h, (numbers.Real, np.ndarray)) and np.ndim(loss_h) == 0,
-           about=f"the loss is one number (N = {N_h})")
+    record(
+        f"loss_is_real_N{N_h}",
+        isinstance(loss_h, (numbers.Real, np.ndarray)) and np.ndim(loss_h) == 0,
+        about=f"the loss is one number (N = {N_h})",
+    )
     record(f"dscores_N{N_h}", ds_h, tol=1e-10, about=f"dscores for N = {N_h}")
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Exercise 9 (implement): binary cross entropy with logits, eqs. (13)–(14)
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch02_bce_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def bce_with_logits_loss(scores, y):
@@ -961,9 +1088,19 @@ from backproplab.grading import check
 
 loss, dscores = bce_with_logits_loss(np.array([[0.0]]), np.array([[1.0]]))
 check("loss", loss, np.log(2.0), "the loss for logit 0, target 1")
-check("loss_is_real", isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0, True,
-      "the loss is one number, not an array")
-check("dscores", dscores, np.array([[-0.5]]), "dscores = sigma(0) - 1", hint="eq. (14): the sigma' factor cancels")
+check(
+    "loss_is_real",
+    isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0,
+    True,
+    "the loss is one number, not an array",
+)
+check(
+    "dscores",
+    dscores,
+    np.array([[-0.5]]),
+    "dscores = sigma(0) - 1",
+    hint="eq. (14): the sigma' factor cancels",
+)
 print("bce_with_logits_loss: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_bce_loss_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -981,8 +1118,11 @@ for N_h, K_h in ((1, 4), (17, 3)):
     Y_h = rng_h.uniform(size=(N_h, K_h))
     loss_h, ds_h = bce_with_logits_loss(S_h, Y_h)
     record(f"loss_N{N_h}", loss_h, tol=1e-10, about=f"the loss for N = {N_h}")
-    record(f"loss_is_real_N{N_h}", isinstance(loss_h, (numbers.Real, np.ndarray)) and np.ndim(loss_h) == 0,
-           about=f"the loss is one number (N = {N_h})")
+    record(
+        f"loss_is_real_N{N_h}",
+        isinstance(loss_h, (numbers.Real, np.ndarray)) and np.ndim(loss_h) == 0,
+        about=f"the loss is one number (N = {N_h})",
+    )
     record(f"dscores_N{N_h}", ds_h, tol=1e-10, about=f"dscores for N = {N_h}")
 with np.errstate(all="ignore"):
     big_loss_h, big_ds_h = bce_with_logits_loss(
@@ -997,6 +1137,7 @@ recorded_h = record("dscores_pm1000", big_ds_h, tol=1e-12, about="dscores at log
 #
 # It must not overflow for scores of 1000: shift each row by its maximum.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch02_softmax_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def softmax_loss(scores, y):
     """Softmax + negative log-likelihood, eq. (15), mean over the batch; numerically stable.
@@ -1006,7 +1147,8 @@ def softmax_loss(scores, y):
     """
     ### BEGIN SOLUTION
     N = scores.shape[0]
-    shifted = scores - scores.max(axis=1, keepdims=True)  # the softmax is unchanged; every exponent <= 0
+    # the softmax is unchanged; every exponent <= 0
+    shifted = scores - scores.max(axis=1, keepdims=True)
     log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     loss = -log_p[np.arange(N), y].mean()
     dscores = np.exp(log_p)  # p
@@ -1026,13 +1168,33 @@ from backproplab.grading import check
 
 loss, dscores = softmax_loss(np.zeros((1, 3)), np.array([1]))
 check("loss_uniform", loss, np.log(3.0), "the loss for equal scores (p = 1/3 each)")
-check("loss_is_real", isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0, True,
-      "the loss is one number, not an array")
-check("dscores_uniform", dscores, np.array([[1 / 3, -2 / 3, 1 / 3]]), "dscores for equal scores", hint="eq. (16): p - onehot(y)")
+check(
+    "loss_is_real",
+    isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0,
+    True,
+    "the loss is one number, not an array",
+)
+check(
+    "dscores_uniform",
+    dscores,
+    np.array([[1 / 3, -2 / 3, 1 / 3]]),
+    "dscores for equal scores",
+    hint="eq. (16): p - onehot(y)",
+)
 loss_big, dscores_big = softmax_loss(np.array([[1000.0, 0.0, -1000.0]]), np.array([1]))
-check("loss_1000", loss_big, 1000.0, "the loss for scores (1000, 0, -1000), label 1",
-      hint="exp(1000) overflows: subtract each row's maximum first")
-check("dscores_1000", dscores_big, np.array([[1.0, -1.0, 0.0]]), "dscores for scores (1000, 0, -1000), label 1")
+check(
+    "loss_1000",
+    loss_big,
+    1000.0,
+    "the loss for scores (1000, 0, -1000), label 1",
+    hint="exp(1000) overflows: subtract each row's maximum first",
+)
+check(
+    "dscores_1000",
+    dscores_big,
+    np.array([[1.0, -1.0, 0.0]]),
+    "dscores for scores (1000, 0, -1000), label 1",
+)
 print("softmax_loss: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_softmax_loss_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -1050,8 +1212,11 @@ for N_h, C_h in ((1, 5), (17, 4)):
     y_h = rng_h.integers(0, C_h, size=N_h)
     loss_h, ds_h = softmax_loss(S_h, y_h)
     record(f"loss_N{N_h}", loss_h, tol=1e-10, about=f"the loss for N = {N_h}")
-    record(f"loss_is_real_N{N_h}", isinstance(loss_h, (numbers.Real, np.ndarray)) and np.ndim(loss_h) == 0,
-           about=f"the loss is one number (N = {N_h})")
+    record(
+        f"loss_is_real_N{N_h}",
+        isinstance(loss_h, (numbers.Real, np.ndarray)) and np.ndim(loss_h) == 0,
+        about=f"the loss is one number (N = {N_h})",
+    )
     record(f"dscores_N{N_h}", ds_h, tol=1e-10, about=f"dscores for N = {N_h}")
 S_big_h = 1000.0 * rng_h.normal(size=(17, 6))
 y_big_h = rng_h.integers(0, 6, size=17)
@@ -1065,6 +1230,7 @@ recorded_h = record("loss_cat", cat_loss_h, tol=1e-12, about="the loss of the ca
 
 # %% [markdown]
 # ### Exercise 11 (implement): the multiclass SVM loss, eqs. (17)–(18)
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch02_svm_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def svm_loss(scores, y, delta=1.0):
@@ -1096,9 +1262,19 @@ import numpy as np
 from backproplab.grading import check
 
 loss, dscores = svm_loss(np.array([[-96.8, 437.9, 61.95]]), np.array([0]))
-check("loss", loss, 695.45, "the SVM loss of the cat example", hint="sum over the wrong classes j of max(0, s_j - s_y + 1)")
-check("loss_is_real", isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0, True,
-      "the loss is one number, not an array")
+check(
+    "loss",
+    loss,
+    695.45,
+    "the SVM loss of the cat example",
+    hint="sum over the wrong classes j of max(0, s_j - s_y + 1)",
+)
+check(
+    "loss_is_real",
+    isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0,
+    True,
+    "the loss is one number, not an array",
+)
 check("dscores", dscores, np.array([[-2.0, 1.0, 1.0]]), "dscores of the cat example")
 print("svm_loss: visible tests passed")
 
@@ -1118,8 +1294,11 @@ for N_h, C_h, margin_h in ((1, 4, 1.0), (17, 5, 1.0), (17, 3, 0.5)):
     loss_h, ds_h = svm_loss(S_h, y_h, delta=margin_h)
     label_h = f"N = {N_h}, C = {C_h}, delta = {margin_h}"
     record(f"loss_{N_h}_{C_h}_{margin_h}", loss_h, tol=1e-10, about=f"the loss ({label_h})")
-    record(f"loss_is_real_{N_h}_{C_h}_{margin_h}", isinstance(loss_h, (numbers.Real, np.ndarray)) and np.ndim(loss_h) == 0,
-           about=f"the loss is one number ({label_h})")
+    record(
+        f"loss_is_real_{N_h}_{C_h}_{margin_h}",
+        isinstance(loss_h, (numbers.Real, np.ndarray)) and np.ndim(loss_h) == 0,
+        about=f"the loss is one number ({label_h})",
+    )
     record(f"dscores_{N_h}_{C_h}_{margin_h}", ds_h, tol=1e-10, about=f"dscores ({label_h})")
 ### END HIDDEN TESTS
 
@@ -1176,6 +1355,7 @@ for N_h, C_h, margin_h in ((1, 4, 1.0), (17, 5, 1.0), (17, 3, 0.5)):
 #
 # ### Exercise 12 (implement): the centred difference (19)
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch02_numerical_grad", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def numerical_grad(f, x, h=1e-5):
     """The gradient of a scalar function by centred differences, eq. (19).
@@ -1210,8 +1390,20 @@ from backproplab.grading import check
 
 x = np.array([1.0, -2.0, 3.0])
 grad = numerical_grad(lambda v: builtins.float(np.sum(v**2)), x)
-check("grad", grad, [2.0, -4.0, 6.0], "the numerical gradient of sum(x^2), one entry per entry of x", tol=1e-9)
-check("x_after", x, [1.0, -2.0, 3.0], "x after numerical_grad", hint="restore every entry of x after perturbing it")
+check(
+    "grad",
+    grad,
+    [2.0, -4.0, 6.0],
+    "the numerical gradient of sum(x^2), one entry per entry of x",
+    tol=1e-9,
+)
+check(
+    "x_after",
+    x,
+    [1.0, -2.0, 3.0],
+    "x after numerical_grad",
+    hint="restore every entry of x after perturbing it",
+)
 print("numerical_grad: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_numerical_grad_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -1234,8 +1426,12 @@ def cubic_h(v_h):
 grad_h = numerical_grad(cubic_h, x_h)
 record("grad_sin_x2", grad_h, tol=1e-08, about="the numerical gradient of a (3, 4) array")
 record("x_after", x_h, about="x after numerical_grad: every entry restored")
-grad_h2 = numerical_grad(lambda v_h: builtins.float(np.sum(np.exp(v_h))), np.array([0.0, 1.0]), h=0.001)
-recorded_h = record("grad_exp_h1e-3", grad_h2, tol=1e-10, about="the numerical gradient with h = 0.001")
+grad_h2 = numerical_grad(
+    lambda v_h: builtins.float(np.sum(np.exp(v_h))), np.array([0.0, 1.0]), h=0.001
+)
+recorded_h = record(
+    "grad_exp_h1e-3", grad_h2, tol=1e-10, about="the numerical gradient with h = 0.001"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1272,15 +1468,21 @@ X_relu = rng.normal(size=(6, 5))
 X_relu[:, 2] = 0.0  # an input that is always 0: its weights get exactly zero gradient
 W_relu, b_relu = rng.normal(size=(5, 3)), rng.normal(size=3)
 dout_relu = rng.normal(size=(6, 3))
-W_num = numerical_gradient(lambda w: relu_forward(affine_forward(X_relu, w, b_relu)[0])[0], W_relu.copy(), dout_relu)
+W_num = numerical_gradient(
+    lambda w: relu_forward(affine_forward(X_relu, w, b_relu)[0])[0], W_relu.copy(), dout_relu
+)
 z_relu, cache_a = affine_forward(X_relu, W_relu, b_relu)
 _, cache_r = relu_forward(z_relu)
 W_back = affine_backward(relu_backward(dout_relu, cache_r), cache_a)[1]
 d_numeric = numerical_grad(lambda s: softmax_loss(s, labels_check)[0], S_check.copy())
 big_a = rng.normal(size=200_000)
-big_n = big_a * (1 + 1e-10 * rng.normal(size=big_a.size))  # a correct gradient, rounding-level differences
-cases = {"correct, with zero entries": (W_back, W_num), "sign error (softmax)": (-d_analytic, d_numeric),
-         "correct, 200 000 parameters": (big_a, big_n)}
+# a correct gradient, rounding-level differences
+big_n = big_a * (1 + 1e-10 * rng.normal(size=big_a.size))
+cases = {
+    "correct, with zero entries": (W_back, W_num),
+    "sign error (softmax)": (-d_analytic, d_numeric),
+    "correct, 200 000 parameters": (big_a, big_n),
+}
 print("\ncase                           eq. (3.7) summed   eq. (20)")
 for name, (f_a, f_n) in cases.items():
     print(f"{name:30s} {thesis_rel_error(f_a, f_n):15.3g}   {rel_error(f_a, f_n):8.2e}")
@@ -1360,6 +1562,7 @@ for name, (f_a, f_n) in cases.items():
 # the forward pass (21) with your layers, keeping every cache, then
 # `softmax_loss`, then the backward pass (22) in reverse order, filling `grads`.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch02_mlp", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class MLP:
     """A fully connected network: (affine -> activation) x (L - 1), then affine, then softmax + NLL.
@@ -1382,8 +1585,11 @@ class MLP:
 
     def activation_functions(self):
         """The (forward, backward) pair of this network's activation layer."""
-        pairs = {"relu": (relu_forward, relu_backward), "sigmoid": (sigmoid_forward, sigmoid_backward),
-                 "tanh": (tanh_forward, tanh_backward)}
+        pairs = {
+            "relu": (relu_forward, relu_backward),
+            "sigmoid": (sigmoid_forward, sigmoid_backward),
+            "tanh": (tanh_forward, tanh_backward),
+        }
         return pairs[self.activation]
 
     def loss(self, X, y=None):
@@ -1429,20 +1635,42 @@ import numpy as np
 from backproplab.grading import check
 
 model = MLP([2, 3, 2], activation="relu")
-model.params = {"W1": np.array([[1.0, -1.0, 0.5], [0.0, 2.0, -1.0]]), "b1": np.array([0.0, 0.5, 1.0]),
-                "W2": np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 1.0]]), "b2": np.array([0.0, -0.5])}
+model.params = {
+    "W1": np.array([[1.0, -1.0, 0.5], [0.0, 2.0, -1.0]]),
+    "b1": np.array([0.0, 0.5, 1.0]),
+    "W2": np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 1.0]]),
+    "b2": np.array([0.0, -0.5]),
+}
 X = np.array([[1.0, 1.0]])
-check("scores", model.loss(X), np.array([[0.5, 1.5]]), "the scores (1, 2): hidden relu([1, 1.5, 0.5]), then W2, b2")
+check(
+    "scores",
+    model.loss(X),
+    np.array([[0.5, 1.5]]),
+    "the scores (1, 2): hidden relu([1, 1.5, 0.5]), then W2, b2",
+)
 loss, grads = model.loss(X, np.array([1]))
 check("loss", loss, np.log(1.0 + np.exp(-1.0)), "the loss of label 1")
-check("loss_is_real", isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0, True,
-      "the loss is one number, not an array")
+check(
+    "loss_is_real",
+    isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0,
+    True,
+    "the loss is one number, not an array",
+)
 # dscores = p - onehot(1) = (p0, -p0) with p0 = 1 / (1 + e); every hidden unit is active (z1 > 0).
 p0 = 1.0 / (1.0 + np.exp(1.0))
-expected = {"W1": np.array([[p0, -p0, -2 * p0], [p0, -p0, -2 * p0]]), "b1": [p0, -p0, -2 * p0],
-            "W2": np.array([[p0, -p0], [1.5 * p0, -1.5 * p0], [0.5 * p0, -0.5 * p0]]), "b2": [p0, -p0]}
+expected = {
+    "W1": np.array([[p0, -p0, -2 * p0], [p0, -p0, -2 * p0]]),
+    "b1": [p0, -p0, -2 * p0],
+    "W2": np.array([[p0, -p0], [1.5 * p0, -1.5 * p0], [0.5 * p0, -0.5 * p0]]),
+    "b2": [p0, -p0],
+}
 for name in ("W1", "b1", "W2", "b2"):
-    check(f"grad_{name}", grads.get(name), expected[name], f'grads["{name}"], with the shape of {name}')
+    check(
+        f"grad_{name}",
+        grads.get(name),
+        expected[name],
+        f'grads["{name}"], with the shape of {name}',
+    )
 print("MLP.loss: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_mlp_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -1464,7 +1692,8 @@ for sizes_h, act_h, N_h in (
 ):
     net_h = MLP(sizes_h, activation=act_h, seed=7)
     names_h = []
-    for i_h in builtins.range(1, len(sizes_h)):  # the weights, drawn in a fixed order whatever the layers' creation order
+    # the weights, drawn in a fixed order whatever the layers' creation order
+    for i_h in builtins.range(1, len(sizes_h)):
         net_h.params[f"W{i_h}"] = rng_h.normal(size=(sizes_h[i_h - 1], sizes_h[i_h]))
         net_h.params[f"b{i_h}"] = rng_h.normal(size=sizes_h[i_h])
         names_h += [f"W{i_h}", f"b{i_h}"]
@@ -1475,10 +1704,18 @@ for sizes_h, act_h, N_h in (
     record(f"scores_{tag_h}", net_h.loss(X_h), tol=1e-09, about=f"the scores {label_h}")
     loss_h, grads_h = net_h.loss(X_h, y_h)
     record(f"loss_{tag_h}", loss_h, tol=1e-09, about=f"the loss {label_h}")
-    record(f"loss_is_real_{tag_h}", isinstance(loss_h, (numbers.Real, np.ndarray)) and np.ndim(loss_h) == 0,
-           about=f"the loss is one number {label_h}")
+    record(
+        f"loss_is_real_{tag_h}",
+        isinstance(loss_h, (numbers.Real, np.ndarray)) and np.ndim(loss_h) == 0,
+        about=f"the loss is one number {label_h}",
+    )
     for key_h in names_h:
-        record(f"grad_{key_h}_{tag_h}", grads_h.get(key_h), tol=1e-08, about=f'grads["{key_h}"] {label_h}')
+        record(
+            f"grad_{key_h}_{tag_h}",
+            grads_h.get(key_h),
+            tol=1e-08,
+            about=f'grads["{key_h}"] {label_h}',
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1499,6 +1736,7 @@ for sizes_h, act_h, N_h in (
 # epoch, batches `order[0:B], order[B:2B], ...`, and after every epoch the loss and
 # accuracy on the whole training and validation sets (entry 0 of the history is
 # before the first step, as in chapter 01).
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch02_sgd_train", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sgd_train(model, X, y, X_val, y_val, lr, num_epochs, batch_size, seed=0, callback=None):
@@ -1530,7 +1768,7 @@ def sgd_train(model, X, y, X_val, y_val, lr, num_epochs, batch_size, seed=0, cal
     for epoch in range(1, num_epochs + 1):
         order = rng.permutation(N)
         for start in range(0, N, batch_size):
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             _, grads = model.loss(X[batch], y[batch])
             for name in model.params:
                 model.params[name] -= lr * grads[name]
@@ -1550,20 +1788,41 @@ from backproplab.grading import check
 rng = np.random.default_rng(5)
 X, y = rng.normal(size=(13, 4)), rng.integers(0, 3, size=13)
 model = MLP([4, 8, 3], activation="relu", seed=1)
-model.params = {"W1": 0.7 * rng.normal(size=(4, 8)), "b1": np.zeros(8), "W2": 0.5 * rng.normal(size=(8, 3)), "b2": np.zeros(3)}
+model.params = {
+    "W1": 0.7 * rng.normal(size=(4, 8)),
+    "b1": np.zeros(8),
+    "W2": 0.5 * rng.normal(size=(8, 3)),
+    "b2": np.zeros(3),
+}
 loss_before = model.loss(X, y)[0]
 history = sgd_train(model, X, y, X[:5], y[:5], lr=0.1, num_epochs=3, batch_size=4, seed=0)
 keys = ("train_loss", "train_acc", "val_loss", "val_acc")
-check("history_lengths", {key: np.shape(history.get(key)) for key in keys}, {key: (4,) for key in keys},
-      'the shapes of history["train_loss"], ["train_acc"], ["val_loss"], ["val_acc"]',
-      hint="one entry before training plus one per epoch")
-check("train_loss_0", history["train_loss"][0], loss_before, 'history["train_loss"][0] (before training)')
-check("loss_went_down", history["train_loss"][-1] < history["train_loss"][0], True, "the training loss goes down",
-      hint="do you step against the gradient (params -= lr * grads)?")
-expected = {"train_loss": [1.2576779429, 1.16541647564, 1.11017743362, 1.05909218024],
-            "train_acc": [4 / 13, 4 / 13, 5 / 13, 7 / 13],
-            "val_loss": [1.32075987271, 1.24751589612, 1.25619255038, 1.11182331239],
-            "val_acc": [0.4, 0.0, 0.0, 0.4]}
+check(
+    "history_lengths",
+    {key: np.shape(history.get(key)) for key in keys},
+    {key: (4,) for key in keys},
+    'the shapes of history["train_loss"], ["train_acc"], ["val_loss"], ["val_acc"]',
+    hint="one entry before training plus one per epoch",
+)
+check(
+    "train_loss_0",
+    history["train_loss"][0],
+    loss_before,
+    'history["train_loss"][0] (before training)',
+)
+check(
+    "loss_went_down",
+    history["train_loss"][-1] < history["train_loss"][0],
+    True,
+    "the training loss goes down",
+    hint="do you step against the gradient (params -= lr * grads)?",
+)
+expected = {
+    "train_loss": [1.2576779429, 1.16541647564, 1.11017743362, 1.05909218024],
+    "train_acc": [4 / 13, 4 / 13, 5 / 13, 7 / 13],
+    "val_loss": [1.32075987271, 1.24751589612, 1.25619255038, 1.11182331239],
+    "val_acc": [0.4, 0.0, 0.0, 0.4],
+}
 for key in keys:
     check(key, history[key], expected[key], f'history["{key}"]', tol=1e-8)
 print("sgd_train: visible tests passed")
@@ -1575,6 +1834,7 @@ import builtins
 import numpy as np
 
 from backproplab.grading import record
+
 
 ### BEGIN HIDDEN TESTS
 class LogCoshModel_h:
@@ -1590,7 +1850,10 @@ class LogCoshModel_h:
             return s_h
         r_h = s_h - y_b
         g_h = np.tanh(r_h) / len(y_b)
-        return (builtins.float(np.mean(np.log(np.cosh(r_h)))), {"w": X_b.T @ g_h, "c": np.array([g_h.sum()])})
+        return (
+            builtins.float(np.mean(np.log(np.cosh(r_h)))),
+            {"w": X_b.T @ g_h, "c": np.array([g_h.sum()])},
+        )
 
     def predict(self, X_b):
         return np.rint(self.loss(X_b))
@@ -1603,15 +1866,33 @@ for N_h, B_h, E_h, lr_h in ((17, 5, 3, 0.2), (9, 1, 2, 0.05)):
     model_h = LogCoshModel_h(3, 11)
     seen_h = []
     hist_h = sgd_train(
-        model_h, X_h, y_h, Xv_h, yv_h, lr_h, E_h, B_h, seed=4, callback=lambda e_h, m_h: seen_h.append(e_h)
+        model_h,
+        X_h,
+        y_h,
+        Xv_h,
+        yv_h,
+        lr_h,
+        E_h,
+        B_h,
+        seed=4,
+        callback=lambda e_h, m_h: seen_h.append(e_h),
     )
     tag_h = f"N{N_h}_B{B_h}"
     label_h = f"(N = {N_h}, batch size {B_h}, {E_h} epochs)"
-    record(f"callback_epochs_{tag_h}", seen_h, about=f"the epochs callback was called with {label_h}")
+    record(
+        f"callback_epochs_{tag_h}", seen_h, about=f"the epochs callback was called with {label_h}"
+    )
     for key_h in ("train_loss", "train_acc", "val_loss", "val_acc"):
-        record(f"{key_h}_{tag_h}", hist_h.get(key_h), tol=1e-10, about=f'history["{key_h}"] {label_h}')
+        record(
+            f"{key_h}_{tag_h}", hist_h.get(key_h), tol=1e-10, about=f'history["{key_h}"] {label_h}'
+        )
     for key_h in ("w", "c"):
-        record(f"param_{key_h}_{tag_h}", model_h.params[key_h], tol=1e-10, about=f'the trained parameter "{key_h}" {label_h}')
+        record(
+            f"param_{key_h}_{tag_h}",
+            model_h.params[key_h],
+            tol=1e-10,
+            about=f'the trained parameter "{key_h}" {label_h}',
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1636,6 +1917,7 @@ for N_h, B_h, E_h, lr_h in ((17, 5, 3, 0.2), (9, 1, 2, 0.05)):
 #
 # ### Exercise 16 (implement): the confusion matrix
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch02_confusion_matrix", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def confusion_matrix(y_true, y_pred, num_classes):
     """Counts of (true class, predicted class) pairs.
@@ -1658,8 +1940,13 @@ import numpy as np
 from backproplab.grading import check
 
 M = confusion_matrix(np.array([0, 1, 2, 2, 1]), np.array([0, 2, 2, 2, 1]), 3)
-check("M", M, np.array([[1, 0, 0], [0, 1, 1], [0, 0, 2]]), "the confusion matrix (3, 3)",
-      hint="M[i, j] counts true class i predicted as j; the two examples (2, 2) both count")
+check(
+    "M",
+    M,
+    np.array([[1, 0, 0], [0, 1, 1], [0, 0, 2]]),
+    "the confusion matrix (3, 3)",
+    hint="M[i, j] counts true class i predicted as j; the two examples (2, 2) both count",
+)
 print("confusion_matrix: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_confusion_matrix_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -1698,12 +1985,24 @@ num_epochs = 2 if os.environ.get("NBGRADER_EXECUTION") else 40  # a smoke test w
 digits_net = MLP([64, 64, 10], activation="relu", seed=0)
 W1_snapshots = [digits_net.params["W1"].copy()]
 start = time.perf_counter()
-digits_history = sgd_train(digits_net, X_train, y_train, X_val, y_val, lr=0.2, num_epochs=num_epochs,
-                           batch_size=32, seed=0, callback=lambda epoch, net: W1_snapshots.append(net.params["W1"].copy()))
+digits_history = sgd_train(
+    digits_net,
+    X_train,
+    y_train,
+    X_val,
+    y_val,
+    lr=0.2,
+    num_epochs=num_epochs,
+    batch_size=32,
+    seed=0,
+    callback=lambda epoch, net: W1_snapshots.append(net.params["W1"].copy()),
+)
 train_seconds = time.perf_counter() - start
 test_accuracy = np.mean(digits_net.predict(X_test) == y_test)
-print(f"{num_epochs} epochs in {train_seconds:.2f} s; final train accuracy {digits_history['train_acc'][-1]:.4f}, "
-      f"validation {digits_history['val_acc'][-1]:.4f}; TEST accuracy {test_accuracy:.4f}")
+print(
+    f"{num_epochs} epochs in {train_seconds:.2f} s; final train accuracy {digits_history['train_acc'][-1]:.4f}, "
+    f"validation {digits_history['val_acc'][-1]:.4f}; TEST accuracy {test_accuracy:.4f}"
+)
 
 # %%
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
@@ -1716,9 +2015,12 @@ ax_acc.plot(epochs, digits_history["val_acc"], "s-", ms=3, label="validation")
 ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0.0, 1.01))
 for ax in (ax_loss, ax_acc):
     ax.legend()
-show_figure(fig, f"Left: the training and validation loss per epoch on a log scale, over {num_epochs} epochs. "
-                 f"Right: the training and validation accuracy per epoch, ending at "
-                 f"{digits_history['train_acc'][-1]:.3f} and {digits_history['val_acc'][-1]:.3f}.")
+show_figure(
+    fig,
+    f"Left: the training and validation loss per epoch on a log scale, over {num_epochs} epochs. "
+    f"Right: the training and validation accuracy per epoch, ending at "
+    f"{digits_history['train_acc'][-1]:.3f} and {digits_history['val_acc'][-1]:.3f}.",
+)
 
 # %%
 M_test = confusion_matrix(y_test, digits_net.predict(X_test), 10)
@@ -1727,17 +2029,34 @@ shown = ax.imshow(M_test, cmap="Blues")
 for i in range(10):
     for j in range(10):
         if M_test[i, j]:
-            ax.text(j, i, M_test[i, j], ha="center", va="center", fontsize=8,
-                    color="white" if M_test[i, j] > M_test.max() / 2 else "black")
-ax.set(xlabel="predicted class", ylabel="true class", xticks=range(10), yticks=range(10),
-       title=f"test set confusion matrix (accuracy {test_accuracy:.3f})")
+            ax.text(
+                j,
+                i,
+                M_test[i, j],
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if M_test[i, j] > M_test.max() / 2 else "black",
+            )
+ax.set(
+    xlabel="predicted class",
+    ylabel="true class",
+    xticks=range(10),
+    yticks=range(10),
+    title=f"test set confusion matrix (accuracy {test_accuracy:.3f})",
+)
 fig.colorbar(shown, ax=ax, shrink=0.8)
-show_figure(fig, f"The 10x10 confusion matrix of the test set (accuracy {test_accuracy:.3f}): counts per true "
-                 "class (rows) and predicted class (columns), large on the diagonal, a few mistakes off it.")
+show_figure(
+    fig,
+    f"The 10x10 confusion matrix of the test set (accuracy {test_accuracy:.3f}): counts per true "
+    "class (rows) and predicted class (columns), large on the diagonal, a few mistakes off it.",
+)
 off_diagonal = M_test - np.diag(np.diag(M_test))
 i_worst, j_worst = np.unravel_index(np.argmax(off_diagonal), off_diagonal.shape)
-print(f"most frequent mistake: true {i_worst} predicted as {j_worst}, {off_diagonal[i_worst, j_worst]} times; "
-      f"recall per class: {np.round(np.diag(M_test) / M_test.sum(axis=1), 3)}")
+print(
+    f"most frequent mistake: true {i_worst} predicted as {j_worst}, {off_diagonal[i_worst, j_worst]} times; "
+    f"recall per class: {np.round(np.diag(M_test) / M_test.sum(axis=1), 3)}"
+)
 
 # %% [markdown]
 # The training loss keeps falling (to about 0.03 after 40 epochs) while the
@@ -1765,8 +2084,14 @@ viewer
 # %%
 change = W1_snapshots[-1] - W1_snapshots[0]
 never_changed = np.flatnonzero(np.all(change == 0.0, axis=1))
-print("pixels whose weights never changed, for every unit:", [divmod(int(p), 8) for p in never_changed])
-print("pixels that are 0 in every training image:       ", [divmod(int(p), 8) for p in np.flatnonzero(X_train.max(axis=0) == 0)])
+print(
+    "pixels whose weights never changed, for every unit:",
+    [divmod(int(p), 8) for p in never_changed],
+)
+print(
+    "pixels that are 0 in every training image:       ",
+    [divmod(int(p), 8) for p in np.flatnonzero(X_train.max(axis=0) == 0)],
+)
 
 # %% [markdown]
 # ### Exercise 17 (explore + explain)

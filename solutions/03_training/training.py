@@ -68,7 +68,13 @@ from backproplab.checks import expect_implemented
 from backproplab.datasets import load_digits_split
 from backproplab.gradcheck import numerical_gradient, rel_error
 from backproplab.grading import check, record
-from backproplab.layers import affine_backward, affine_forward, relu_backward, relu_forward, softmax_loss
+from backproplab.layers import (
+    affine_backward,
+    affine_forward,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
+)
 from backproplab.optimizer_paths import optimizer_paths
 from backproplab.plotting import CONTOUR_CMAP, show_figure
 
@@ -82,7 +88,9 @@ def check_step_result(result, name):
     try:
         next_w, config = result
     except (TypeError, ValueError):
-        raise AssertionError(f"{name} must return the pair (next_w, config), not {type(result).__name__}") from None
+        raise AssertionError(
+            f"{name} must return the pair (next_w, config), not {type(result).__name__}"
+        ) from None
     return next_w, config
 
 
@@ -142,6 +150,7 @@ def check_step_result(result, name):
 #
 # ### Exercise 1 (implement): the Hessian of least squares and the stable learning rate
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch03_hessian", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def least_squares_hessian(X):
     """The Hessian (4) of C(W, b) = 1/(2N) sum_n (y_n - X_n . W - b)^2 with respect to theta = (W, b).
@@ -172,13 +181,27 @@ import numpy as np
 
 from backproplab.grading import check
 
-H = check("H_toy", least_squares_hessian(np.array([[2.0, 7.0]])),
-          np.array([[4.0, 14.0, 2.0], [14.0, 49.0, 7.0], [2.0, 7.0, 1.0]]),
-          "the Hessian of the toy X = (2, 7)", hint="H = A^T A / N with A = [X, 1]: theta = (w1, w2, b) has 3 entries, "
-                                                   "do not forget the bias column")
-lr_max = check("lr_max_toy", max_stable_lr(H), 2 / 54, "max_stable_lr of the toy's Hessian",
-               hint="2 / (largest eigenvalue), eq. (3)")
-check("lr_max_toy_is_one_number", np.ndim(lr_max) == 0, True, "max_stable_lr(H) returns one number, not an array")
+H = check(
+    "H_toy",
+    least_squares_hessian(np.array([[2.0, 7.0]])),
+    np.array([[4.0, 14.0, 2.0], [14.0, 49.0, 7.0], [2.0, 7.0, 1.0]]),
+    "the Hessian of the toy X = (2, 7)",
+    hint="H = A^T A / N with A = [X, 1]: theta = (w1, w2, b) has 3 entries, "
+    "do not forget the bias column",
+)
+lr_max = check(
+    "lr_max_toy",
+    max_stable_lr(H),
+    2 / 54,
+    "max_stable_lr of the toy's Hessian",
+    hint="2 / (largest eigenvalue), eq. (3)",
+)
+check(
+    "lr_max_toy_is_one_number",
+    np.ndim(lr_max) == 0,
+    True,
+    "max_stable_lr(H) returns one number, not an array",
+)
 print(f"Hessian and max_stable_lr: visible tests passed (2 / 54 = {builtins.float(lr_max):.5f})")
 
 # %% nbgrader={"grade": true, "grade_id": "ch03_hessian_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -189,12 +212,28 @@ from backproplab.grading import record
 rng_h = np.random.default_rng(3001)
 for N_h, D_h in ((7, 3), (40, 2)):
     X_h, y_h = (rng_h.normal(size=(N_h, D_h)) + 0.5, rng_h.normal(size=N_h))
-    record(f"H_N{N_h}", least_squares_hessian(X_h), tol=1e-10, about=f"the Hessian for N = {N_h} examples of D = {D_h} features")
+    record(
+        f"H_N{N_h}",
+        least_squares_hessian(X_h),
+        tol=1e-10,
+        about=f"the Hessian for N = {N_h} examples of D = {D_h} features",
+    )
 for k_h, M_h in enumerate(
-    (np.diag([1.0, 25.0]), np.array([[3.0, 1.0], [1.0, 3.0]]), least_squares_hessian(rng_h.normal(size=(5, 4))))
+    (
+        np.diag([1.0, 25.0]),
+        np.array([[3.0, 1.0], [1.0, 3.0]]),
+        least_squares_hessian(rng_h.normal(size=(5, 4))),
+    )
 ):
-    lr_h = record(f"lr_max_{k_h}", max_stable_lr(M_h), tol=1e-10, about=f"max_stable_lr of matrix {k_h + 1} of 3")
-    recorded_h = record("type: max_stable_lr(H)", np.ndim(lr_h) == 0, about="max_stable_lr(H) returns one number")
+    lr_h = record(
+        f"lr_max_{k_h}",
+        max_stable_lr(M_h),
+        tol=1e-10,
+        about=f"max_stable_lr of matrix {k_h + 1} of 3",
+    )
+    recorded_h = record(
+        "type: max_stable_lr(H)", np.ndim(lr_h) == 0, about="max_stable_lr(H) returns one number"
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -207,13 +246,23 @@ for k_h, M_h in enumerate(
 # %%
 H_bowl = np.diag([1.0, 25.0])
 lr_limit = max_stable_lr(H_bowl)
-print(f"toy: eigenvalues of H {np.round(np.linalg.eigvalsh(least_squares_hessian(np.array([[2.0, 7.0]]))), 10) + 0.0}, "
-      f"stable for lr < {max_stable_lr(least_squares_hessian(np.array([[2.0, 7.0]]))):.5f}")
-print(f"bowl: lambda = (1, 25), stable for lr < {lr_limit:.3f}; best lr 2/26 = {2 / 26:.4f}, "
-      f"factor per step (kappa - 1)/(kappa + 1) = {24 / 26:.3f}")
+print(
+    f"toy: eigenvalues of H {np.round(np.linalg.eigvalsh(least_squares_hessian(np.array([[2.0, 7.0]]))), 10) + 0.0}, "
+    f"stable for lr < {max_stable_lr(least_squares_hessian(np.array([[2.0, 7.0]]))):.5f}"
+)
+print(
+    f"bowl: lambda = (1, 25), stable for lr < {lr_limit:.3f}; best lr 2/26 = {2 / 26:.4f}, "
+    f"factor per step (kappa - 1)/(kappa + 1) = {24 / 26:.3f}"
+)
 grid_w1, grid_w2 = np.meshgrid(np.linspace(-5, 5, 201), np.linspace(-2.5, 2.5, 201))
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
-axes[0].contour(grid_w1, grid_w2, 0.5 * (grid_w1**2 + 25 * grid_w2**2), levels=np.geomspace(0.05, 80, 12), cmap=CONTOUR_CMAP)
+axes[0].contour(
+    grid_w1,
+    grid_w2,
+    0.5 * (grid_w1**2 + 25 * grid_w2**2),
+    levels=np.geomspace(0.05, 80, 12),
+    cmap=CONTOUR_CMAP,
+)
 for lr, style in ((0.6 * lr_limit, "o-"), (0.98 * lr_limit, "s-"), (1.05 * lr_limit, "^-")):
     theta, path = np.array([-4.0, 1.0]), []
     for _ in range(41):
@@ -223,14 +272,24 @@ for lr, style in ((0.6 * lr_limit, "o-"), (0.98 * lr_limit, "s-"), (1.05 * lr_li
     cost = 0.5 * np.einsum("ni,ij,nj->n", path, H_bowl, path)
     shown = np.abs(path[:, 1]) < 2.5
     axes[0].plot(path[shown, 0], path[shown, 1], style, ms=3, lw=0.8, label=f"lr = {lr:.3f}")
-    axes[1].semilogy(cost, style, ms=3, label=f"lr = {lr:.3f} ({lr / lr_limit:.2f} of 2/lambda_max)")
-axes[0].set(xlabel="w1 (curvature 1)", ylabel="w2 (curvature 25)", title="gradient descent paths", ylim=(-2.5, 2.5))
+    axes[1].semilogy(
+        cost, style, ms=3, label=f"lr = {lr:.3f} ({lr / lr_limit:.2f} of 2/lambda_max)"
+    )
+axes[0].set(
+    xlabel="w1 (curvature 1)",
+    ylabel="w2 (curvature 25)",
+    title="gradient descent paths",
+    ylim=(-2.5, 2.5),
+)
 axes[1].set(xlabel="step", ylabel="cost", title="cost per step")
 for ax in axes:
     ax.legend(fontsize=8)
-show_figure(fig, "Left: gradient descent paths on the bowl (w1^2 + 25 w2^2)/2 from (-4, 1) for three learning "
-                 "rates: the smallest glides along w1, the middle one zigzags across w2, the largest zigzags "
-                 "outwards. Right: their cost per step on a log scale; the largest grows.")
+show_figure(
+    fig,
+    "Left: gradient descent paths on the bowl (w1^2 + 25 w2^2)/2 from (-4, 1) for three learning "
+    "rates: the smallest glides along w1, the middle one zigzags across w2, the largest zigzags "
+    "outwards. Right: their cost per step on a log scale; the largest grows.",
+)
 
 # %% [markdown]
 # ## 2. Initialisation: keeping the signal alive
@@ -276,6 +335,7 @@ show_figure(fig, "Left: gradient descent paths on the bowl (w1^2 + 25 w2^2)/2 fr
 #
 # ### Exercise 2 (implement): three initialisations
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch03_init", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def init_weights(fan_in, fan_out, scheme, rng):
     """Weights W (fan_in, fan_out) drawn as rng.normal(0.0, std, size=(fan_in, fan_out)).
@@ -298,10 +358,21 @@ from backproplab.grading import check
 
 for scheme, std in (("naive", 0.01), ("xavier", np.sqrt(1 / 512)), ("he", np.sqrt(2 / 512))):
     W = init_weights(512, 256, scheme, np.random.default_rng(0))
-    check(f"shape_{scheme}", np.shape(W), (512, 256), f"the shape of init_weights(512, 256, '{scheme}')",
-          hint="W is (fan_in, fan_out)")
-    check(f"std_{scheme}", np.std(W), std, f"the standard deviation of the '{scheme}' weights", tol=1e-2,
-          hint="xavier: variance 1 / fan_in; he: variance 2 / fan_in (the standard deviation is the square root)")
+    check(
+        f"shape_{scheme}",
+        np.shape(W),
+        (512, 256),
+        f"the shape of init_weights(512, 256, '{scheme}')",
+        hint="W is (fan_in, fan_out)",
+    )
+    check(
+        f"std_{scheme}",
+        np.std(W),
+        std,
+        f"the standard deviation of the '{scheme}' weights",
+        tol=1e-2,
+        hint="xavier: variance 1 / fan_in; he: variance 2 / fan_in (the standard deviation is the square root)",
+    )
 print("init_weights: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch03_init_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -312,14 +383,19 @@ from backproplab.grading import record
 for fi_h, fo_h in ((3, 7), (50, 2)):
     for scheme_h in ("naive", "xavier", "he"):
         W_h = init_weights(fi_h, fo_h, scheme_h, np.random.default_rng(fi_h))
-        recorded_h = record(f"W_{scheme_h}_{fi_h}x{fo_h}", W_h, tol=1e-12,
-                            about=f"init_weights({fi_h}, {fo_h}, '{scheme_h}', rng) with rng = default_rng({fi_h})")
+        recorded_h = record(
+            f"W_{scheme_h}_{fi_h}x{fo_h}",
+            W_h,
+            tol=1e-12,
+            about=f"init_weights({fi_h}, {fo_h}, '{scheme_h}', rng) with rng = default_rng({fi_h})",
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # The experiment: 1,000 random inputs with 256 features through 10 layers of 256
 # units, for each activation and initialisation; we plot the standard deviation
 # of the pre-activations $z^l$ layer by layer.
+
 
 # %%
 def activation_stds(scheme, activation, num_layers=10, width=256, seed=0):
@@ -341,10 +417,13 @@ for ax, activation in zip(axes, ("relu", "tanh")):
         ax.semilogy(np.arange(1, 11), init_stats[activation, scheme], "o-", ms=4, label=scheme)
     ax.set(xlabel="layer l", ylabel="std of z^l", title=f"{activation} stack, 256 units per layer")
     ax.legend()
-show_figure(fig, "The standard deviation of z per layer, on a log scale, for a 10-layer ReLU stack (left) and "
-                 "tanh stack (right) with naive, Xavier and He initialisation: naive shrinks about tenfold per "
-                 "layer in both; with ReLU, He stays near 1 while Xavier slowly shrinks; with tanh, both stay "
-                 "between 0.1 and 1.")
+show_figure(
+    fig,
+    "The standard deviation of z per layer, on a log scale, for a 10-layer ReLU stack (left) and "
+    "tanh stack (right) with naive, Xavier and He initialisation: naive shrinks about tenfold per "
+    "layer in both; with ReLU, He stays near 1 while Xavier slowly shrinks; with tanh, both stay "
+    "between 0.1 and 1.",
+)
 for (activation, scheme), stds in init_stats.items():
     print(f"{activation:4s} {scheme:6s}: std of z^1 {stds[0]:.3g}, of z^10 {stds[-1]:.3g}")
 
@@ -397,6 +476,7 @@ for (activation, scheme), stds in init_stats.items():
 #
 # ### Exercise 3 (implement): SGD, momentum and Nesterov
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch03_sgd_momentum", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def sgd(w, dw, config):
     """Plain SGD: next_w = w - lr dw. config: "lr" (default 1e-2). Returns (next_w, config)."""
@@ -446,16 +526,24 @@ import numpy as np
 
 from backproplab.grading import check
 
-expected = {sgd: ([0.9, -2.1], [0.8, -2.2]),
-            sgd_momentum: ([0.9, -2.1], [0.75, -2.25]),  # v = -0.1, then -0.15
-            nesterov_momentum: ([0.85, -2.15], [0.675, -2.325])}  # w - 0.5 v + 1.5 v_new
+expected = {
+    sgd: ([0.9, -2.1], [0.8, -2.2]),
+    sgd_momentum: ([0.9, -2.1], [0.75, -2.25]),  # v = -0.1, then -0.15
+    nesterov_momentum: ([0.85, -2.15], [0.675, -2.325]),
+}  # w - 0.5 v + 1.5 v_new
 for step_fn, (first, second) in expected.items():
     w, config = np.array([1.0, -2.0]), {"lr": 0.1, "mu": 0.5}
     for k, want in enumerate((first, second)):
         w, config = check_step_result(step_fn(w, np.ones(2), config), step_fn.__name__)
-        check(f"{step_fn.__name__}_step{k + 1}", w, want,
-              f"w after {k + 1} step(s) of {step_fn.__name__} from w = (1, -2) with dw = (1, 1), lr = 0.1, mu = 0.5",
-              hint="keep the velocity in config['velocity'] so that the second step sees it" if k else "")
+        check(
+            f"{step_fn.__name__}_step{k + 1}",
+            w,
+            want,
+            f"w after {k + 1} step(s) of {step_fn.__name__} from w = (1, -2) with dw = (1, 1), lr = 0.1, mu = 0.5",
+            hint="keep the velocity in config['velocity'] so that the second step sees it"
+            if k
+            else "",
+        )
 print("sgd, sgd_momentum, nesterov_momentum: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch03_sgd_momentum_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -471,14 +559,28 @@ for fn_h in (sgd, sgd_momentum, nesterov_momentum):
     for k_h, g_h in enumerate(grads_h):
         w_in_h = w_h
         w_h, cfg_h = fn_h(w_in_h, g_h, cfg_h)
-        record("unchanged: w", w_in_h, about=f"the w given to {fn_h.__name__} (it must not change in place)")
-        record(f"{fn_h.__name__}_w{k_h + 1}", w_h, tol=1e-10,
-               about=f"w after {k_h + 1} step(s) of {fn_h.__name__} from a nonzero velocity")
+        record(
+            "unchanged: w",
+            w_in_h,
+            about=f"the w given to {fn_h.__name__} (it must not change in place)",
+        )
+        record(
+            f"{fn_h.__name__}_w{k_h + 1}",
+            w_h,
+            tol=1e-10,
+            about=f"w after {k_h + 1} step(s) of {fn_h.__name__} from a nonzero velocity",
+        )
     if fn_h is not sgd:
-        record(f"{fn_h.__name__}_velocity", cfg_h["velocity"], tol=1e-10,
-               about=f"config['velocity'] after 5 steps of {fn_h.__name__}")
+        record(
+            f"{fn_h.__name__}_velocity",
+            cfg_h["velocity"],
+            tol=1e-10,
+            about=f"config['velocity'] after 5 steps of {fn_h.__name__}",
+        )
 w_def_h, cfg_def_h = nesterov_momentum(np.array([2.0]), np.array([4.0]), {})
-recorded_h = record("nesterov_defaults", w_def_h, tol=1e-12, about="nesterov_momentum with the default lr and mu")
+recorded_h = record(
+    "nesterov_defaults", w_def_h, tol=1e-12, about="nesterov_momentum with the default lr and mu"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -499,6 +601,7 @@ recorded_h = record("nesterov_defaults", w_def_h, tol=1e-12, about="nesterov_mom
 # comparable to $\epsilon^2$ (or to $\epsilon$).
 #
 # ### Exercise 4 (implement): Adagrad and RMSprop
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch03_adagrad_rmsprop", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def adagrad(w, dw, config):
@@ -532,17 +635,41 @@ import numpy as np
 
 from backproplab.grading import check
 
-w, config = check_step_result(adagrad(np.zeros(2), np.array([3.0, -4.0]), {"lr": 1.0, "eps": 0.0}), "adagrad")
-check("adagrad_step1", w, [-1.0, 1.0], "w after one Adagrad step from 0 with dw = (3, -4), lr = 1, eps = 0",
-      hint="cache = dw^2, so the step is lr * sign(dw)")
+w, config = check_step_result(
+    adagrad(np.zeros(2), np.array([3.0, -4.0]), {"lr": 1.0, "eps": 0.0}), "adagrad"
+)
+check(
+    "adagrad_step1",
+    w,
+    [-1.0, 1.0],
+    "w after one Adagrad step from 0 with dw = (3, -4), lr = 1, eps = 0",
+    hint="cache = dw^2, so the step is lr * sign(dw)",
+)
 w, config = check_step_result(adagrad(w, np.array([4.0, 3.0]), config), "adagrad")
-check("adagrad_cache", config["cache"], [25.0, 25.0], "Adagrad's cache after two steps",
-      hint="cache += dw**2, the squares of the gradients")
-check("adagrad_step2", w, [-1.8, 0.4], "w after a second Adagrad step with dw = (4, 3): -(4, 3) / sqrt(25)")
-w, config = check_step_result(rmsprop(np.zeros(2), np.array([2.0, -1.0]), {"lr": 1.0, "decay_rate": 0.75, "eps": 0.0}),
-                              "rmsprop")
-check("rmsprop_step1", w, [-2.0, 2.0], "w after one RMSprop step from 0 with dw = (2, -1), decay_rate = 0.75",
-      hint="cache = 0.25 dw^2, so the step is dw / (0.5 |dw|)")
+check(
+    "adagrad_cache",
+    config["cache"],
+    [25.0, 25.0],
+    "Adagrad's cache after two steps",
+    hint="cache += dw**2, the squares of the gradients",
+)
+check(
+    "adagrad_step2",
+    w,
+    [-1.8, 0.4],
+    "w after a second Adagrad step with dw = (4, 3): -(4, 3) / sqrt(25)",
+)
+w, config = check_step_result(
+    rmsprop(np.zeros(2), np.array([2.0, -1.0]), {"lr": 1.0, "decay_rate": 0.75, "eps": 0.0}),
+    "rmsprop",
+)
+check(
+    "rmsprop_step1",
+    w,
+    [-2.0, 2.0],
+    "w after one RMSprop step from 0 with dw = (2, -1), decay_rate = 0.75",
+    hint="cache = 0.25 dw^2, so the step is dw / (0.5 |dw|)",
+)
 print("adagrad, rmsprop: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch03_adagrad_rmsprop_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -560,11 +687,22 @@ for fn_h, rho_h in ((adagrad, None), (rmsprop, 0.9)):
     w_h = w0_h.copy()
     for k_h, g_h in enumerate(grads_h):
         w_h, cfg_h = fn_h(w_h, g_h, cfg_h)
-        record(f"{fn_h.__name__}_w{k_h + 1}", w_h, tol=1e-10,
-               about=f"w after {k_h + 1} step(s) of {fn_h.__name__} from a given cache, eps = 0.1")
-    record(f"{fn_h.__name__}_cache", cfg_h["cache"], tol=1e-10, about=f"config['cache'] after 4 steps of {fn_h.__name__}")
+        record(
+            f"{fn_h.__name__}_w{k_h + 1}",
+            w_h,
+            tol=1e-10,
+            about=f"w after {k_h + 1} step(s) of {fn_h.__name__} from a given cache, eps = 0.1",
+        )
+    record(
+        f"{fn_h.__name__}_cache",
+        cfg_h["cache"],
+        tol=1e-10,
+        about=f"config['cache'] after 4 steps of {fn_h.__name__}",
+    )
 w_d_h, _ = rmsprop(np.array([1.0]), np.array([2.0]), {})
-recorded_h = record("rmsprop_defaults", w_d_h, tol=1e-12, about="rmsprop with the default lr, decay_rate and eps")
+recorded_h = record(
+    "rmsprop_defaults", w_d_h, tol=1e-12, about="rmsprop with the default lr, decay_rate and eps"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -622,6 +760,7 @@ recorded_h = record("rmsprop_defaults", w_d_h, tol=1e-12, about="rmsprop with th
 #
 # ### Exercise 5 (implement): Adam and AdamW
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch03_adam", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def adam(w, dw, config):
     """Adam with bias correction, eqs. (10)-(11).
@@ -667,14 +806,31 @@ from backproplab.grading import check
 w, config = np.array([1.0, -2.0]), {"lr": 0.1}
 for k, want in enumerate(([0.9, -1.9], [0.8, -1.8])):
     w, config = check_step_result(adam(w, np.array([0.5, -0.1]), config), "adam")
-    check(f"adam_step{k + 1}", w, want, f"w after {k + 1} Adam step(s) from (1, -2) with a constant gradient (0.5, -0.1)",
-          hint="with the bias correction m_hat = dw and v_hat = dw^2 here: did you divide by "
-               "1 - beta1**t and 1 - beta2**t, with t counting from 1?")
-check("adam_t", config["t"], 2, "config['t'] after two steps", hint="t counts the steps taken, starting from 0")
-w, config = check_step_result(adamw(np.array([1.0, -2.0]), np.array([0.5, -0.1]), {"lr": 0.1, "weight_decay": 0.5}),
-                              "adamw")
-check("adamw_step1", w, [0.85, -1.8], "w after one AdamW step with weight_decay = 0.5: Adam's step minus lr * 0.5 * w",
-      hint="the decay uses the weight before the step, outside the adaptive fraction")
+    check(
+        f"adam_step{k + 1}",
+        w,
+        want,
+        f"w after {k + 1} Adam step(s) from (1, -2) with a constant gradient (0.5, -0.1)",
+        hint="with the bias correction m_hat = dw and v_hat = dw^2 here: did you divide by "
+        "1 - beta1**t and 1 - beta2**t, with t counting from 1?",
+    )
+check(
+    "adam_t",
+    config["t"],
+    2,
+    "config['t'] after two steps",
+    hint="t counts the steps taken, starting from 0",
+)
+w, config = check_step_result(
+    adamw(np.array([1.0, -2.0]), np.array([0.5, -0.1]), {"lr": 0.1, "weight_decay": 0.5}), "adamw"
+)
+check(
+    "adamw_step1",
+    w,
+    [0.85, -1.8],
+    "w after one AdamW step with weight_decay = 0.5: Adam's step minus lr * 0.5 * w",
+    hint="the decay uses the weight before the step, outside the adaptive fraction",
+)
 print("adam, adamw: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch03_adam_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -690,19 +846,37 @@ w0_h, m0_h, v0_h = (
 )
 grads_h = [0.02 * rng_h.normal(size=(4, 2)) for _ in builtins.range(4)]
 for fn_h, wd_h in ((adam, 0.0), (adamw, 0.3)):
-    cfg_h = {"lr": 0.01, "beta1": 0.8, "beta2": 0.95, "eps": 0.01, "m": m0_h.copy(), "v": v0_h.copy(), "t": 3}
+    cfg_h = {
+        "lr": 0.01,
+        "beta1": 0.8,
+        "beta2": 0.95,
+        "eps": 0.01,
+        "m": m0_h.copy(),
+        "v": v0_h.copy(),
+        "t": 3,
+    }
     if fn_h is adamw:
         cfg_h["weight_decay"] = wd_h
     w_h = w0_h.copy()
     for k_h, g_h in enumerate(grads_h):
         w_h, cfg_h = fn_h(w_h, g_h, cfg_h)
-        record(f"{fn_h.__name__}_w{k_h + 1}", w_h, tol=1e-10,
-               about=f"w after {k_h + 1} step(s) of {fn_h.__name__} from t = 3 with nonzero m and v")
+        record(
+            f"{fn_h.__name__}_w{k_h + 1}",
+            w_h,
+            tol=1e-10,
+            about=f"w after {k_h + 1} step(s) of {fn_h.__name__} from t = 3 with nonzero m and v",
+        )
     for key_h in ("m", "v", "t"):
-        record(f"{fn_h.__name__}_state_{key_h}", cfg_h[key_h], tol=1e-10,
-               about=f"config['{key_h}'] after four steps of {fn_h.__name__}")
+        record(
+            f"{fn_h.__name__}_state_{key_h}",
+            cfg_h[key_h],
+            tol=1e-10,
+            about=f"config['{key_h}'] after four steps of {fn_h.__name__}",
+        )
 w_def_h, cfg_def_h = adam(np.array([3.0, 3.0]), np.array([0.001, -2.0]), {})
-recorded_h = record("adam_defaults", w_def_h, tol=1e-10, about="adam with the default lr, betas and eps")
+recorded_h = record(
+    "adam_defaults", w_def_h, tol=1e-10, about="adam with the default lr, betas and eps"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -718,13 +892,19 @@ w_l2, cfg_l2 = np.ones(2), {"lr": 0.01}
 w_dec, cfg_dec = np.ones(2), {"lr": 0.01, "weight_decay": 0.1}
 w_none, cfg_none = np.ones(2), {"lr": 0.01}
 for _ in range(200):
-    w_l2, cfg_l2 = adam(w_l2, g_const + 0.1 * w_l2, cfg_l2)  # L2 in the loss: lambda w joins the gradient
+    # L2 in the loss: lambda w joins the gradient
+    w_l2, cfg_l2 = adam(w_l2, g_const + 0.1 * w_l2, cfg_l2)
     w_dec, cfg_dec = adamw(w_dec, g_const, cfg_dec)  # decoupled
     w_none, cfg_none = adam(w_none, g_const, cfg_none)
 print("after 200 steps           small-gradient weight   large-gradient weight")
 for name, w_end in (("Adam, no decay", w_none), ("Adam + L2 in the loss", w_l2), ("AdamW", w_dec)):
     print(f"{name:24s}  {w_end[0]:20.4f}   {w_end[1]:20.4f}")
-print("decay's effect (vs no decay): Adam + L2", np.round(w_l2 - w_none, 4), " AdamW", np.round(w_dec - w_none, 4))
+print(
+    "decay's effect (vs no decay): Adam + L2",
+    np.round(w_l2 - w_none, 4),
+    " AdamW",
+    np.round(w_dec - w_none, 4),
+)
 
 # %% [markdown]
 # ### Exercise 6 (explain): why AdamW is not Adam + L2
@@ -762,6 +942,7 @@ print("decay's effect (vs no decay): Adam + L2", np.round(w_l2 - w_none, 4), " A
 # parameter: $\lambda W$ for the weight matrices (names starting with `"W"`), zeros for
 # everything else.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch03_l2", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def l2_penalty(params, reg):
     """L2 regularisation of the weight matrices only.
@@ -789,9 +970,21 @@ import numpy as np
 from backproplab.grading import check
 
 penalty, grads = l2_penalty({"W1": np.array([[1.0, 2.0]]), "b1": np.array([3.0])}, 0.5)
-check("penalty", penalty, 1.25, "the penalty 0.5 / 2 * (1 + 4) of W1 = [[1, 2]], b1 = [3]", hint="biases are not penalised")
+check(
+    "penalty",
+    penalty,
+    1.25,
+    "the penalty 0.5 / 2 * (1 + 4) of W1 = [[1, 2]], b1 = [3]",
+    hint="biases are not penalised",
+)
 check("grad_W1", grads["W1"], np.array([[0.5, 1.0]]), 'grads["W1"] = reg * W1')
-check("grad_b1", grads["b1"], [0.0], 'grads["b1"]', hint="the chapter decays weight matrices only, not biases")
+check(
+    "grad_b1",
+    grads["b1"],
+    [0.0],
+    'grads["b1"]',
+    hint="the chapter decays weight matrices only, not biases",
+)
 print("l2_penalty: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch03_l2_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -809,9 +1002,19 @@ params_h = {
     "b2": rng_h.normal(size=2),
 }
 pen_h, g_h = l2_penalty(params_h, 0.3)
-record("penalty_net", pen_h, tol=1e-10, about="the penalty of W1, b1, gamma1, beta1, W2, b2 with reg = 0.3")
+record(
+    "penalty_net",
+    pen_h,
+    tol=1e-10,
+    about="the penalty of W1, b1, gamma1, beta1, W2, b2 with reg = 0.3",
+)
 for key_h in params_h:
-    recorded_h = record(f"grad_{key_h}", g_h.get(key_h), tol=1e-10, about=f'the gradient of the penalty for "{key_h}"')
+    recorded_h = record(
+        f"grad_{key_h}",
+        g_h.get(key_h),
+        tol=1e-10,
+        about=f'the gradient of the penalty for "{key_h}"',
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -828,6 +1031,7 @@ for key_h in params_h:
 # Step decay with $d = 0.5$, $s = 5$ uses $\eta_0$ for $t = 0, \dots, 4$, $\eta_0/2$ for $t = 5, \dots, 9$, ...
 #
 # ### Exercise 8 (implement): three schedules
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch03_schedules", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def step_decay(lr0, t, drop=0.5, every=5):
@@ -858,12 +1062,27 @@ import numpy as np
 from backproplab.grading import check
 
 ts = (0, 4, 5, 10)
-check("step", [step_decay(0.1, t) for t in ts], [0.1, 0.1, 0.05, 0.025], "step_decay(0.1, t) for t = 0, 4, 5, 10",
-      hint="t // every halvings: the first drop happens at t = every, not before")
-check("exponential", [exponential_decay(0.1, t, 0.1) for t in ts], [0.1 * np.exp(-0.1 * t) for t in ts],
-      "exponential_decay(0.1, t, k = 0.1) for t = 0, 4, 5, 10", hint="t = 0 gives lr0")
-check("inverse_time", [inverse_time_decay(0.1, t, 0.5) for t in ts], [0.1, 0.1 / 3, 0.1 / 3.5, 0.1 / 6],
-      "inverse_time_decay(0.1, t, k = 0.5) for t = 0, 4, 5, 10", hint="t = 0 gives lr0")
+check(
+    "step",
+    [step_decay(0.1, t) for t in ts],
+    [0.1, 0.1, 0.05, 0.025],
+    "step_decay(0.1, t) for t = 0, 4, 5, 10",
+    hint="t // every halvings: the first drop happens at t = every, not before",
+)
+check(
+    "exponential",
+    [exponential_decay(0.1, t, 0.1) for t in ts],
+    [0.1 * np.exp(-0.1 * t) for t in ts],
+    "exponential_decay(0.1, t, k = 0.1) for t = 0, 4, 5, 10",
+    hint="t = 0 gives lr0",
+)
+check(
+    "inverse_time",
+    [inverse_time_decay(0.1, t, 0.5) for t in ts],
+    [0.1, 0.1 / 3, 0.1 / 3.5, 0.1 / 6],
+    "inverse_time_decay(0.1, t, k = 0.5) for t = 0, 4, 5, 10",
+    hint="t = 0 gives lr0",
+)
 print("schedules: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch03_schedules_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -873,13 +1092,25 @@ from backproplab.grading import record
 ### BEGIN HIDDEN TESTS
 t_h = np.arange(31)
 for lr0_h, drop_h, every_h in ((0.3, 0.1, 10), (1.0, 0.8, 3)):
-    got_h = record(f"step_{every_h}", [step_decay(lr0_h, builtins.int(s_h), drop=drop_h, every=every_h) for s_h in t_h],
-                   tol=1e-12, about=f"step_decay({lr0_h}, t, drop={drop_h}, every={every_h}) for t = 0..30")
+    got_h = record(
+        f"step_{every_h}",
+        [step_decay(lr0_h, builtins.int(s_h), drop=drop_h, every=every_h) for s_h in t_h],
+        tol=1e-12,
+        about=f"step_decay({lr0_h}, t, drop={drop_h}, every={every_h}) for t = 0..30",
+    )
 for k_h in (0.05, 2.0):
-    got_e_h = record(f"exp_{k_h}", [exponential_decay(0.2, builtins.int(s_h), k_h) for s_h in t_h], tol=1e-12,
-                     about=f"exponential_decay(0.2, t, {k_h}) for t = 0..30")
-    got_i_h = record(f"inv_{k_h}", [inverse_time_decay(0.2, builtins.int(s_h), k_h) for s_h in t_h], tol=1e-12,
-                     about=f"inverse_time_decay(0.2, t, {k_h}) for t = 0..30")
+    got_e_h = record(
+        f"exp_{k_h}",
+        [exponential_decay(0.2, builtins.int(s_h), k_h) for s_h in t_h],
+        tol=1e-12,
+        about=f"exponential_decay(0.2, t, {k_h}) for t = 0..30",
+    )
+    got_i_h = record(
+        f"inv_{k_h}",
+        [inverse_time_decay(0.2, builtins.int(s_h), k_h) for s_h in t_h],
+        tol=1e-12,
+        about=f"inverse_time_decay(0.2, t, {k_h}) for t = 0..30",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -910,6 +1141,7 @@ for k_h in (0.05, 2.0):
 # > $1 - p$ (as in PyTorch's `nn.Dropout(p)`). We call it `p`, the keep probability, as the seeds do.
 #
 # ### Exercise 9 (implement): inverted dropout with train and eval modes
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch03_dropout", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def dropout_forward(x, p, mode, rng):
@@ -952,12 +1184,28 @@ from backproplab.grading import check
 x = np.ones((2, 4))
 keep = np.random.default_rng(0).random((2, 4)) < 0.5
 out, cache = dropout_forward(x, 0.5, "train", np.random.default_rng(0))
-check("out_train", out, 2.0 * keep, "dropout(ones) in train mode with p = 0.5 and default_rng(0)",
-      hint="keep = rng.random(x.shape) < p, then x * keep / p")
-check("dx_train", dropout_backward(np.full((2, 4), 3.0), cache), 6.0 * keep, "dx in train mode for dout = 3",
-      hint="use the mask of the forward pass (kept in the cache), scaled by 1/p")
+check(
+    "out_train",
+    out,
+    2.0 * keep,
+    "dropout(ones) in train mode with p = 0.5 and default_rng(0)",
+    hint="keep = rng.random(x.shape) < p, then x * keep / p",
+)
+check(
+    "dx_train",
+    dropout_backward(np.full((2, 4), 3.0), cache),
+    6.0 * keep,
+    "dx in train mode for dout = 3",
+    hint="use the mask of the forward pass (kept in the cache), scaled by 1/p",
+)
 out_eval, cache_eval = dropout_forward(x, 0.5, "eval", np.random.default_rng(0))
-check("out_eval", out_eval, x, "dropout in eval mode", hint="inverted dropout does nothing at test time")
+check(
+    "out_eval",
+    out_eval,
+    x,
+    "dropout in eval mode",
+    hint="inverted dropout does nothing at test time",
+)
 print("dropout: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch03_dropout_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -968,15 +1216,26 @@ from backproplab.grading import record
 rng_h = np.random.default_rng(3009)
 for p_h in (0.8, 0.3):
     x_h = rng_h.normal(size=(50, 40)) + 1.0
-    out_h, cache_h = dropout_forward(x_h, p_h, "train", np.random.default_rng(builtins.int(p_h * 10)))
+    out_h, cache_h = dropout_forward(
+        x_h, p_h, "train", np.random.default_rng(builtins.int(p_h * 10))
+    )
     record(f"out_p{p_h}", out_h, tol=1e-12, about=f"out in train mode, p = {p_h}")
     record("unchanged: x", x_h, about="x after dropout_forward (it must not change in place)")
     dout_h = rng_h.normal(size=(50, 40))
-    record(f"dx_p{p_h}", dropout_backward(dout_h, cache_h), tol=1e-12, about=f"dx in train mode, p = {p_h}")
+    record(
+        f"dx_p{p_h}",
+        dropout_backward(dout_h, cache_h),
+        tol=1e-12,
+        about=f"dx in train mode, p = {p_h}",
+    )
     eval_h, eval_cache_h = dropout_forward(x_h, p_h, "eval", np.random.default_rng(0))
     record(f"eval_p{p_h}", eval_h, tol=1e-12, about=f"out in eval mode, p = {p_h}")
-    recorded_h = record(f"deval_p{p_h}", dropout_backward(dout_h, eval_cache_h), tol=1e-12,
-                        about=f"dx in eval mode, p = {p_h}")
+    recorded_h = record(
+        f"deval_p{p_h}",
+        dropout_backward(dout_h, eval_cache_h),
+        tol=1e-12,
+        about=f"dx in eval mode, p = {p_h}",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -994,8 +1253,18 @@ mask_rng = np.random.default_rng(1)
 inverted = np.array([dropout_forward(y_layer, p_keep, "train", mask_rng)[0] for _ in range(draws)])
 thesis = np.array([(mask_rng.random(y_layer.shape) < p_keep) * y_layer for _ in range(draws)])
 print("y                                     ", y_layer)
-print("inverted: mean of training outputs    ", inverted.mean(axis=0).round(3), " eval output", dropout_forward(y_layer, p_keep, "eval", None)[0])
-print("thesis:   mean of training outputs    ", thesis.mean(axis=0).round(3), " test output p y", p_keep * y_layer)
+print(
+    "inverted: mean of training outputs    ",
+    inverted.mean(axis=0).round(3),
+    " eval output",
+    dropout_forward(y_layer, p_keep, "eval", None)[0],
+)
+print(
+    "thesis:   mean of training outputs    ",
+    thesis.mean(axis=0).round(3),
+    " test output p y",
+    p_keep * y_layer,
+)
 
 # %% [markdown]
 # ## 6. Batch normalisation
@@ -1029,6 +1298,7 @@ print("thesis:   mean of training outputs    ", thesis.mean(axis=0).round(3), " 
 # > $\gamma$, $\beta$ the output has mean 0 and standard deviation 1; with them, $\gamma = \sigma$, $\beta = \mu$ can undo the normalisation.
 #
 # ### Exercise 10 (implement): batch norm forward, train and eval
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch03_batchnorm_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def batchnorm_forward(x, gamma, beta, bn_param):
@@ -1074,17 +1344,44 @@ from backproplab.grading import check
 x = np.array([[1.0, 2.0], [3.0, 6.0]])  # means (2, 4), biased variances (1, 4)
 bn_param = {"mode": "train", "eps": 0.0, "momentum": 0.5}
 out, _ = batchnorm_forward(x, np.array([1.0, 2.0]), np.array([0.0, 1.0]), bn_param)
-check("out_train", out, np.array([[-1.0, -1.0], [1.0, 3.0]]), "out in train mode with gamma = (1, 2), beta = (0, 1)",
-      hint="x_hat = (x - mean) / sqrt(var + eps) per column, with the biased variance (divide by m)")
-check("running_mean", bn_param["running_mean"], [1.0, 2.0], "bn_param['running_mean'] (momentum 0.5, starting from 0)",
-      hint="running = momentum * running + (1 - momentum) * batch mean")
-check("running_var", bn_param["running_var"], [1.0, 2.5], "bn_param['running_var'] (momentum 0.5, starting from 1)")
+check(
+    "out_train",
+    out,
+    np.array([[-1.0, -1.0], [1.0, 3.0]]),
+    "out in train mode with gamma = (1, 2), beta = (0, 1)",
+    hint="x_hat = (x - mean) / sqrt(var + eps) per column, with the biased variance (divide by m)",
+)
+check(
+    "running_mean",
+    bn_param["running_mean"],
+    [1.0, 2.0],
+    "bn_param['running_mean'] (momentum 0.5, starting from 0)",
+    hint="running = momentum * running + (1 - momentum) * batch mean",
+)
+check(
+    "running_var",
+    bn_param["running_var"],
+    [1.0, 2.5],
+    "bn_param['running_var'] (momentum 0.5, starting from 1)",
+)
 bn_param["mode"] = "eval"
-out_eval, _ = batchnorm_forward(np.array([[2.0, 4.5]]), np.array([1.0, 2.0]), np.array([0.0, 1.0]), bn_param)
-check("out_eval", out_eval, np.array([[1.0, 1.0 + 2.0 * np.sqrt(2.5)]]), "out in eval mode for x = (2, 4.5)",
-      hint="eval mode normalises with the running averages, not with the batch's own statistics")
-check("running_mean_after_eval", bn_param["running_mean"], [1.0, 2.0], "bn_param['running_mean'] after a call in eval mode",
-      hint="eval mode must not update the running averages")
+out_eval, _ = batchnorm_forward(
+    np.array([[2.0, 4.5]]), np.array([1.0, 2.0]), np.array([0.0, 1.0]), bn_param
+)
+check(
+    "out_eval",
+    out_eval,
+    np.array([[1.0, 1.0 + 2.0 * np.sqrt(2.5)]]),
+    "out in eval mode for x = (2, 4.5)",
+    hint="eval mode normalises with the running averages, not with the batch's own statistics",
+)
+check(
+    "running_mean_after_eval",
+    bn_param["running_mean"],
+    [1.0, 2.0],
+    "bn_param['running_mean'] after a call in eval mode",
+    hint="eval mode must not update the running averages",
+)
 print("batchnorm_forward: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch03_batchnorm_forward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -1099,17 +1396,35 @@ for m_h, D_h in ((5, 3), (64, 4)):
     for batch_h in builtins.range(3):
         x_h = 3.0 * rng_h.normal(size=(m_h, D_h)) + rng_h.normal(size=D_h)
         out_h, _ = batchnorm_forward(x_h, gamma_h, beta_h, param_h)
-        record(f"out_m{m_h}_batch{batch_h}", out_h, tol=1e-09, about=f"out in train mode, batch {batch_h + 1} of m = {m_h}")
+        record(
+            f"out_m{m_h}_batch{batch_h}",
+            out_h,
+            tol=1e-09,
+            about=f"out in train mode, batch {batch_h + 1} of m = {m_h}",
+        )
     for key_h in ("running_mean", "running_var"):
-        record(f"{key_h}_m{m_h}", param_h[key_h], tol=1e-10,
-               about=f"bn_param['{key_h}'] after 3 training batches (m = {m_h}, momentum 0.7)")
+        record(
+            f"{key_h}_m{m_h}",
+            param_h[key_h],
+            tol=1e-10,
+            about=f"bn_param['{key_h}'] after 3 training batches (m = {m_h}, momentum 0.7)",
+        )
     param_h["mode"] = "eval"
     x_test_h = rng_h.normal(size=(7, D_h))
     out_test_h, _ = batchnorm_forward(x_test_h, gamma_h, beta_h, param_h)
-    record(f"eval_out_m{m_h}", out_test_h, tol=1e-10, about=f"out in eval mode after training on m = {m_h}")
+    record(
+        f"eval_out_m{m_h}",
+        out_test_h,
+        tol=1e-10,
+        about=f"out in eval mode after training on m = {m_h}",
+    )
     for key_h in ("running_mean", "running_var"):
-        recorded_h = record(f"{key_h}_after_eval_m{m_h}", param_h[key_h], tol=1e-10,
-                            about=f"bn_param['{key_h}'] after a call in eval mode")
+        recorded_h = record(
+            f"{key_h}_after_eval_m{m_h}",
+            param_h[key_h],
+            tol=1e-10,
+            about=f"bn_param['{key_h}'] after a call in eval mode",
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1155,6 +1470,7 @@ for m_h, D_h in ((5, 3), (64, 4)):
 #
 # ### Exercise 11 (implement): batch norm backward
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch03_batchnorm_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def batchnorm_backward(dout, cache):
     """The backward pass of batchnorm_forward in train mode, eqs. (17)-(21).
@@ -1197,8 +1513,13 @@ def batchnorm_eq15(v):
 x_hat = (batchnorm_eq15(x) - beta) / gamma
 check("dbeta", dbeta, [1.0, 2.0], "dbeta = the column sums of dout")
 check("dgamma", dgamma, np.sum(dout * x_hat, axis=0), "dgamma = the column sums of dout * x_hat")
-check("dx", dx, numerical_gradient(batchnorm_eq15, x.copy(), dout), "dx against a numerical gradient of eq. (15)",
-      hint="x reaches the output directly and through the batch mean and variance: eqs. (18)-(20)")
+check(
+    "dx",
+    dx,
+    numerical_gradient(batchnorm_eq15, x.copy(), dout),
+    "dx against a numerical gradient of eq. (15)",
+    hint="x reaches the output directly and through the batch mean and variance: eqs. (18)-(20)",
+)
 print("batchnorm_backward: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch03_batchnorm_backward_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -1209,17 +1530,24 @@ from backproplab.grading import record
 rng_h = np.random.default_rng(3011)
 for m_h, D_h, eps_h in ((2, 3, 1.0), (5, 3, 1e-05), (64, 2, 1e-05)):
     x_h = 2.0 * rng_h.normal(size=(m_h, D_h)) + 1.0
-    gamma_h, beta_h, dout_h = (rng_h.normal(size=D_h), rng_h.normal(size=D_h), rng_h.normal(size=(m_h, D_h)))
+    gamma_h, beta_h, dout_h = (
+        rng_h.normal(size=D_h),
+        rng_h.normal(size=D_h),
+        rng_h.normal(size=(m_h, D_h)),
+    )
     _, cache_h = batchnorm_forward(x_h, gamma_h, beta_h, {"mode": "train", "eps": eps_h})
     dx_h, dgamma_h, dbeta_h = batchnorm_backward(dout_h, cache_h)
     record(f"dx_m{m_h}", dx_h, tol=1e-08, about=f"dx for a batch of m = {m_h}, eps = {eps_h}")
     record(f"dgamma_m{m_h}", dgamma_h, tol=1e-08, about=f"dgamma for a batch of m = {m_h}")
-    recorded_h = record(f"dbeta_m{m_h}", dbeta_h, tol=1e-08, about=f"dbeta for a batch of m = {m_h}")
+    recorded_h = record(
+        f"dbeta_m{m_h}", dbeta_h, tol=1e-08, about=f"dbeta for a batch of m = {m_h}"
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # The printed derivative of seed 003 (its first term $\frac{\gamma}{m}\,\frac{\partial L}{\partial a}$ instead of
 # $\frac{\gamma}{\sigma}\frac{\partial L}{\partial a}$, the rest as in (18)–(20)) against a numerical gradient:
+
 
 # %%
 def batchnorm_backward_seed003(dout, x, g, eps=1e-5):
@@ -1240,10 +1568,15 @@ check_rng = np.random.default_rng(0)
 x_check, dout_check = 3.0 * check_rng.normal(size=(16, 3)), check_rng.normal(size=(16, 3))
 gamma_check, beta_check = check_rng.normal(size=3), check_rng.normal(size=3)
 _, cache_check = batchnorm_forward(x_check, gamma_check, beta_check, {"mode": "train"})
-dx_numeric = numerical_gradient(lambda v: batchnorm_forward(v, gamma_check, beta_check, {"mode": "train"})[0],
-                                x_check.copy(), dout_check)
-print(f"rel. error of dx: eqs. (18)-(20) {rel_error(batchnorm_backward(dout_check, cache_check)[0], dx_numeric):.1e}, "
-      f"seed 003 as printed {rel_error(batchnorm_backward_seed003(dout_check, x_check, gamma_check), dx_numeric):.1e}")
+dx_numeric = numerical_gradient(
+    lambda v: batchnorm_forward(v, gamma_check, beta_check, {"mode": "train"})[0],
+    x_check.copy(),
+    dout_check,
+)
+print(
+    f"rel. error of dx: eqs. (18)-(20) {rel_error(batchnorm_backward(dout_check, cache_check)[0], dx_numeric):.1e}, "
+    f"seed 003 as printed {rel_error(batchnorm_backward_seed003(dout_check, x_check, gamma_check), dx_numeric):.1e}"
+)
 
 # %% [markdown]
 # ### Exercise 12 (explain): batch norm at training and at test time
@@ -1318,7 +1651,10 @@ class Net:
             self.params[f"W{i}"] = init_weights(sizes[i - 1], sizes[i], "he", rng)
             self.params[f"b{i}"] = np.zeros(sizes[i])
             if batchnorm and i < self.num_layers:
-                self.params[f"gamma{i}"], self.params[f"beta{i}"] = np.ones(sizes[i]), np.zeros(sizes[i])
+                self.params[f"gamma{i}"], self.params[f"beta{i}"] = (
+                    np.ones(sizes[i]),
+                    np.zeros(sizes[i]),
+                )
                 self.bn_params[i] = {"mode": "train"}
 
     def loss(self, X, y=None, mode="train"):
@@ -1330,10 +1666,14 @@ class Net:
             if i < self.num_layers:
                 if self.batchnorm:
                     self.bn_params[i]["mode"] = mode
-                    out, layer["bn"] = batchnorm_forward(out, self.params[f"gamma{i}"], self.params[f"beta{i}"], self.bn_params[i])
+                    out, layer["bn"] = batchnorm_forward(
+                        out, self.params[f"gamma{i}"], self.params[f"beta{i}"], self.bn_params[i]
+                    )
                 out, layer["relu"] = relu_forward(out)
                 if self.keep_prob is not None:
-                    out, layer["dropout"] = dropout_forward(out, self.keep_prob, mode, self.dropout_rng)
+                    out, layer["dropout"] = dropout_forward(
+                        out, self.keep_prob, mode, self.dropout_rng
+                    )
             caches.append(layer)
         if y is None:
             return out
@@ -1368,12 +1708,14 @@ def train(model, data, step_fn, hyper, num_epochs, batch_size=32, reg=1e-4, pati
     for epoch in range(1, num_epochs + 1):
         order, losses = rng.permutation(len(X)), []
         for start in range(0, len(X), batch_size):
-            batch = order[start:start + batch_size]
+            batch = order[start : start + batch_size]
             loss, grads = model.loss(X[batch], y[batch], mode="train")
             penalty, reg_grads = l2_penalty(model.params, reg)
             losses.append(loss + penalty)
             for name in model.params:
-                model.params[name], configs[name] = step_fn(model.params[name], grads[name] + reg_grads[name], configs[name])
+                model.params[name], configs[name] = step_fn(
+                    model.params[name], grads[name] + reg_grads[name], configs[name]
+                )
         scores_v = model.loss(X_v, mode="eval")
         history["train_loss"].append(float(np.mean(losses)))
         history["val_loss"].append(softmax_loss(scores_v, y_v)[0])
@@ -1415,27 +1757,49 @@ for name, (step_fn, hyper, use_bn, keep) in experiments.items():
     history = train(net, digits, step_fn, hyper, num_epochs)
     test_acc = float(np.mean(net.predict(standardise(X_test)) == y_test))
     results[name] = (history, test_acc)
-    print(f"{name:20s} stopped after {history['epochs']:2d} epochs, best epoch {history['best_epoch']:2d}: "
-          f"val loss {min(history['val_loss']):.4f}, val acc {history['val_acc'][history['best_epoch'] - 1]:.4f}, "
-          f"TEST acc {test_acc:.4f}; first epoch with val acc >= 0.97: "
-          f"{next((e + 1 for e, a in enumerate(history['val_acc']) if a >= 0.97), '-')}")
+    print(
+        f"{name:20s} stopped after {history['epochs']:2d} epochs, best epoch {history['best_epoch']:2d}: "
+        f"val loss {min(history['val_loss']):.4f}, val acc {history['val_acc'][history['best_epoch'] - 1]:.4f}, "
+        f"TEST acc {test_acc:.4f}; first epoch with val acc >= 0.97: "
+        f"{next((e + 1 for e, a in enumerate(history['val_acc']) if a >= 0.97), '-')}"
+    )
 print(f"all runs in {time.perf_counter() - start:.1f} s")
 
 # %%
 fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 for name, (history, test_acc) in results.items():
     epochs = np.arange(1, len(history["val_loss"]) + 1)
-    line, = ax_loss.semilogy(epochs, history["val_loss"], "-", label=name)
+    (line,) = ax_loss.semilogy(epochs, history["val_loss"], "-", label=name)
     ax_loss.semilogy(epochs, history["train_loss"], ":", color=line.get_color())
-    ax_loss.plot(history["best_epoch"], history["val_loss"][history["best_epoch"] - 1], "o", color=line.get_color())
-    ax_acc.plot(epochs, history["val_acc"], "-", color=line.get_color(), label=f"{name} (test {test_acc:.3f})")
-ax_loss.set(xlabel="epoch", ylabel="loss", title="validation (solid) and training (dotted) loss; o = restored epoch")
-ax_acc.set(xlabel="epoch", ylabel="validation accuracy", title="validation accuracy", ylim=(0.8, 1.0))
+    ax_loss.plot(
+        history["best_epoch"],
+        history["val_loss"][history["best_epoch"] - 1],
+        "o",
+        color=line.get_color(),
+    )
+    ax_acc.plot(
+        epochs,
+        history["val_acc"],
+        "-",
+        color=line.get_color(),
+        label=f"{name} (test {test_acc:.3f})",
+    )
+ax_loss.set(
+    xlabel="epoch",
+    ylabel="loss",
+    title="validation (solid) and training (dotted) loss; o = restored epoch",
+)
+ax_acc.set(
+    xlabel="epoch", ylabel="validation accuracy", title="validation accuracy", ylim=(0.8, 1.0)
+)
 ax_loss.legend(fontsize=8)
 ax_acc.legend(fontsize=8)
-show_figure(fig, "Left: validation (solid) and training (dotted) loss per epoch on a log scale for "
-                 f"{', '.join(results)}, a dot at each restored epoch. Right: their validation accuracy per "
-                 "epoch; the legend gives each test accuracy.")
+show_figure(
+    fig,
+    "Left: validation (solid) and training (dotted) loss per epoch on a log scale for "
+    f"{', '.join(results)}, a dot at each restored epoch. Right: their validation accuracy per "
+    "epoch; the legend gives each test accuracy.",
+)
 
 # %% [markdown]
 # What the full run gave when this chapter was written (every seed is fixed, so a
@@ -1476,9 +1840,22 @@ show_figure(fig, "Left: validation (solid) and training (dotted) loss per epoch 
 # saved notebook.)
 
 # %%
-paths_panel = optimizer_paths({"sgd": sgd, "momentum": sgd_momentum, "nesterov": nesterov_momentum,
-                               "adagrad": adagrad, "rmsprop": rmsprop, "adam": adam, "adamw": adamw},
-                              optimizer="all", lr=0.03, num_steps=60, beta1=0.9, beta2=0.999)
+paths_panel = optimizer_paths(
+    {
+        "sgd": sgd,
+        "momentum": sgd_momentum,
+        "nesterov": nesterov_momentum,
+        "adagrad": adagrad,
+        "rmsprop": rmsprop,
+        "adam": adam,
+        "adamw": adamw,
+    },
+    optimizer="all",
+    lr=0.03,
+    num_steps=60,
+    beta1=0.9,
+    beta2=0.999,
+)
 paths_panel
 
 # %% [markdown]

@@ -87,8 +87,19 @@ def reference_conv(x, w, b, stride=1, pad=0):
     """
     x_pad = np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return np.array([[signal.correlate(x_pad[n], w[f], mode="valid", method="direct")[0, ::stride, ::stride] + b[f]
-                      for f in builtins.range(w.shape[0])] for n in builtins.range(x_pad.shape[0])])
+    return np.array(
+        [
+            [
+                signal.correlate(x_pad[n], w[f], mode="valid", method="direct")[
+                    0, ::stride, ::stride
+                ]
+                + b[f]
+                for f in builtins.range(w.shape[0])
+            ]
+            for n in builtins.range(x_pad.shape[0])
+        ]
+    )
+
 
 # %% [markdown]
 # ## 1. Convolution in one dimension, and its twin, the cross-correlation
@@ -149,6 +160,7 @@ def reference_conv(x, w, b, stride=1, pad=0):
 # visible in your code. (NumPy has `np.convolve` and `np.correlate`; the tests
 # use them, you may not.)
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch04_conv1d", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv1d(a, b):
     """The full 1-D convolution of eq. (1): out[t] = sum_tau a[tau] * b[t - tau].
@@ -162,7 +174,7 @@ def conv1d(a, b):
     padded = np.pad(a, (n_b - 1, n_b - 1))  # ... and let it stick out on both sides
     out = np.zeros(n_a + n_b - 1)
     for t in range(n_a + n_b - 1):
-        out[t] = np.sum(padded[t:t + n_b] * flipped)
+        out[t] = np.sum(padded[t : t + n_b] * flipped)
     return out
     ### END SOLUTION
 
@@ -177,7 +189,7 @@ def xcorr1d(x, k):
     K = len(k)
     out = np.zeros(len(x) - K + 1)
     for t in range(len(out)):
-        out[t] = np.sum(x[t:t + K] * k)  # no flip
+        out[t] = np.sum(x[t : t + K] * k)  # no flip
     return out
     ### END SOLUTION
 
@@ -188,12 +200,26 @@ import numpy as np
 
 from backproplab.grading import check
 
-check("conv_123_010", conv1d([1.0, 2.0, 3.0], [0.0, 1.0, 0.5]), [0.0, 1.0, 2.5, 4.0, 1.5], "conv1d([1, 2, 3], [0, 1, 0.5])",
-      hint="the full convolution has n_a + n_b - 1 = 5 entries; out[1] = a[0] b[1] + a[1] b[0] = 1")
-check("xcorr_1234", xcorr1d([1.0, 2.0, 3.0, 4.0], [1.0, 0.0, -1.0]), [-2.0, -2.0], "xcorr1d([1, 2, 3, 4], [1, 0, -1])",
-      hint="out[0] = x[0] k[0] + x[1] k[1] + x[2] k[2] = 1 - 3: no flip in a cross-correlation")
-check("seed003_example", xcorr1d([128, 255, 123, 45, 4], [1 / 9, 4 / 7, -3 / 2, 4 / 5, 1 / 7]), [12.007936507936508],
-      "the cross-correlation of seed 003's 1-D example")
+check(
+    "conv_123_010",
+    conv1d([1.0, 2.0, 3.0], [0.0, 1.0, 0.5]),
+    [0.0, 1.0, 2.5, 4.0, 1.5],
+    "conv1d([1, 2, 3], [0, 1, 0.5])",
+    hint="the full convolution has n_a + n_b - 1 = 5 entries; out[1] = a[0] b[1] + a[1] b[0] = 1",
+)
+check(
+    "xcorr_1234",
+    xcorr1d([1.0, 2.0, 3.0, 4.0], [1.0, 0.0, -1.0]),
+    [-2.0, -2.0],
+    "xcorr1d([1, 2, 3, 4], [1, 0, -1])",
+    hint="out[0] = x[0] k[0] + x[1] k[1] + x[2] k[2] = 1 - 3: no flip in a cross-correlation",
+)
+check(
+    "seed003_example",
+    xcorr1d([128, 255, 123, 45, 4], [1 / 9, 4 / 7, -3 / 2, 4 / 5, 1 / 7]),
+    [12.007936507936508],
+    "the cross-correlation of seed 003's 1-D example",
+)
 print("conv1d, xcorr1d: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_conv1d_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -204,12 +230,26 @@ from backproplab.grading import record
 rng_h = np.random.default_rng(4001)
 for n_h, k_h in ((9, 4), (6, 3), (5, 5)):
     x_h, ker_h, ker2_h = (rng_h.normal(size=n_h), rng_h.normal(size=k_h), rng_h.normal(size=k_h))
-    full_h = record(f"conv_{n_h}_{k_h}", conv1d(x_h, ker_h), about=f"conv1d of a signal of {n_h} and a kernel of {k_h}")
-    swapped_h = record(f"conv_swapped_{n_h}_{k_h}", conv1d(ker_h, x_h),
-                       about=f"conv1d with the arguments swapped (kernel of {k_h} first)")
-    lin_h = record(f"conv_linear_{n_h}_{k_h}", conv1d(x_h, 2.0 * ker_h - 3.0 * ker2_h),
-                   about=f"conv1d with a combination of two kernels of {k_h}")
-    valid_h = record(f"xcorr_{n_h}_{k_h}", xcorr1d(x_h, ker_h), about=f"xcorr1d of a signal of {n_h} and a kernel of {k_h}")
+    full_h = record(
+        f"conv_{n_h}_{k_h}",
+        conv1d(x_h, ker_h),
+        about=f"conv1d of a signal of {n_h} and a kernel of {k_h}",
+    )
+    swapped_h = record(
+        f"conv_swapped_{n_h}_{k_h}",
+        conv1d(ker_h, x_h),
+        about=f"conv1d with the arguments swapped (kernel of {k_h} first)",
+    )
+    lin_h = record(
+        f"conv_linear_{n_h}_{k_h}",
+        conv1d(x_h, 2.0 * ker_h - 3.0 * ker2_h),
+        about=f"conv1d with a combination of two kernels of {k_h}",
+    )
+    valid_h = record(
+        f"xcorr_{n_h}_{k_h}",
+        xcorr1d(x_h, ker_h),
+        about=f"xcorr1d of a signal of {n_h} and a kernel of {k_h}",
+    )
 ### END HIDDEN TESTS
 
 # %%
@@ -223,10 +263,18 @@ print("cross-correlation of a spike with (1, 2, 3):", xcorr1d(np.pad(spike, 2), 
 rng = np.random.default_rng(0)
 a1, b1, c1 = rng.normal(size=8), rng.normal(size=3), rng.normal(size=3)
 print("max |a*b - b*a|                      :", np.abs(conv1d(a1, b1) - conv1d(b1, a1)).max())
-print("max |a*(2b - 3c) - (2 a*b - 3 a*c)|   :", np.abs(conv1d(a1, 2 * b1 - 3 * c1) - (2 * conv1d(a1, b1) - 3 * conv1d(a1, c1))).max())
-x_seed003, k_seed003 = np.array([128, 255, 123, 45, 4.0]), np.array([1 / 9, 4 / 7, -3 / 2, 4 / 5, 1 / 7])
-print(f"seed 003's example: cross-correlation {xcorr1d(x_seed003, k_seed003)[0]:.3f}, "
-      f"convolution {conv1d(x_seed003, k_seed003)[4]:.3f}")
+print(
+    "max |a*(2b - 3c) - (2 a*b - 3 a*c)|   :",
+    np.abs(conv1d(a1, 2 * b1 - 3 * c1) - (2 * conv1d(a1, b1) - 3 * conv1d(a1, c1))).max(),
+)
+x_seed003, k_seed003 = (
+    np.array([128, 255, 123, 45, 4.0]),
+    np.array([1 / 9, 4 / 7, -3 / 2, 4 / 5, 1 / 7]),
+)
+print(
+    f"seed 003's example: cross-correlation {xcorr1d(x_seed003, k_seed003)[0]:.3f}, "
+    f"convolution {conv1d(x_seed003, k_seed003)[4]:.3f}"
+)
 
 # %% [markdown]
 # ## 2. Two dimensions
@@ -269,6 +317,7 @@ print(f"seed 003's example: cross-correlation {xcorr1d(x_seed003, k_seed003)[0]:
 # side, flip the kernel (reverse rows and columns) and slide it. `xcorr2d` is (5)
 # with zero padding `pad`.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch04_conv2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv2d(image, kernel):
     """The full 2-D convolution of eq. (4): out[i, j] = sum_{s,t} image[s, t] * kernel[i - s, j - t].
@@ -284,7 +333,7 @@ def conv2d(image, kernel):
     out = np.zeros((H + KH - 1, W + KW - 1))
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
-            out[i, j] = np.sum(padded[i:i + KH, j:j + KW] * flipped)
+            out[i, j] = np.sum(padded[i : i + KH, j : j + KW] * flipped)
     return out
     ### END SOLUTION
 
@@ -301,7 +350,7 @@ def xcorr2d(image, kernel, pad=0):
     out = np.zeros((padded.shape[0] - KH + 1, padded.shape[1] - KW + 1))
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
-            out[i, j] = np.sum(padded[i:i + KH, j:j + KW] * kernel)
+            out[i, j] = np.sum(padded[i : i + KH, j : j + KW] * kernel)
     return out
     ### END SOLUTION
 
@@ -314,18 +363,33 @@ from backproplab.grading import check
 
 I3 = np.arange(9.0).reshape(3, 3)
 K2 = np.array([[0.0, 1.0], [2.0, 3.0]])
-check("worked_example", xcorr2d(I3, K2, pad=1),
-      np.array([[0.0, 3.0, 8.0, 4.0], [9.0, 19.0, 25.0, 10.0], [21.0, 37.0, 43.0, 16.0], [6.0, 7.0, 8.0, 0.0]]),
-      "seed 003's worked example, xcorr2d(image 3x3, kernel 2x2, pad=1)",
-      hint="(3 + 2*1 - 2) + 1 = 4 rows and columns; pad one ring of zeros on every side; do not flip the kernel")
+check(
+    "worked_example",
+    xcorr2d(I3, K2, pad=1),
+    np.array(
+        [
+            [0.0, 3.0, 8.0, 4.0],
+            [9.0, 19.0, 25.0, 10.0],
+            [21.0, 37.0, 43.0, 16.0],
+            [6.0, 7.0, 8.0, 0.0],
+        ]
+    ),
+    "seed 003's worked example, xcorr2d(image 3x3, kernel 2x2, pad=1)",
+    hint="(3 + 2*1 - 2) + 1 = 4 rows and columns; pad one ring of zeros on every side; do not flip the kernel",
+)
 spike2 = np.zeros((3, 4))
 spike2[1, 1] = 1.0
 K23 = np.arange(6.0).reshape(2, 3)
 expected_stamp = np.zeros((4, 6))
 expected_stamp[1:3, 1:4] = K23
-check("spike_conv", conv2d(spike2, K23), expected_stamp, "conv2d of a spike at (1, 1) of a 3x4 image with a 2x3 kernel",
-      hint="the full convolution is (H + KH - 1, W + KW - 1) and copies the kernel unflipped at the spike: "
-           "did you forget to flip the kernel you slide?")
+check(
+    "spike_conv",
+    conv2d(spike2, K23),
+    expected_stamp,
+    "conv2d of a spike at (1, 1) of a 3x4 image with a 2x3 kernel",
+    hint="the full convolution is (H + KH - 1, W + KW - 1) and copies the kernel unflipped at the spike: "
+    "did you forget to flip the kernel you slide?",
+)
 print("conv2d, xcorr2d: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_conv2d_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -334,18 +398,33 @@ from backproplab.grading import record
 
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4002)
-for (hh_h, ww_h), (kh_h, kw_h), pad_h in (((5, 7), (3, 2), 0), ((6, 4), (2, 2), 1), ((4, 5), (3, 3), 2)):
+for (hh_h, ww_h), (kh_h, kw_h), pad_h in (
+    ((5, 7), (3, 2), 0),
+    ((6, 4), (2, 2), 1),
+    ((4, 5), (3, 3), 2),
+):
     img_h, ker_h = (rng_h.normal(size=(hh_h, ww_h)), rng_h.normal(size=(kh_h, kw_h)))
-    full_h = record(f"conv2d_{hh_h}x{ww_h}_{kh_h}x{kw_h}", conv2d(img_h, ker_h),
-                    about=f"conv2d of a {hh_h}x{ww_h} image and a {kh_h}x{kw_h} kernel")
-    xc_h = record(f"xcorr2d_{hh_h}x{ww_h}_{kh_h}x{kw_h}_p{pad_h}", xcorr2d(img_h, ker_h, pad=pad_h),
-                  about=f"xcorr2d of a {hh_h}x{ww_h} image and a {kh_h}x{kw_h} kernel, pad {pad_h}")
-    recorded_h = record("xcorr2d against the valid part of conv2d with the rotated kernel", xcorr2d(img_h, ker_h),
-                        about=f"xcorr2d of a {hh_h}x{ww_h} image and a {kh_h}x{kw_h} kernel with the default pad")
+    full_h = record(
+        f"conv2d_{hh_h}x{ww_h}_{kh_h}x{kw_h}",
+        conv2d(img_h, ker_h),
+        about=f"conv2d of a {hh_h}x{ww_h} image and a {kh_h}x{kw_h} kernel",
+    )
+    xc_h = record(
+        f"xcorr2d_{hh_h}x{ww_h}_{kh_h}x{kw_h}_p{pad_h}",
+        xcorr2d(img_h, ker_h, pad=pad_h),
+        about=f"xcorr2d of a {hh_h}x{ww_h} image and a {kh_h}x{kw_h} kernel, pad {pad_h}",
+    )
+    recorded_h = record(
+        "xcorr2d against the valid part of conv2d with the rotated kernel",
+        xcorr2d(img_h, ker_h),
+        about=f"xcorr2d of a {hh_h}x{ww_h} image and a {kh_h}x{kw_h} kernel with the default pad",
+    )
 ### END HIDDEN TESTS
 
 # %%
-print("true convolution (4) of the worked example's image and kernel, the same padded 4x4 window positions:")
+print(
+    "true convolution (4) of the worked example's image and kernel, the same padded 4x4 window positions:"
+)
 print(conv2d(np.arange(9.0).reshape(3, 3), [[0.0, 1.0], [2.0, 3.0]]))
 print("= the cross-correlation with ROT180(kernel):")
 print(xcorr2d(np.arange(9.0).reshape(3, 3), [[3.0, 2.0], [1.0, 0.0]], pad=1))
@@ -401,6 +480,7 @@ print(xcorr2d(np.arange(9.0).reshape(3, 3), [[3.0, 2.0], [1.0, 0.0]], pad=1))
 #
 # Return Python or NumPy **integers**, using (6) and (7).
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch04_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_output_size(n, kernel_size, stride=1, pad=0):
     """Number of outputs along one axis, eq. (6): floor((n + 2 pad - kernel_size) / stride) + 1 (an int)."""
@@ -423,15 +503,35 @@ import numbers
 from backproplab.grading import check
 
 for name, got, expected, hint in (
-    ("conv_output_size(8, 3, 2, 0)", conv_output_size(8, 3, 2, 0), 3, "floor((8 - 3) / 2) + 1 = 2 + 1 = 3: take the floor with // and keep the +1"),
-    ("conv_output_size(28, 3, 1, 1)", conv_output_size(28, 3, 1, 1), 28, "half padding keeps the size"),
-    ("pool_output_size(28, 2, 2)", pool_output_size(28, 2, 2), 14, "(28 - 2) // 2 + 1: did you forget the +1?"),
+    (
+        "conv_output_size(8, 3, 2, 0)",
+        conv_output_size(8, 3, 2, 0),
+        3,
+        "floor((8 - 3) / 2) + 1 = 2 + 1 = 3: take the floor with // and keep the +1",
+    ),
+    (
+        "conv_output_size(28, 3, 1, 1)",
+        conv_output_size(28, 3, 1, 1),
+        28,
+        "half padding keeps the size",
+    ),
+    (
+        "pool_output_size(28, 2, 2)",
+        pool_output_size(28, 2, 2),
+        14,
+        "(28 - 2) // 2 + 1: did you forget the +1?",
+    ),
     ("conv_output_size(14, 5, 1, 2)", conv_output_size(14, 5, 1, 2), 14, "(14 + 2*2 - 5) // 1 + 1"),
     ("pool_output_size(14, 2, 2)", pool_output_size(14, 2, 2), 7, "(14 - 2) // 2 + 1"),
 ):
     check(name, got, expected, name, hint=hint)
-    check(f"type: {name}", isinstance(got, numbers.Integral), True, f"{name} returns an int",
-          hint="a number of positions is a whole number; take the floor with // (eq. 6) so that it is an int")
+    check(
+        f"type: {name}",
+        isinstance(got, numbers.Integral),
+        True,
+        f"{name} returns an int",
+        hint="a number of positions is a whole number; take the floor with // (eq. 6) so that it is an int",
+    )
 print("output sizes: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_output_size_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -451,14 +551,24 @@ for n_h, k_h, s_h, p_h in (
     (5, 5, 1, 0),
 ):
     got_h = conv_output_size(n_h, k_h, s_h, p_h)
-    record(f"conv_{n_h}_{k_h}_{s_h}_{p_h}", got_h, about=f"conv_output_size({n_h}, {k_h}, {s_h}, {p_h})")
-    record(f"type: conv_output_size({n_h}, {k_h}, {s_h}, {p_h})", isinstance(got_h, numbers.Integral),
-           about=f"conv_output_size({n_h}, {k_h}, {s_h}, {p_h}) returns an int")
+    record(
+        f"conv_{n_h}_{k_h}_{s_h}_{p_h}",
+        got_h,
+        about=f"conv_output_size({n_h}, {k_h}, {s_h}, {p_h})",
+    )
+    record(
+        f"type: conv_output_size({n_h}, {k_h}, {s_h}, {p_h})",
+        isinstance(got_h, numbers.Integral),
+        about=f"conv_output_size({n_h}, {k_h}, {s_h}, {p_h}) returns an int",
+    )
 for n_h, f_h, s_h in ((7, 2, 2), (9, 3, 2), (10, 2, 3), (5, 3, 3), (6, 6, 1)):
     got_h = pool_output_size(n_h, f_h, s_h)
     record(f"pool_{n_h}_{f_h}_{s_h}", got_h, about=f"pool_output_size({n_h}, {f_h}, {s_h})")
-    recorded_h = record(f"type: pool_output_size({n_h}, {f_h}, {s_h})", isinstance(got_h, numbers.Integral),
-                        about=f"pool_output_size({n_h}, {f_h}, {s_h}) returns an int")
+    recorded_h = record(
+        f"type: pool_output_size({n_h}, {f_h}, {s_h})",
+        isinstance(got_h, numbers.Integral),
+        about=f"pool_output_size({n_h}, {f_h}, {s_h}) returns an int",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -491,6 +601,7 @@ for n_h, f_h, s_h in ((7, 2, 2), (9, 3, 2), (10, 2, 3), (5, 3, 3), (6, 6, 1)):
 # compute in float64 or in float32: the tests allow for float32's rounding
 # (a relative error of $10^{-5}$) in this layer and in its gradients.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch04_conv_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_forward_naive(x, w, b, stride=1, pad=0):
     """Forward pass of a convolution layer (a cross-correlation, as in every DL library), eq. (8).
@@ -509,7 +620,8 @@ def conv_forward_naive(x, w, b, stride=1, pad=0):
     out = np.zeros((N, F, H_out, W_out), dtype=np.result_type(x, w, b))
     for i in range(H_out):
         for j in range(W_out):
-            window = x_pad[:, :, i * stride:i * stride + KH, j * stride:j * stride + KW]  # (N, C, KH, KW)
+            # (N, C, KH, KW)
+            window = x_pad[:, :, i * stride : i * stride + KH, j * stride : j * stride + KW]
             out[:, :, i, j] = np.einsum("nckl,fckl->nf", window, w) + b
     cache = (x, w, b, stride, pad)
     return out, cache
@@ -522,19 +634,43 @@ import numpy as np
 
 from backproplab.grading import check
 
-out, _ = conv_forward_naive(np.arange(9.0).reshape(1, 1, 3, 3), np.array([[[[0.0, 1.0], [2.0, 3.0]]]]), np.array([0.5]),
-                            stride=1, pad=1)
-worked_plus_bias = np.array([[0.0, 3.0, 8.0, 4.0], [9.0, 19.0, 25.0, 10.0], [21.0, 37.0, 43.0, 16.0], [6.0, 7.0, 8.0, 0.0]]) + 0.5
-check("worked_example_plus_bias", out, worked_plus_bias[None, None],
-      "the worked example as a layer: x (1, 1, 3, 3), w (1, 1, 2, 2), bias 0.5, pad 1",
-      hint="H' = (H + 2P - KH) // S + 1 = 4; slide without flipping, and add b[f] to every output of filter f")
+out, _ = conv_forward_naive(
+    np.arange(9.0).reshape(1, 1, 3, 3),
+    np.array([[[[0.0, 1.0], [2.0, 3.0]]]]),
+    np.array([0.5]),
+    stride=1,
+    pad=1,
+)
+worked_plus_bias = (
+    np.array(
+        [
+            [0.0, 3.0, 8.0, 4.0],
+            [9.0, 19.0, 25.0, 10.0],
+            [21.0, 37.0, 43.0, 16.0],
+            [6.0, 7.0, 8.0, 0.0],
+        ]
+    )
+    + 0.5
+)
+check(
+    "worked_example_plus_bias",
+    out,
+    worked_plus_bias[None, None],
+    "the worked example as a layer: x (1, 1, 3, 3), w (1, 1, 2, 2), bias 0.5, pad 1",
+    hint="H' = (H + 2P - KH) // S + 1 = 4; slide without flipping, and add b[f] to every output of filter f",
+)
 rng = np.random.default_rng(40)
 x_v, w_v, b_v = rng.normal(size=(2, 3, 7, 5)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
 out_v, _ = conv_forward_naive(x_v, w_v, b_v, stride=2, pad=1)
-check("out_stride2", out_v, reference_conv(x_v, w_v, b_v, stride=2, pad=1),
-      "out for x (2, 3, 7, 5), w (4, 3, 3, 3), stride 2, pad 1", tol=1e-5,
-      hint="the shape is (2, 4, 4, 3): H' = (7 + 2 - 3) // 2 + 1 = 4 and W' = (5 + 2 - 3) // 2 + 1 = 3; "
-           "out[n, f, i, j] uses the window of the padded input starting at row i*S, column j*S")
+check(
+    "out_stride2",
+    out_v,
+    reference_conv(x_v, w_v, b_v, stride=2, pad=1),
+    "out for x (2, 3, 7, 5), w (4, 3, 3, 3), stride 2, pad 1",
+    tol=1e-5,
+    hint="the shape is (2, 4, 4, 3): H' = (7 + 2 - 3) // 2 + 1 = 4 and W' = (5 + 2 - 3) // 2 + 1 = 3; "
+    "out[n, f, i, j] uses the window of the padded input starting at row i*S, column j*S",
+)
 print("conv_forward_naive: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_conv_forward_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -550,11 +686,23 @@ cases_h = (
     ((2, 3, 6, 9), (2, 3, 2, 2), 2, 0),
 )
 for x_shape_h, w_shape_h, s_h, p_h in cases_h:
-    x_h, w_h, b_h = (rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h), rng_h.normal(size=w_shape_h[0]))
+    x_h, w_h, b_h = (
+        rng_h.normal(size=x_shape_h),
+        rng_h.normal(size=w_shape_h),
+        rng_h.normal(size=w_shape_h[0]),
+    )
     out_h, _ = conv_forward_naive(x_h, w_h, b_h, s_h, p_h)
-    record(f"out_{x_shape_h}_{w_shape_h}_{s_h}_{p_h}", out_h, tol=1e-5,
-           about=f"out for x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}")
-    recorded_h = record("unchanged: x", x_h, about="x after conv_forward_naive (pad a copy, do not change x in place)")
+    record(
+        f"out_{x_shape_h}_{w_shape_h}_{s_h}_{p_h}",
+        out_h,
+        tol=1e-5,
+        about=f"out for x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}",
+    )
+    recorded_h = record(
+        "unchanged: x",
+        x_h,
+        about="x after conv_forward_naive (pad a copy, do not change x in place)",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -599,6 +747,7 @@ for x_shape_h, w_shape_h, s_h, p_h in cases_h:
 #
 # ### Exercise 5 (implement): `conv_backward_naive`
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch04_conv_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_backward_naive(dout, cache):
     """Backward pass of conv_forward_naive, eqs. (9)-(11).
@@ -622,7 +771,7 @@ def conv_backward_naive(dout, cache):
             d = dout[:, :, i, j]  # (N, F)
             dw += np.einsum("nf,nckl->fckl", d, x_pad[:, :, rows, cols])  # summed over the batch
             dx_pad[:, :, rows, cols] += np.einsum("nf,fckl->nckl", d, w)  # summed over the filters
-    dx = dx_pad[:, :, pad:pad + H, pad:pad + W]  # the padding is not part of x
+    dx = dx_pad[:, :, pad : pad + H, pad : pad + W]  # the padding is not part of x
     return dx, dw, db
     ### END SOLUTION
 
@@ -639,12 +788,29 @@ x_v, w_v, b_v = rng.normal(size=(2, 2, 4, 5)), rng.normal(size=(3, 2, 3, 3)), rn
 out_v, cache_v = conv_forward_naive(x_v, w_v, b_v, 1, 1)
 dout_v = rng.normal(size=(2, 3, 4, 5))
 dx_v, dw_v, db_v = conv_backward_naive(dout_v, cache_v)
-check("db", db_v, dout_v.sum(axis=(0, 2, 3)), "db", hint="eq. (9): one bias per filter, sum dout over n, i and j")
-check("dw", dw_v, numerical_gradient(lambda w: reference_conv(x_v, w, b_v, 1, 1), w_v.copy(), dout_v),
-      "dw against a numerical gradient of eq. (8)", tol=1e-5, hint="eq. (10): dw has the shape of w, summed over the batch")
-check("dx", dx_v, numerical_gradient(lambda x: reference_conv(x, w_v, b_v, 1, 1), x_v.copy(), dout_v),
-      "dx against a numerical gradient of eq. (8)", tol=1e-5,
-      hint="eq. (11): windows overlap, so accumulate with +=; cut the padding off, dx has the shape of x")
+check(
+    "db",
+    db_v,
+    dout_v.sum(axis=(0, 2, 3)),
+    "db",
+    hint="eq. (9): one bias per filter, sum dout over n, i and j",
+)
+check(
+    "dw",
+    dw_v,
+    numerical_gradient(lambda w: reference_conv(x_v, w, b_v, 1, 1), w_v.copy(), dout_v),
+    "dw against a numerical gradient of eq. (8)",
+    tol=1e-5,
+    hint="eq. (10): dw has the shape of w, summed over the batch",
+)
+check(
+    "dx",
+    dx_v,
+    numerical_gradient(lambda x: reference_conv(x, w_v, b_v, 1, 1), x_v.copy(), dout_v),
+    "dx against a numerical gradient of eq. (8)",
+    tol=1e-5,
+    hint="eq. (11): windows overlap, so accumulate with +=; cut the padding off, dx has the shape of x",
+)
 print("conv_backward_naive: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_conv_backward_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -658,10 +824,18 @@ for x_shape_h, w_shape_h, s_h, p_h in (
     ((2, 2, 8, 7), (3, 2, 2, 3), 3, 2),
     ((3, 2, 5, 4), (2, 2, 4, 4), 1, 0),
 ):
-    x_h, w_h, b_h = (rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h), rng_h.normal(size=w_shape_h[0]))
+    x_h, w_h, b_h = (
+        rng_h.normal(size=x_shape_h),
+        rng_h.normal(size=w_shape_h),
+        rng_h.normal(size=w_shape_h[0]),
+    )
     _, cache_h = conv_forward_naive(x_h, w_h, b_h, s_h, p_h)
-    out_shape_h = (x_shape_h[0], w_shape_h[0], (x_shape_h[2] + 2 * p_h - w_shape_h[2]) // s_h + 1,
-                   (x_shape_h[3] + 2 * p_h - w_shape_h[3]) // s_h + 1)
+    out_shape_h = (
+        x_shape_h[0],
+        w_shape_h[0],
+        (x_shape_h[2] + 2 * p_h - w_shape_h[2]) // s_h + 1,
+        (x_shape_h[3] + 2 * p_h - w_shape_h[3]) // s_h + 1,
+    )
     dout_h = rng_h.normal(size=out_shape_h)
     dx_h, dw_h, db_h = conv_backward_naive(dout_h, cache_h)
     tag_h = f"{x_shape_h}_{w_shape_h}_{s_h}_{p_h}"
@@ -710,6 +884,7 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 # result into an array of the padded input's shape, and cut the padding off.
 # The test compares it with your loop version from Exercise 5.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch04_rot180", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def rot180(w):
     """Rotate kernels by 180 degrees in their last two axes: out[..., k, l] = w[..., KH-1-k, KW-1-l]."""
@@ -732,10 +907,11 @@ def conv_backward_dx_rot180(dout, w, x_shape, stride=1, pad=0):
     dilated[:, :, ::stride, ::stride] = dout  # each output back at its input position
     full = np.pad(dilated, ((0, 0), (0, 0), (KH - 1, KH - 1), (KW - 1, KW - 1)))  # full padding
     filters = rot180(w).transpose(1, 0, 2, 3)  # (C, F, KH, KW): output channels become inputs
-    dx_part, _ = conv_forward_naive(full, filters, np.zeros(C), 1, 0)  # ((H'-1)S + KH, (W'-1)S + KW)
+    # ((H'-1)S + KH, (W'-1)S + KW)
+    dx_part, _ = conv_forward_naive(full, filters, np.zeros(C), 1, 0)
     dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad))
-    dx_pad[:, :, :dx_part.shape[2], :dx_part.shape[3]] = dx_part  # rows no window reached stay 0
-    return dx_pad[:, :, pad:pad + H, pad:pad + W]
+    dx_pad[:, :, : dx_part.shape[2], : dx_part.shape[3]] = dx_part  # rows no window reached stay 0
+    return dx_pad[:, :, pad : pad + H, pad : pad + W]
     ### END SOLUTION
 
 
@@ -746,17 +922,25 @@ import numpy as np
 from backproplab.gradcheck import numerical_gradient
 from backproplab.grading import check
 
-check("rot180_2x3", rot180(np.arange(6.0).reshape(2, 3)), np.array([[5.0, 4.0, 3.0], [2.0, 1.0, 0.0]]),
-      "rot180([[0, 1, 2], [3, 4, 5]])",
-      hint="reverse the rows and the columns, w[..., ::-1, ::-1]; a transpose is not a rotation")
+check(
+    "rot180_2x3",
+    rot180(np.arange(6.0).reshape(2, 3)),
+    np.array([[5.0, 4.0, 3.0], [2.0, 1.0, 0.0]]),
+    "rot180([[0, 1, 2], [3, 4, 5]])",
+    hint="reverse the rows and the columns, w[..., ::-1, ::-1]; a transpose is not a rotation",
+)
 rng = np.random.default_rng(42)
 x_v, w_v = rng.normal(size=(2, 3, 5, 4)), rng.normal(size=(2, 3, 3, 3))
 dout_v = rng.normal(size=(2, 2, 5, 4))
-check("dx_rot180", conv_backward_dx_rot180(dout_v, w_v, x_v.shape, 1, 1),
-      numerical_gradient(lambda x: reference_conv(x, w_v, np.zeros(2), 1, 1), x_v.copy(), dout_v),
-      "dx from eq. (13) for x (2, 3, 5, 4), w (2, 3, 3, 3), stride 1, pad 1", tol=1e-5,
-      hint="pad dout with K - 1 zeros (full padding), correlate with ROT180(w) transposed to (C, F, KH, KW), "
-           "and cut the padding off at the end")
+check(
+    "dx_rot180",
+    conv_backward_dx_rot180(dout_v, w_v, x_v.shape, 1, 1),
+    numerical_gradient(lambda x: reference_conv(x, w_v, np.zeros(2), 1, 1), x_v.copy(), dout_v),
+    "dx from eq. (13) for x (2, 3, 5, 4), w (2, 3, 3, 3), stride 1, pad 1",
+    tol=1e-5,
+    hint="pad dout with K - 1 zeros (full padding), correlate with ROT180(w) transposed to (C, F, KH, KW), "
+    "and cut the padding off at the end",
+)
 print("rot180, conv_backward_dx_rot180: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_rot180_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -774,12 +958,20 @@ for x_shape_h, w_shape_h, s_h, p_h in (
     ((2, 2, 6, 5), (2, 2, 3, 3), 2, 0),
 ):
     x_h, w_h = (rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h))
-    out_shape_h = (x_shape_h[0], w_shape_h[0], (x_shape_h[2] + 2 * p_h - w_shape_h[2]) // s_h + 1,
-                   (x_shape_h[3] + 2 * p_h - w_shape_h[3]) // s_h + 1)
+    out_shape_h = (
+        x_shape_h[0],
+        w_shape_h[0],
+        (x_shape_h[2] + 2 * p_h - w_shape_h[2]) // s_h + 1,
+        (x_shape_h[3] + 2 * p_h - w_shape_h[3]) // s_h + 1,
+    )
     dout_h = rng_h.normal(size=out_shape_h)
     tag_h = f"{x_shape_h}_{w_shape_h}_{s_h}_{p_h}"
-    dx_h = record(f"dx_{tag_h}", conv_backward_dx_rot180(dout_h, w_h, x_shape_h, s_h, p_h), tol=1e-5,
-                  about=f"dx by eq. (13) for x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}")
+    dx_h = record(
+        f"dx_{tag_h}",
+        conv_backward_dx_rot180(dout_h, w_h, x_shape_h, s_h, p_h),
+        tol=1e-5,
+        about=f"dx by eq. (13) for x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -824,6 +1016,7 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 #
 # ### Exercise 7 (implement): max pooling, forward and backward
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch04_max_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def max_pool_forward_naive(x, pool_size=2, stride=2):
     """Max pooling, eq. (14), no padding.
@@ -839,7 +1032,9 @@ def max_pool_forward_naive(x, pool_size=2, stride=2):
     out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
     for i in range(H_out):
         for j in range(W_out):
-            window = x[:, :, i * stride:i * stride + pool_size, j * stride:j * stride + pool_size]
+            window = x[
+                :, :, i * stride : i * stride + pool_size, j * stride : j * stride + pool_size
+            ]
             out[:, :, i, j] = window.max(axis=(2, 3))
     return out, (x, pool_size, stride)
     ### END SOLUTION
@@ -864,7 +1059,9 @@ def max_pool_backward_naive(dout, cache):
             first = window.argmax(axis=2)  # the first maximum in row-major order
             mask = np.zeros_like(window)
             np.put_along_axis(mask, first[:, :, None], 1.0, axis=2)
-            dx[:, :, rows, cols] += (mask * dout[:, :, i, j][:, :, None]).reshape(N, C, pool_size, pool_size)
+            dx[:, :, rows, cols] += (mask * dout[:, :, i, j][:, :, None]).reshape(
+                N, C, pool_size, pool_size
+            )
     return dx
     ### END SOLUTION
 
@@ -875,16 +1072,32 @@ import numpy as np
 
 from backproplab.grading import check
 
-x4 = np.array([[1.0, 3.0, 2.0, 0.0], [4.0, 2.0, 1.0, 5.0], [0.0, 1.0, 7.0, 7.0], [2.0, 2.0, 6.0, 1.0]]).reshape(1, 1, 4, 4)
+x4 = np.array(
+    [[1.0, 3.0, 2.0, 0.0], [4.0, 2.0, 1.0, 5.0], [0.0, 1.0, 7.0, 7.0], [2.0, 2.0, 6.0, 1.0]]
+).reshape(1, 1, 4, 4)
 out4, cache4 = max_pool_forward_naive(x4, 2, 2)
-check("out", out4, np.array([[[[4.0, 5.0], [2.0, 7.0]]]]), "max pool of the 4x4 example, 2x2 windows, stride 2",
-      hint="the output is (1, 1, 2, 2): (4 - 2) // 2 + 1 = 2")
+check(
+    "out",
+    out4,
+    np.array([[[[4.0, 5.0], [2.0, 7.0]]]]),
+    "max pool of the 4x4 example, 2x2 windows, stride 2",
+    hint="the output is (1, 1, 2, 2): (4 - 2) // 2 + 1 = 2",
+)
 expected4 = np.zeros((1, 1, 4, 4))
-expected4[0, 0, 1, 0], expected4[0, 0, 1, 3], expected4[0, 0, 3, 0], expected4[0, 0, 2, 2] = 1.0, 2.0, 3.0, 4.0
-check("dx", max_pool_backward_naive(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache4), expected4,
-      "dx of the 4x4 example for dout = [[1, 2], [3, 4]]",
-      hint="only the winner of each window gets its dout; the 2s of the bottom-left window and the 7s "
-           "of the bottom-right one are ties: the first maximum in row-major order wins")
+expected4[0, 0, 1, 0], expected4[0, 0, 1, 3], expected4[0, 0, 3, 0], expected4[0, 0, 2, 2] = (
+    1.0,
+    2.0,
+    3.0,
+    4.0,
+)
+check(
+    "dx",
+    max_pool_backward_naive(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache4),
+    expected4,
+    "dx of the 4x4 example for dout = [[1, 2], [3, 4]]",
+    hint="only the winner of each window gets its dout; the 2s of the bottom-left window and the 7s "
+    "of the bottom-right one are ties: the first maximum in row-major order wins",
+)
 print("max pooling: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_max_pool_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -893,23 +1106,35 @@ from backproplab.grading import record
 
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4007)
-for x_shape_h, f_h, s_h in (((2, 3, 7, 5), 2, 2), ((2, 2, 7, 8), 3, 2), ((3, 2, 8, 7), 2, 3), ((2, 2, 9, 6), 3, 3)):
+for x_shape_h, f_h, s_h in (
+    ((2, 3, 7, 5), 2, 2),
+    ((2, 2, 7, 8), 3, 2),
+    ((3, 2, 8, 7), 2, 3),
+    ((2, 2, 9, 6), 3, 3),
+):
     x_h = rng_h.normal(size=x_shape_h)
     tag_h = f"{x_shape_h}_{f_h}_{s_h}"
     out_h, cache_h = max_pool_forward_naive(x_h, f_h, s_h)
     record(f"out_{tag_h}", out_h, about=f"out for x {x_shape_h}, {f_h}x{f_h} windows, stride {s_h}")
     dout_h = rng_h.normal(size=out_h.shape)
-    dx_h = record(f"dx_{tag_h}", max_pool_backward_naive(dout_h, cache_h),
-                  about=f"dx for x {x_shape_h}, {f_h}x{f_h} windows, stride {s_h}")
+    dx_h = record(
+        f"dx_{tag_h}",
+        max_pool_backward_naive(dout_h, cache_h),
+        about=f"dx for x {x_shape_h}, {f_h}x{f_h} windows, stride {s_h}",
+    )
 ties_h = np.array([[5.0, 5.0, 1.0, 2.0, 2.0], [5.0, 0.0, 2.0, 2.0, 1.0], [3.0, 3.0, 3.0, 3.0, 0.0]])
 x_t_h = np.stack([ties_h, -ties_h])[None]
 _, cache_t_h = max_pool_forward_naive(x_t_h, 2, 1)
-dx_t_h = record("dx_ties", max_pool_backward_naive(np.ones((1, 2, 2, 4)), cache_t_h),
-                about="dx with tied maxima in overlapping 2x2 windows, stride 1")
+dx_t_h = record(
+    "dx_ties",
+    max_pool_backward_naive(np.ones((1, 2, 2, 4)), cache_t_h),
+    about="dx with tied maxima in overlapping 2x2 windows, stride 1",
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Exercise 8 (implement): average pooling, forward and backward
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch04_avg_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def avg_pool_forward_naive(x, pool_size=2, stride=2):
@@ -925,7 +1150,9 @@ def avg_pool_forward_naive(x, pool_size=2, stride=2):
     out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
     for i in range(H_out):
         for j in range(W_out):
-            out[:, :, i, j] = x[:, :, i * stride:i * stride + pool_size, j * stride:j * stride + pool_size].mean(axis=(2, 3))
+            out[:, :, i, j] = x[
+                :, :, i * stride : i * stride + pool_size, j * stride : j * stride + pool_size
+            ].mean(axis=(2, 3))
     return out, (x.shape, pool_size, stride)
     ### END SOLUTION
 
@@ -942,7 +1169,9 @@ def avg_pool_backward_naive(dout, cache):
     for i in range(H_out):
         for j in range(W_out):
             share = dout[:, :, i, j][:, :, None, None] / pool_size**2  # each element weighs 1 / F^2
-            dx[:, :, i * stride:i * stride + pool_size, j * stride:j * stride + pool_size] += share
+            dx[:, :, i * stride : i * stride + pool_size, j * stride : j * stride + pool_size] += (
+                share
+            )
     return dx
     ### END SOLUTION
 
@@ -953,13 +1182,24 @@ import numpy as np
 
 from backproplab.grading import check
 
-x4 = np.array([[1.0, 3.0, 2.0, 0.0], [4.0, 2.0, 1.0, 5.0], [0.0, 1.0, 7.0, 7.0], [2.0, 2.0, 6.0, 1.0]]).reshape(1, 1, 4, 4)
+x4 = np.array(
+    [[1.0, 3.0, 2.0, 0.0], [4.0, 2.0, 1.0, 5.0], [0.0, 1.0, 7.0, 7.0], [2.0, 2.0, 6.0, 1.0]]
+).reshape(1, 1, 4, 4)
 out4, cache4 = avg_pool_forward_naive(x4, 2, 2)
-check("out", out4, np.array([[[[2.5, 2.0], [1.25, 5.25]]]]), "average pool of the 4x4 example, 2x2 windows, stride 2",
-      hint="the output is (1, 1, 2, 2): (4 - 2) // 2 + 1 = 2")
-check("dx", avg_pool_backward_naive(np.array([[[[4.0, 8.0], [-4.0, 2.0]]]]), cache4),
-      (np.kron([[4.0, 8.0], [-4.0, 2.0]], np.ones((2, 2))) / 4)[None, None], "dx of the 4x4 example",
-      hint="every element of a 2x2 window gets dout / 4")
+check(
+    "out",
+    out4,
+    np.array([[[[2.5, 2.0], [1.25, 5.25]]]]),
+    "average pool of the 4x4 example, 2x2 windows, stride 2",
+    hint="the output is (1, 1, 2, 2): (4 - 2) // 2 + 1 = 2",
+)
+check(
+    "dx",
+    avg_pool_backward_naive(np.array([[[[4.0, 8.0], [-4.0, 2.0]]]]), cache4),
+    (np.kron([[4.0, 8.0], [-4.0, 2.0]], np.ones((2, 2))) / 4)[None, None],
+    "dx of the 4x4 example",
+    hint="every element of a 2x2 window gets dout / 4",
+)
 print("average pooling: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_avg_pool_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -968,14 +1208,22 @@ from backproplab.grading import record
 
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(4008)
-for x_shape_h, f_h, s_h in (((2, 3, 7, 5), 2, 2), ((2, 2, 7, 8), 3, 2), ((3, 2, 8, 7), 2, 3), ((2, 2, 9, 6), 3, 3)):
+for x_shape_h, f_h, s_h in (
+    ((2, 3, 7, 5), 2, 2),
+    ((2, 2, 7, 8), 3, 2),
+    ((3, 2, 8, 7), 2, 3),
+    ((2, 2, 9, 6), 3, 3),
+):
     x_h = rng_h.normal(size=x_shape_h)
     tag_h = f"{x_shape_h}_{f_h}_{s_h}"
     out_h, cache_h = avg_pool_forward_naive(x_h, f_h, s_h)
     record(f"out_{tag_h}", out_h, about=f"out for x {x_shape_h}, {f_h}x{f_h} windows, stride {s_h}")
     dout_h = rng_h.normal(size=out_h.shape)
-    dx_h = record(f"dx_{tag_h}", avg_pool_backward_naive(dout_h, cache_h),
-                  about=f"dx for x {x_shape_h}, {f_h}x{f_h} windows, stride {s_h}")
+    dx_h = record(
+        f"dx_{tag_h}",
+        avg_pool_backward_naive(dout_h, cache_h),
+        about=f"dx for x {x_shape_h}, {f_h}x{f_h} windows, stride {s_h}",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1016,7 +1264,10 @@ moved = np.roll(blank, (2, 3), axis=(2, 3))  # shifted by (2, 3); nothing wraps 
 w_eq = rng.normal(size=(1, 1, 3, 3))
 y_blank, _ = conv_forward_naive(blank, w_eq, np.zeros(1), 1, 1)
 y_moved, _ = conv_forward_naive(moved, w_eq, np.zeros(1), 1, 1)
-print("equivariance: max |conv(shift x) - shift(conv x)| =", np.abs(y_moved - np.roll(y_blank, (2, 3), axis=(2, 3))).max())
+print(
+    "equivariance: max |conv(shift x) - shift(conv x)| =",
+    np.abs(y_moved - np.roll(y_blank, (2, 3), axis=(2, 3))).max(),
+)
 
 photo = load_photo()[None, None]  # (1, 1, 75, 64), grey levels in [0, 1]
 edge = np.array(CANONICAL_KERNELS["Sobel vertical"], dtype=float)[None, None]
@@ -1037,18 +1288,28 @@ def change(a, b):
 conv0, pool0 = features(photo)
 conv1, pool1 = features(np.roll(photo, 1, axis=3))  # shifted right by one pixel
 conv2, pool2 = features(np.roll(photo, 2, axis=3))  # by two pixels
-print(f"shift by 1 pixel: conv maps change by {change(conv0, conv1):.0%}, max-pooled maps by {change(pool0, pool1):.0%}")
-print(f"shift by 2 pixels, pooled maps compared after shifting back by one position: "
-      f"{change(np.roll(pool0, 1, axis=3), pool2):.1%}")
+print(
+    f"shift by 1 pixel: conv maps change by {change(conv0, conv1):.0%}, max-pooled maps by {change(pool0, pool1):.0%}"
+)
+print(
+    f"shift by 2 pixels, pooled maps compared after shifting back by one position: "
+    f"{change(np.roll(pool0, 1, axis=3), pool2):.1%}"
+)
 
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), layout="constrained")
-for ax, image, title in zip(axes, (photo[0, 0], conv0[0, 0], pool0[0, 0]),
-                            ("input 75x64", "ReLU(conv, Sobel vertical) 75x64", "after 2x2 max pool 37x32")):
+for ax, image, title in zip(
+    axes,
+    (photo[0, 0], conv0[0, 0], pool0[0, 0]),
+    ("input 75x64", "ReLU(conv, Sobel vertical) 75x64", "after 2x2 max pool 37x32"),
+):
     ax.imshow(image, cmap="gray")
     ax.set(title=title, xlabel="column", ylabel="row")
 fig.suptitle("feature maps of the photo with your conv_forward_naive and max_pool_forward_naive")
-show_figure(fig, "Three grey images: the photo (75x64), the ReLU of its convolution with the vertical Sobel "
-                 "kernel, bright on vertical edges (75x64), and that map after 2x2 max pooling (37x32).")
+show_figure(
+    fig,
+    "Three grey images: the photo (75x64), the ReLU of its convolution with the vertical Sobel "
+    "kernel, bright on vertical edges (75x64), and that map after 2x2 max pooling (37x32).",
+)
 
 # %% [markdown]
 # ## 9. How big is a CNN? Shapes and parameters, layer by layer
@@ -1072,6 +1333,7 @@ show_figure(fig, "Three grey images: the photo (75x64), the ReLU of its convolut
 # axis) and its number of learnable parameters. Use your functions of Exercise 3.
 # The cell after the tests uses it to reproduce the architectures of seed 001
 # (Tables 3.2–3.5) and seed 003's MNIST network.
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch04_layer_table", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def layer_table(input_shape, layers):
@@ -1118,17 +1380,30 @@ def layer_table(input_shape, layers):
 """layer_table on seed 000's example (50x50, 7 filters of 3x3: 70 and 196 parameters) and a conv-pool-fc stack."""
 from backproplab.grading import check
 
-check("grey", layer_table((1, 50, 50), [("conv", 7, 3, 1, 0)]), [((7, 48, 48), 70)],
-      "layer_table((1, 50, 50), [7 filters 3x3]): output shape and parameters",
-      hint="(50 - 3) // 1 + 1 = 48; 7 * (1*3*3 + 1): one bias per filter")
-check("colour", layer_table((3, 50, 50), [("conv", 7, 3, 1, 0)]), [((7, 48, 48), 196)],
-      "layer_table((3, 50, 50), [7 filters 3x3]): output shape and parameters",
-      hint="each filter spans all 3 channels: 7 * (3*3*3 + 1)")
+check(
+    "grey",
+    layer_table((1, 50, 50), [("conv", 7, 3, 1, 0)]),
+    [((7, 48, 48), 70)],
+    "layer_table((1, 50, 50), [7 filters 3x3]): output shape and parameters",
+    hint="(50 - 3) // 1 + 1 = 48; 7 * (1*3*3 + 1): one bias per filter",
+)
+check(
+    "colour",
+    layer_table((3, 50, 50), [("conv", 7, 3, 1, 0)]),
+    [((7, 48, 48), 196)],
+    "layer_table((3, 50, 50), [7 filters 3x3]): output shape and parameters",
+    hint="each filter spans all 3 channels: 7 * (3*3*3 + 1)",
+)
 rows = layer_table((2, 9, 8), [("conv", 4, 3, 1, 1), ("relu",), ("pool", 2, 2), ("fc", 5)])
 check("stack_length", len(rows), 4, "the number of rows for 4 layers")
 for k, row in enumerate([((4, 9, 8), 76), ((4, 9, 8), 0), ((4, 4, 4), 0), ((5,), 325)]):
-    check(f"stack_layer{k}", rows[k], row, f"(output shape, parameters) of layer {k} of conv-relu-pool-fc on (2, 9, 8)",
-          hint="pool: (9 - 2) // 2 + 1 = 4; fc: (4*4*4 + 1) * 5, the flattened input plus a bias")
+    check(
+        f"stack_layer{k}",
+        rows[k],
+        row,
+        f"(output shape, parameters) of layer {k} of conv-relu-pool-fc on (2, 9, 8)",
+        hint="pool: (9 - 2) // 2 + 1 = 4; fc: (4*4*4 + 1) * 5, the flattened input plus a bias",
+    )
 print("layer_table: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_layer_table_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -1221,23 +1496,63 @@ for name_h, (in_h, spec_h, total_h, flat_h) in nets_h.items():
     last_pool_h = builtins.max((k_h for k_h, s_h in enumerate(spec_h) if s_h[0] == "pool"))
     flat_got_h = (builtins.int(np.prod(shapes_h[last_pool_h])),)
     record(f"flattened size before the first fc layer of {name_h}", flat_got_h)
-    record(f"total number of parameters of {name_h}", builtins.sum((builtins.int(r_h[1]) for r_h in rows_h)))
+    record(
+        f"total number of parameters of {name_h}",
+        builtins.sum((builtins.int(r_h[1]) for r_h in rows_h)),
+    )
     record(f"output shape of {name_h}", shapes_h[-1])
 ### END HIDDEN TESTS
 
 # %%
 block = [("relu",), ("pool", 2, 2)]
 head_a = [("fc", 1024), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)]
-head_b = [("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 2048), ("relu",), ("dropout", 0.5), ("fc", 10), ("softmax",)]
+head_b = [
+    ("fc", 2048),
+    ("relu",),
+    ("dropout", 0.5),
+    ("fc", 2048),
+    ("relu",),
+    ("dropout", 0.5),
+    ("fc", 10),
+    ("softmax",),
+]
 networks = {
-    "seed 001, Table 3.2 (MNIST)": ((1, 28, 28), [("conv", 32, 5, 1, 2)] + block + [("conv", 64, 5, 1, 2)] + block + head_a),
-    "seed 001, Table 3.3 (CIFAR-10 A)": ((3, 32, 32), [("conv", 32, 5, 1, 2)] + block + [("conv", 64, 5, 1, 2)] + block + head_a),
-    "seed 001, Table 3.4 (CIFAR-10 B)": ((3, 32, 32), [("conv", 96, 5, 1, 2)] + block + [("conv", 192, 5, 1, 2)] + block + head_b),
-    "seed 001, Table 3.5 (CIFAR-10 C)": ((3, 32, 32), [("conv", 96, 5, 1, 2), ("relu",), ("conv", 96, 5, 1, 2)] + block
-                                         + [("conv", 192, 5, 1, 2), ("relu",), ("conv", 192, 5, 1, 2)] + block + head_b),
+    "seed 001, Table 3.2 (MNIST)": (
+        (1, 28, 28),
+        [("conv", 32, 5, 1, 2)] + block + [("conv", 64, 5, 1, 2)] + block + head_a,
+    ),
+    "seed 001, Table 3.3 (CIFAR-10 A)": (
+        (3, 32, 32),
+        [("conv", 32, 5, 1, 2)] + block + [("conv", 64, 5, 1, 2)] + block + head_a,
+    ),
+    "seed 001, Table 3.4 (CIFAR-10 B)": (
+        (3, 32, 32),
+        [("conv", 96, 5, 1, 2)] + block + [("conv", 192, 5, 1, 2)] + block + head_b,
+    ),
+    "seed 001, Table 3.5 (CIFAR-10 C)": (
+        (3, 32, 32),
+        [("conv", 96, 5, 1, 2), ("relu",), ("conv", 96, 5, 1, 2)]
+        + block
+        + [("conv", 192, 5, 1, 2), ("relu",), ("conv", 192, 5, 1, 2)]
+        + block
+        + head_b,
+    ),
     "seed 003, MNIST (Conv-BN-ReLU-Pool x2, FC 1568-600-10)": (
-        (1, 28, 28), [("conv", 8, 3, 1, 1), ("bn",), ("relu",), ("pool", 2, 2), ("conv", 32, 5, 1, 2), ("bn",), ("relu",),
-                      ("pool", 2, 2), ("fc", 600), ("relu",), ("fc", 10)]),
+        (1, 28, 28),
+        [
+            ("conv", 8, 3, 1, 1),
+            ("bn",),
+            ("relu",),
+            ("pool", 2, 2),
+            ("conv", 32, 5, 1, 2),
+            ("bn",),
+            ("relu",),
+            ("pool", 2, 2),
+            ("fc", 600),
+            ("relu",),
+            ("fc", 10),
+        ],
+    ),
 }
 for title, (input_shape, spec) in networks.items():
     print(f"\n{title}: input {input_shape}")
@@ -1247,8 +1562,10 @@ for title, (input_shape, spec) in networks.items():
             print(f"  {str(layer):26s} -> {str(shape):16s} {params:>12,d} parameters")
         conv_total += params if layer[0] in ("conv", "bn") else 0
         fc_total += params if layer[0] == "fc" else 0
-    print(f"  total {conv_total + fc_total:,d} parameters: {conv_total:,d} in conv/bn layers, {fc_total:,d} in fc layers "
-          f"({fc_total / (conv_total + fc_total):.1%})")
+    print(
+        f"  total {conv_total + fc_total:,d} parameters: {conv_total:,d} in conv/bn layers, {fc_total:,d} in fc layers "
+        f"({fc_total / (conv_total + fc_total):.1%})"
+    )
 
 # %% [markdown]
 # The tables of seed 001 print the input size of every layer but no parameter
@@ -1287,18 +1604,29 @@ for title, (input_shape, spec) in networks.items():
 # > number of *input* channels (the table's own weight count $K^2IJ$ has both). The
 # > canonical kernels of sec. 2.3 are discussed in section 10.
 
+
 # %%
 def alexnet_weights(groups):
     """Weights (no biases) and biases of AlexNet; groups=2 is the original two-GPU model."""
-    convs = [(96, 3, 11, 1), (256, 96, 5, groups), (384, 256, 3, 1), (384, 384, 3, groups), (256, 384, 3, groups)]
+    convs = [
+        (96, 3, 11, 1),
+        (256, 96, 5, groups),
+        (384, 256, 3, 1),
+        (384, 384, 3, groups),
+        (256, 384, 3, groups),
+    ]
     fcs = [(256 * 6 * 6, 4096), (4096, 4096), (4096, 1000)]
-    weights = builtins.sum(F * (C // g) * K * K for F, C, K, g in convs) + builtins.sum(n * m for n, m in fcs)
+    weights = builtins.sum(F * (C // g) * K * K for F, C, K, g in convs) + builtins.sum(
+        n * m for n, m in fcs
+    )
     biases = builtins.sum(F for F, _, _, _ in convs) + builtins.sum(m for _, m in fcs)
     return weights, biases
 
 
 w2, b2 = alexnet_weights(groups=2)
-print(f"AlexNet, two GPUs: {w2:,d} weights + {b2:,d} biases = {w2 + b2:,d} parameters (seed 000 prints 60,954,656)")
+print(
+    f"AlexNet, two GPUs: {w2:,d} weights + {b2:,d} biases = {w2 + b2:,d} parameters (seed 000 prints 60,954,656)"
+)
 
 # %% [markdown]
 # ### Exercise 10 (implement): units, weights and connections
@@ -1306,6 +1634,7 @@ print(f"AlexNet, two GPUs: {w2:,d} weights + {b2:,d} biases = {w2 + b2:,d} param
 # Write `fc_vs_conv_sizes(W, H, I, J, K)`, which returns the table above (with
 # the corrected first row) as a dict of dicts:
 # `{"fc": {"units": ..., "weights": ..., "connections": ...}, "conv": {...}}`.
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch04_fc_vs_conv", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def fc_vs_conv_sizes(W, H, I, J, K):
@@ -1317,7 +1646,11 @@ def fc_vs_conv_sizes(W, H, I, J, K):
     """
     ### BEGIN SOLUTION
     units = W * H * J  # J output channels of W x H
-    fc = {"units": units, "weights": (W * H * I) * (W * H * J), "connections": (W * H * I) * (W * H * J)}
+    fc = {
+        "units": units,
+        "weights": (W * H * I) * (W * H * J),
+        "connections": (W * H * I) * (W * H * J),
+    }
     conv = {"units": units, "weights": K * K * I * J, "connections": W * H * J * (K * K * I)}
     return {"fc": fc, "conv": conv}
     ### END SOLUTION
@@ -1328,10 +1661,21 @@ def fc_vs_conv_sizes(W, H, I, J, K):
 from backproplab.grading import check
 
 sizes = fc_vs_conv_sizes(32, 32, 3, 16, 3)
-for layer, key, expected in (("fc", "units", 16384), ("conv", "units", 16384), ("fc", "weights", 50331648),
-                             ("conv", "weights", 432), ("fc", "connections", 50331648), ("conv", "connections", 442368)):
-    check(f"{layer}_{key}", sizes[layer][key], expected, f'sizes["{layer}"]["{key}"] for (W, H, I, J, K) = (32, 32, 3, 16, 3)',
-          hint="units: W*H*J (J output channels); conv connections: every output unit sees K*K*I inputs")
+for layer, key, expected in (
+    ("fc", "units", 16384),
+    ("conv", "units", 16384),
+    ("fc", "weights", 50331648),
+    ("conv", "weights", 432),
+    ("fc", "connections", 50331648),
+    ("conv", "connections", 442368),
+):
+    check(
+        f"{layer}_{key}",
+        sizes[layer][key],
+        expected,
+        f'sizes["{layer}"]["{key}"] for (W, H, I, J, K) = (32, 32, 3, 16, 3)',
+        hint="units: W*H*J (J output channels); conv connections: every output unit sees K*K*I inputs",
+    )
 print("fc_vs_conv_sizes: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch04_fc_vs_conv_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -1379,8 +1723,13 @@ for W_h, H_h, I_h, J_h, K_h in ((28, 20, 1, 8, 5), (7, 9, 12, 5, 3)):
 # > (blur, sharpen, edge) the two agree: ROT180 leaves them unchanged.
 
 # %%
-explorer = kernel_explorer(conv_forward_naive, {"max": max_pool_forward_naive, "avg": avg_pool_forward_naive},
-                           kernel="Sobel vertical", stride=1, pad=1)
+explorer = kernel_explorer(
+    conv_forward_naive,
+    {"max": max_pool_forward_naive, "avg": avg_pool_forward_naive},
+    kernel="Sobel vertical",
+    stride=1,
+    pad=1,
+)
 explorer
 
 # %% [markdown]

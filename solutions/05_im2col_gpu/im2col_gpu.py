@@ -76,19 +76,32 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from backproplab.backend import array_module, backend_name, to_numpy
-from backproplab.conv_naive import (conv_backward_naive, conv_forward_naive, conv_output_size,
-                                    max_pool_backward_naive, max_pool_forward_naive, pool_output_size)
+from backproplab.conv_naive import (
+    conv_backward_naive,
+    conv_forward_naive,
+    conv_output_size,
+    max_pool_backward_naive,
+    max_pool_forward_naive,
+    pool_output_size,
+)
 from backproplab.datasets import load_fashion_mnist_or_digits, train_val_test
 from backproplab.filter_viewer import filter_viewer
 from backproplab.gradcheck import numerical_gradient, rel_error
 from backproplab.grading import check, record
-from backproplab.layers import affine_backward, affine_forward, relu_backward, relu_forward, softmax_loss
+from backproplab.layers import (
+    affine_backward,
+    affine_forward,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
+)
 from backproplab.optim import adamw
 from backproplab.plotting import show_figure
 from backproplab.regularization import dropout_backward, dropout_forward
 
 np.set_printoptions(precision=4, suppress=True)
-smoke_test = bool(os.environ.get("NBGRADER_EXECUTION"))  # graded: experiments shrink to a smoke test
+# graded: experiments shrink to a smoke test
+smoke_test = bool(os.environ.get("NBGRADER_EXECUTION"))
 # The test cells below use the names imported and defined here: do not rebind them.
 
 # %% [markdown]
@@ -149,6 +162,7 @@ smoke_test = bool(os.environ.get("NBGRADER_EXECUTION"))  # graded: experiments s
 # (`np.ravel_multi_index` and `np.empty(shape).strides` are what the tests
 # compare with; do not use them.)
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch05_offsets", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def row_major_offset(index, shape):
     """Position of the element `index` = (n_1, ..., n_d) on the line of a row-major array of `shape`, eq. (1)."""
@@ -175,10 +189,20 @@ def row_major_strides(shape, itemsize):
 """The offset of (1, 2, 3, 4) in an array of shape (2, 3, 5, 6) is 172 (not eq. 3.2's 143); its float64 strides."""
 from backproplab.grading import check
 
-check("offset_1234", row_major_offset((1, 2, 3, 4), (2, 3, 5, 6)), 172, "row_major_offset((1, 2, 3, 4), (2, 3, 5, 6))",
-      hint="((1*3 + 2)*5 + 3)*6 + 4 = 172: the LAST index varies fastest (143 is column-major, eq. 3.2)")
-check("strides_2356_f64", row_major_strides((2, 3, 5, 6), 8), (720, 240, 48, 8), "row_major_strides((2, 3, 5, 6), 8)",
-      hint="the last axis jumps one item (8 bytes), the one before it a row of 6 items (48 bytes), ...")
+check(
+    "offset_1234",
+    row_major_offset((1, 2, 3, 4), (2, 3, 5, 6)),
+    172,
+    "row_major_offset((1, 2, 3, 4), (2, 3, 5, 6))",
+    hint="((1*3 + 2)*5 + 3)*6 + 4 = 172: the LAST index varies fastest (143 is column-major, eq. 3.2)",
+)
+check(
+    "strides_2356_f64",
+    row_major_strides((2, 3, 5, 6), 8),
+    (720, 240, 48, 8),
+    "row_major_strides((2, 3, 5, 6), 8)",
+    hint="the last axis jumps one item (8 bytes), the one before it a row of 6 items (48 bytes), ...",
+)
 print("row_major_offset, row_major_strides: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch05_offsets_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -189,14 +213,22 @@ from backproplab.grading import record
 rng_h = np.random.default_rng(5001)
 for shape_h in ((7,), (4, 9), (3, 1, 5), (2, 3, 4, 5), (2, 2, 3, 1, 4)):
     index_h = tuple((builtins.int(rng_h.integers(0, n_h)) for n_h in shape_h))
-    got_h = record(f"offset_{shape_h}", row_major_offset(index_h, shape_h), about=f"row_major_offset({index_h}, {shape_h})")
+    got_h = record(
+        f"offset_{shape_h}",
+        row_major_offset(index_h, shape_h),
+        about=f"row_major_offset({index_h}, {shape_h})",
+    )
     for dtype_h in (np.uint8, np.float32, np.float64):
-        strides_h = record(f"strides_{shape_h}_{np.dtype(dtype_h).name}",
-                           row_major_strides(shape_h, np.dtype(dtype_h).itemsize),
-                           about=f"row_major_strides({shape_h}, {np.dtype(dtype_h).itemsize})")
-        recorded_h = record(f"python_ints_{shape_h}_{np.dtype(dtype_h).name}",
-                            builtins.all(isinstance(s_h, builtins.int) for s_h in strides_h),
-                            about="row_major_strides returns a tuple of Python ints")
+        strides_h = record(
+            f"strides_{shape_h}_{np.dtype(dtype_h).name}",
+            row_major_strides(shape_h, np.dtype(dtype_h).itemsize),
+            about=f"row_major_strides({shape_h}, {np.dtype(dtype_h).itemsize})",
+        )
+        recorded_h = record(
+            f"python_ints_{shape_h}_{np.dtype(dtype_h).name}",
+            builtins.all(isinstance(s_h, builtins.int) for s_h in strides_h),
+            about="row_major_strides returns a tuple of Python ints",
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -233,6 +265,7 @@ for shape_h in ((7,), (4, 9), (3, 1, 5), (2, 3, 4, 5), (2, 2, 3, 1, 4)):
 # Return the view (3) of an (already padded) input with `as_strided` from
 # `xp.lib.stride_tricks`, where `xp = array_module(x)` is NumPy or CuPy (section 6).
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch05_window_view", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def window_view(x, kernel_size, stride=1):
     """All K x K windows of x at stride S as a view, eq. (3): windows[n, c, k, l, i, j] = x[n, c, i*S + k, j*S + l].
@@ -246,8 +279,9 @@ def window_view(x, kernel_size, stride=1):
     K, S = kernel_size, stride
     H_out, W_out = conv_output_size(H, K, S), conv_output_size(W, K, S)
     s_N, s_C, s_H, s_W = x.strides  # bytes per step along each axis of x
-    return xp.lib.stride_tricks.as_strided(x, shape=(N, C, K, K, H_out, W_out),
-                                           strides=(s_N, s_C, s_H, s_W, s_H * S, s_W * S))
+    return xp.lib.stride_tricks.as_strided(
+        x, shape=(N, C, K, K, H_out, W_out), strides=(s_N, s_C, s_H, s_W, s_H * S, s_W * S)
+    )
     ### END SOLUTION
 
 
@@ -258,16 +292,33 @@ import numpy as np
 from backproplab.grading import check
 
 x45 = np.arange(20.0).reshape(1, 1, 4, 5)
-all_windows = np.lib.stride_tricks.sliding_window_view(x45, (2, 2), axis=(2, 3)).transpose(0, 1, 4, 5, 2, 3)
+all_windows = np.lib.stride_tricks.sliding_window_view(x45, (2, 2), axis=(2, 3)).transpose(
+    0, 1, 4, 5, 2, 3
+)
 windows = window_view(x45, 2, 1)
-check("windows_s1", windows, all_windows, "window_view(x (1, 1, 4, 5), kernel_size=2, stride=1)",
-      hint="shape (N, C, K, K, H', W') = (1, 1, 2, 2, 3, 4), windows[n, c, k, l, i, j] = x[n, c, i*S + k, j*S + l]: "
-           "the window at row 1, column 2 is [[7, 8], [12, 13]]")
-check("windows_s1_is_a_view", builtins.bool(np.shares_memory(windows, x45)), True, "window_view returns a view of x",
-      hint="window_view copied the data: build a view of x's memory with as_strided and x.strides")
-check("windows_s2", window_view(x45, 2, 2), all_windows[..., ::2, ::2], "window_view(x (1, 1, 4, 5), kernel_size=2, stride=2)",
-      hint="H' = (4 - 2) // 2 + 1 = 2 and W' = (5 - 2) // 2 + 1 = 2; a step of i moves S rows: "
-           "the stride of axis i is S * x.strides[2]")
+check(
+    "windows_s1",
+    windows,
+    all_windows,
+    "window_view(x (1, 1, 4, 5), kernel_size=2, stride=1)",
+    hint="shape (N, C, K, K, H', W') = (1, 1, 2, 2, 3, 4), windows[n, c, k, l, i, j] = x[n, c, i*S + k, j*S + l]: "
+    "the window at row 1, column 2 is [[7, 8], [12, 13]]",
+)
+check(
+    "windows_s1_is_a_view",
+    builtins.bool(np.shares_memory(windows, x45)),
+    True,
+    "window_view returns a view of x",
+    hint="window_view copied the data: build a view of x's memory with as_strided and x.strides",
+)
+check(
+    "windows_s2",
+    window_view(x45, 2, 2),
+    all_windows[..., ::2, ::2],
+    "window_view(x (1, 1, 4, 5), kernel_size=2, stride=2)",
+    hint="H' = (4 - 2) // 2 + 1 = 2 and W' = (5 - 2) // 2 + 1 = 2; a step of i moves S rows: "
+    "the stride of axis i is S * x.strides[2]",
+)
 print("window_view: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch05_window_view_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -285,10 +336,16 @@ for x_h, k_h, s_h in (
     (base_h[:, :, ::2, 1:], 2, 1),
 ):
     tag_h = f"{x_h.shape}_{x_h.strides}_{k_h}_{s_h}"
-    got_h = record(f"windows_{tag_h}", window_view(x_h, k_h, s_h),
-                   about=f"window_view of an input of shape {x_h.shape} (strides {x_h.strides}), kernel {k_h}, stride {s_h}")
-    recorded_h = record(f"view_{tag_h}", builtins.bool(np.shares_memory(got_h, x_h)),
-                        about="window_view returns a view of x, not a copy")
+    got_h = record(
+        f"windows_{tag_h}",
+        window_view(x_h, k_h, s_h),
+        about=f"window_view of an input of shape {x_h.shape} (strides {x_h.strides}), kernel {k_h}, stride {s_h}",
+    )
+    recorded_h = record(
+        f"view_{tag_h}",
+        builtins.bool(np.shares_memory(got_h, x_h)),
+        about="window_view returns a view of x, not a copy",
+    )
 ### END HIDDEN TESTS
 
 # %%
@@ -296,14 +353,16 @@ for x_h, k_h, s_h in (
 x_demo = np.zeros((1, 1, 4, 4))
 s_demo = x_demo.strides
 # The windows of eq. (3) with K = 3, S = 1, made writable on purpose (your window_view may rightly be read-only):
-overlapping = np.lib.stride_tricks.as_strided(x_demo, shape=(1, 1, 3, 3, 2, 2), strides=(*s_demo, s_demo[2], s_demo[3]))
+overlapping = np.lib.stride_tricks.as_strided(
+    x_demo, shape=(1, 1, 3, 3, 2, 2), strides=(*s_demo, s_demo[2], s_demo[3])
+)
 overlapping += 1.0  # "add 1 to every window element": 36 additions into 16 pixels
 print("x after adding 1 through a writable view of its four overlapping 3x3 windows:")
 print(x_demo[0, 0])
 counts_demo = np.zeros((4, 4))
 for i in range(2):
     for j in range(2):
-        counts_demo[i:i + 3, j:j + 3] += 1.0  # one window at a time
+        counts_demo[i : i + 3, j : j + 3] += 1.0  # one window at a time
 print("how many windows contain each pixel (what adding 1 per window element would give):")
 print(counts_demo)
 safe = np.lib.stride_tricks.sliding_window_view(np.zeros((4, 4)), (3, 3))
@@ -376,6 +435,7 @@ print("sliding_window_view is read-only:", not safe.flags.writeable)
 # Pad $x$ with `xp.pad` ($P$ zeros on both sides of $H$ and $W$), take the windows
 # with your `window_view`, and transpose and reshape them into (4).
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch05_im2col", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def im2col(x, kernel_size, stride=1, pad=0):
     """The column matrix of eq. (4): cols[(c, k, l), (n, i, j)] = x_pad[n, c, i*S + k, j*S + l].
@@ -390,7 +450,8 @@ def im2col(x, kernel_size, stride=1, pad=0):
     K = kernel_size
     x_pad = xp.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     windows = window_view(x_pad, K, stride)  # (N, C, K, K, H', W'), a view
-    return windows.transpose(1, 2, 3, 0, 4, 5).reshape(C * K * K, -1)  # rows (c, k, l), columns (n, i, j): the copy
+    # rows (c, k, l), columns (n, i, j): the copy
+    return windows.transpose(1, 2, 3, 0, 4, 5).reshape(C * K * K, -1)
     ### END SOLUTION
 
 
@@ -401,23 +462,49 @@ import numpy as np
 from backproplab.grading import check
 
 x233 = np.arange(18.0).reshape(2, 1, 3, 3)  # image 0 holds 0..8, image 1 holds 9..17
-check("cols_2x1x3x3_k2", im2col(x233, 2),
-      np.array([[0.0, 1.0, 3.0, 4.0, 9.0, 10.0, 12.0, 13.0], [1.0, 2.0, 4.0, 5.0, 10.0, 11.0, 13.0, 14.0],
-                [3.0, 4.0, 6.0, 7.0, 12.0, 13.0, 15.0, 16.0], [4.0, 5.0, 7.0, 8.0, 13.0, 14.0, 16.0, 17.0]]),
-      "im2col(x (2, 1, 3, 3), kernel_size=2)",
-      hint="C*K*K = 4 rows and N*H'*W' = 8 columns; a column is one window read row by row, (c, k, l); the columns "
-           "are ordered (n, i, j): the 4 windows of image 0 first, then those of image 1")
+check(
+    "cols_2x1x3x3_k2",
+    im2col(x233, 2),
+    np.array(
+        [
+            [0.0, 1.0, 3.0, 4.0, 9.0, 10.0, 12.0, 13.0],
+            [1.0, 2.0, 4.0, 5.0, 10.0, 11.0, 13.0, 14.0],
+            [3.0, 4.0, 6.0, 7.0, 12.0, 13.0, 15.0, 16.0],
+            [4.0, 5.0, 7.0, 8.0, 13.0, 14.0, 16.0, 17.0],
+        ]
+    ),
+    "im2col(x (2, 1, 3, 3), kernel_size=2)",
+    hint="C*K*K = 4 rows and N*H'*W' = 8 columns; a column is one window read row by row, (c, k, l); the columns "
+    "are ordered (n, i, j): the 4 windows of image 0 first, then those of image 1",
+)
 cols_pad = im2col(x233, 2, stride=1, pad=1)
-check("cols_pad1_shape", np.shape(cols_pad), (4, 32), "the shape of im2col(x (2, 1, 3, 3), kernel_size=2, pad=1)",
-      hint="H' = W' = (3 + 2 - 2) // 1 + 1 = 4")
-check("cols_pad1_column5", cols_pad[:, 5], [0.0, 1.0, 3.0, 4.0], "column 5 of the padded cols (image 0, window at (1, 1))",
-      hint="pad x with P zeros on every side of H and W before taking the windows")
+check(
+    "cols_pad1_shape",
+    np.shape(cols_pad),
+    (4, 32),
+    "the shape of im2col(x (2, 1, 3, 3), kernel_size=2, pad=1)",
+    hint="H' = W' = (3 + 2 - 2) // 1 + 1 = 4",
+)
+check(
+    "cols_pad1_column5",
+    cols_pad[:, 5],
+    [0.0, 1.0, 3.0, 4.0],
+    "column 5 of the padded cols (image 0, window at (1, 1))",
+    hint="pad x with P zeros on every side of H and W before taking the windows",
+)
 rng = np.random.default_rng(50)
 x_v, w_v, b_v = rng.normal(size=(2, 3, 7, 5)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
-gemm = (w_v.reshape(4, -1) @ im2col(x_v, 3, stride=2, pad=1)).reshape(4, 2, 4, 3).transpose(1, 0, 2, 3) + b_v[:, None, None]
-check("gemm_s2_p1", gemm, conv_forward_naive(x_v, w_v, b_v, 2, 1)[0],
-      "eq. (5) with your im2col against conv_forward_naive (stride 2, pad 1)", tol=1e-9,
-      hint="the rows of cols must follow w.reshape(F, -1): (c, k, l); the columns (n, i, j)")
+gemm = (w_v.reshape(4, -1) @ im2col(x_v, 3, stride=2, pad=1)).reshape(4, 2, 4, 3).transpose(
+    1, 0, 2, 3
+) + b_v[:, None, None]
+check(
+    "gemm_s2_p1",
+    gemm,
+    conv_forward_naive(x_v, w_v, b_v, 2, 1)[0],
+    "eq. (5) with your im2col against conv_forward_naive (stride 2, pad 1)",
+    tol=1e-9,
+    hint="the rows of cols must follow w.reshape(F, -1): (c, k, l); the columns (n, i, j)",
+)
 print("im2col: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch05_im2col_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -435,8 +522,11 @@ for x_shape_h, k_h, s_h, p_h in (
 ):
     x_h = rng_h.normal(size=x_shape_h)
     tag_h = f"{x_shape_h}_{k_h}_{s_h}_{p_h}"
-    got_h = record(f"cols_{tag_h}", im2col(x_h, k_h, s_h, p_h),
-                   about=f"im2col of x {x_shape_h}, kernel {k_h}, stride {s_h}, pad {p_h}")
+    got_h = record(
+        f"cols_{tag_h}",
+        im2col(x_h, k_h, s_h, p_h),
+        about=f"im2col of x {x_shape_h}, kernel {k_h}, stride {s_h}, pad {p_h}",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -446,6 +536,7 @@ for x_shape_h, k_h, s_h, p_h in (
 # the reshape and transpose back to NCHW. Keep in the cache what the backward
 # pass needs: the input's shape, cols (so that $dw$ needs no second im2col), $w$,
 # the stride and the padding.
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch05_conv_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_forward_im2col(x, w, b, stride=1, pad=0):
@@ -461,7 +552,8 @@ def conv_forward_im2col(x, w, b, stride=1, pad=0):
     H_out, W_out = conv_output_size(H, K, stride, pad), conv_output_size(W, K, stride, pad)
     cols = im2col(x, K, stride, pad)  # (C K K, N H' W')
     out = w.reshape(F, -1) @ cols + b.reshape(F, 1)  # (F, N H' W'): one GEMM
-    out = out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)  # columns were (n, i, j): back to NCHW
+    # columns were (n, i, j): back to NCHW
+    out = out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)
     return out, (x.shape, cols, w, stride, pad)
     ### END SOLUTION
 
@@ -475,9 +567,14 @@ from backproplab.grading import check
 rng = np.random.default_rng(51)
 x_v, w_v, b_v = rng.normal(size=(2, 3, 7, 5)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
 out_v, cache_v = conv_forward_im2col(x_v, w_v, b_v, stride=2, pad=1)
-check("out_s2_p1", out_v, conv_forward_naive(x_v, w_v, b_v, 2, 1)[0],
-      "out for x (2, 3, 7, 5), w (4, 3, 3, 3), stride 2, pad 1, against conv_forward_naive", tol=1e-9,
-      hint="(N, F, H', W'): out_mat = w.reshape(F, -1) @ cols + b, then reshape to (F, N, H', W') and put F after N")
+check(
+    "out_s2_p1",
+    out_v,
+    conv_forward_naive(x_v, w_v, b_v, 2, 1)[0],
+    "out for x (2, 3, 7, 5), w (4, 3, 3, 3), stride 2, pad 1, against conv_forward_naive",
+    tol=1e-9,
+    hint="(N, F, H', W'): out_mat = w.reshape(F, -1) @ cols + b, then reshape to (F, N, H', W') and put F after N",
+)
 print("conv_forward_im2col: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch05_conv_forward_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -492,14 +589,29 @@ for x_shape_h, w_shape_h, s_h, p_h in (
     ((2, 2, 5, 6), (3, 2, 1, 1), 1, 0),
     ((3, 1, 9, 7), (2, 1, 5, 5), 2, 2),
 ):
-    x_h, w_h, b_h = (rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h), rng_h.normal(size=w_shape_h[0]))
+    x_h, w_h, b_h = (
+        rng_h.normal(size=x_shape_h),
+        rng_h.normal(size=w_shape_h),
+        rng_h.normal(size=w_shape_h[0]),
+    )
     out_h, _ = conv_forward_im2col(x_h, w_h, b_h, s_h, p_h)
     tag_h = f"{x_shape_h}_{w_shape_h}_{s_h}_{p_h}"
-    record(f"out_{tag_h}", out_h, about=f"out for x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}")
+    record(
+        f"out_{tag_h}",
+        out_h,
+        about=f"out for x {x_shape_h}, w {w_shape_h}, stride {s_h}, pad {p_h}",
+    )
     record("unchanged: x", x_h, about="x after conv_forward_im2col (it must not change in place)")
-x32_h, w32_h = (rng_h.normal(size=(2, 2, 6, 6)).astype(np.float32), rng_h.normal(size=(3, 2, 3, 3)).astype(np.float32))
+x32_h, w32_h = (
+    rng_h.normal(size=(2, 2, 6, 6)).astype(np.float32),
+    rng_h.normal(size=(3, 2, 3, 3)).astype(np.float32),
+)
 out32_h = conv_forward_im2col(x32_h, w32_h, np.zeros(3, dtype=np.float32), 1, 1)[0]
-recorded_h = record("dtype_float32", str(out32_h.dtype), about="the dtype of the output for float32 inputs (keep x's dtype)")
+recorded_h = record(
+    "dtype_float32",
+    str(out32_h.dtype),
+    about="the dtype of the output for float32 inputs (keep x's dtype)",
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -553,6 +665,7 @@ recorded_h = record("dtype_float32", str(out32_h.dtype), about="the dtype of the
 #
 # ### Exercise 5 (implement): `col2im_add_at`
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch05_col2im_add_at", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def col2im_add_at(cols, x_shape, kernel_size, stride=1, pad=0):
     """col2im, eq. (7), with one unbuffered scatter-add (xp.add.at): the slow, obvious version.
@@ -568,8 +681,9 @@ def col2im_add_at(cols, x_shape, kernel_size, stride=1, pad=0):
     H_out, W_out = conv_output_size(H, K, S, pad), conv_output_size(W, K, S, pad)
     c, k, l, n, i, j = xp.ogrid[:C, :K, :K, :N, :H_out, :W_out]  # broadcast to (C, K, K, N, H', W')
     dx_pad = xp.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)
-    xp.add.at(dx_pad, (n, c, i * S + k, j * S + l), cols.reshape(C, K, K, N, H_out, W_out))  # repeats add up
-    return dx_pad[:, :, pad:pad + H, pad:pad + W]
+    # repeats add up
+    xp.add.at(dx_pad, (n, c, i * S + k, j * S + l), cols.reshape(C, K, K, N, H_out, W_out))
+    return dx_pad[:, :, pad : pad + H, pad : pad + W]
     ### END SOLUTION
 
 
@@ -579,18 +693,30 @@ import numpy as np
 
 from backproplab.grading import check
 
-check("counts_4x4_k3", col2im_add_at(np.ones((9, 4)), (1, 1, 4, 4), 3),
-      np.array([[[[1.0, 2.0, 2.0, 1.0], [2.0, 4.0, 4.0, 2.0], [2.0, 4.0, 4.0, 2.0], [1.0, 2.0, 2.0, 1.0]]]]),
-      "col2im_add_at(ones (9, 4), x_shape (1, 1, 4, 4), kernel_size=3): the number of 3x3 windows covering each pixel",
-      hint="overlapping windows must ADD: x[idx] += v keeps one of the repeated indices; use xp.add.at")
+check(
+    "counts_4x4_k3",
+    col2im_add_at(np.ones((9, 4)), (1, 1, 4, 4), 3),
+    np.array(
+        [[[[1.0, 2.0, 2.0, 1.0], [2.0, 4.0, 4.0, 2.0], [2.0, 4.0, 4.0, 2.0], [1.0, 2.0, 2.0, 1.0]]]]
+    ),
+    "col2im_add_at(ones (9, 4), x_shape (1, 1, 4, 4), kernel_size=3): the number of 3x3 windows covering each pixel",
+    hint="overlapping windows must ADD: x[idx] += v keeps one of the repeated indices; use xp.add.at",
+)
 rng = np.random.default_rng(52)
 x_v = rng.normal(size=(2, 2, 5, 4))
-windows_v = np.lib.stride_tricks.sliding_window_view(np.pad(x_v, ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3))
-cols_v = windows_v.transpose(1, 4, 5, 0, 2, 3).reshape(2 * 3 * 3, -1)  # eq. (4), computed here without your im2col
+windows_v = np.lib.stride_tricks.sliding_window_view(
+    np.pad(x_v, ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), axis=(2, 3)
+)
+# eq. (4), computed here without your im2col
+cols_v = windows_v.transpose(1, 4, 5, 0, 2, 3).reshape(2 * 3 * 3, -1)
 Y_v = rng.normal(size=cols_v.shape)
-check("adjoint_rhs", np.sum(x_v * col2im_add_at(Y_v, x_v.shape, 3, 1, 1)), np.sum(cols_v * Y_v),
-      "<x, col2im_add_at(Y)> against <im2col(x), Y> (eq. 8; kernel 3, pad 1)",
-      hint="cut the padding off on both sides: dx = dx_pad[:, :, P:P + H, P:P + W]")
+check(
+    "adjoint_rhs",
+    np.sum(x_v * col2im_add_at(Y_v, x_v.shape, 3, 1, 1)),
+    np.sum(cols_v * Y_v),
+    "<x, col2im_add_at(Y)> against <im2col(x), Y> (eq. 8; kernel 3, pad 1)",
+    hint="cut the padding off on both sides: dx = dx_pad[:, :, P:P + H, P:P + W]",
+)
 print("col2im_add_at: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch05_col2im_add_at_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -607,13 +733,22 @@ for x_shape_h, k_h, s_h, p_h in (
     ((2, 2, 9, 6), 2, 2, 0),
 ):
     x_h = rng_h.normal(size=x_shape_h)
-    ho_h, wo_h = (conv_output_size(x_shape_h[2], k_h, s_h, p_h), conv_output_size(x_shape_h[3], k_h, s_h, p_h))
+    ho_h, wo_h = (
+        conv_output_size(x_shape_h[2], k_h, s_h, p_h),
+        conv_output_size(x_shape_h[3], k_h, s_h, p_h),
+    )
     Y_h = rng_h.normal(size=(x_shape_h[1] * k_h * k_h, x_shape_h[0] * ho_h * wo_h))
     tag_h = f"{x_shape_h}_{k_h}_{s_h}_{p_h}"
-    dx_h = record(f"dx_{tag_h}", col2im_add_at(Y_h, x_shape_h, k_h, s_h, p_h),
-                  about=f"col2im_add_at for x {x_shape_h}, kernel {k_h}, stride {s_h}, pad {p_h}")
-    recorded_h = record(f"the adjoint identity (8) ({tag_h})", np.sum(x_h * dx_h),
-                        about=f"<x, col2im_add_at(Y)> for x {x_shape_h}, kernel {k_h}, stride {s_h}, pad {p_h}")
+    dx_h = record(
+        f"dx_{tag_h}",
+        col2im_add_at(Y_h, x_shape_h, k_h, s_h, p_h),
+        about=f"col2im_add_at for x {x_shape_h}, kernel {k_h}, stride {s_h}, pad {p_h}",
+    )
+    recorded_h = record(
+        f"the adjoint identity (8) ({tag_h})",
+        np.sum(x_h * dx_h),
+        about=f"<x, col2im_add_at(Y)> for x {x_shape_h}, kernel {k_h}, stride {s_h}, pad {p_h}",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -637,6 +772,7 @@ for x_shape_h, k_h, s_h, p_h in (
 #
 # ### Exercise 6 (implement): `col2im`
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch05_col2im", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def col2im(cols, x_shape, kernel_size, stride=1, pad=0):
     """col2im, eq. (7), by eq. (9): for each of the K*K window offsets (k, l), one strided-slice +=.
@@ -650,11 +786,13 @@ def col2im(cols, x_shape, kernel_size, stride=1, pad=0):
     K, S = kernel_size, stride
     H_out, W_out = conv_output_size(H, K, S, pad), conv_output_size(W, K, S, pad)
     cols6 = cols.reshape(C, K, K, N, H_out, W_out)
-    dx_pad = xp.zeros((C, N, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)  # channels first, like the columns
+    # channels first, like the columns
+    dx_pad = xp.zeros((C, N, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)
     for k in range(K):
         for l in range(K):
-            dx_pad[:, :, k:k + S * H_out:S, l:l + S * W_out:S] += cols6[:, k, l]  # all windows at once, no collisions
-    return dx_pad[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)
+            # all windows at once, no collisions
+            dx_pad[:, :, k : k + S * H_out : S, l : l + S * W_out : S] += cols6[:, k, l]
+    return dx_pad[:, :, pad : pad + H, pad : pad + W].transpose(1, 0, 2, 3)
     ### END SOLUTION
 
 
@@ -664,18 +802,28 @@ import numpy as np
 
 from backproplab.grading import check
 
-check("counts_4x4_k3", col2im(np.ones((9, 4)), (1, 1, 4, 4), 3),
-      np.array([[[[1.0, 2.0, 2.0, 1.0], [2.0, 4.0, 4.0, 2.0], [2.0, 4.0, 4.0, 2.0], [1.0, 2.0, 2.0, 1.0]]]]),
-      "col2im(ones (9, 4), x_shape (1, 1, 4, 4), kernel_size=3): the number of 3x3 windows covering each pixel",
-      hint="add (+=) each offset's slice: = would keep only the last window's value")
+check(
+    "counts_4x4_k3",
+    col2im(np.ones((9, 4)), (1, 1, 4, 4), 3),
+    np.array(
+        [[[[1.0, 2.0, 2.0, 1.0], [2.0, 4.0, 4.0, 2.0], [2.0, 4.0, 4.0, 2.0], [1.0, 2.0, 2.0, 1.0]]]]
+    ),
+    "col2im(ones (9, 4), x_shape (1, 1, 4, 4), kernel_size=3): the number of 3x3 windows covering each pixel",
+    hint="add (+=) each offset's slice: = would keep only the last window's value",
+)
 rng = np.random.default_rng(53)
 Y_v = rng.normal(size=(2 * 3 * 3, 2 * 4 * 3))
 eq7 = np.zeros((2, 2, 9, 7))  # eq. (7) one entry at a time, into the padded input (pad 1)
 for c, k, l, n, i, j in np.ndindex(2, 3, 3, 2, 4, 3):
     eq7[n, c, 2 * i + k, 2 * j + l] += Y_v.reshape(2, 3, 3, 2, 4, 3)[c, k, l, n, i, j]
-check("dx_s2_p1", col2im(Y_v, (2, 2, 7, 5), 3, 2, 1), eq7[:, :, 1:8, 1:6],
-      "col2im(Y, x_shape (2, 2, 7, 5), kernel 3, stride 2, pad 1) against eq. (7)", tol=1e-9,
-      hint="the slice for offset (k, l) is k : k + S*H' : S (rows) and l : l + S*W' : S (columns)")
+check(
+    "dx_s2_p1",
+    col2im(Y_v, (2, 2, 7, 5), 3, 2, 1),
+    eq7[:, :, 1:8, 1:6],
+    "col2im(Y, x_shape (2, 2, 7, 5), kernel 3, stride 2, pad 1) against eq. (7)",
+    tol=1e-9,
+    hint="the slice for offset (k, l) is k : k + S*H' : S (rows) and l : l + S*W' : S (columns)",
+)
 print("col2im: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch05_col2im_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -695,13 +843,17 @@ for x_shape_h, k_h, s_h, p_h in (
     ho_h, wo_h = (conv_output_size(H_h, k_h, s_h, p_h), conv_output_size(W_h, k_h, s_h, p_h))
     Y_h = rng_h.normal(size=(C_h * k_h * k_h, N_h * ho_h * wo_h))
     tag_h = f"{x_shape_h}_{k_h}_{s_h}_{p_h}"
-    dx_h = record(f"dx_{tag_h}", col2im(Y_h, x_shape_h, k_h, s_h, p_h),
-                  about=f"col2im for x {x_shape_h}, kernel {k_h}, stride {s_h}, pad {p_h}")
+    dx_h = record(
+        f"dx_{tag_h}",
+        col2im(Y_h, x_shape_h, k_h, s_h, p_h),
+        about=f"col2im for x {x_shape_h}, kernel {k_h}, stride {s_h}, pad {p_h}",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # How much faster is the fast one? The cell below times both on the same columns
 # (best of a few runs; the sizes shrink when the notebook is graded).
+
 
 # %%
 def best_seconds(fn, repeat=3, warmup=1):
@@ -718,12 +870,16 @@ def best_seconds(fn, repeat=3, warmup=1):
 
 rng = np.random.default_rng(5)
 shape_t = (4, 4, 12, 12) if smoke_test else (32, 16, 16, 16)
-cols_t = rng.standard_normal((shape_t[1] * 9, shape_t[0] * shape_t[2] * shape_t[3]), dtype=np.float32)
+cols_t = rng.standard_normal(
+    (shape_t[1] * 9, shape_t[0] * shape_t[2] * shape_t[3]), dtype=np.float32
+)
 t_add_at = best_seconds(lambda: col2im_add_at(cols_t, shape_t, 3, 1, 1))
 t_fast = best_seconds(lambda: col2im(cols_t, shape_t, 3, 1, 1))
-print(f"col2im of {cols_t.shape} columns into {shape_t} (3x3, pad 1, float32): "
-      f"np.add.at {1e3 * t_add_at:.1f} ms, slice loop {1e3 * t_fast:.2f} ms -> {t_add_at / t_fast:.0f}x faster; "
-      f"max difference {np.abs(col2im_add_at(cols_t, shape_t, 3, 1, 1) - col2im(cols_t, shape_t, 3, 1, 1)).max():.1e}")
+print(
+    f"col2im of {cols_t.shape} columns into {shape_t} (3x3, pad 1, float32): "
+    f"np.add.at {1e3 * t_add_at:.1f} ms, slice loop {1e3 * t_fast:.2f} ms -> {t_add_at / t_fast:.0f}x faster; "
+    f"max difference {np.abs(col2im_add_at(cols_t, shape_t, 3, 1, 1) - col2im(cols_t, shape_t, 3, 1, 1)).max():.1e}"
+)
 
 # %% [markdown]
 # `np.add.at` pays for its generality: it handles *any* list of indices, one element at
@@ -732,6 +888,7 @@ print(f"col2im of {cols_t.shape} columns into {shape_t} (3x3, pad 1, float32): "
 # float32: they add the same numbers in different orders.)
 #
 # ### Exercise 7 (implement): the backward pass
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch05_conv_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv_backward_im2col(dout, cache):
@@ -743,7 +900,8 @@ def conv_backward_im2col(dout, cache):
     ### BEGIN SOLUTION
     x_shape, cols, w, stride, pad = cache
     F = w.shape[0]
-    dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, N H' W'), columns (n, i, j) as in cols
+    # (F, N H' W'), columns (n, i, j) as in cols
+    dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, -1)
     db = dout_mat.sum(axis=1)
     dw = (dout_mat @ cols.T).reshape(w.shape)
     dcols = w.reshape(F, -1).T @ dout_mat  # (C K K, N H' W')
@@ -765,12 +923,36 @@ out_v, cache_v = conv_forward_im2col(x_v, w_v, b_v, 1, 1)
 dout_v = rng.normal(size=(2, 4, 6, 5))
 dx_v, dw_v, db_v = conv_backward_im2col(dout_v, cache_v)
 want_v = conv_backward_naive(dout_v, conv_forward_naive(x_v, w_v, b_v, 1, 1)[1])
-check("dx", dx_v, want_v[0], "dx against conv_backward_naive", tol=1e-9,
-      hint="col2im(w.reshape(F, -1).T @ dout_mat, ...), with dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, -1)")
-check("dw", dw_v, want_v[1], "dw against conv_backward_naive", tol=1e-9, hint="(dout_mat @ cols.T).reshape(w.shape)")
-check("db", db_v, want_v[2], "db against conv_backward_naive", tol=1e-9, hint="dout_mat.sum(axis=1): one number per filter")
-check("dw_numerical", dw_v, numerical_gradient(lambda w: conv_forward_naive(x_v, w, b_v, 1, 1)[0], w_v.copy(), dout_v),
-      "dw against a numerical gradient of conv_forward_naive (float64)")
+check(
+    "dx",
+    dx_v,
+    want_v[0],
+    "dx against conv_backward_naive",
+    tol=1e-9,
+    hint="col2im(w.reshape(F, -1).T @ dout_mat, ...), with dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, -1)",
+)
+check(
+    "dw",
+    dw_v,
+    want_v[1],
+    "dw against conv_backward_naive",
+    tol=1e-9,
+    hint="(dout_mat @ cols.T).reshape(w.shape)",
+)
+check(
+    "db",
+    db_v,
+    want_v[2],
+    "db against conv_backward_naive",
+    tol=1e-9,
+    hint="dout_mat.sum(axis=1): one number per filter",
+)
+check(
+    "dw_numerical",
+    dw_v,
+    numerical_gradient(lambda w: conv_forward_naive(x_v, w, b_v, 1, 1)[0], w_v.copy(), dout_v),
+    "dw against a numerical gradient of conv_forward_naive (float64)",
+)
 print("conv_backward_im2col: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch05_conv_backward_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -785,7 +967,11 @@ for x_shape_h, w_shape_h, s_h, p_h in (
     ((2, 2, 5, 6), (3, 2, 1, 1), 1, 0),
     ((3, 1, 6, 7), (2, 1, 2, 2), 2, 0),
 ):
-    x_h, w_h, b_h = (rng_h.normal(size=x_shape_h), rng_h.normal(size=w_shape_h), rng_h.normal(size=w_shape_h[0]))
+    x_h, w_h, b_h = (
+        rng_h.normal(size=x_shape_h),
+        rng_h.normal(size=w_shape_h),
+        rng_h.normal(size=w_shape_h[0]),
+    )
     _, cache_h = conv_forward_im2col(x_h, w_h, b_h, s_h, p_h)
     dout_h = rng_h.normal(size=conv_forward_naive(x_h, w_h, b_h, s_h, p_h)[0].shape)
     dx_h, dw_h, db_h = conv_backward_im2col(dout_h, cache_h)
@@ -828,6 +1014,7 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 # `dcols[first, xp.arange(number_of_columns)] = dout.ravel()`: each pair appears once, so
 # plain assignment is safe here.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch05_max_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def max_pool_forward_fast(x, pool_size=2, stride=2):
     """Max pooling by im2col, eq. (10): every channel is an image, every window a column.
@@ -838,7 +1025,8 @@ def max_pool_forward_fast(x, pool_size=2, stride=2):
     ### BEGIN SOLUTION
     N, C, H, W = x.shape
     H_out, W_out = pool_output_size(H, pool_size, stride), pool_output_size(W, pool_size, stride)
-    cols = im2col(x.reshape(N * C, 1, H, W), pool_size, stride)  # (F F, N C H' W'): one window per column
+    # (F F, N C H' W'): one window per column
+    cols = im2col(x.reshape(N * C, 1, H, W), pool_size, stride)
     out = cols.max(axis=0).reshape(N, C, H_out, W_out)
     return out, (x.shape, cols, pool_size, stride)
     ### END SOLUTION
@@ -856,7 +1044,8 @@ def max_pool_backward_fast(dout, cache):
     first = cols.argmax(axis=0)  # row of the first maximum of every window (row-major window order)
     dcols = xp.zeros_like(cols, dtype=dout.dtype)
     dcols[first, xp.arange(cols.shape[1])] = dout.ravel()
-    return col2im(dcols, (N * C, 1, H, W), pool_size, stride).reshape(x_shape)  # overlapping windows add up
+    # overlapping windows add up
+    return col2im(dcols, (N * C, 1, H, W), pool_size, stride).reshape(x_shape)
     ### END SOLUTION
 
 
@@ -866,22 +1055,50 @@ import numpy as np
 
 from backproplab.grading import check
 
-x4 = np.array([[1.0, 3.0, 2.0, 0.0], [4.0, 2.0, 1.0, 5.0], [0.0, 1.0, 7.0, 7.0], [2.0, 2.0, 6.0, 1.0]]).reshape(1, 1, 4, 4)
+x4 = np.array(
+    [[1.0, 3.0, 2.0, 0.0], [4.0, 2.0, 1.0, 5.0], [0.0, 1.0, 7.0, 7.0], [2.0, 2.0, 6.0, 1.0]]
+).reshape(1, 1, 4, 4)
 out4, cache4 = max_pool_forward_fast(x4, 2, 2)
-check("out", out4, np.array([[[[4.0, 5.0], [2.0, 7.0]]]]), "max pool of the 4x4 example, 2x2 windows, stride 2",
-      hint="the maximum of every column of cols, reshaped to (N, C, H', W') = (1, 1, 2, 2)")
+check(
+    "out",
+    out4,
+    np.array([[[[4.0, 5.0], [2.0, 7.0]]]]),
+    "max pool of the 4x4 example, 2x2 windows, stride 2",
+    hint="the maximum of every column of cols, reshaped to (N, C, H', W') = (1, 1, 2, 2)",
+)
 expected4 = np.zeros((1, 1, 4, 4))
-expected4[0, 0, 1, 0], expected4[0, 0, 1, 3], expected4[0, 0, 3, 0], expected4[0, 0, 2, 2] = 1.0, 2.0, 3.0, 4.0
-check("dx", max_pool_backward_fast(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache4), expected4,
-      "dx of the 4x4 example for dout = [[1, 2], [3, 4]]",
-      hint="the 2s of the bottom-left window and the 7s of the bottom-right one are ties: only the FIRST maximum (argmax) gets dout")
+expected4[0, 0, 1, 0], expected4[0, 0, 1, 3], expected4[0, 0, 3, 0], expected4[0, 0, 2, 2] = (
+    1.0,
+    2.0,
+    3.0,
+    4.0,
+)
+check(
+    "dx",
+    max_pool_backward_fast(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache4),
+    expected4,
+    "dx of the 4x4 example for dout = [[1, 2], [3, 4]]",
+    hint="the 2s of the bottom-left window and the 7s of the bottom-right one are ties: only the FIRST maximum (argmax) gets dout",
+)
 rng = np.random.default_rng(55)
 x_v = rng.normal(size=(2, 3, 6, 7))
 out_v, cache_v = max_pool_forward_fast(x_v, 3, 2)
-check("out_3_2", out_v, max_pool_forward_naive(x_v, 3, 2)[0], "out against max_pool_forward_naive (3x3, stride 2)", tol=1e-9)
+check(
+    "out_3_2",
+    out_v,
+    max_pool_forward_naive(x_v, 3, 2)[0],
+    "out against max_pool_forward_naive (3x3, stride 2)",
+    tol=1e-9,
+)
 dout_v = rng.normal(size=(2, 3, 2, 3))
-check("dx_3_2", max_pool_backward_fast(dout_v, cache_v), max_pool_backward_naive(dout_v, max_pool_forward_naive(x_v, 3, 2)[1]),
-      "dx against max_pool_backward_naive (overlapping windows)", tol=1e-9, hint="overlapping windows add up: col2im does that")
+check(
+    "dx_3_2",
+    max_pool_backward_fast(dout_v, cache_v),
+    max_pool_backward_naive(dout_v, max_pool_forward_naive(x_v, 3, 2)[1]),
+    "dx against max_pool_backward_naive (overlapping windows)",
+    tol=1e-9,
+    hint="overlapping windows add up: col2im does that",
+)
 print("max pooling: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch05_max_pool_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -898,14 +1115,25 @@ for x_shape_h, f_h, s_h, ints_h in (
     ((3, 2, 9, 6), 3, 3, True),
     ((2, 2, 5, 5), 3, 1, True),
 ):
-    x_h = rng_h.integers(0, 3, size=x_shape_h).astype(np.float64) if ints_h else rng_h.normal(size=x_shape_h)
+    x_h = (
+        rng_h.integers(0, 3, size=x_shape_h).astype(np.float64)
+        if ints_h
+        else rng_h.normal(size=x_shape_h)
+    )
     tag_h = f"{x_shape_h}_{f_h}_{s_h}_{('ties' if ints_h else 'normal')}"
     out_h, cache_h = max_pool_forward_fast(x_h, f_h, s_h)
-    record(f"out_{tag_h}", out_h, about=f"out for x {x_shape_h} ({tag_h.rsplit('_', 1)[1]}), {f_h}x{f_h} windows, stride {s_h}")
+    record(
+        f"out_{tag_h}",
+        out_h,
+        about=f"out for x {x_shape_h} ({tag_h.rsplit('_', 1)[1]}), {f_h}x{f_h} windows, stride {s_h}",
+    )
     ref_out_h, ref_cache_h = max_pool_forward_naive(x_h, f_h, s_h)
     dout_h = rng_h.normal(size=ref_out_h.shape)
-    dx_h = record(f"dx_{tag_h}", max_pool_backward_fast(dout_h, cache_h),
-                  about=f"dx for x {x_shape_h} ({tag_h.rsplit('_', 1)[1]}), {f_h}x{f_h} windows, stride {s_h}")
+    dx_h = record(
+        f"dx_{tag_h}",
+        max_pool_backward_fast(dout_h, cache_h),
+        about=f"dx for x {x_shape_h} ({tag_h.rsplit('_', 1)[1]}), {f_h}x{f_h} windows, stride {s_h}",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -916,7 +1144,10 @@ for x_shape_h, f_h, s_h, ints_h in (
 # %%
 shape_c = (4, 8, 12, 12) if smoke_test else (32, 16, 16, 16)
 x_c = rng.standard_normal(shape_c, dtype=np.float32)
-w_c, b_c = 0.1 * rng.standard_normal((32, shape_c[1], 3, 3), dtype=np.float32), np.zeros(32, dtype=np.float32)
+w_c, b_c = (
+    0.1 * rng.standard_normal((32, shape_c[1], 3, 3), dtype=np.float32),
+    np.zeros(32, dtype=np.float32),
+)
 dout_c = rng.standard_normal((shape_c[0], 32) + shape_c[2:], dtype=np.float32)
 
 
@@ -928,13 +1159,23 @@ def pool_both_ways(forward, backward):
     return lambda: backward(dout_c[:, :, ::2, ::2], forward(dout_c, 2, 2)[1])
 
 
-for name, slow, fast in (("conv 3x3, 32 filters, pad 1", conv_both_ways(conv_forward_naive, conv_backward_naive),
-                          conv_both_ways(conv_forward_im2col, conv_backward_im2col)),
-                         ("max pool 2x2, stride 2", pool_both_ways(max_pool_forward_naive, max_pool_backward_naive),
-                          pool_both_ways(max_pool_forward_fast, max_pool_backward_fast))):
+for name, slow, fast in (
+    (
+        "conv 3x3, 32 filters, pad 1",
+        conv_both_ways(conv_forward_naive, conv_backward_naive),
+        conv_both_ways(conv_forward_im2col, conv_backward_im2col),
+    ),
+    (
+        "max pool 2x2, stride 2",
+        pool_both_ways(max_pool_forward_naive, max_pool_backward_naive),
+        pool_both_ways(max_pool_forward_fast, max_pool_backward_fast),
+    ),
+):
     t_slow, t_fast = best_seconds(slow, repeat=1, warmup=0), best_seconds(fast)
-    print(f"{name} on {shape_c}, forward + backward: loops {1e3 * t_slow:7.1f} ms, "
-          f"fast {1e3 * t_fast:6.2f} ms -> {t_slow / t_fast:4.0f}x")
+    print(
+        f"{name} on {shape_c}, forward + backward: loops {1e3 * t_slow:7.1f} ms, "
+        f"fast {1e3 * t_fast:6.2f} ms -> {t_slow / t_fast:4.0f}x"
+    )
 
 # %% [markdown]
 # ## 5. What the speed-up is made of
@@ -973,7 +1214,9 @@ for name, slow, fast in (("conv 3x3, 32 filters, pad 1", conv_both_ways(conv_for
 # on NumPy. Section 11 runs the same layers on CuPy where one is available.
 
 # %%
-print(f"backend chosen here: {'numpy (graded run: the GPU is not probed)' if smoke_test else backend_name()}")
+print(
+    f"backend chosen here: {'numpy (graded run: the GPU is not probed)' if smoke_test else backend_name()}"
+)
 print("array_module of a NumPy array:", array_module(np.zeros(3)).__name__)
 
 # %% [markdown]
@@ -1007,6 +1250,7 @@ print("array_module of a NumPy array:", array_module(np.zeros(3)).__name__)
 # Use your fast functions. In `build`, check the input (3 axes; the kernel or the
 # pooling window must fit the padded input) and raise a `ValueError` that says what
 # is wrong; `Conv2D` creates `W` with `he_normal((F, C, K, K), C*K*K, rng)` and `b` zeros.
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch05_layers", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class Layer:
@@ -1067,7 +1311,9 @@ class Dropout(Layer):
         self.rng = np.random.default_rng(seed)
 
     def forward(self, x, train):
-        out, self.cache = dropout_forward(x, self.config["keep_prob"], "train" if train else "eval", self.rng)
+        out, self.cache = dropout_forward(
+            x, self.config["keep_prob"], "train" if train else "eval", self.rng
+        )
         return out
 
     def backward(self, dout):
@@ -1096,7 +1342,9 @@ class Conv2D(Layer):
 
     def forward(self, x, train):
         ### BEGIN SOLUTION
-        out, self.cache = conv_forward_im2col(x, self.params["W"], self.params["b"], self.config["stride"], self.config["pad"])
+        out, self.cache = conv_forward_im2col(
+            x, self.params["W"], self.params["b"], self.config["stride"], self.config["pad"]
+        )
         return out
         ### END SOLUTION
 
@@ -1165,30 +1413,77 @@ from backproplab.grading import check
 
 rng = np.random.default_rng(56)
 conv = Conv2D(4, 3, stride=1, pad=1)
-check("conv_shape", conv.build((2, 7, 6), rng), (4, 7, 6), "Conv2D(4, 3, pad=1).build((2, 7, 6))",
-      hint="(F, H', W') with H' = (H + 2P - K) // S + 1")
-check("conv_W_shape", np.shape(conv.params["W"]), (4, 2, 3, 3), 'Conv2D(4, 3).params["W"] for 2 input channels',
-      hint="(F, C, K, K)")
-check("conv_b_shape", np.shape(conv.params["b"]), (4,), 'Conv2D(4, 3).params["b"]', hint="one bias per filter")
-conv.params = {"W": rng.normal(size=(4, 2, 3, 3)), "b": rng.normal(size=4)}  # the weights the checks below use
+check(
+    "conv_shape",
+    conv.build((2, 7, 6), rng),
+    (4, 7, 6),
+    "Conv2D(4, 3, pad=1).build((2, 7, 6))",
+    hint="(F, H', W') with H' = (H + 2P - K) // S + 1",
+)
+check(
+    "conv_W_shape",
+    np.shape(conv.params["W"]),
+    (4, 2, 3, 3),
+    'Conv2D(4, 3).params["W"] for 2 input channels',
+    hint="(F, C, K, K)",
+)
+check(
+    "conv_b_shape",
+    np.shape(conv.params["b"]),
+    (4,),
+    'Conv2D(4, 3).params["b"]',
+    hint="one bias per filter",
+)
+# the weights the checks below use
+conv.params = {"W": rng.normal(size=(4, 2, 3, 3)), "b": rng.normal(size=4)}
 x_v = rng.normal(size=(2, 2, 7, 6))
 out_v = conv.forward(x_v, train=True)
-check("conv_out", out_v, conv_forward_naive(x_v, conv.params["W"], conv.params["b"], 1, 1)[0],
-      "Conv2D.forward against the loops", tol=1e-9)
+check(
+    "conv_out",
+    out_v,
+    conv_forward_naive(x_v, conv.params["W"], conv.params["b"], 1, 1)[0],
+    "Conv2D.forward against the loops",
+    tol=1e-9,
+)
 dout_v = rng.normal(size=(2, 4, 7, 6))
-want_v = conv_backward_naive(dout_v, conv_forward_naive(x_v, conv.params["W"], conv.params["b"], 1, 1)[1])
-check("conv_dx", conv.backward(dout_v), want_v[0], "Conv2D.backward's dx against the loops", tol=1e-9)
-check("conv_dW", conv.grads["W"], want_v[1], 'Conv2D.grads["W"] after backward', tol=1e-9,
-      hint='store the gradients in self.grads["W"] and self.grads["b"]')
+want_v = conv_backward_naive(
+    dout_v, conv_forward_naive(x_v, conv.params["W"], conv.params["b"], 1, 1)[1]
+)
+check(
+    "conv_dx", conv.backward(dout_v), want_v[0], "Conv2D.backward's dx against the loops", tol=1e-9
+)
+check(
+    "conv_dW",
+    conv.grads["W"],
+    want_v[1],
+    'Conv2D.grads["W"] after backward',
+    tol=1e-9,
+    hint='store the gradients in self.grads["W"] and self.grads["b"]',
+)
 pool, flat = MaxPool2D(2, 2), Flatten()
-check("pool_shape", pool.build((4, 7, 6), rng), (4, 3, 3), "MaxPool2D(2, 2).build((4, 7, 6))", hint="(7 - 2) // 2 + 1 = 3")
+check(
+    "pool_shape",
+    pool.build((4, 7, 6), rng),
+    (4, 3, 3),
+    "MaxPool2D(2, 2).build((4, 7, 6))",
+    hint="(7 - 2) // 2 + 1 = 3",
+)
 check("flat_shape", flat.build((4, 3, 3), rng), (36,), "Flatten().build((4, 3, 3))")
 flat_out = flat.forward(pool.forward(out_v, train=True), train=True)
-check("flat_out", flat_out, max_pool_forward_naive(out_v, 2, 2)[0].reshape(2, 36),
-      "Flatten().forward(MaxPool2D(2, 2).forward(...)) of a (2, 4, 7, 6) batch", tol=1e-9,
-      hint="keep the batch axis: (N, C*H*W)")
-check("pool_flat_dx_shape", np.shape(pool.backward(flat.backward(np.ones((2, 36))))), (2, 4, 7, 6),
-      "the shape of MaxPool2D.backward(Flatten.backward(...))")
+check(
+    "flat_out",
+    flat_out,
+    max_pool_forward_naive(out_v, 2, 2)[0].reshape(2, 36),
+    "Flatten().forward(MaxPool2D(2, 2).forward(...)) of a (2, 4, 7, 6) batch",
+    tol=1e-9,
+    hint="keep the batch axis: (N, C*H*W)",
+)
+check(
+    "pool_flat_dx_shape",
+    np.shape(pool.backward(flat.backward(np.ones((2, 36))))),
+    (2, 4, 7, 6),
+    "the shape of MaxPool2D.backward(Flatten.backward(...))",
+)
 print("Conv2D, MaxPool2D, Flatten: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch05_layers_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -1198,37 +1493,64 @@ from backproplab.grading import record
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(5009)
 conv_h = Conv2D(3, 4, stride=2, pad=2)
-shape_h = record("conv_shape_s2p2", conv_h.build((2, 9, 7), rng_h), about="Conv2D(3, 4, stride=2, pad=2).build((2, 9, 7))")
-record("conv_param_shapes", [np.shape(conv_h.params["W"]), np.shape(conv_h.params["b"])],
-       about='the shapes of params["W"] and params["b"] of Conv2D(3, 4) on 2 channels')
+shape_h = record(
+    "conv_shape_s2p2",
+    conv_h.build((2, 9, 7), rng_h),
+    about="Conv2D(3, 4, stride=2, pad=2).build((2, 9, 7))",
+)
+record(
+    "conv_param_shapes",
+    [np.shape(conv_h.params["W"]), np.shape(conv_h.params["b"])],
+    about='the shapes of params["W"] and params["b"] of Conv2D(3, 4) on 2 channels',
+)
 conv_h.params = {"W": rng_h.normal(size=(3, 2, 4, 4)), "b": rng_h.normal(size=3)}
 x_h = rng_h.normal(size=(3, 2, 9, 7))
-out_h = record("conv_out_s2p2", conv_h.forward(x_h, train=False), about="Conv2D(3, 4, stride=2, pad=2).forward")
+out_h = record(
+    "conv_out_s2p2", conv_h.forward(x_h, train=False), about="Conv2D(3, 4, stride=2, pad=2).forward"
+)
 dout_h = rng_h.normal(size=out_h.shape)
-dx_h = record("conv_dx_s2p2", conv_h.backward(dout_h), about="Conv2D(3, 4, stride=2, pad=2).backward's dx")
+dx_h = record(
+    "conv_dx_s2p2", conv_h.backward(dout_h), about="Conv2D(3, 4, stride=2, pad=2).backward's dx"
+)
 record("conv_dW_s2p2", conv_h.grads["W"], about='Conv2D.grads["W"] after backward')
 record("conv_db_s2p2", conv_h.grads["b"], about='Conv2D.grads["b"] after backward')
 big_h = Conv2D(64, 5, pad=2)
 big_h.build((32, 14, 14), np.random.default_rng(1))
-std_ratio_h = record("he_std_ratio", builtins.float(np.std(big_h.params["W"]) / np.sqrt(2.0 / (32 * 25))), tol=0.02,
-                     about="the standard deviation of He's initialisation (fan-in C*K*K)")
-record("biases_start_at_0", builtins.bool(np.all(big_h.params["b"] == 0)), about="the biases start at 0")
-for k_h, (layer_h, bad_shape_h) in enumerate((
-    (Conv2D(2, 3), (10,)),
-    (Conv2D(2, 5), (1, 3, 9)),
-    (MaxPool2D(3, 2), (4, 2, 6)),
-    (MaxPool2D(2, 2), (8,)),
-)):
+std_ratio_h = record(
+    "he_std_ratio",
+    builtins.float(np.std(big_h.params["W"]) / np.sqrt(2.0 / (32 * 25))),
+    tol=0.02,
+    about="the standard deviation of He's initialisation (fan-in C*K*K)",
+)
+record(
+    "biases_start_at_0",
+    builtins.bool(np.all(big_h.params["b"] == 0)),
+    about="the biases start at 0",
+)
+for k_h, (layer_h, bad_shape_h) in enumerate(
+    (
+        (Conv2D(2, 3), (10,)),
+        (Conv2D(2, 5), (1, 3, 9)),
+        (MaxPool2D(3, 2), (4, 2, 6)),
+        (MaxPool2D(2, 2), (8,)),
+    )
+):
     try:
         layer_h.build(bad_shape_h, rng_h)
         raised_h = "no error"
     except ValueError as err_h:
         raised_h = "a ValueError with a message" if str(err_h) else "a ValueError without a message"
-    record(f"raises_{k_h}", raised_h, about=f"{type(layer_h).__name__}.build({bad_shape_h}) raises a ValueError saying what does not fit")
+    record(
+        f"raises_{k_h}",
+        raised_h,
+        about=f"{type(layer_h).__name__}.build({bad_shape_h}) raises a ValueError saying what does not fit",
+    )
 pool_h = MaxPool2D(3, 2)
 pool_h.build((2, 7, 8), rng_h)
 x_pool_h = rng_h.integers(0, 4, size=(2, 2, 7, 8)).astype(np.float64)
-pout_h = record("pool_out", pool_h.forward(x_pool_h, train=True), about="MaxPool2D(3, 2).forward with ties")
+pout_h = record(
+    "pool_out", pool_h.forward(x_pool_h, train=True), about="MaxPool2D(3, 2).forward with ties"
+)
 pd_h = rng_h.normal(size=pout_h.shape)
 recorded_h = record("pool_dx", pool_h.backward(pd_h), about="MaxPool2D(3, 2).backward with ties")
 ### END HIDDEN TESTS
@@ -1259,6 +1581,7 @@ recorded_h = record("pool_dx", pool_h.backward(pd_h), about="MaxPool2D(3, 2).bac
 # It has $32(25 + 1) + 64(800 + 1) + 1024(3136 + 1) + 10(1024 + 1) = 3{,}274{,}634$ parameters
 # (chapter 04, Exercise 9), 98 % of them in the first fully connected layer.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch05_network", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class Network:
     """A chain of layers whose shapes are checked when it is built (seed 001, sec. 3.1.5).
@@ -1276,11 +1599,15 @@ class Network:
             try:
                 shape = layer.build(self.shapes[-1], rng)
             except ValueError as err:
-                raise ValueError(f"layer {k}, {layer!r}, cannot take an input of shape {self.shapes[-1]}: {err}") from None
+                raise ValueError(
+                    f"layer {k}, {layer!r}, cannot take an input of shape {self.shapes[-1]}: {err}"
+                ) from None
             self.shapes.append(tuple(int(n) for n in shape))
         ### END SOLUTION
         for layer in self.layers:  # the parameters' dtype, and the device they live on
-            layer.params = {name: xp.asarray(value, dtype=dtype) for name, value in layer.params.items()}
+            layer.params = {
+                name: xp.asarray(value, dtype=dtype) for name, value in layer.params.items()
+            }
 
     def forward(self, X, train=False):
         """Class scores (N, classes) for a batch X (N, *input_shape); train switches dropout on."""
@@ -1301,22 +1628,36 @@ class Network:
         ### END SOLUTION
 
     def num_params(self):
-        return builtins.sum(int(value.size) for layer in self.layers for value in layer.params.values())
+        return builtins.sum(
+            int(value.size) for layer in self.layers for value in layer.params.values()
+        )
 
     def summary(self):
         """One line per layer: the layer, its output shape, its number of parameters."""
         rows = [f"{'input':40s} {str(self.shapes[0]):16s}"]
         for layer, shape in zip(self.layers, self.shapes[1:]):
-            rows.append(f"{layer!r:40s} {str(shape):16s} {builtins.sum(int(v.size) for v in layer.params.values()):>10,d}")
+            rows.append(
+                f"{layer!r:40s} {str(shape):16s} {builtins.sum(int(v.size) for v in layer.params.values()):>10,d}"
+            )
         return "\n".join(rows + [f"{'total':57s} {self.num_params():>10,d}"])
 
 
 def table_3_2_network(seed=0, keep_prob=0.5, dtype=np.float32, xp=np):
     """Seed 001's MNIST architecture (Table 3.2) for (1, 28, 28) images and 10 classes; float32 by default."""
     ### BEGIN SOLUTION
-    layers = [Conv2D(32, 5, stride=1, pad=2), ReLU(), MaxPool2D(2, 2),
-              Conv2D(64, 5, stride=1, pad=2), ReLU(), MaxPool2D(2, 2),
-              Flatten(), Dense(1024), ReLU(), Dropout(keep_prob, seed=seed + 1), Dense(10)]
+    layers = [
+        Conv2D(32, 5, stride=1, pad=2),
+        ReLU(),
+        MaxPool2D(2, 2),
+        Conv2D(64, 5, stride=1, pad=2),
+        ReLU(),
+        MaxPool2D(2, 2),
+        Flatten(),
+        Dense(1024),
+        ReLU(),
+        Dropout(keep_prob, seed=seed + 1),
+        Dense(10),
+    ]
     return Network((1, 28, 28), layers, seed=seed, dtype=dtype, xp=xp)
     ### END SOLUTION
 
@@ -1329,20 +1670,45 @@ from backproplab.grading import check
 
 net = table_3_2_network(seed=0)
 print(net.summary())
-check("shapes", net.shapes, [(1, 28, 28), (32, 28, 28), (32, 28, 28), (32, 14, 14), (64, 14, 14), (64, 14, 14), (64, 7, 7),
-                             (3136,), (1024,), (1024,), (1024,), (10,)],
-      "net.shapes of Table 3.2's network (the input shape, then one output shape per layer)",
-      hint="padding 2 keeps 28x28 and 14x14 for the 5x5 kernels; each pool halves; Flatten gives (3136,)")
+check(
+    "shapes",
+    net.shapes,
+    [
+        (1, 28, 28),
+        (32, 28, 28),
+        (32, 28, 28),
+        (32, 14, 14),
+        (64, 14, 14),
+        (64, 14, 14),
+        (64, 7, 7),
+        (3136,),
+        (1024,),
+        (1024,),
+        (1024,),
+        (10,),
+    ],
+    "net.shapes of Table 3.2's network (the input shape, then one output shape per layer)",
+    hint="padding 2 keeps 28x28 and 14x14 for the 5x5 kernels; each pool halves; Flatten gives (3136,)",
+)
 check("num_params", net.num_params(), 3274634, "the number of parameters of Table 3.2's network")
-check("scores_shape", net.forward(np.zeros((2, 1, 28, 28), dtype=np.float32)).shape, (2, 10), "the scores' shape for 2 images")
+check(
+    "scores_shape",
+    net.forward(np.zeros((2, 1, 28, 28), dtype=np.float32)).shape,
+    (2, 10),
+    "the scores' shape for 2 images",
+)
 try:
     Network((1, 28, 28), [Conv2D(8, 5), Dense(10)])
     message = "no ValueError at all"
 except ValueError as error:
     message = str(error)
-check("error_names_the_layer", "Dense" in message and "(8, 24, 24)" in message, True,
-      "Network((1, 28, 28), [Conv2D(8, 5), Dense(10)]) raises a ValueError naming the layer (Dense) and the shape (8, 24, 24)",
-      hint=f"it says: {message!r}")
+check(
+    "error_names_the_layer",
+    "Dense" in message and "(8, 24, 24)" in message,
+    True,
+    "Network((1, 28, 28), [Conv2D(8, 5), Dense(10)]) raises a ValueError naming the layer (Dense) and the shape (8, 24, 24)",
+    hint=f"it says: {message!r}",
+)
 print("Network, table_3_2_network: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch05_network_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -1372,7 +1738,9 @@ for layer_h in net_h.layers:
     for key_h in layer_h.params:
         layer_h.params[key_h] = rng_h.normal(scale=0.5, size=layer_h.params[key_h].shape)
 X_h, dscores_h = (rng_h.normal(size=(3, 2, 7, 6)), rng_h.normal(size=(3, 4)))
-scores_h = record("scores_small", net_h.forward(X_h, train=False), about="the small network's scores")
+scores_h = record(
+    "scores_small", net_h.forward(X_h, train=False), about="the small network's scores"
+)
 dX_h = record("dX_small", net_h.backward(dscores_h), about="the small network's dX")
 for k_h, layer_h in enumerate(net_h.layers):
     for key_h in layer_h.params:
@@ -1382,8 +1750,11 @@ try:
     message_h = "no ValueError at all"
 except ValueError as err_h:
     message_h = str(err_h)
-recorded_h = record("conv_after_flatten_named", "Conv2D" in message_h and "(72,)" in message_h and "layer 1" in message_h,
-                    about="the error for a Conv2D after a Flatten says 'layer 1', names Conv2D and the shape (72,)")
+recorded_h = record(
+    "conv_after_flatten_named",
+    "Conv2D" in message_h and "(72,)" in message_h and "layer 1" in message_h,
+    about="the error for a Conv2D after a Flatten says 'layer 1', names Conv2D and the shape (72,)",
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1406,10 +1777,21 @@ recorded_h = record("conv_after_flatten_named", "Conv2D" in message_h and "(72,)
 # > number of parameters (3.3 million here); the course takes the maximum, normalised by
 # > the largest gradients: $\max|a - b| / \max(10^{-8}, \max|a| + \max|b|)$.
 
+
 # %%
 def small_table_network(dtype):
-    layers = [Conv2D(8, 5, pad=2), ReLU(), MaxPool2D(2, 2), Conv2D(16, 5, pad=2), ReLU(), MaxPool2D(2, 2),
-              Flatten(), Dense(32), ReLU(), Dense(10)]
+    layers = [
+        Conv2D(8, 5, pad=2),
+        ReLU(),
+        MaxPool2D(2, 2),
+        Conv2D(16, 5, pad=2),
+        ReLU(),
+        MaxPool2D(2, 2),
+        Flatten(),
+        Dense(32),
+        ReLU(),
+        Dense(10),
+    ]
     return Network((1, 12, 12), layers, seed=1, dtype=dtype)
 
 
@@ -1433,9 +1815,16 @@ def first_layer_check(dtype, delta):
     return rel_error(analytic, numeric)
 
 
-for dtype, delta in ((np.float64, 1e-4), (np.float64, 1e-5), (np.float32, 1e-4), (np.float32, 1e-2)):
-    print(f"{np.dtype(dtype).name}, Delta = {delta:.0e}: relative error of the first layer's dW "
-          f"{first_layer_check(dtype, delta):.1e}")
+for dtype, delta in (
+    (np.float64, 1e-4),
+    (np.float64, 1e-5),
+    (np.float32, 1e-4),
+    (np.float32, 1e-2),
+):
+    print(
+        f"{np.dtype(dtype).name}, Delta = {delta:.0e}: relative error of the first layer's dW "
+        f"{first_layer_check(dtype, delta):.1e}"
+    )
 
 # %% [markdown]
 # In float64 the check reaches the $10^{-9}$–$10^{-10}$ the thesis reports, with either
@@ -1494,6 +1883,7 @@ for dtype, delta in ((np.float64, 1e-4), (np.float64, 1e-5), (np.float32, 1e-4),
 # one as `{"lr": lr, "weight_decay": ...}` with the weight decay for weights `"W"` and
 # **0 for biases** (chapter 03). The provided `train` and `evaluate` below use it.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch05_train", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train_step(net, X, y, configs, lr, weight_decay):
     """One AdamW step on the mini-batch (X, y): forward (train=True), softmax loss, backward, update.
@@ -1507,8 +1897,12 @@ def train_step(net, X, y, configs, lr, weight_decay):
     net.backward(dscores)
     for k, layer in enumerate(net.layers):
         for name in layer.params:
-            config = configs.setdefault((k, name), {"lr": lr, "weight_decay": weight_decay if name == "W" else 0.0})
-            layer.params[name], configs[(k, name)] = adamw(layer.params[name], layer.grads[name], config)
+            config = configs.setdefault(
+                (k, name), {"lr": lr, "weight_decay": weight_decay if name == "W" else 0.0}
+            )
+            layer.params[name], configs[(k, name)] = adamw(
+                layer.params[name], layer.grads[name], config
+            )
     return loss, scores
     ### END SOLUTION
 
@@ -1518,16 +1912,30 @@ def evaluate(net, X, y, batch_size=500):
     xp, dtype = _where(net)
     losses, predictions = [], []
     for start in range(0, len(X), batch_size):
-        scores = net.forward(xp.asarray(X[start:start + batch_size], dtype=dtype), train=False)
-        labels = xp.asarray(y[start:start + batch_size])
+        scores = net.forward(xp.asarray(X[start : start + batch_size], dtype=dtype), train=False)
+        labels = xp.asarray(y[start : start + batch_size])
         losses.append(softmax_loss(scores, labels)[0] * len(labels))
         predictions.append(to_numpy(scores.argmax(axis=1)))
     y_pred = np.concatenate(predictions)
     return builtins.sum(losses) / len(X), float(np.mean(y_pred == y)), y_pred
 
 
-def train(net, X_train, y_train, X_val, y_val, num_epochs=1, batch_size=100, lr=3e-4, weight_decay=1e-3,
-          eval_every=20, val_size=500, checkpoint_every=20, seed=0, verbose=True):
+def train(
+    net,
+    X_train,
+    y_train,
+    X_val,
+    y_val,
+    num_epochs=1,
+    batch_size=100,
+    lr=3e-4,
+    weight_decay=1e-3,
+    eval_every=20,
+    val_size=500,
+    checkpoint_every=20,
+    seed=0,
+    verbose=True,
+):
     """Mini-batch AdamW training with the measurements of seed 001, sec. 3.6.
 
     X_*: (N, C, H, W) and y_*: (N,) NumPy arrays; each batch is moved to where the parameters live.
@@ -1539,15 +1947,30 @@ def train(net, X_train, y_train, X_val, y_val, num_epochs=1, batch_size=100, lr=
     xp, dtype = _where(net)
     first_conv = next(layer for layer in net.layers if isinstance(layer, Conv2D))
     rng, configs, step, start = np.random.default_rng(seed), {}, 0, time.perf_counter()
-    history = {key: [] for key in ("loss", "train_acc", "val_step", "val_loss", "val_acc", "filter_steps", "filters")}
+    history = {
+        key: []
+        for key in (
+            "loss",
+            "train_acc",
+            "val_step",
+            "val_loss",
+            "val_acc",
+            "filter_steps",
+            "filters",
+        )
+    }
     val_pick = rng.permutation(len(X_val))[:val_size]
     for epoch in range(num_epochs):
-        for batch in np.array_split(rng.permutation(len(X_train)), builtins.max(1, len(X_train) // batch_size)):
+        for batch in np.array_split(
+            rng.permutation(len(X_train)), builtins.max(1, len(X_train) // batch_size)
+        ):
             if step % checkpoint_every == 0:
                 history["filter_steps"].append(step)
                 history["filters"].append(to_numpy(first_conv.params["W"]).copy())
             yb = xp.asarray(y_train[batch])
-            loss, scores = train_step(net, xp.asarray(X_train[batch], dtype=dtype), yb, configs, lr, weight_decay)
+            loss, scores = train_step(
+                net, xp.asarray(X_train[batch], dtype=dtype), yb, configs, lr, weight_decay
+            )
             step += 1
             history["loss"].append(loss)
             history["train_acc"].append(float((scores.argmax(axis=1) == yb).mean()))
@@ -1557,8 +1980,10 @@ def train(net, X_train, y_train, X_val, y_val, num_epochs=1, batch_size=100, lr=
                 history["val_loss"].append(val_loss)
                 history["val_acc"].append(val_acc)
                 if verbose:
-                    print(f"epoch {epoch + 1}, step {step:4d}: batch loss {loss:.3f}, validation loss {val_loss:.3f}, "
-                          f"accuracy {val_acc:.3f} ({time.perf_counter() - start:.0f} s)")
+                    print(
+                        f"epoch {epoch + 1}, step {step:4d}: batch loss {loss:.3f}, validation loss {val_loss:.3f}, "
+                        f"accuracy {val_acc:.3f} ({time.perf_counter() - start:.0f} s)"
+                    )
     history["filter_steps"].append(step)
     history["filters"].append(to_numpy(first_conv.params["W"]).copy())
     history["seconds"] = time.perf_counter() - start
@@ -1578,7 +2003,9 @@ import numpy as np
 from backproplab.grading import check
 
 rng = np.random.default_rng(57)
-tiny = Network((1, 6, 6), [Conv2D(2, 3, pad=1), ReLU(), MaxPool2D(2, 2), Flatten(), Dense(3)], seed=0)
+tiny = Network(
+    (1, 6, 6), [Conv2D(2, 3, pad=1), ReLU(), MaxPool2D(2, 2), Flatten(), Dense(3)], seed=0
+)
 for layer in tiny.layers:  # the weights the checks below use
     for key in layer.params:
         layer.params[key] = rng.normal(scale=0.5, size=layer.params[key].shape)
@@ -1587,13 +2014,34 @@ configs_v, losses = {}, []
 for _ in builtins.range(3):
     loss, scores = train_step(tiny, X_v, y_v, configs_v, lr=0.01, weight_decay=0.1)
     losses.append(loss)
-check("losses", losses, [1.8458220150020743, 1.592937369736128, 1.4167121144571615], "the losses of three AdamW steps on 8 images", tol=1e-6,
-      hint="forward in training mode, softmax_loss, backward, then adamw on every parameter")
-check("config_keys", sorted(map(str, configs_v)), sorted(map(str, [(0, "W"), (0, "b"), (4, "W"), (4, "b")])),
-      "the keys of configs: one AdamW config per parameter, keyed (layer index, parameter name)")
-check("decay_b", configs_v[(0, "b")]["weight_decay"], 0.0, "the weight decay of the biases", hint="decay weights only, never biases")
+check(
+    "losses",
+    losses,
+    [1.8458220150020743, 1.592937369736128, 1.4167121144571615],
+    "the losses of three AdamW steps on 8 images",
+    tol=1e-6,
+    hint="forward in training mode, softmax_loss, backward, then adamw on every parameter",
+)
+check(
+    "config_keys",
+    sorted(map(str, configs_v)),
+    sorted(map(str, [(0, "W"), (0, "b"), (4, "W"), (4, "b")])),
+    "the keys of configs: one AdamW config per parameter, keyed (layer index, parameter name)",
+)
+check(
+    "decay_b",
+    configs_v[(0, "b")]["weight_decay"],
+    0.0,
+    "the weight decay of the biases",
+    hint="decay weights only, never biases",
+)
 check("decay_W", configs_v[(4, "W")]["weight_decay"], 0.1, "the weight decay of the weights")
-check("adamw_t", configs_v[(4, "W")]["t"], 3, "the step count of a parameter's AdamW config after 3 steps")
+check(
+    "adamw_t",
+    configs_v[(4, "W")]["t"],
+    3,
+    "the step count of a parameter's AdamW config after 3 steps",
+)
 print("train_step: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch05_train_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -1603,7 +2051,9 @@ from backproplab.grading import record
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(5011)
 student_h = Network(
-    (1, 6, 5), [Conv2D(2, 3, pad=1), ReLU(), Flatten(), Dense(6), ReLU(), Dropout(0.7, seed=4), Dense(3)], seed=2
+    (1, 6, 5),
+    [Conv2D(2, 3, pad=1), ReLU(), Flatten(), Dense(6), ReLU(), Dropout(0.7, seed=4), Dense(3)],
+    seed=2,
 )
 for layer_h in student_h.layers:
     for key_h in layer_h.params:
@@ -1615,7 +2065,12 @@ for step_h in builtins.range(4):
     record(f"loss_{step_h}", loss_h, tol=1e-06, about=f"the loss of step {step_h + 1}")
 for k_h, layer_h in enumerate(student_h.layers):
     for key_h, value_h in layer_h.params.items():
-        recorded_h = record(f"param_{k_h}_{key_h}", value_h, tol=1e-06, about=f"layer {k_h}'s params[{key_h!r}] after 4 steps")
+        recorded_h = record(
+            f"param_{k_h}_{key_h}",
+            value_h,
+            tol=1e-06,
+            about=f"layer {k_h}'s params[{key_h!r}] after 4 steps",
+        )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1627,18 +2082,26 @@ for k_h, layer_h in enumerate(student_h.layers):
 data = load_fashion_mnist_or_digits("test" if smoke_test else "train")
 X_all, y_all, X_test_all, y_test_all, class_names = data
 # Seeded subsets; in a smoke test the training images come from the test file, minus the test images.
-(X_train, y_train), (X_val, y_val), (X_test, y_test) = train_val_test(data, *((100, 50, 100) if smoke_test else (6_000, 1_000, 2_000)),
-                                                                      keep_out_last=smoke_test)
+(X_train, y_train), (X_val, y_val), (X_test, y_test) = train_val_test(
+    data, *((100, 50, 100) if smoke_test else (6_000, 1_000, 2_000)), keep_out_last=smoke_test
+)
 pixel_mean, pixel_std = float(X_train.mean()), float(X_train.std())
 X_train, X_val, X_test = ((X - pixel_mean) / pixel_std for X in (X_train, X_val, X_test))
-print(f"train {X_train.shape}, validation {X_val.shape}, test {X_test.shape}; pixel mean {pixel_mean:.3f}, std {pixel_std:.3f}; "
-      f"mean of the corner pixels {X_all[:, 0, [0, 0, -1, -1], [0, -1, 0, -1]].mean():.4f} (the background is 0)")
+print(
+    f"train {X_train.shape}, validation {X_val.shape}, test {X_test.shape}; pixel mean {pixel_mean:.3f}, std {pixel_std:.3f}; "
+    f"mean of the corner pixels {X_all[:, 0, [0, 0, -1, -1], [0, -1, 0, -1]].mean():.4f} (the background is 0)"
+)
 fig, axes = plt.subplots(1, 10, figsize=(11, 1.6), layout="constrained")
 for label, ax in enumerate(axes):
     ax.imshow(X_all[np.flatnonzero(y_all == label)[0], 0], cmap="gray_r")
     ax.set_title(class_names[label], fontsize=8)
     ax.set_axis_off()
-show_figure(fig, "Ten small grey images, one training image of each class, labelled: " + ", ".join(class_names) + ".")
+show_figure(
+    fig,
+    "Ten small grey images, one training image of each class, labelled: "
+    + ", ".join(class_names)
+    + ".",
+)
 
 # %% [markdown]
 # Train. (The run takes under a minute on two CPU cores: two epochs over
@@ -1648,13 +2111,21 @@ show_figure(fig, "Ten small grey images, one training image of each class, label
 # from the repository, which uses this notebook's functions.)
 
 # %%
-settings = {"num_epochs": 1 if smoke_test else 2, "batch_size": 50 if smoke_test else 100, "lr": 3e-4, "weight_decay": 1e-3,
-            "eval_every": 2 if smoke_test else 20, "checkpoint_every": 1 if smoke_test else 10}
+settings = {
+    "num_epochs": 1 if smoke_test else 2,
+    "batch_size": 50 if smoke_test else 100,
+    "lr": 3e-4,
+    "weight_decay": 1e-3,
+    "eval_every": 2 if smoke_test else 20,
+    "checkpoint_every": 1 if smoke_test else 10,
+}
 net = table_3_2_network(seed=0, keep_prob=0.5)
 history = train(net, X_train, y_train, X_val, y_val, **settings)
 test_loss, test_acc, y_pred = evaluate(net, X_test, y_test)
-print(f"{len(history['loss'])} steps in {history['seconds']:.1f} s ({1e3 * history['seconds'] / len(history['loss']):.0f} ms per step); "
-      f"test loss {test_loss:.3f}, test accuracy {test_acc:.4f} on {len(y_test)} images")
+print(
+    f"{len(history['loss'])} steps in {history['seconds']:.1f} s ({1e3 * history['seconds'] / len(history['loss']):.0f} ms per step); "
+    f"test loss {test_loss:.3f}, test accuracy {test_acc:.4f} on {len(y_test)} images"
+)
 
 # %% [markdown]
 # ## 10. Evaluating as the thesis does
@@ -1691,41 +2162,87 @@ print(f"{len(history['loss'])} steps in {history['seconds']:.1f} s ({1e3 * histo
 
 # %%
 losses = np.array(history["loss"])
-print(f"first loss {losses[0]:.3f} (ln 10 = {np.log(10):.3f}); standard deviation of the untrained network's scores on the "
-      f"first {builtins.min(500, len(X_train))} training images: {table_3_2_network(seed=0).forward(X_train[:500]).std():.2f}")
+print(
+    f"first loss {losses[0]:.3f} (ln 10 = {np.log(10):.3f}); standard deviation of the untrained network's scores on the "
+    f"first {builtins.min(500, len(X_train))} training images: {table_3_2_network(seed=0).forward(X_train[:500]).std():.2f}"
+)
 window = builtins.min(20, len(losses))
 smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
 fig, (ax_loss, ax_acc, ax_cm) = plt.subplots(1, 3, figsize=(15, 4.2), layout="constrained")
-ax_loss.plot(losses / losses[0], color="0.75", lw=0.8, label="batch loss / first loss (eq. of sec. 3.6.1)")
-ax_loss.plot(np.arange(window, len(losses) + 1), smooth / losses[0], label=f"running mean of {window}")
-ax_loss.plot(history["val_step"], np.array(history["val_loss"]) / np.log(10), "o-", label="validation loss / ln 10")
-ax_loss.set(xlabel="step", ylabel="normalised loss", title=f"first loss {losses[0]:.3f} (ln 10 = {np.log(10):.3f})", ylim=(0, None))
+ax_loss.plot(
+    losses / losses[0], color="0.75", lw=0.8, label="batch loss / first loss (eq. of sec. 3.6.1)"
+)
+ax_loss.plot(
+    np.arange(window, len(losses) + 1), smooth / losses[0], label=f"running mean of {window}"
+)
+ax_loss.plot(
+    history["val_step"],
+    np.array(history["val_loss"]) / np.log(10),
+    "o-",
+    label="validation loss / ln 10",
+)
+ax_loss.set(
+    xlabel="step",
+    ylabel="normalised loss",
+    title=f"first loss {losses[0]:.3f} (ln 10 = {np.log(10):.3f})",
+    ylim=(0, None),
+)
 ax_loss.legend(fontsize=8)
 train_acc = np.convolve(history["train_acc"], np.ones(window) / window, mode="valid")
-ax_acc.plot(np.arange(window, len(losses) + 1), train_acc, label=f"training batches (running mean of {window})")
+ax_acc.plot(
+    np.arange(window, len(losses) + 1),
+    train_acc,
+    label=f"training batches (running mean of {window})",
+)
 ax_acc.plot(history["val_step"], history["val_acc"], "o-", label="validation images")
 ax_acc.axhline(test_acc, color="k", ls=":", label=f"test accuracy {test_acc:.3f}")
 ax_acc.set(xlabel="step", ylabel="accuracy", title="accuracy (sec. 3.6.2)", ylim=(0, 1))
 ax_acc.legend(fontsize=8)
-counts = np.bincount(10 * y_test + y_pred, minlength=100).reshape(10, 10)  # rows: true class, columns: predicted
+# rows: true class, columns: predicted
+counts = np.bincount(10 * y_test + y_pred, minlength=100).reshape(10, 10)
 confusion = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
 ax_cm.imshow(confusion, cmap="Blues", vmin=0, vmax=1)
 for (a, b), value in np.ndenumerate(confusion):
     if value >= 0.01:
-        ax_cm.text(b, a, f"{value:.2f}", ha="center", va="center", fontsize=6.5, color="white" if value > 0.6 else "black")
-ax_cm.set(xticks=range(10), yticks=range(10), xlabel="predicted class", ylabel="true class",
-          title="confusion matrix, rows normalised (sec. 3.6.3)")
+        ax_cm.text(
+            b,
+            a,
+            f"{value:.2f}",
+            ha="center",
+            va="center",
+            fontsize=6.5,
+            color="white" if value > 0.6 else "black",
+        )
+ax_cm.set(
+    xticks=range(10),
+    yticks=range(10),
+    xlabel="predicted class",
+    ylabel="true class",
+    title="confusion matrix, rows normalised (sec. 3.6.3)",
+)
 ax_cm.set_xticklabels(class_names, rotation=60, fontsize=7)
 ax_cm.set_yticklabels(class_names, fontsize=7)
-show_figure(fig, f"Three panels. Left: the batch loss divided by the first loss ({losses[0]:.2f}) over {len(losses)} steps, "
-                 f"falling to {smooth[-1] / losses[0]:.2f} (running mean), and the validation loss divided by ln 10. Middle: the "
-                 f"accuracy on the training batches and on validation images, rising to {history['val_acc'][-1]:.2f}, and the test "
-                 f"accuracy {test_acc:.3f}. Right: the 10 by 10 confusion matrix with rows normalised; its diagonal, the "
-                 "per-class accuracy, is printed below.")
-print("per-class accuracy (the diagonal):", ", ".join(f"{name} {confusion[c, c]:.2f}" for c, name in enumerate(class_names)))
+show_figure(
+    fig,
+    f"Three panels. Left: the batch loss divided by the first loss ({losses[0]:.2f}) over {len(losses)} steps, "
+    f"falling to {smooth[-1] / losses[0]:.2f} (running mean), and the validation loss divided by ln 10. Middle: the "
+    f"accuracy on the training batches and on validation images, rising to {history['val_acc'][-1]:.2f}, and the test "
+    f"accuracy {test_acc:.3f}. Right: the 10 by 10 confusion matrix with rows normalised; its diagonal, the "
+    "per-class accuracy, is printed below.",
+)
+print(
+    "per-class accuracy (the diagonal):",
+    ", ".join(f"{name} {confusion[c, c]:.2f}" for c, name in enumerate(class_names)),
+)
 mistakes = confusion - np.diag(np.diag(confusion))
-print("hardest classes:", ", ".join(f"{class_names[c]} ({confusion[c, c]:.2f} right, most often taken for "
-                                     f"{class_names[mistakes[c].argmax()]})" for c in np.argsort(np.diag(confusion))[:3]))
+print(
+    "hardest classes:",
+    ", ".join(
+        f"{class_names[c]} ({confusion[c, c]:.2f} right, most often taken for "
+        f"{class_names[mistakes[c].argmax()]})"
+        for c in np.argsort(np.diag(confusion))[:3]
+    ),
+)
 
 # %% [markdown]
 # What the run gave when this chapter was written (seeds fixed; other machines may
@@ -1831,13 +2348,21 @@ viewer
 
 # %%
 use_gpu = (not smoke_test) and backend_name() == "cupy"
-GPU_SKIP = ("skipped: " + ("the notebook is being graded" if smoke_test else
-            "no GPU here (CuPy is not installed or sees no CUDA device). To run this cell: "
-            "pip install 'backproplab[gpu]' on a machine with an NVIDIA GPU; BACKPROPLAB_BACKEND=numpy forces the CPU."))
+GPU_SKIP = "skipped: " + (
+    "the notebook is being graded"
+    if smoke_test
+    else "no GPU here (CuPy is not installed or sees no CUDA device). To run this cell: "
+    "pip install 'backproplab[gpu]' on a machine with an NVIDIA GPU; BACKPROPLAB_BACKEND=numpy forces the CPU."
+)
 if use_gpu:
     import cupy
 
-    print("GPU:", cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(), "| CuPy", cupy.__version__)
+    print(
+        "GPU:",
+        cupy.cuda.runtime.getDeviceProperties(0)["name"].decode(),
+        "| CuPy",
+        cupy.__version__,
+    )
 else:
     print(GPU_SKIP)
 
@@ -1856,21 +2381,35 @@ def gpu_milliseconds(work, repeat=10):
         best = builtins.min(best, cupy.cuda.get_elapsed_time(start, stop))
     return best
 
+
 # %%
 if use_gpu:
-    arrays_host = [rng.standard_normal(shape, dtype=np.float32) for shape in ((100, 32, 14, 14), (64, 32, 5, 5), (64,), (100, 64, 14, 14))]
+    arrays_host = [
+        rng.standard_normal(shape, dtype=np.float32)
+        for shape in ((100, 32, 14, 14), (64, 32, 5, 5), (64,), (100, 64, 14, 14))
+    ]
     x_d, w_d, b_d, dout_d = (cupy.asarray(a) for a in arrays_host)
-    layer_gpu = lambda: conv_backward_im2col(dout_d, conv_forward_im2col(x_d, w_d, b_d, 1, 2)[1])  # noqa: E731
-    layer_cpu = lambda: conv_backward_im2col(arrays_host[3], conv_forward_im2col(*arrays_host[:3], 1, 2)[1])  # noqa: E731
+
+    def layer_gpu():
+        return conv_backward_im2col(dout_d, conv_forward_im2col(x_d, w_d, b_d, 1, 2)[1])
+
+    def layer_cpu():
+        return conv_backward_im2col(arrays_host[3], conv_forward_im2col(*arrays_host[:3], 1, 2)[1])
+
     errors = [rel_error(to_numpy(a), b) for a, b in zip(layer_gpu(), layer_cpu())]
-    print("CuPy against NumPy, relative errors of dx, dw, db (float32):", ", ".join(f"{e:.1e}" for e in errors))
+    print(
+        "CuPy against NumPy, relative errors of dx, dw, db (float32):",
+        ", ".join(f"{e:.1e}" for e in errors),
+    )
     launch = time.perf_counter()
     layer_gpu()
     launch = time.perf_counter() - launch  # WRONG: measures the launch, not the work
     cupy.cuda.Device().synchronize()
-    print(f"Table 3.2's second convolution, forward + backward, batch 100: perf_counter without synchronising "
-          f"{1e3 * launch:.2f} ms (wrong), CUDA events {gpu_milliseconds(layer_gpu):.2f} ms, "
-          f"NumPy {1e3 * best_seconds(layer_cpu):.0f} ms")
+    print(
+        f"Table 3.2's second convolution, forward + backward, batch 100: perf_counter without synchronising "
+        f"{1e3 * launch:.2f} ms (wrong), CUDA events {gpu_milliseconds(layer_gpu):.2f} ms, "
+        f"NumPy {1e3 * best_seconds(layer_cpu):.0f} ms"
+    )
 else:
     print(GPU_SKIP)
 
@@ -1884,10 +2423,12 @@ if use_gpu:
     net_gpu = table_3_2_network(seed=0, keep_prob=0.5, xp=cupy)
     history_gpu = train(net_gpu, X_train, y_train, X_val, y_val, verbose=False, **settings)
     gpu_acc = evaluate(net_gpu, X_test, y_test)[1]
-    print(f"GPU: {len(history_gpu['loss'])} steps in {history_gpu['seconds']:.1f} s "
-          f"({1e3 * history_gpu['seconds'] / len(history_gpu['loss']):.1f} ms per step, with a host copy of the loss "
-          f"every step); test accuracy {gpu_acc:.4f} (CPU: {test_acc:.4f}, "
-          f"{1e3 * history['seconds'] / len(history['loss']):.0f} ms per step)")
+    print(
+        f"GPU: {len(history_gpu['loss'])} steps in {history_gpu['seconds']:.1f} s "
+        f"({1e3 * history_gpu['seconds'] / len(history_gpu['loss']):.1f} ms per step, with a host copy of the loss "
+        f"every step); test accuracy {gpu_acc:.4f} (CPU: {test_acc:.4f}, "
+        f"{1e3 * history['seconds'] / len(history['loss']):.0f} ms per step)"
+    )
 else:
     print(GPU_SKIP)
 
@@ -1908,6 +2449,7 @@ else:
 # reserved names there). A `cupy.RawKernel` with an explicit grid works as well. This
 # exercise is not graded (the grader has no GPU); the cell after it checks your kernel
 # against `im2col` and times both, where a GPU is available.
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch05_im2col_kernel", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def im2col_gpu_kernel(x, kernel_size, stride=1, pad=0):
@@ -1932,7 +2474,8 @@ def im2col_gpu_kernel(x, kernel_size, stride=1, pad=0):
         const int y = oy * S + ky - P, xx = ox * S + kx - P;  // the input position, before padding
         cols = (y >= 0 && y < H && xx >= 0 && xx < W) ? x[(((long long)img * C + ch) * H + y) * W + xx] : (T)0;
         """,
-        "im2col_entry")
+        "im2col_entry",
+    )
     cols = cupy.empty((C * K * K, N * H_out * W_out), dtype=x.dtype)
     kernel(cupy.ascontiguousarray(x).ravel(), N, C, H, W, K, S, P, H_out, W_out, cols)
     return cols
@@ -1944,10 +2487,16 @@ if use_gpu:
     x_k = cupy.asarray(rng.standard_normal((100, 32, 14, 14), dtype=np.float32))
     try:
         for K_k, S_k, P_k in ((5, 1, 2), (3, 2, 1), (2, 3, 0)):
-            same = bool(cupy.array_equal(im2col_gpu_kernel(x_k, K_k, S_k, P_k), im2col(x_k, K_k, S_k, P_k)))
-            print(f"K = {K_k}, S = {S_k}, P = {P_k}: your kernel {'equals' if same else 'DIFFERS FROM'} im2col")
-        print(f"5x5, pad 2, batch 100: im2col (pad + view + copy) {gpu_milliseconds(lambda: im2col(x_k, 5, 1, 2)):.3f} ms, "
-              f"one kernel {gpu_milliseconds(lambda: im2col_gpu_kernel(x_k, 5, 1, 2)):.3f} ms")
+            same = bool(
+                cupy.array_equal(im2col_gpu_kernel(x_k, K_k, S_k, P_k), im2col(x_k, K_k, S_k, P_k))
+            )
+            print(
+                f"K = {K_k}, S = {S_k}, P = {P_k}: your kernel {'equals' if same else 'DIFFERS FROM'} im2col"
+            )
+        print(
+            f"5x5, pad 2, batch 100: im2col (pad + view + copy) {gpu_milliseconds(lambda: im2col(x_k, 5, 1, 2)):.3f} ms, "
+            f"one kernel {gpu_milliseconds(lambda: im2col_gpu_kernel(x_k, 5, 1, 2)):.3f} ms"
+        )
     except NotImplementedError:
         print("im2col_gpu_kernel is not written yet (it is optional).")
 else:

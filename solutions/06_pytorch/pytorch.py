@@ -80,21 +80,34 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
 from backproplab.checks import expect_close
-from backproplab.conv_naive import (conv_backward_naive, conv_forward_naive, max_pool_backward_naive,
-                                    max_pool_forward_naive)
+from backproplab.conv_naive import (
+    conv_backward_naive,
+    conv_forward_naive,
+    max_pool_backward_naive,
+    max_pool_forward_naive,
+)
 from backproplab.datasets import load_fashion_mnist_or_digits, train_val_test
 from backproplab.gradcheck import rel_error
 from backproplab.grading import check, record
-from backproplab.layers import (affine_backward, affine_forward, relu_backward, relu_forward, softmax_loss,
-                                tanh_backward, tanh_forward)
+from backproplab.layers import (
+    affine_backward,
+    affine_forward,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
+    tanh_backward,
+    tanh_forward,
+)
 from backproplab.oracle_explorer import oracle_explorer
 from backproplab.plotting import show_figure
 
 np.set_printoptions(precision=4, suppress=True)
-smoke_test = bool(os.environ.get("NBGRADER_EXECUTION"))  # graded: experiments shrink to a smoke test
+# graded: experiments shrink to a smoke test
+smoke_test = bool(os.environ.get("NBGRADER_EXECUTION"))
 TIGHT = 1e-10  # float64: our layers against PyTorch's
 if smoke_test or (os.cpu_count() or 1) <= 2:
-    torch.set_num_threads(1)  # two threads on two busy cores can make every step 20 times slower (section 7)
+    # two threads on two busy cores can make every step 20 times slower (section 7)
+    torch.set_num_threads(1)
 
 
 def as_numpy(tensor):
@@ -161,7 +174,14 @@ y = torch.tensor(5.0, requires_grad=True)
 z = torch.tensor(-4.0, requires_grad=True)
 q = x + y  # q records grad_fn=AddBackward0 and points to x and y
 f = q * z
-print("f =", f.item(), " f.grad_fn:", f.grad_fn.name(), " its inputs:", [n[0].name() for n in f.grad_fn.next_functions])
+print(
+    "f =",
+    f.item(),
+    " f.grad_fn:",
+    f.grad_fn.name(),
+    " its inputs:",
+    [n[0].name() for n in f.grad_fn.next_functions],
+)
 f.backward()
 print("df/dx, df/dy, df/dz =", x.grad.item(), y.grad.item(), z.grad.item())
 f = (x + y) * z
@@ -169,7 +189,14 @@ f.backward()  # a second backward without zeroing: the gradients ADD, eq. (3)
 print("after a second backward, without zeroing:", x.grad.item(), y.grad.item(), z.grad.item())
 for leaf in (x, y, z):
     leaf.grad = None  # what optimizer.zero_grad() does for every parameter
-print("q is a leaf:", q.is_leaf, "; x is a leaf:", x.is_leaf, "; with torch.no_grad(), (x + y) requires grad:", end=" ")
+print(
+    "q is a leaf:",
+    q.is_leaf,
+    "; x is a leaf:",
+    x.is_leaf,
+    "; with torch.no_grad(), (x + y) requires grad:",
+    end=" ",
+)
 with torch.no_grad():
     print((x + y).requires_grad)
 
@@ -182,6 +209,7 @@ with torch.no_grad():
 # array of that input's shape. It is the oracle for every backward pass we wrote:
 # `torch_vjp(lambda X, W, b: X @ W + b, [X, W, b], dout)` must equal `affine_backward`.
 # (An input that `fn` does not use gets a gradient of zeros.)
+
 
 # %% nbgrader={"grade": false, "grade_id": "ch06_vjp", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def torch_vjp(fn, inputs, dout):
@@ -203,16 +231,31 @@ def torch_vjp(fn, inputs, dout):
 """Seed 004's circuit (x, y, z) = (-2, 5, -4), and ReLU and tanh against chapter 02's backward passes."""
 from backproplab.grading import check
 
-check("circuit", torch_vjp(lambda x, y, z: (x + y) * z, [-2.0, 5.0, -4.0], 1.0), [-4.0, -4.0, 3.0],
-      "the gradients (df/dx, df/dy, df/dz) of f = (x + y) z",
-      hint="make float64 leaf tensors with requires_grad=True, then backward from sum(fn(...) * dout)")
+check(
+    "circuit",
+    torch_vjp(lambda x, y, z: (x + y) * z, [-2.0, 5.0, -4.0], 1.0),
+    [-4.0, -4.0, 3.0],
+    "the gradients (df/dx, df/dy, df/dz) of f = (x + y) z",
+    hint="make float64 leaf tensors with requires_grad=True, then backward from sum(fn(...) * dout)",
+)
 rng = np.random.default_rng(60)
 x_v, dout_v = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
-check("relu", torch_vjp(torch.relu, [x_v], dout_v), [relu_backward(dout_v, relu_forward(x_v)[1])],
-      "the list [ReLU gradient] for x of shape (3, 4)", tol=TIGHT,
-      hint="one gradient per input, with the input's shape; dout multiplies every output: backward from (out * dout).sum()")
-check("tanh", torch_vjp(torch.tanh, [x_v], dout_v), [tanh_backward(dout_v, tanh_forward(x_v)[1])],
-      "the list [tanh gradient] for x of shape (3, 4)", tol=TIGHT, hint="a sum, not a mean, of out * dout: eq. (2)")
+check(
+    "relu",
+    torch_vjp(torch.relu, [x_v], dout_v),
+    [relu_backward(dout_v, relu_forward(x_v)[1])],
+    "the list [ReLU gradient] for x of shape (3, 4)",
+    tol=TIGHT,
+    hint="one gradient per input, with the input's shape; dout multiplies every output: backward from (out * dout).sum()",
+)
+check(
+    "tanh",
+    torch_vjp(torch.tanh, [x_v], dout_v),
+    [tanh_backward(dout_v, tanh_forward(x_v)[1])],
+    "the list [tanh gradient] for x of shape (3, 4)",
+    tol=TIGHT,
+    hint="a sum, not a mean, of out * dout: eq. (2)",
+)
 print("torch_vjp: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_vjp_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -223,23 +266,46 @@ from backproplab.grading import record
 rng_h = np.random.default_rng(6001)
 X_h, W_h, b_h = (rng_h.normal(size=(5, 4)), rng_h.normal(size=(4, 3)), rng_h.normal(size=3))
 dout_h = rng_h.normal(size=(5, 3))
-record("affine", torch_vjp(lambda X, W, b: X @ W + b, [X_h, W_h, b_h], dout_h), tol=TIGHT,
-       about="[dX, dW, db] of the affine layer X @ W + b, X (5, 4), W (4, 3)")
+record(
+    "affine",
+    torch_vjp(lambda X, W, b: X @ W + b, [X_h, W_h, b_h], dout_h),
+    tol=TIGHT,
+    about="[dX, dW, db] of the affine layer X @ W + b, X (5, 4), W (4, 3)",
+)
 scores_h, y_h = (rng_h.normal(size=(6, 4)), rng_h.integers(0, 4, size=6))
-record("softmax", torch_vjp(lambda s: F.cross_entropy(s, torch.as_tensor(y_h)), [scores_h], 1.0), tol=TIGHT,
-       about="[dscores] of the mean cross-entropy of 6 rows of 4 scores")
-x_h, w_h, bc_h = (rng_h.normal(size=(2, 3, 7, 6)), rng_h.normal(size=(4, 3, 3, 2)), rng_h.normal(size=4))
+record(
+    "softmax",
+    torch_vjp(lambda s: F.cross_entropy(s, torch.as_tensor(y_h)), [scores_h], 1.0),
+    tol=TIGHT,
+    about="[dscores] of the mean cross-entropy of 6 rows of 4 scores",
+)
+x_h, w_h, bc_h = (
+    rng_h.normal(size=(2, 3, 7, 6)),
+    rng_h.normal(size=(4, 3, 3, 2)),
+    rng_h.normal(size=4),
+)
 out_h, cache_h = conv_forward_naive(x_h, w_h, bc_h, 2, 1)
 dout_h = rng_h.normal(size=out_h.shape)
-record("conv", torch_vjp(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), [x_h, w_h, bc_h], dout_h), tol=TIGHT,
-       about="[dx, dw, db] of a convolution, x (2, 3, 7, 6), w (4, 3, 3, 2), stride 2, padding 1")
+record(
+    "conv",
+    torch_vjp(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), [x_h, w_h, bc_h], dout_h),
+    tol=TIGHT,
+    about="[dx, dw, db] of a convolution, x (2, 3, 7, 6), w (4, 3, 3, 2), stride 2, padding 1",
+)
 xp_h = rng_h.normal(size=(2, 2, 6, 6))
 outp_h, cachep_h = max_pool_forward_naive(xp_h, 2, 2)
 doutp_h = rng_h.normal(size=outp_h.shape)
-record("pool", torch_vjp(lambda x: F.max_pool2d(x, 2, 2), [xp_h], doutp_h), tol=TIGHT,
-       about="[dx] of 2x2 max pooling with stride 2")
-recorded_h = record("unused", torch_vjp(lambda a, b: 3.0 * a, [np.ones(2), np.ones(3)], np.ones(2)),
-                    about="[da, db] of 3a, a function that does not use its input b (db: zeros of b's shape)")
+record(
+    "pool",
+    torch_vjp(lambda x: F.max_pool2d(x, 2, 2), [xp_h], doutp_h),
+    tol=TIGHT,
+    about="[dx] of 2x2 max pooling with stride 2",
+)
+recorded_h = record(
+    "unused",
+    torch_vjp(lambda a, b: 3.0 * a, [np.ones(2), np.ones(3)], np.ones(2)),
+    about="[da, db] of 3a, a function that does not use its input b (db: zeros of b's shape)",
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -264,6 +330,7 @@ recorded_h = record("unused", torch_vjp(lambda a, b: 3.0 * a, [np.ones(2), np.on
 # dtype of `W` (float64 in the tests). Copy the numbers in under `torch.no_grad()` (with
 # `param.copy_(...)`), so that the copy is not recorded by autograd.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch06_linear", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def linear_from_ours(W, b):
     """nn.Linear computing X @ W + b, eq. (4). W: (D, M), b: (M,) NumPy arrays; weight (M, D), in W's dtype."""
@@ -286,15 +353,36 @@ rng = np.random.default_rng(61)
 for D_v, M_v in ((3, 3), (4, 2)):
     X_v, W_v, b_v = rng.normal(size=(2, D_v)), rng.normal(size=(D_v, M_v)), rng.normal(size=M_v)
     layer = linear_from_ours(W_v, b_v)
-    check(f"is_linear_{D_v}{M_v}", isinstance(layer, nn.Linear), True, "linear_from_ours returns an nn.Linear")
-    check(f"weight_shape_{D_v}{M_v}", list(layer.weight.shape), [M_v, D_v], f"nn.Linear's weight shape for W of shape {W_v.shape}",
-          hint="PyTorch keeps one row per output unit: weight is (M, D) = W.T")
+    check(
+        f"is_linear_{D_v}{M_v}",
+        isinstance(layer, nn.Linear),
+        True,
+        "linear_from_ours returns an nn.Linear",
+    )
+    check(
+        f"weight_shape_{D_v}{M_v}",
+        list(layer.weight.shape),
+        [M_v, D_v],
+        f"nn.Linear's weight shape for W of shape {W_v.shape}",
+        hint="PyTorch keeps one row per output unit: weight is (M, D) = W.T",
+    )
     out_v = layer(torch.as_tensor(X_v))
-    check(f"out_{D_v}{M_v}", as_numpy(out_v), affine_forward(X_v, W_v, b_v)[0], f"the layer's output for W {W_v.shape}",
-          tol=TIGHT, hint="copy W.T (a transpose), not W.reshape(M, D) (a relabelling) and not W itself")
+    check(
+        f"out_{D_v}{M_v}",
+        as_numpy(out_v),
+        affine_forward(X_v, W_v, b_v)[0],
+        f"the layer's output for W {W_v.shape}",
+        tol=TIGHT,
+        hint="copy W.T (a transpose), not W.reshape(M, D) (a relabelling) and not W itself",
+    )
     out_v.sum().backward()
-    check(f"dweight_{D_v}{M_v}", as_numpy(layer.weight.grad), affine_backward(np.ones((2, M_v)), (X_v, W_v))[1].T,
-          f"weight.grad (dW transposed) for W {W_v.shape}", tol=TIGHT)
+    check(
+        f"dweight_{D_v}{M_v}",
+        as_numpy(layer.weight.grad),
+        affine_backward(np.ones((2, M_v)), (X_v, W_v))[1].T,
+        f"weight.grad (dW transposed) for W {W_v.shape}",
+        tol=TIGHT,
+    )
 print("linear_from_ours: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_linear_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -304,17 +392,33 @@ from backproplab.grading import record
 ### BEGIN HIDDEN TESTS
 rng_h = np.random.default_rng(6002)
 for N_h, D_h, M_h in ((5, 7, 3), (1, 2, 6), (4, 5, 5)):
-    X_h, W_h, b_h = (rng_h.normal(size=(N_h, D_h)), rng_h.normal(size=(D_h, M_h)), rng_h.normal(size=M_h))
+    X_h, W_h, b_h = (
+        rng_h.normal(size=(N_h, D_h)),
+        rng_h.normal(size=(D_h, M_h)),
+        rng_h.normal(size=M_h),
+    )
     layer_h = linear_from_ours(W_h, b_h)
-    record(f"dtype_{N_h}{D_h}{M_h}", str(layer_h.weight.dtype), about=f"the weight's dtype for a float64 W {W_h.shape}")
+    record(
+        f"dtype_{N_h}{D_h}{M_h}",
+        str(layer_h.weight.dtype),
+        about=f"the weight's dtype for a float64 W {W_h.shape}",
+    )
     tX_h = torch.tensor(X_h, requires_grad=True)
     out_h = layer_h(tX_h)
-    record(f"out_{N_h}{D_h}{M_h}", as_numpy(out_h), tol=TIGHT, about=f"the output for X {X_h.shape}, W {W_h.shape}")
+    record(
+        f"out_{N_h}{D_h}{M_h}",
+        as_numpy(out_h),
+        tol=TIGHT,
+        about=f"the output for X {X_h.shape}, W {W_h.shape}",
+    )
     dout_h = rng_h.normal(size=(N_h, M_h))
     out_h.backward(torch.as_tensor(dout_h))
-    recorded_h = record(f"grads_{N_h}{D_h}{M_h}",
-                        [as_numpy(tX_h.grad), as_numpy(layer_h.weight.grad), as_numpy(layer_h.bias.grad)], tol=TIGHT,
-                        about=f"[dX, weight.grad (= dW transposed), bias.grad] for X {X_h.shape}, W {W_h.shape}")
+    recorded_h = record(
+        f"grads_{N_h}{D_h}{M_h}",
+        [as_numpy(tX_h.grad), as_numpy(layer_h.weight.grad), as_numpy(layer_h.bias.grad)],
+        tol=TIGHT,
+        about=f"[dX, weight.grad (= dW transposed), bias.grad] for X {X_h.shape}, W {W_h.shape}",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -342,6 +446,7 @@ for N_h, D_h, M_h in ((5, 7, 3), (1, 2, 6), (4, 5, 5)):
 # Return an `nn.Conv2d` that computes chapter 04's `conv_forward_naive(x, w, b, stride, pad)`,
 # in `w`'s dtype, for any kernel height and width.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch06_conv", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv2d_from_ours(w, b, stride=1, pad=0):
     """nn.Conv2d computing eq. (5) like conv_forward_naive. w: (F, C, KH, KW), b: (F,) NumPy arrays."""
@@ -364,19 +469,35 @@ x_v = np.arange(16.0).reshape(1, 1, 4, 4)
 w_v, b_v = np.array([[[[1.0, 2.0], [0.0, -1.0]]]]), np.array([0.5])
 layer = conv2d_from_ours(w_v, b_v, stride=1, pad=1)
 check("is_conv2d", isinstance(layer, nn.Conv2d), True, "conv2d_from_ours returns an nn.Conv2d")
-check("out_hand", as_numpy(layer(torch.as_tensor(x_v))), conv_forward_naive(x_v, w_v, b_v, 1, 1)[0],
-      "the output (1, 1, 5, 5) for a 4x4 image, the 2x2 kernel [[1, 2], [0, -1]], padding 1", tol=TIGHT,
-      hint="pass padding=pad and stride=stride; conv_forward_naive is a cross-correlation, like nn.Conv2d: copy w as it is")
+check(
+    "out_hand",
+    as_numpy(layer(torch.as_tensor(x_v))),
+    conv_forward_naive(x_v, w_v, b_v, 1, 1)[0],
+    "the output (1, 1, 5, 5) for a 4x4 image, the 2x2 kernel [[1, 2], [0, -1]], padding 1",
+    tol=TIGHT,
+    hint="pass padding=pad and stride=stride; conv_forward_naive is a cross-correlation, like nn.Conv2d: copy w as it is",
+)
 rng = np.random.default_rng(62)
 x_v, w_v, b_v = rng.normal(size=(2, 3, 7, 7)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
 layer = conv2d_from_ours(w_v, b_v, stride=2, pad=1)
 out_t = layer(torch.as_tensor(x_v))
 want_v, cache_v = conv_forward_naive(x_v, w_v, b_v, 2, 1)
-check("out_strided", as_numpy(out_t), want_v, "the output for x (2, 3, 7, 7), w (4, 3, 3, 3), stride 2, padding 1", tol=TIGHT)
+check(
+    "out_strided",
+    as_numpy(out_t),
+    want_v,
+    "the output for x (2, 3, 7, 7), w (4, 3, 3, 3), stride 2, padding 1",
+    tol=TIGHT,
+)
 dout_v = rng.normal(size=want_v.shape)
 out_t.backward(torch.as_tensor(dout_v))
-check("dweight", as_numpy(layer.weight.grad), conv_backward_naive(dout_v, cache_v)[1],
-      "weight.grad against conv_backward_naive's dw", tol=TIGHT)
+check(
+    "dweight",
+    as_numpy(layer.weight.grad),
+    conv_backward_naive(dout_v, cache_v)[1],
+    "weight.grad against conv_backward_naive's dw",
+    tol=TIGHT,
+)
 print("conv2d_from_ours: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_conv_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -393,15 +514,22 @@ for xs_h, ws_h, s_h, p_h in (
     x_h, w_h, b_h = (rng_h.normal(size=xs_h), rng_h.normal(size=ws_h), rng_h.normal(size=ws_h[0]))
     layer_h = conv2d_from_ours(w_h, b_h, stride=s_h, pad=p_h)
     case_h = f"x {xs_h}, w {ws_h}, stride {s_h}, padding {p_h}"
-    record(f"dtype_{xs_h}_{ws_h}", str(layer_h.weight.dtype), about=f"the weight's dtype for a float64 w, {case_h}")
+    record(
+        f"dtype_{xs_h}_{ws_h}",
+        str(layer_h.weight.dtype),
+        about=f"the weight's dtype for a float64 w, {case_h}",
+    )
     tx_h = torch.tensor(x_h, requires_grad=True)
     out_h = layer_h(tx_h)
     record(f"out_{xs_h}_{ws_h}", as_numpy(out_h), tol=TIGHT, about=f"the output for {case_h}")
     dout_h = rng_h.normal(size=out_h.shape)
     out_h.backward(torch.as_tensor(dout_h))
-    recorded_h = record(f"grads_{xs_h}_{ws_h}",
-                        [as_numpy(tx_h.grad), as_numpy(layer_h.weight.grad), as_numpy(layer_h.bias.grad)], tol=TIGHT,
-                        about=f"[dx, dw, db] for {case_h}")
+    recorded_h = record(
+        f"grads_{xs_h}_{ws_h}",
+        [as_numpy(tx_h.grad), as_numpy(layer_h.weight.grad), as_numpy(layer_h.bias.grad)],
+        tol=TIGHT,
+        about=f"[dx, dw, db] for {case_h}",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -436,25 +564,39 @@ for xs_h, ws_h, s_h, p_h in (
 rng = np.random.default_rng(6)
 scores_demo, y_demo = rng.normal(size=(8, 10)), rng.integers(0, 10, size=8)
 (d_mean,) = torch_vjp(lambda s: F.cross_entropy(s, torch.as_tensor(y_demo)), [scores_demo], 1.0)
-(d_sum,) = torch_vjp(lambda s: F.cross_entropy(s, torch.as_tensor(y_demo), reduction="sum"), [scores_demo], 1.0)
+(d_sum,) = torch_vjp(
+    lambda s: F.cross_entropy(s, torch.as_tensor(y_demo), reduction="sum"), [scores_demo], 1.0
+)
 ours = softmax_loss(scores_demo, y_demo)[1]
-print(f"relative error of torch's dscores (mean) against softmax_loss: {rel_error(d_mean, ours):.1e}")
-print(f"reduction='sum' gives {float(np.mean(d_sum / np.where(ours == 0, 1, ours))):.3g} times ours (N = {len(y_demo)})")
+print(
+    f"relative error of torch's dscores (mean) against softmax_loss: {rel_error(d_mean, ours):.1e}"
+)
+print(
+    f"reduction='sum' gives {float(np.mean(d_sum / np.where(ours == 0, 1, ours))):.3g} times ours (N = {len(y_demo)})"
+)
 try:
     expect_close(d_sum, ours, "dscores with reduction='sum'")
 except AssertionError as err:
     print("what a test would say:", err)
-x_demo, w_demo, b_demo = rng.normal(size=(4, 16, 14, 14)), rng.normal(size=(32, 16, 5, 5)), rng.normal(size=32)
+x_demo, w_demo, b_demo = (
+    rng.normal(size=(4, 16, 14, 14)),
+    rng.normal(size=(32, 16, 5, 5)),
+    rng.normal(size=32),
+)
 ours64 = conv_forward_naive(x_demo, w_demo, b_demo, 1, 2)[0]
 for dtype in (torch.float64, torch.float32):
     conv_demo = conv2d_from_ours(w_demo, b_demo, stride=1, pad=2).to(dtype)
     with torch.no_grad():  # evaluation only
         theirs = as_numpy(conv_demo(torch.as_tensor(x_demo, dtype=dtype)))
-    print(f"nn.Conv2d in {str(dtype):14s} against our float64 loops: relative error {rel_error(theirs, ours64):.1e}")
+    print(
+        f"nn.Conv2d in {str(dtype):14s} against our float64 loops: relative error {rel_error(theirs, ours64):.1e}"
+    )
 flipped = conv2d_from_ours(w_demo[:, :, ::-1, ::-1].copy(), b_demo, stride=1, pad=2)
 with torch.no_grad():
-    print(f"with the kernels flipped (a true convolution): relative error "
-          f"{rel_error(as_numpy(flipped(torch.as_tensor(x_demo))), ours64):.2f}")
+    print(
+        f"with the kernels flipped (a true convolution): relative error "
+        f"{rel_error(as_numpy(flipped(torch.as_tensor(x_demo))), ours64):.2f}"
+    )
 
 # %% [markdown]
 # **Explore: the oracle explorer.** The panel below puts our layer and the PyTorch layer built by
@@ -587,6 +729,7 @@ explorer
 # - `Table32Net(keep_prob=0.5)`: `conv1`, `conv2`, `fc1`, `dropout`, `fc2`.
 # - `Seed003Net()`: `cnn1`, `batch_norm1`, `cnn2`, `batch_norm2`, `fc1`, `fc2` (seed 003's names).
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch06_modules", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class Table32Net(nn.Module):
     """Seed 001's Table 3.2 network, 3,274,634 parameters, eq. (7). X: (N, 1, 28, 28) -> scores (N, 10).
@@ -646,27 +789,62 @@ class Seed003Net(nn.Module):
 from backproplab.grading import check
 
 torch.manual_seed(63)
-for cls, count, shapes in ((Table32Net, 3_274_634, {"conv1": [32, 1, 5, 5], "conv2": [64, 32, 5, 5], "fc1": [1024, 3136],
-                                                    "fc2": [10, 1024]}),
-                           (Seed003Net, 954_002, {"cnn1": [8, 1, 3, 3], "batch_norm1": [8], "cnn2": [32, 8, 5, 5],
-                                                  "batch_norm2": [32], "fc1": [600, 1568], "fc2": [10, 600]})):
+for cls, count, shapes in (
+    (
+        Table32Net,
+        3_274_634,
+        {"conv1": [32, 1, 5, 5], "conv2": [64, 32, 5, 5], "fc1": [1024, 3136], "fc2": [10, 1024]},
+    ),
+    (
+        Seed003Net,
+        954_002,
+        {
+            "cnn1": [8, 1, 3, 3],
+            "batch_norm1": [8],
+            "cnn2": [32, 8, 5, 5],
+            "batch_norm2": [32],
+            "fc1": [600, 1568],
+            "fc2": [10, 600],
+        },
+    ),
+):
     model = cls()
-    check(f"{cls.__name__}_params", builtins.sum(p.numel() for p in model.parameters()), count,
-          f"the number of parameters of {cls.__name__}", tol=0,
-          hint="eq. (7): every layer's weights and biases (batch norm: a scale and a shift per channel)")
-    check(f"{cls.__name__}_layer_names", {name: hasattr(model, name) for name in shapes}, {name: True for name in shapes},
-          f"{cls.__name__} has the layers named " + ", ".join(shapes), hint="use the attribute names of the exercise")
-    check(f"{cls.__name__}_weight_shapes", {name: list(getattr(model, name).weight.shape) for name in shapes}, shapes,
-          f"the weight shapes of {cls.__name__}'s layers",
-          hint="nn.Linear's weight is (out, in); nn.Conv2d's is (out channels, in channels, KH, KW)")
+    check(
+        f"{cls.__name__}_params",
+        builtins.sum(p.numel() for p in model.parameters()),
+        count,
+        f"the number of parameters of {cls.__name__}",
+        tol=0,
+        hint="eq. (7): every layer's weights and biases (batch norm: a scale and a shift per channel)",
+    )
+    check(
+        f"{cls.__name__}_layer_names",
+        {name: hasattr(model, name) for name in shapes},
+        {name: True for name in shapes},
+        f"{cls.__name__} has the layers named " + ", ".join(shapes),
+        hint="use the attribute names of the exercise",
+    )
+    check(
+        f"{cls.__name__}_weight_shapes",
+        {name: list(getattr(model, name).weight.shape) for name in shapes},
+        shapes,
+        f"the weight shapes of {cls.__name__}'s layers",
+        hint="nn.Linear's weight is (out, in); nn.Conv2d's is (out channels, in channels, KH, KW)",
+    )
     scores = model.eval()(torch.randn(3, 1, 28, 28))
-    check(f"{cls.__name__}_scores_shape", list(scores.shape), [3, 10], f"the shape of {cls.__name__}'s scores for 3 images",
-          hint="the flattened size is 64*7*7 = 3136 (Table 3.2) and 32*7*7 = 1568 (seed 003: padding 2, not 1)")
+    check(
+        f"{cls.__name__}_scores_shape",
+        list(scores.shape),
+        [3, 10],
+        f"the shape of {cls.__name__}'s scores for 3 images",
+        hint="the flattened size is 64*7*7 = 3136 (Table 3.2) and 32*7*7 = 1568 (seed 003: padding 2, not 1)",
+    )
 print("Table32Net, Seed003Net: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_modules_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Both forward passes with weights the test sets layer by layer (eval and train mode), and dropout's p for keep_prob 0.8."""
 from backproplab.grading import record
+
 
 ### BEGIN HIDDEN TESTS
 def set_weights_h(net_h, names_h, seed_h):
@@ -676,34 +854,66 @@ def set_weights_h(net_h, names_h, seed_h):
         for name_h in names_h:
             layer_h = getattr(net_h, name_h)
             shape_h = layer_h.weight.shape
-            if len(shape_h) > 1:  # a convolution or a dense layer: the size of a default initialisation
-                layer_h.weight.copy_(torch.randn(shape_h, generator=gen_h, dtype=torch.float64) / np.sqrt(shape_h[1:].numel()))
+            # a convolution or a dense layer: the size of a default initialisation
+            if len(shape_h) > 1:
+                layer_h.weight.copy_(
+                    torch.randn(shape_h, generator=gen_h, dtype=torch.float64)
+                    / np.sqrt(shape_h[1:].numel())
+                )
             else:  # batch norm's scale
-                layer_h.weight.copy_(1.0 + 0.2 * torch.randn(shape_h, generator=gen_h, dtype=torch.float64))
-            layer_h.bias.copy_(0.1 * torch.randn(layer_h.bias.shape, generator=gen_h, dtype=torch.float64))
+                layer_h.weight.copy_(
+                    1.0 + 0.2 * torch.randn(shape_h, generator=gen_h, dtype=torch.float64)
+                )
+            layer_h.bias.copy_(
+                0.1 * torch.randn(layer_h.bias.shape, generator=gen_h, dtype=torch.float64)
+            )
             if isinstance(layer_h, nn.BatchNorm2d):
-                layer_h.running_mean.copy_(0.1 * torch.randn(shape_h, generator=gen_h, dtype=torch.float64))
-                layer_h.running_var.copy_(0.5 + torch.rand(shape_h, generator=gen_h, dtype=torch.float64))
+                layer_h.running_mean.copy_(
+                    0.1 * torch.randn(shape_h, generator=gen_h, dtype=torch.float64)
+                )
+                layer_h.running_var.copy_(
+                    0.5 + torch.rand(shape_h, generator=gen_h, dtype=torch.float64)
+                )
 
 
 torch.manual_seed(6004)
 X_h = torch.randn(4, 1, 28, 28, dtype=torch.float64)
 net_h = Table32Net(keep_prob=0.8).double()
 drops_h = [m_h.p for m_h in net_h.modules() if isinstance(m_h, nn.Dropout)]
-record("dropout_p", drops_h, about="the p of every nn.Dropout in Table32Net(keep_prob=0.8) (one, the drop probability)")
+record(
+    "dropout_p",
+    drops_h,
+    about="the p of every nn.Dropout in Table32Net(keep_prob=0.8) (one, the drop probability)",
+)
 set_weights_h(net_h, ("conv1", "conv2", "fc1", "fc2"), 60041)
 with torch.no_grad():
     got_h = net_h.eval()(X_h)
-    record("table32_eval", as_numpy(got_h), tol=TIGHT, about="Table32Net's scores in eval mode, with weights the test set")
-    record("table32_train_differs", rel_error(as_numpy(net_h.train()(X_h)), as_numpy(got_h)) > 1e-06,
-           about="Table32Net's scores in train mode differ from eval mode (is the dropout layer used in forward?)")
+    record(
+        "table32_eval",
+        as_numpy(got_h),
+        tol=TIGHT,
+        about="Table32Net's scores in eval mode, with weights the test set",
+    )
+    record(
+        "table32_train_differs",
+        rel_error(as_numpy(net_h.train()(X_h)), as_numpy(got_h)) > 1e-06,
+        about="Table32Net's scores in train mode differ from eval mode (is the dropout layer used in forward?)",
+    )
 seed_h = Seed003Net().double()
 set_weights_h(seed_h, ("cnn1", "batch_norm1", "cnn2", "batch_norm2", "fc1", "fc2"), 60042)
 with torch.no_grad():
-    record("seed003_train", as_numpy(seed_h.train()(X_h)), tol=TIGHT,
-           about="Seed003Net's scores in train mode (batch statistics), with weights the test set")
-    recorded_h = record("seed003_eval", as_numpy(seed_h.eval()(X_h)), tol=TIGHT,
-                        about="Seed003Net's scores in eval mode (running statistics after one training batch)")
+    record(
+        "seed003_train",
+        as_numpy(seed_h.train()(X_h)),
+        tol=TIGHT,
+        about="Seed003Net's scores in train mode (batch statistics), with weights the test set",
+    )
+    recorded_h = record(
+        "seed003_eval",
+        as_numpy(seed_h.eval()(X_h)),
+        tol=TIGHT,
+        about="Seed003Net's scores in eval mode (running statistics after one training batch)",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -750,6 +960,7 @@ with torch.no_grad():
 #
 # ### Exercise 6 (implement): `train_step`
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch06_train_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def train_step(model, X, y, optimizer, loss_fn):
     """One optimisation step on the batch (X, y) in training mode; returns the batch's loss as a float.
@@ -790,13 +1001,29 @@ for step in builtins.range(3):
     ref_loss = loss_fn(reference(X_v), y_v)
     ref_loss.backward()
     ref_optimizer.step()
-    check(f"loss_{step}_is_float", isinstance(loss, builtins.float), True,
-          f"train_step returns the loss of step {step + 1} as a Python float (loss.item())")
-    check(f"loss_{step}", loss, ref_loss.item(), f"the loss of step {step + 1}", tol=TIGHT,
-          hint="model.train() first (dropout on), then zero_grad, forward, loss, backward, step")
+    check(
+        f"loss_{step}_is_float",
+        isinstance(loss, builtins.float),
+        True,
+        f"train_step returns the loss of step {step + 1} as a Python float (loss.item())",
+    )
+    check(
+        f"loss_{step}",
+        loss,
+        ref_loss.item(),
+        f"the loss of step {step + 1}",
+        tol=TIGHT,
+        hint="model.train() first (dropout on), then zero_grad, forward, loss, backward, step",
+    )
 for (name, p), p_ref in zip(model.named_parameters(), reference.parameters()):
-    check(f"param_{name}", as_numpy(p), as_numpy(p_ref), f"parameter {name} after 3 steps", tol=TIGHT,
-          hint="zero the gradients every step (they accumulate), and call backward BEFORE optimizer.step()")
+    check(
+        f"param_{name}",
+        as_numpy(p),
+        as_numpy(p_ref),
+        f"parameter {name} after 3 steps",
+        tol=TIGHT,
+        hint="zero the gradients every step (they accumulate), and call backward BEFORE optimizer.step()",
+    )
 print("train_step: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_train_step_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -806,7 +1033,12 @@ from backproplab.grading import record
 ### BEGIN HIDDEN TESTS
 torch.manual_seed(6005)
 model_h = nn.Sequential(
-    nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(), nn.Dropout(0.3), nn.Linear(3 * 5 * 4, 4)
+    nn.Conv2d(2, 3, 3, padding=1),
+    nn.BatchNorm2d(3),
+    nn.ReLU(),
+    nn.Flatten(),
+    nn.Dropout(0.3),
+    nn.Linear(3 * 5 * 4, 4),
 ).double()
 opt_h = torch.optim.Adam(model_h.parameters(), lr=0.01)
 loss_fn_h = nn.CrossEntropyLoss()
@@ -814,11 +1046,21 @@ X_h, y_h = (torch.randn(7, 2, 5, 4, dtype=torch.float64), torch.randint(0, 4, (7
 model_h.eval()
 for step_h in builtins.range(4):
     torch.manual_seed(200 + step_h)
-    record(f"loss_{step_h}", train_step(model_h, X_h, y_h, opt_h, loss_fn_h), tol=TIGHT,
-           about=f"the loss of Adam step {step_h + 1} (a CNN with batch norm and dropout, handed over in eval mode)")
-record("state", {name_h: as_numpy(p_h.double()) for name_h, p_h in model_h.state_dict().items()}, tol=TIGHT,
-       about="the state_dict (parameters and batch norm statistics) after 4 Adam steps")
-recorded_h = record("training_mode", model_h.training, about="the model is in training mode after train_step")
+    record(
+        f"loss_{step_h}",
+        train_step(model_h, X_h, y_h, opt_h, loss_fn_h),
+        tol=TIGHT,
+        about=f"the loss of Adam step {step_h + 1} (a CNN with batch norm and dropout, handed over in eval mode)",
+    )
+record(
+    "state",
+    {name_h: as_numpy(p_h.double()) for name_h, p_h in model_h.state_dict().items()},
+    tol=TIGHT,
+    about="the state_dict (parameters and batch norm statistics) after 4 Adam steps",
+)
+recorded_h = record(
+    "training_mode", model_h.training, about="the model is in training mode after train_step"
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -828,6 +1070,7 @@ recorded_h = record("training_mode", model_h.training, about="the model is in tr
 # row once (`logits.topk(k, dim=1)` returns them largest first), compare them with the labels,
 # and for each $k$ count the rows with a hit among their first $k$. Return Python floats.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch06_topk", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def topk_accuracy(logits, y, ks=(1, 5)):
     """Top-k accuracies, eq. (8). logits: (N, K) scores, y: (N,) int64 labels; ks: the k's (each <= K).
@@ -835,7 +1078,8 @@ def topk_accuracy(logits, y, ks=(1, 5)):
     Returns a list of floats, one per k: the fraction of rows whose true class is among the k largest logits.
     """
     ### BEGIN SOLUTION
-    top = logits.topk(max(ks), dim=1).indices  # (N, max k): the classes of each row, largest score first
+    # (N, max k): the classes of each row, largest score first
+    top = logits.topk(max(ks), dim=1).indices
     hits = top == y[:, None]  # (N, max k): at most one True per row
     return [hits[:, :k].any(dim=1).float().mean().item() for k in ks]
     ### END SOLUTION
@@ -845,14 +1089,30 @@ def topk_accuracy(logits, y, ks=(1, 5)):
 """Four rows of six scores by hand: top-1 = 0.25, top-2 = 0.5, top-5 = 0.75."""
 from backproplab.grading import check
 
-logits_v = torch.tensor([[0.1, 2.0, 0.3, 1.5, -1.0, 0.0],  # true class 3 is second: in the top 2, not the top 1
-                         [3.0, 0.2, 0.1, 0.0, 0.5, 0.4],  # true class 0 is first
-                         [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],  # true class 0 is last: not even in the top 5
-                         [1.0, 0.9, 0.8, 0.7, 0.6, 0.5]])  # true class 4 is fifth
+# true class 3 is second: in the top 2, not the top 1
+logits_v = torch.tensor(
+    [
+        [0.1, 2.0, 0.3, 1.5, -1.0, 0.0],
+        [3.0, 0.2, 0.1, 0.0, 0.5, 0.4],  # true class 0 is first
+        # true class 0 is last: not even in the top 5
+        [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
+        [1.0, 0.9, 0.8, 0.7, 0.6, 0.5],
+    ]
+)  # true class 4 is fifth
 y_v = torch.tensor([3, 0, 0, 4])
-check("acc_125", topk_accuracy(logits_v, y_v, ks=(1, 2, 5)), [0.25, 0.5, 0.75], "[top-1, top-2, top-5] of the four rows",
-      hint="one float per k; topk along each row (dim=1, over the classes), then: is the label among the first k?")
-check("acc_default", topk_accuracy(logits_v, y_v), [0.25, 0.75], "[top-1, top-5] with the default ks=(1, 5)")
+check(
+    "acc_125",
+    topk_accuracy(logits_v, y_v, ks=(1, 2, 5)),
+    [0.25, 0.5, 0.75],
+    "[top-1, top-2, top-5] of the four rows",
+    hint="one float per k; topk along each row (dim=1, over the classes), then: is the label among the first k?",
+)
+check(
+    "acc_default",
+    topk_accuracy(logits_v, y_v),
+    [0.25, 0.75],
+    "[top-1, top-5] with the default ks=(1, 5)",
+)
 print("topk_accuracy: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_topk_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
@@ -864,8 +1124,12 @@ gen_h = torch.Generator().manual_seed(6006)
 for N_h, K_h, ks_h in ((50, 10, (1, 3, 5, 10)), (7, 12, (2,)), (12, 5, (5, 1))):
     logits_h = torch.randn(N_h, K_h, generator=gen_h)
     y_h = torch.randint(0, K_h, (N_h,), generator=gen_h)
-    recorded_h = record(f"acc_{N_h}_{K_h}", topk_accuracy(logits_h, y_h, ks=ks_h), tol=1e-6,
-                        about=f"the top-k accuracies for ks={ks_h} of {N_h} random rows of {K_h} scores")
+    recorded_h = record(
+        f"acc_{N_h}_{K_h}",
+        topk_accuracy(logits_h, y_h, ks=ks_h),
+        tol=1e-6,
+        about=f"the top-k accuracies for ks={ks_h} of {N_h} random rows of {K_h} scores",
+    )
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -878,6 +1142,7 @@ for N_h, K_h, ks_h in ((50, 10, (1, 3, 5, 10)), (7, 12, (2,)), (12, 5, (5, 1))):
 # in different modes — chapter 07 keeps the batch norm layers of a frozen backbone in eval mode
 # while the rest trains — and `model.train(True)` would switch them all back to training.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch06_evaluate", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def evaluate(model, loader, loss_fn):
     """Mean loss per example, top-1 and top-5 accuracy of model over the batches (X, y) of loader, eq. (9).
@@ -886,14 +1151,16 @@ def evaluate(model, loader, loss_fn):
     Returns {"loss": float, "top1": float, "top5": float}.
     """
     ### BEGIN SOLUTION
-    modes = [(module, module.training) for module in model.modules()]  # the model and every sub-module
+    # the model and every sub-module
+    modes = [(module, module.training) for module in model.modules()]
     model.eval()  # dropout off, batch norm on its running statistics
     total_loss, total_top1, total_top5, count = 0.0, 0.0, 0.0, 0
     with torch.no_grad():  # no graph: faster, and less memory
         for X, y in loader:
             logits = model(X)
             top1, top5 = topk_accuracy(logits, y, ks=(1, min(5, logits.shape[1])))
-            total_loss += loss_fn(logits, y).item() * len(y)  # the batch's mean, weighted by its size
+            # the batch's mean, weighted by its size
+            total_loss += loss_fn(logits, y).item() * len(y)
             total_top1 += top1 * len(y)
             total_top5 += top5 * len(y)
             count += len(y)
@@ -908,25 +1175,49 @@ def evaluate(model, loader, loss_fn):
 from backproplab.grading import check
 
 torch.manual_seed(65)
-model = nn.Sequential(nn.Linear(5, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Dropout(0.5), nn.Linear(12, 10)).double()
+model = nn.Sequential(
+    nn.Linear(5, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Dropout(0.5), nn.Linear(12, 10)
+).double()
 X_v, y_v = torch.randn(10, 5, dtype=torch.float64), torch.randint(0, 10, (10,))
 model.train()
 with torch.no_grad():
-    model(torch.randn(16, 5, dtype=torch.float64) + 1.0)  # gives batch norm running statistics that differ from any batch's
+    # gives batch norm running statistics that differ from any batch's
+    model(torch.randn(16, 5, dtype=torch.float64) + 1.0)
     model.eval()
     logits_ref = model(X_v)
 loss_fn = nn.CrossEntropyLoss()
 rank = (np.argsort(-as_numpy(logits_ref), axis=1) == as_numpy(y_v)[:, None]).argmax(axis=1)
-want = {"loss": loss_fn(logits_ref, y_v).item(), "top1": np.mean(rank < 1), "top5": np.mean(rank < 5)}
+want = {
+    "loss": loss_fn(logits_ref, y_v).item(),
+    "top1": np.mean(rank < 1),
+    "top5": np.mean(rank < 5),
+}
 model.train()
 running_before = as_numpy(model[1].running_mean).copy()
 result = evaluate(model, DataLoader(TensorDataset(X_v, y_v), batch_size=4), loss_fn)
-check("result", result, want, "evaluate(...), the dict {'loss', 'top1', 'top5'}", tol=1e-6,
-      hint="in eval mode (model.eval()); weight each batch by its size: the last batch has 2 examples, not 4")
-check("running_mean_after", as_numpy(model[1].running_mean), running_before, "batch norm's running mean after evaluate",
-      tol=1e-12, hint="in eval mode batch norm uses, and does not update, its running statistics")
-check("mode_after", model.training, True, "the model is back in training mode after evaluate (it was handed over in it)",
-      hint="remember every module's mode before, and restore it after")
+check(
+    "result",
+    result,
+    want,
+    "evaluate(...), the dict {'loss', 'top1', 'top5'}",
+    tol=1e-6,
+    hint="in eval mode (model.eval()); weight each batch by its size: the last batch has 2 examples, not 4",
+)
+check(
+    "running_mean_after",
+    as_numpy(model[1].running_mean),
+    running_before,
+    "batch norm's running mean after evaluate",
+    tol=1e-12,
+    hint="in eval mode batch norm uses, and does not update, its running statistics",
+)
+check(
+    "mode_after",
+    model.training,
+    True,
+    "the model is back in training mode after evaluate (it was handed over in it)",
+    hint="remember every module's mode before, and restore it after",
+)
 print("evaluate: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_evaluate_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -936,7 +1227,12 @@ from backproplab.grading import record
 ### BEGIN HIDDEN TESTS
 torch.manual_seed(6007)
 model_h = nn.Sequential(
-    nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Dropout(0.4), nn.Linear(4 * 4 * 4, 8)
+    nn.Conv2d(1, 4, 3),
+    nn.BatchNorm2d(4),
+    nn.ReLU(),
+    nn.Flatten(),
+    nn.Dropout(0.4),
+    nn.Linear(4 * 4 * 4, 8),
 ).double()
 with torch.no_grad():
     model_h.train()(torch.randn(9, 1, 6, 6, dtype=torch.float64) * 2.0)
@@ -946,14 +1242,31 @@ for mode_h in (False, True):
     model_h.train(mode_h)
     got_h = evaluate(model_h, DataLoader(TensorDataset(X_h, y_h), batch_size=5), loss_fn_h)
     words_h = "train" if mode_h else "eval"
-    record(f"result_{mode_h}", got_h, tol=1e-6, about=f"evaluate(...) of a model handed over in {words_h} mode")
-    record(f"mode_{mode_h}", model_h.training, about=f"the model's mode after evaluate (handed over in {words_h} mode)")
+    record(
+        f"result_{mode_h}",
+        got_h,
+        tol=1e-6,
+        about=f"evaluate(...) of a model handed over in {words_h} mode",
+    )
+    record(
+        f"mode_{mode_h}",
+        model_h.training,
+        about=f"the model's mode after evaluate (handed over in {words_h} mode)",
+    )
 model_h.train()
 model_h[1].eval()
 got_h = evaluate(model_h, DataLoader(TensorDataset(X_h, y_h), batch_size=5), loss_fn_h)
-record("result_mixed", got_h, tol=1e-6, about="evaluate(...) of a training model whose batch norm layer is in eval mode")
-recorded_h = record("modes_mixed", [m_h.training for m_h in model_h.modules()],
-                    about="every sub-module's mode after evaluate (the model training, its batch norm layer in eval mode)")
+record(
+    "result_mixed",
+    got_h,
+    tol=1e-6,
+    about="evaluate(...) of a training model whose batch norm layer is in eval mode",
+)
+recorded_h = record(
+    "modes_mixed",
+    [m_h.training for m_h in model_h.modules()],
+    about="every sub-module's mode after evaluate (the model training, its batch norm layer in eval mode)",
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -978,11 +1291,14 @@ recorded_h = record("modes_mixed", [m_h.training for m_h in model_h.modules()],
 #
 # ### Exercise 9 (implement): saving and loading a checkpoint
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch06_checkpoint", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def save_checkpoint(path, model, optimizer, epoch):
     """Write {"model": model's state_dict, "optimizer": optimizer's state_dict, "epoch": epoch} to path."""
     ### BEGIN SOLUTION
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}, path)
+    torch.save(
+        {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}, path
+    )
     ### END SOLUTION
 
 
@@ -1012,18 +1328,31 @@ torch.manual_seed(66)
 X_v, y_v = torch.randn(8, 4, dtype=torch.float64), torch.randint(0, 3, (8,))
 model_a = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3)).double()
 optimizer_a = torch.optim.Adam(model_a.parameters(), lr=0.05)
-model_b = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3)).double()  # other initial weights
+# other initial weights
+model_b = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 3)).double()
 optimizer_b = torch.optim.Adam(model_b.parameters(), lr=0.05)
 with tempfile.TemporaryDirectory(dir=".") as folder:
     adam_steps(model_a, optimizer_a, X_v, y_v, 2)
     save_checkpoint(os.path.join(folder, "run.pt"), model_a, optimizer_a, epoch=3)
     adam_steps(model_a, optimizer_a, X_v, y_v, 2)
     epoch = load_checkpoint(os.path.join(folder, "run.pt"), model_b, optimizer_b)
-check("epoch", epoch, 3, "the epoch load_checkpoint returns", hint="store the epoch in the checkpoint and return it")
+check(
+    "epoch",
+    epoch,
+    3,
+    "the epoch load_checkpoint returns",
+    hint="store the epoch in the checkpoint and return it",
+)
 adam_steps(model_b, optimizer_b, X_v, y_v, 2)
 for (name, p_a), p_b in zip(model_a.named_parameters(), model_b.parameters()):
-    check(f"resumed_{name}", as_numpy(p_b), as_numpy(p_a), f"parameter {name} after resuming and 2 more steps", tol=1e-12,
-          hint="save and load the optimizer's state_dict too: Adam's moments and step count are part of the run")
+    check(
+        f"resumed_{name}",
+        as_numpy(p_b),
+        as_numpy(p_a),
+        f"parameter {name} after resuming and 2 more steps",
+        tol=1e-12,
+        hint="save and load the optimizer's state_dict too: Adam's moments and step count are part of the run",
+    )
 print("save_checkpoint, load_checkpoint: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch06_checkpoint_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -1042,7 +1371,10 @@ def make_h():
 def steps_h(net_h, opt_h, n_h):
     gen_h = torch.Generator().manual_seed(7)
     for _ in builtins.range(n_h):
-        X_s, y_s = (torch.randn(6, 3, generator=gen_h, dtype=torch.float64), torch.randint(0, 2, (6,), generator=gen_h))
+        X_s, y_s = (
+            torch.randn(6, 3, generator=gen_h, dtype=torch.float64),
+            torch.randint(0, 2, (6,), generator=gen_h),
+        )
         net_h.train()
         opt_h.zero_grad()
         F.cross_entropy(net_h(X_s), y_s).backward()
@@ -1055,13 +1387,25 @@ with tempfile.TemporaryDirectory(dir=".") as folder_h:
     steps_h(model_a_h, opt_a_h, 3)
     path_h = os.path.join(folder_h, "momentum.pt")
     save_checkpoint(path_h, model_a_h, opt_a_h, 11)
-    record("epoch", load_checkpoint(path_h, model_b_h, opt_b_h), about="the epoch load_checkpoint returns (11 saved)")
-record("loaded", {k_h: as_numpy(v_h.double()) for k_h, v_h in model_b_h.state_dict().items()}, tol=0,
-       about="the state_dict (parameters and batch norm statistics) right after loading")
+    record(
+        "epoch",
+        load_checkpoint(path_h, model_b_h, opt_b_h),
+        about="the epoch load_checkpoint returns (11 saved)",
+    )
+record(
+    "loaded",
+    {k_h: as_numpy(v_h.double()) for k_h, v_h in model_b_h.state_dict().items()},
+    tol=0,
+    about="the state_dict (parameters and batch norm statistics) right after loading",
+)
 steps_h(model_a_h, opt_a_h, 3)
 steps_h(model_b_h, opt_b_h, 3)
-recorded_h = record("resumed", {k_h: as_numpy(v_h.double()) for k_h, v_h in model_b_h.state_dict().items()}, tol=1e-12,
-                    about="the state_dict after resuming and 3 momentum steps")
+recorded_h = record(
+    "resumed",
+    {k_h: as_numpy(v_h.double()) for k_h, v_h in model_b_h.state_dict().items()},
+    tol=1e-12,
+    about="the state_dict after resuming and 3 momentum steps",
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1071,9 +1415,21 @@ recorded_h = record("resumed", {k_h: as_numpy(v_h.double()) for k_h, v_h in mode
 # on the validation set after every epoch, and a checkpoint after every epoch when
 # `checkpoint_dir` is given. `start_epoch` resumes a run.
 
+
 # %%
-def fit(model, optimizer, loss_fn, train_set, val_loader, num_epochs, batch_size=100, seed=0, start_epoch=0,
-        checkpoint_dir=None, desc="training"):
+def fit(
+    model,
+    optimizer,
+    loss_fn,
+    train_set,
+    val_loader,
+    num_epochs,
+    batch_size=100,
+    seed=0,
+    start_epoch=0,
+    checkpoint_dir=None,
+    desc="training",
+):
     """Train model for epochs start_epoch .. num_epochs - 1; returns the history, a dict of lists.
 
     train_set: a Dataset of (X, y) pairs; val_loader: a DataLoader. Every epoch reseeds the shuffling and the
@@ -1083,13 +1439,17 @@ def fit(model, optimizer, loss_fn, train_set, val_loader, num_epochs, batch_size
     """
     generator = torch.Generator()
     loader = DataLoader(train_set, batch_size=batch_size, shuffle=True, generator=generator)
-    history = {key: [] for key in ("epoch", "train_loss", "val_loss", "val_top1", "val_top5", "batch_loss")}
+    history = {
+        key: [] for key in ("epoch", "train_loss", "val_loss", "val_top1", "val_top5", "batch_loss")
+    }
     start = time.perf_counter()
     for epoch in range(start_epoch, num_epochs):
         generator.manual_seed(1000 * seed + epoch)  # this epoch's shuffling ...
         torch.manual_seed(1000 * seed + epoch + 500)  # ... and dropout masks
-        losses = [train_step(model, X, y, optimizer, loss_fn)
-                  for X, y in tqdm(loader, desc=f"{desc}, epoch {epoch + 1}/{num_epochs}", leave=False)]
+        losses = [
+            train_step(model, X, y, optimizer, loss_fn)
+            for X, y in tqdm(loader, desc=f"{desc}, epoch {epoch + 1}/{num_epochs}", leave=False)
+        ]
         val = evaluate(model, val_loader, loss_fn)
         history["epoch"].append(epoch + 1)
         history["train_loss"].append(float(np.mean(losses)))
@@ -1097,7 +1457,9 @@ def fit(model, optimizer, loss_fn, train_set, val_loader, num_epochs, batch_size
         for key in ("loss", "top1", "top5"):
             history[f"val_{key}"].append(val[key])
         if checkpoint_dir is not None:
-            save_checkpoint(os.path.join(checkpoint_dir, f"epoch-{epoch + 1}.pt"), model, optimizer, epoch + 1)
+            save_checkpoint(
+                os.path.join(checkpoint_dir, f"epoch-{epoch + 1}.pt"), model, optimizer, epoch + 1
+            )
     history["seconds"] = time.perf_counter() - start
     return history
 
@@ -1114,17 +1476,31 @@ def fit(model, optimizer, loss_fn, train_set, val_loader, num_epochs, batch_size
 data = load_fashion_mnist_or_digits("test" if smoke_test else "train")
 X_all, y_all, X_test_all, y_test_all, class_names = data
 # Seeded subsets; in a smoke test the training images come from the test file, minus the test images.
-(X_train, y_train), (X_val, y_val), (X_test, y_test) = train_val_test(data, *((200, 100, 100) if smoke_test else (10_000, 2_000, 2_000)),
-                                                                      keep_out_last=smoke_test)
+(X_train, y_train), (X_val, y_val), (X_test, y_test) = train_val_test(
+    data, *((200, 100, 100) if smoke_test else (10_000, 2_000, 2_000)), keep_out_last=smoke_test
+)
 pixel_mean, pixel_std = float(X_train.mean()), float(X_train.std())
-tensors = {name: (torch.as_tensor((X - pixel_mean) / pixel_std, dtype=torch.float32), torch.as_tensor(y, dtype=torch.int64))
-           for name, X, y in (("train", X_train, y_train), ("val", X_val, y_val), ("test", X_test, y_test))}
+tensors = {
+    name: (
+        torch.as_tensor((X - pixel_mean) / pixel_std, dtype=torch.float32),
+        torch.as_tensor(y, dtype=torch.int64),
+    )
+    for name, X, y in (("train", X_train, y_train), ("val", X_val, y_val), ("test", X_test, y_test))
+}
 train_set = TensorDataset(*tensors["train"])
 val_loader = DataLoader(TensorDataset(*tensors["val"]), batch_size=500)
 test_loader = DataLoader(TensorDataset(*tensors["test"]), batch_size=500)
-X0, y0 = next(iter(DataLoader(train_set, batch_size=100, shuffle=True, generator=torch.Generator().manual_seed(0))))
-print(f"train {tuple(tensors['train'][0].shape)}, validation {tuple(tensors['val'][0].shape)}, test "
-      f"{tuple(tensors['test'][0].shape)}; one batch: X {tuple(X0.shape)} {X0.dtype}, y {tuple(y0.shape)} {y0.dtype}")
+X0, y0 = next(
+    iter(
+        DataLoader(
+            train_set, batch_size=100, shuffle=True, generator=torch.Generator().manual_seed(0)
+        )
+    )
+)
+print(
+    f"train {tuple(tensors['train'][0].shape)}, validation {tuple(tensors['val'][0].shape)}, test "
+    f"{tuple(tensors['test'][0].shape)}; one batch: X {tuple(X0.shape)} {X0.dtype}, y {tuple(y0.shape)} {y0.dtype}"
+)
 
 # %% [markdown]
 # **Training Table 3.2's network.** AdamW with $\eta = 3\cdot10^{-4}$ and weight decay $10^{-3}$ on
@@ -1145,17 +1521,34 @@ torch.manual_seed(0)
 model = Table32Net(keep_prob=0.5)
 decay = [p for name, p in model.named_parameters() if name.endswith("weight")]
 no_decay = [p for name, p in model.named_parameters() if name.endswith("bias")]
-optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 1e-3}, {"params": no_decay, "weight_decay": 0.0}], lr=3e-4)
+optimizer = torch.optim.AdamW(
+    [{"params": decay, "weight_decay": 1e-3}, {"params": no_decay, "weight_decay": 0.0}], lr=3e-4
+)
 loss_fn = nn.CrossEntropyLoss()
 num_epochs = 2
-checkpoints = tempfile.TemporaryDirectory(dir=".")  # removed when the kernel ends, or by checkpoints.cleanup()
-history = fit(model, optimizer, loss_fn, train_set, val_loader, num_epochs, batch_size=100, seed=0,
-              checkpoint_dir=checkpoints.name, desc="Table 3.2")
+# removed when the kernel ends, or by checkpoints.cleanup()
+checkpoints = tempfile.TemporaryDirectory(dir=".")
+history = fit(
+    model,
+    optimizer,
+    loss_fn,
+    train_set,
+    val_loader,
+    num_epochs,
+    batch_size=100,
+    seed=0,
+    checkpoint_dir=checkpoints.name,
+    desc="Table 3.2",
+)
 test_result = evaluate(model, test_loader, loss_fn)
-for epoch, loss, top1, top5 in zip(history["epoch"], history["val_loss"], history["val_top1"], history["val_top5"]):
+for epoch, loss, top1, top5 in zip(
+    history["epoch"], history["val_loss"], history["val_top1"], history["val_top5"]
+):
     print(f"epoch {epoch}: validation loss {loss:.3f}, top-1 {top1:.3f}, top-5 {top5:.3f}")
-print(f"{len(history['batch_loss'])} steps in {history['seconds']:.1f} s; test ({len(X_test)} images): loss {test_result['loss']:.3f}, "
-      f"top-1 {test_result['top1']:.3f}, top-5 {test_result['top5']:.3f}")
+print(
+    f"{len(history['batch_loss'])} steps in {history['seconds']:.1f} s; test ({len(X_test)} images): loss {test_result['loss']:.3f}, "
+    f"top-1 {test_result['top1']:.3f}, top-5 {test_result['top5']:.3f}"
+)
 
 # %% [markdown]
 # **Resume.** A fresh model and optimiser (other random weights) load the checkpoint written
@@ -1165,29 +1558,69 @@ print(f"{len(history['batch_loss'])} steps in {history['seconds']:.1f} s; test (
 # %%
 torch.manual_seed(123)
 resumed = Table32Net(keep_prob=0.5)
-resumed_optimizer = torch.optim.AdamW([{"params": [p for n, p in resumed.named_parameters() if n.endswith("weight")],
-                                        "weight_decay": 1e-3},
-                                       {"params": [p for n, p in resumed.named_parameters() if n.endswith("bias")],
-                                        "weight_decay": 0.0}], lr=3e-4)
+resumed_optimizer = torch.optim.AdamW(
+    [
+        {
+            "params": [p for n, p in resumed.named_parameters() if n.endswith("weight")],
+            "weight_decay": 1e-3,
+        },
+        {
+            "params": [p for n, p in resumed.named_parameters() if n.endswith("bias")],
+            "weight_decay": 0.0,
+        },
+    ],
+    lr=3e-4,
+)
 done = load_checkpoint(os.path.join(checkpoints.name, "epoch-1.pt"), resumed, resumed_optimizer)
-resumed_history = fit(resumed, resumed_optimizer, loss_fn, train_set, val_loader, num_epochs, batch_size=100, seed=0,
-                      start_epoch=done, desc="resumed")
+resumed_history = fit(
+    resumed,
+    resumed_optimizer,
+    loss_fn,
+    train_set,
+    val_loader,
+    num_epochs,
+    batch_size=100,
+    seed=0,
+    start_epoch=done,
+    desc="resumed",
+)
 largest = max((p - q).abs().max().item() for p, q in zip(model.parameters(), resumed.parameters()))
-print(f"resumed after epoch {done}: largest difference from the uninterrupted run {largest:.1e}; "
-      f"validation top-1 {resumed_history['val_top1'][-1]:.4f} against {history['val_top1'][-1]:.4f}")
+print(
+    f"resumed after epoch {done}: largest difference from the uninterrupted run {largest:.1e}; "
+    f"validation top-1 {resumed_history['val_top1'][-1]:.4f} against {history['val_top1'][-1]:.4f}"
+)
 checkpoints.cleanup()
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.6), layout="constrained")
 steps_per_epoch = len(history["batch_loss"]) // len(history["epoch"])
-ax.plot(np.arange(1, len(history["batch_loss"]) + 1), history["batch_loss"], color="0.7", lw=0.8, label="batch loss")
-ax.plot(np.array(history["epoch"]) * steps_per_epoch, history["val_loss"], "o-", label="validation loss (end of epoch)")
+ax.plot(
+    np.arange(1, len(history["batch_loss"]) + 1),
+    history["batch_loss"],
+    color="0.7",
+    lw=0.8,
+    label="batch loss",
+)
+ax.plot(
+    np.array(history["epoch"]) * steps_per_epoch,
+    history["val_loss"],
+    "o-",
+    label="validation loss (end of epoch)",
+)
 ax.axhline(np.log(10), color="k", ls=":", lw=0.8, label="ln 10: the loss of knowing nothing")
-ax.set(xlabel="step", ylabel="cross-entropy", title="Table 3.2's network in PyTorch, AdamW", ylim=(0, None))
+ax.set(
+    xlabel="step",
+    ylabel="cross-entropy",
+    title="Table 3.2's network in PyTorch, AdamW",
+    ylim=(0, None),
+)
 ax.legend(fontsize=8)
-show_figure(fig, f"The batch loss of Table 3.2's network over {len(history['batch_loss'])} steps, falling from "
-                 f"{history['batch_loss'][0]:.2f} to about {np.mean(history['batch_loss'][-10:]):.2f}, and the validation loss "
-                 f"after each epoch ({', '.join(f'{v:.2f}' for v in history['val_loss'])}), below the dotted line at ln 10.")
+show_figure(
+    fig,
+    f"The batch loss of Table 3.2's network over {len(history['batch_loss'])} steps, falling from "
+    f"{history['batch_loss'][0]:.2f} to about {np.mean(history['batch_loss'][-10:]):.2f}, and the validation loss "
+    f"after each epoch ({', '.join(f'{v:.2f}' for v in history['val_loss'])}), below the dotted line at ln 10.",
+)
 
 # %% [markdown]
 # What the run gave when this chapter was written (one thread on a busy two-core machine; other
@@ -1232,24 +1665,48 @@ for lr, batch_size in itertools.product(lrs, batch_sizes):  # eq. (41): every pa
     torch.manual_seed(0)  # every point of the grid starts from the same weights
     candidate = Seed003Net()
     candidate_optimizer = torch.optim.Adam(candidate.parameters(), lr=lr)
-    run = fit(candidate, candidate_optimizer, loss_fn, search_set, val_loader, search_epochs, batch_size=batch_size,
-              seed=0, desc=f"lr {lr:g}, batch {batch_size}")
-    results.append({"lr": lr, "batch_size": batch_size, "train_loss": run["train_loss"][-1], "val_loss": run["val_loss"][-1],
-                    "val_top1": run["val_top1"][-1], "val_top5": run["val_top5"][-1], "seconds": run["seconds"]})
+    run = fit(
+        candidate,
+        candidate_optimizer,
+        loss_fn,
+        search_set,
+        val_loader,
+        search_epochs,
+        batch_size=batch_size,
+        seed=0,
+        desc=f"lr {lr:g}, batch {batch_size}",
+    )
+    results.append(
+        {
+            "lr": lr,
+            "batch_size": batch_size,
+            "train_loss": run["train_loss"][-1],
+            "val_loss": run["val_loss"][-1],
+            "val_top1": run["val_top1"][-1],
+            "val_top5": run["val_top5"][-1],
+            "seconds": run["seconds"],
+        }
+    )
     if best_state is None or results[-1]["val_top1"] > max(r["val_top1"] for r in results[:-1]):
         best_state = copy.deepcopy(candidate.state_dict())
 best = max(results, key=lambda r: r["val_top1"])
-rows = ["| learning rate | batch size | training loss | validation loss | validation top-1 | validation top-5 | seconds |",
-        "|---:|---:|---:|---:|---:|---:|---:|"]
-rows += [f"| {r['lr']:g} | {r['batch_size']} | {r['train_loss']:.3f} | {r['val_loss']:.3f} | "
-         f"{'**' if r is best else ''}{r['val_top1']:.3f}{'**' if r is best else ''} | {r['val_top5']:.3f} | {r['seconds']:.1f} |"
-         for r in results]
+rows = [
+    "| learning rate | batch size | training loss | validation loss | validation top-1 | validation top-5 | seconds |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+]
+rows += [
+    f"| {r['lr']:g} | {r['batch_size']} | {r['train_loss']:.3f} | {r['val_loss']:.3f} | "
+    f"{'**' if r is best else ''}{r['val_top1']:.3f}{'**' if r is best else ''} | {r['val_top5']:.3f} | {r['seconds']:.1f} |"
+    for r in results
+]
 display(Markdown("\n".join(rows)))
 best_model = Seed003Net()
 best_model.load_state_dict(best_state)
 best_test = evaluate(best_model, test_loader, loss_fn)
-print(f"chosen on validation: lr {best['lr']:g}, batch size {best['batch_size']}; its test top-1 {best_test['top1']:.3f}, "
-      f"top-5 {best_test['top5']:.3f} (reported once, after choosing)")
+print(
+    f"chosen on validation: lr {best['lr']:g}, batch size {best['batch_size']}; its test top-1 {best_test['top1']:.3f}, "
+    f"top-5 {best_test['top5']:.3f} (reported once, after choosing)"
+)
 
 # %% [markdown]
 # Is the winner really better, or lucky? The same configuration trained from two other random
@@ -1260,30 +1717,82 @@ spread = [best["val_top1"]]
 for seed in (1, 2):
     torch.manual_seed(seed)
     candidate = Seed003Net()
-    run = fit(candidate, torch.optim.Adam(candidate.parameters(), lr=best["lr"]), loss_fn, search_set, val_loader,
-              search_epochs, batch_size=best["batch_size"], seed=seed, desc=f"seed {seed}")
+    run = fit(
+        candidate,
+        torch.optim.Adam(candidate.parameters(), lr=best["lr"]),
+        loss_fn,
+        search_set,
+        val_loader,
+        search_epochs,
+        batch_size=best["batch_size"],
+        seed=seed,
+        desc=f"seed {seed}",
+    )
     spread.append(run["val_top1"][-1])
-print(f"validation top-1 of lr {best['lr']:g}, batch size {best['batch_size']} with seeds 0, 1, 2: "
-      + ", ".join(f"{a:.3f}" for a in spread) + f" (spread {max(spread) - min(spread):.3f})")
+print(
+    f"validation top-1 of lr {best['lr']:g}, batch size {best['batch_size']} with seeds 0, 1, 2: "
+    + ", ".join(f"{a:.3f}" for a in spread)
+    + f" (spread {max(spread) - min(spread):.3f})"
+)
 fig, (ax_grid, ax_loss) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
-grid = np.array([[next(r["val_top1"] for r in results if r["lr"] == lr and r["batch_size"] == bs) for lr in lrs]
-                 for bs in batch_sizes])
+grid = np.array(
+    [
+        [
+            next(r["val_top1"] for r in results if r["lr"] == lr and r["batch_size"] == bs)
+            for lr in lrs
+        ]
+        for bs in batch_sizes
+    ]
+)
 ax_grid.imshow(grid, cmap="Blues", vmin=min(0.5, grid.min()), vmax=1)
 for (i, j), value in np.ndenumerate(grid):
     ax_grid.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=10)
-ax_grid.set(xticks=range(len(lrs)), xticklabels=[f"{lr:g}" for lr in lrs], yticks=range(len(batch_sizes)),
-            yticklabels=batch_sizes, xlabel="learning rate", ylabel="batch size", title="validation top-1 (eq. 41's grid)")
+ax_grid.set(
+    xticks=range(len(lrs)),
+    xticklabels=[f"{lr:g}" for lr in lrs],
+    yticks=range(len(batch_sizes)),
+    yticklabels=batch_sizes,
+    xlabel="learning rate",
+    ylabel="batch size",
+    title="validation top-1 (eq. 41's grid)",
+)
 for bs, marker in zip(batch_sizes, "os"):
-    ax_loss.plot(lrs, [next(r["val_loss"] for r in results if r["lr"] == lr and r["batch_size"] == bs) for lr in lrs],
-                 marker=marker, label=f"batch size {bs}: validation")
-    ax_loss.plot(lrs, [next(r["train_loss"] for r in results if r["lr"] == lr and r["batch_size"] == bs) for lr in lrs],
-                 marker=marker, ls="--", label=f"batch size {bs}: training (mean of last epoch)")
-ax_loss.set(xscale="log", xlabel="learning rate", ylabel="cross-entropy", title="loss after the search's epochs")
+    ax_loss.plot(
+        lrs,
+        [
+            next(r["val_loss"] for r in results if r["lr"] == lr and r["batch_size"] == bs)
+            for lr in lrs
+        ],
+        marker=marker,
+        label=f"batch size {bs}: validation",
+    )
+    ax_loss.plot(
+        lrs,
+        [
+            next(r["train_loss"] for r in results if r["lr"] == lr and r["batch_size"] == bs)
+            for lr in lrs
+        ],
+        marker=marker,
+        ls="--",
+        label=f"batch size {bs}: training (mean of last epoch)",
+    )
+ax_loss.set(
+    xscale="log",
+    xlabel="learning rate",
+    ylabel="cross-entropy",
+    title="loss after the search's epochs",
+)
 ax_loss.legend(fontsize=8)
-show_figure(fig, "Left: a grid of validation top-1 accuracies, learning rates " + ", ".join(f"{lr:g}" for lr in lrs)
-            + " across and batch sizes " + ", ".join(map(str, batch_sizes)) + " down: "
-            + "; ".join(f"lr {r['lr']:g} and batch {r['batch_size']}: {r['val_top1']:.3f}" for r in results)
-            + ". Right: validation (solid) and training (dashed) loss against the learning rate, one line per batch size.")
+show_figure(
+    fig,
+    "Left: a grid of validation top-1 accuracies, learning rates "
+    + ", ".join(f"{lr:g}" for lr in lrs)
+    + " across and batch sizes "
+    + ", ".join(map(str, batch_sizes))
+    + " down: "
+    + "; ".join(f"lr {r['lr']:g} and batch {r['batch_size']}: {r['val_top1']:.3f}" for r in results)
+    + ". Right: validation (solid) and training (dashed) loss against the learning rate, one line per batch size.",
+)
 
 # %% [markdown]
 # What the search gave when this chapter was written: validation top-1 between 0.776 (learning

@@ -78,17 +78,27 @@ import numpy as np
 import torch
 from torch import nn
 
-from backproplab.backbone import (FASHION_CLASSES, STAGES, Backbone, BackboneError, imagenet_inputs,
-                                  load_digits_28, load_imagenet_resnet18, load_pretrained)
+from backproplab.backbone import (
+    FASHION_CLASSES,
+    STAGES,
+    Backbone,
+    BackboneError,
+    imagenet_inputs,
+    load_digits_28,
+    load_imagenet_resnet18,
+    load_pretrained,
+)
 from backproplab.feature_maps import feature_map_viewer
 from backproplab.grading import check, record
 from backproplab.plotting import show_figure
 from backproplab.torch_training import evaluate, fit, make_loader, topk_accuracy, train_step
 
 np.set_printoptions(precision=4, suppress=True)
-smoke_test = bool(os.environ.get("NBGRADER_EXECUTION"))  # graded: experiments shrink to a smoke test
+# graded: experiments shrink to a smoke test
+smoke_test = bool(os.environ.get("NBGRADER_EXECUTION"))
 if smoke_test or (os.cpu_count() or 1) <= 2:
-    torch.set_num_threads(1)  # two threads on two busy cores can make every step 20 times slower (chapter 06, section 7)
+    # two threads on two busy cores can make every step 20 times slower (chapter 06, section 7)
+    torch.set_num_threads(1)
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 DIGITS = tuple(str(d) for d in range(10))
 # The test cells below use the names imported and defined here: do not rebind them.
@@ -133,7 +143,10 @@ DIGITS = tuple(str(d) for d in range(10))
 
 # %%
 pretrained = load_pretrained()
-counts = {name: sum(p.numel() for p in module.parameters()) for name, module in pretrained.named_children()}
+counts = {
+    name: sum(p.numel() for p in module.parameters())
+    for name, module in pretrained.named_children()
+}
 print("parameters per part:", counts, "total", sum(counts.values()))
 print(pretrained)
 
@@ -147,7 +160,13 @@ print(pretrained)
 
 # %%
 X_train, y_train, X_test, y_test = load_digits_28()
-print("digits:", tuple(X_train.shape), tuple(X_test.shape), "per class (train):", torch.bincount(y_train).tolist())
+print(
+    "digits:",
+    tuple(X_train.shape),
+    tuple(X_test.shape),
+    "per class (train):",
+    torch.bincount(y_train).tolist(),
+)
 fig, axes = plt.subplots(2, 10, figsize=(10, 2.3))
 for k in range(10):
     axes[0, k].imshow(X_train[(y_train == k).nonzero()[0, 0], 0], cmap="gray", vmin=0, vmax=1)
@@ -156,8 +175,11 @@ for k in range(10):
 for ax in axes.ravel():
     ax.set_axis_off()
 fig.suptitle("two training digits of each class, enlarged from 8x8 to 28x28", fontsize=10)
-show_figure(fig, "Two rows of ten blurry white handwritten digits on black, 0 to 9, each enlarged from 8 by 8 "
-                 "to 28 by 28 pixels.")
+show_figure(
+    fig,
+    "Two rows of ten blurry white handwritten digits on black, 0 to 9, each enlarged from 8 by 8 "
+    "to 28 by 28 pixels.",
+)
 
 # %% [markdown]
 # ## 2. Replacing the head
@@ -179,6 +201,7 @@ show_figure(fig, "Two rows of ten blurry white handwritten digits on black, 0 to
 # so that the function also works for torchvision's ResNet, whose head is
 # `model.fc` (section 8).
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch07_replace_head", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def replace_head(model, num_classes, head_name="head"):
     """Give `model` a new, randomly initialised linear head nn.Linear(in_features, num_classes) at `model.<head_name>`.
@@ -187,7 +210,12 @@ def replace_head(model, num_classes, head_name="head"):
     """
     ### BEGIN SOLUTION
     old_head = getattr(model, head_name)
-    new_head = nn.Linear(old_head.in_features, num_classes, device=old_head.weight.device, dtype=old_head.weight.dtype)
+    new_head = nn.Linear(
+        old_head.in_features,
+        num_classes,
+        device=old_head.weight.device,
+        dtype=old_head.weight.dtype,
+    )
     setattr(model, head_name, new_head)
     return model
     ### END SOLUTION
@@ -202,35 +230,70 @@ model_v = load_pretrained()
 old_head_v = model_v.head
 stage_weight_v = model_v.stage1[0].weight.detach().clone()
 returned_v = replace_head(model_v, 10)
-check("returns_model", returned_v is model_v, True, "replace_head returns the model it was given (changed in place)")
-check("head_is_new", model_v.head is not old_head_v, True, "model.head is a new layer, not the pretrained Fashion-MNIST head",
-      hint="build a new nn.Linear and setattr it")
+check(
+    "returns_model",
+    returned_v is model_v,
+    True,
+    "replace_head returns the model it was given (changed in place)",
+)
+check(
+    "head_is_new",
+    model_v.head is not old_head_v,
+    True,
+    "model.head is a new layer, not the pretrained Fashion-MNIST head",
+    hint="build a new nn.Linear and setattr it",
+)
 check("head_is_linear", isinstance(model_v.head, nn.Linear), True, "the new head is an nn.Linear")
-check("head_shape", [model_v.head.in_features, model_v.head.out_features], [64, 10],
-      "the new head's [in_features, out_features]",
-      hint="in_features is the old head's (64 pooled features), out_features is num_classes")
-check("head_trainable", [p.requires_grad for p in model_v.head.parameters()], [True, True],
-      "requires_grad of the new head's weight and bias")
-check("head_is_random", (model_v.head.weight.max() > model_v.head.weight.min()).item(), True,
-      "the new head's weights are not all equal (randomly initialised)")
-check("stage1_weight", model_v.stage1[0].weight.detach(), stage_weight_v, "stage1's convolution weights after replace_head",
-      hint="replace only the head: the backbone keeps its pretrained weights")
+check(
+    "head_shape",
+    [model_v.head.in_features, model_v.head.out_features],
+    [64, 10],
+    "the new head's [in_features, out_features]",
+    hint="in_features is the old head's (64 pooled features), out_features is num_classes",
+)
+check(
+    "head_trainable",
+    [p.requires_grad for p in model_v.head.parameters()],
+    [True, True],
+    "requires_grad of the new head's weight and bias",
+)
+check(
+    "head_is_random",
+    (model_v.head.weight.max() > model_v.head.weight.min()).item(),
+    True,
+    "the new head's weights are not all equal (randomly initialised)",
+)
+check(
+    "stage1_weight",
+    model_v.stage1[0].weight.detach(),
+    stage_weight_v,
+    "stage1's convolution weights after replace_head",
+    hint="replace only the head: the backbone keeps its pretrained weights",
+)
 gen_v = torch.Generator().manual_seed(700)
-head_weight_v, head_bias_v = 0.2 * torch.randn(10, 64, generator=gen_v), 0.2 * torch.randn(10, generator=gen_v)
+head_weight_v, head_bias_v = (
+    0.2 * torch.randn(10, 64, generator=gen_v),
+    0.2 * torch.randn(10, generator=gen_v),
+)
 reference_v = load_pretrained().eval()
 reference_v.head = nn.Linear(64, 10)
 with torch.no_grad():
     for layer_v in (model_v.head, reference_v.head):  # the test's weights in both heads
         layer_v.weight.copy_(head_weight_v)
         layer_v.bias.copy_(head_bias_v)
-    check("logits", model_v.eval()(X_test[:5]), reference_v(X_test[:5]),
-          "the logits (5, 10) of 5 digits once the test sets the new head's weights",
-          hint="the model must read the new head: setattr(model, head_name, new_head)")
+    check(
+        "logits",
+        model_v.eval()(X_test[:5]),
+        reference_v(X_test[:5]),
+        "the logits (5, 10) of 5 digits once the test sets the new head's weights",
+        hint="the model must read the new head: setattr(model, head_name, new_head)",
+    )
 print("replace_head: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_replace_head_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Other class counts (3 and 7), a head named `fc` with 12 inputs, a float64 model, and a fresh, trainable head every time."""
 from backproplab.grading import record
+
 
 ### BEGIN HIDDEN TESTS
 class TinyNetH(nn.Module):
@@ -247,8 +310,12 @@ def set_head_h(head_h, seed_h):
     """Weights the test chooses, so that the outputs do not depend on how the head was initialised."""
     gen_h = torch.Generator().manual_seed(seed_h)
     with torch.no_grad():
-        head_h.weight.copy_(0.2 * torch.randn(head_h.weight.shape, generator=gen_h, dtype=head_h.weight.dtype))
-        head_h.bias.copy_(0.2 * torch.randn(head_h.bias.shape, generator=gen_h, dtype=head_h.bias.dtype))
+        head_h.weight.copy_(
+            0.2 * torch.randn(head_h.weight.shape, generator=gen_h, dtype=head_h.weight.dtype)
+        )
+        head_h.bias.copy_(
+            0.2 * torch.randn(head_h.bias.shape, generator=gen_h, dtype=head_h.bias.dtype)
+        )
 
 
 for seed_h, classes_h in ((71, 7), (72, 3)):
@@ -256,31 +323,71 @@ for seed_h, classes_h in ((71, 7), (72, 3)):
     model_h = Backbone()
     old_h = model_h.head
     out_h = replace_head(model_h, classes_h)
-    record(f"returns_model_{classes_h}", out_h is model_h, about=f"replace_head(model, {classes_h}) returns the model it was given")
-    record(f"new_linear_{classes_h}", model_h.head is not old_h and isinstance(model_h.head, nn.Linear),
-           about=f"the head for {classes_h} classes is a new nn.Linear")
-    record(f"shape_{classes_h}", [model_h.head.in_features, model_h.head.out_features],
-           about=f"[in_features, out_features] of the head for {classes_h} classes")
-    record(f"trainable_{classes_h}", [p.requires_grad for p in model_h.head.parameters()],
-           about=f"requires_grad of the new head's weight and bias ({classes_h} classes)")
-    record(f"stage3_{classes_h}", dict(model_h.stage3.state_dict()), about="stage3's weights and statistics after replace_head")
+    record(
+        f"returns_model_{classes_h}",
+        out_h is model_h,
+        about=f"replace_head(model, {classes_h}) returns the model it was given",
+    )
+    record(
+        f"new_linear_{classes_h}",
+        model_h.head is not old_h and isinstance(model_h.head, nn.Linear),
+        about=f"the head for {classes_h} classes is a new nn.Linear",
+    )
+    record(
+        f"shape_{classes_h}",
+        [model_h.head.in_features, model_h.head.out_features],
+        about=f"[in_features, out_features] of the head for {classes_h} classes",
+    )
+    record(
+        f"trainable_{classes_h}",
+        [p.requires_grad for p in model_h.head.parameters()],
+        about=f"requires_grad of the new head's weight and bias ({classes_h} classes)",
+    )
+    record(
+        f"stage3_{classes_h}",
+        dict(model_h.stage3.state_dict()),
+        about="stage3's weights and statistics after replace_head",
+    )
     set_head_h(model_h.head, 700 + classes_h)
-    record(f"logits_{classes_h}", model_h.eval()(X_test[:3]).detach(), tol=1e-5,
-           about=f"the logits of 3 digits with {classes_h} classes, once the test sets the head's weights")
+    record(
+        f"logits_{classes_h}",
+        model_h.eval()(X_test[:3]).detach(),
+        tol=1e-5,
+        about=f"the logits of 3 digits with {classes_h} classes, once the test sets the head's weights",
+    )
 torch.manual_seed(73)
 tiny_h = TinyNetH()
 old_fc_h = tiny_h.fc
 replace_head(tiny_h, 6, head_name="fc")
-record("fc_new", tiny_h.fc is not old_fc_h, about="replace_head(model, 6, head_name='fc') replaces model.fc")
-record("fc_shape", [tiny_h.fc.in_features, tiny_h.fc.out_features], about="[in_features, out_features] of the new fc head")
-record("fc_trainable", [p.requires_grad for p in tiny_h.fc.parameters()], about="requires_grad of the new fc head's parameters")
+record(
+    "fc_new",
+    tiny_h.fc is not old_fc_h,
+    about="replace_head(model, 6, head_name='fc') replaces model.fc",
+)
+record(
+    "fc_shape",
+    [tiny_h.fc.in_features, tiny_h.fc.out_features],
+    about="[in_features, out_features] of the new fc head",
+)
+record(
+    "fc_trainable",
+    [p.requires_grad for p in tiny_h.fc.parameters()],
+    about="requires_grad of the new fc head's parameters",
+)
 set_head_h(tiny_h.fc, 736)
 X_tiny_h = torch.randn(4, 5, generator=torch.Generator().manual_seed(737))
-record("fc_outputs", tiny_h.eval()(X_tiny_h).detach(), tol=1e-5,
-       about="the outputs of a model whose head is `fc`, once the test sets the new head's weights")
+record(
+    "fc_outputs",
+    tiny_h.eval()(X_tiny_h).detach(),
+    tol=1e-5,
+    about="the outputs of a model whose head is `fc`, once the test sets the new head's weights",
+)
 double_h = replace_head(TinyNetH().double(), 2, head_name="fc")
-recorded_h = record("double_dtype", str(double_h.fc.weight.dtype),
-                    about="the dtype of the new head of a float64 model (nn.Linear(..., dtype=old.weight.dtype))")
+recorded_h = record(
+    "double_dtype",
+    str(double_h.fc.weight.dtype),
+    about="the dtype of the new head of a float64 model (nn.Linear(..., dtype=old.weight.dtype))",
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -310,6 +417,7 @@ recorded_h = record("double_dtype", str(double_h.fc.weight.dtype),
 # `"head.bias"`: a parameter belongs to the head when its name starts with
 # `head_name + "."` (the dot matters: a layer called `header` is not the head).
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch07_freeze_backbone", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def freeze_backbone(model, head_name="head"):
     """requires_grad False for every parameter outside model.<head_name>, True for the head's; returns the model."""
@@ -327,19 +435,33 @@ from backproplab.grading import check
 torch.manual_seed(74)
 model_v = replace_head(load_pretrained(), 10)
 freeze_backbone(model_v)
-check("trainable", [n for n, p in model_v.named_parameters() if p.requires_grad], ["head.weight", "head.bias"],
-      "the names of the parameters that require gradients",
-      hint="requires_grad = False on every backbone parameter, True on the head's")
-check("n_trainable", builtins.sum(p.numel() for p in model_v.parameters() if p.requires_grad), 650,
-      "the number of trainable numbers (64 * 10 + 10)")
+check(
+    "trainable",
+    [n for n, p in model_v.named_parameters() if p.requires_grad],
+    ["head.weight", "head.bias"],
+    "the names of the parameters that require gradients",
+    hint="requires_grad = False on every backbone parameter, True on the head's",
+)
+check(
+    "n_trainable",
+    builtins.sum(p.numel() for p in model_v.parameters() if p.requires_grad),
+    650,
+    "the number of trainable numbers (64 * 10 + 10)",
+)
 nn.functional.cross_entropy(model_v.train()(X_train[:8]), y_train[:8]).backward()
-check("with_grad", [n for n, p in model_v.named_parameters() if p.grad is not None], ["head.weight", "head.bias"],
-      "the parameters that got a gradient from a backward pass", hint="only the head's two tensors")
+check(
+    "with_grad",
+    [n for n, p in model_v.named_parameters() if p.grad is not None],
+    ["head.weight", "head.bias"],
+    "the parameters that got a gradient from a backward pass",
+    hint="only the head's two tensors",
+)
 print("freeze_backbone: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_freeze_backbone_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Freezing a model whose head is `fc`, one with a layer named `header`, and a model frozen before (head unfrozen again)."""
 from backproplab.grading import record
+
 
 ### BEGIN HIDDEN TESTS
 class HeaderNetH(nn.Module):
@@ -355,17 +477,27 @@ class HeaderNetH(nn.Module):
 
 torch.manual_seed(75)
 header_h = freeze_backbone(HeaderNetH())
-record("header_returns_model", isinstance(header_h, HeaderNetH), about="freeze_backbone returns the model")
-record("header_flags", {n: p.requires_grad for n, p in header_h.named_parameters()},
-       about="requires_grad per parameter of a model with layers `header` and `head` (only head.* trainable)")
+record(
+    "header_returns_model",
+    isinstance(header_h, HeaderNetH),
+    about="freeze_backbone returns the model",
+)
+record(
+    "header_flags",
+    {n: p.requires_grad for n, p in header_h.named_parameters()},
+    about="requires_grad per parameter of a model with layers `header` and `head` (only head.* trainable)",
+)
 fc_model_h = nn.Sequential()
 fc_model_h.add_module("conv", nn.Conv2d(1, 2, 3))
 fc_model_h.add_module("fc", nn.Linear(2, 5))
 for p_h in fc_model_h.parameters():
     p_h.requires_grad = False
 freeze_backbone(fc_model_h, head_name="fc")
-record("fc_flags", {n: p.requires_grad for n, p in fc_model_h.named_parameters()},
-       about="requires_grad per parameter with head_name='fc', the fc head frozen before (trainable again)")
+record(
+    "fc_flags",
+    {n: p.requires_grad for n, p in fc_model_h.named_parameters()},
+    about="requires_grad per parameter with head_name='fc', the fc head frozen before (trainable again)",
+)
 bb_h = freeze_backbone(replace_head(Backbone(), 4))
 recorded_h = record(
     "backbone_counts",
@@ -411,7 +543,12 @@ try:
     demo = freeze_backbone(replace_head(load_pretrained(), 10))
     before = demo.stage1[1].running_mean[:4].clone()
     demo.train()(X_train[:50])
-    print("stage1 running mean before:", before.numpy(), "\n         after one batch:", demo.stage1[1].running_mean[:4].numpy())
+    print(
+        "stage1 running mean before:",
+        before.numpy(),
+        "\n         after one batch:",
+        demo.stage1[1].running_mean[:4].numpy(),
+    )
 except (AttributeError, NotImplementedError, TypeError) as exc:
     print(f"(this demo needs replace_head and freeze_backbone: {type(exc).__name__})")
 
@@ -431,6 +568,7 @@ except (AttributeError, NotImplementedError, TypeError) as exc:
 # trains it, and it should see batch statistics). Return the model. The provided `fit`
 # calls it before every step.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch07_set_train_mode", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def set_train_mode(model):
     """model.train(), then eval mode for every batch-norm layer whose parameters are all frozen. Returns the model."""
@@ -440,7 +578,8 @@ def set_train_mode(model):
         if isinstance(module, BATCH_NORMS):
             parameters = list(module.parameters(recurse=False))
             if parameters and not any(p.requires_grad for p in parameters):
-                module.eval()  # frozen: normalise with the running statistics (4), and leave them alone
+                # frozen: normalise with the running statistics (4), and leave them alone
+                module.eval()
     return model
     ### END SOLUTION
 
@@ -455,15 +594,24 @@ model_v.eval()  # set_train_mode must switch the model itself back to training m
 out_v = set_train_mode(model_v)
 check("returns_model", out_v is model_v, True, "set_train_mode returns the model it was given")
 frozen_bn_v = [f"{s}.1" for s in STAGES]
-check("modes", {name or "model": m.training for name, m in model_v.named_modules()},
-      {name or "model": name not in frozen_bn_v for name, _ in load_pretrained().named_modules()},
-      "every module's .training: the frozen batch-norm layers stage1.1, stage2.1, stage3.1 in eval mode, the rest training",
-      hint="call model.train() first, then put every BN layer whose parameters are all frozen in eval mode: in training "
-           "mode it would normalise with batch statistics and update its running statistics, eq. (3)")
+check(
+    "modes",
+    {name or "model": m.training for name, m in model_v.named_modules()},
+    {name or "model": name not in frozen_bn_v for name, _ in load_pretrained().named_modules()},
+    "every module's .training: the frozen batch-norm layers stage1.1, stage2.1, stage3.1 in eval mode, the rest training",
+    hint="call model.train() first, then put every BN layer whose parameters are all frozen in eval mode: in training "
+    "mode it would normalise with batch statistics and update its running statistics, eq. (3)",
+)
 running_v = model_v.stage2[1].running_mean.clone()
 model_v(X_train[:20])
-check("running_mean", model_v.stage2[1].running_mean, running_v, "stage2's running mean after a training-mode forward pass",
-      tol=1e-6, hint="a frozen BN layer in eval mode does not update its running statistics")
+check(
+    "running_mean",
+    model_v.stage2[1].running_mean,
+    running_v,
+    "stage2's running mean after a training-mode forward pass",
+    tol=1e-6,
+    hint="a frozen BN layer in eval mode does not update its running statistics",
+)
 print("set_train_mode: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_set_train_mode_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -473,32 +621,53 @@ from backproplab.grading import record
 ### BEGIN HIDDEN TESTS
 torch.manual_seed(77)
 full_h = set_train_mode(replace_head(load_pretrained(), 10))
-record("full_modes", {name or "model": m.training for name, m in full_h.named_modules()},
-       about="every module's mode with nothing frozen (all training)")
+record(
+    "full_modes",
+    {name or "model": m.training for name, m in full_h.named_modules()},
+    about="every module's mode with nothing frozen (all training)",
+)
 part_h = replace_head(load_pretrained(), 10)
 for p_h in part_h.stage1.parameters():
     p_h.requires_grad = False
 set_train_mode(part_h)
-record("part_modes", [part_h.stage1[1].training, part_h.stage2[1].training, part_h.stage3[1].training],
-       about="the modes of the BN layers of stages 1, 2, 3 with only stage 1 frozen")
+record(
+    "part_modes",
+    [part_h.stage1[1].training, part_h.stage2[1].training, part_h.stage3[1].training],
+    about="the modes of the BN layers of stages 1, 2, 3 with only stage 1 frozen",
+)
 mixed_h = nn.Sequential(
-    nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)
+    nn.Linear(3, 4),
+    nn.BatchNorm1d(4),
+    nn.Dropout(0.5),
+    nn.Linear(4, 4),
+    nn.BatchNorm1d(4),
+    nn.Linear(4, 2),
 )
 mixed_h[1].weight.requires_grad = False
 mixed_h.eval()
 set_train_mode(mixed_h)
-record("mixed_modes", [m.training for m in mixed_h],
-       about="the modes of a model whose BatchNorm1d has one trainable parameter (bias): all training, dropout on")
+record(
+    "mixed_modes",
+    [m.training for m in mixed_h],
+    about="the modes of a model whose BatchNorm1d has one trainable parameter (bias): all training, dropout on",
+)
 mixed_h[1].bias.requires_grad = False
 set_train_mode(mixed_h)
-record("mixed_modes_frozen", [m.training for m in mixed_h],
-       about="the modes once both parameters of that BatchNorm1d are frozen (it in eval mode, dropout on)")
+record(
+    "mixed_modes_frozen",
+    [m.training for m in mixed_h],
+    about="the modes once both parameters of that BatchNorm1d are frozen (it in eval mode, dropout on)",
+)
 frozen_h = set_train_mode(freeze_backbone(replace_head(load_pretrained(), 10)))
 buffers_h = [k for k in frozen_h.state_dict() if "running" in k or "num_batches" in k]
 for _ in builtins.range(3):
     frozen_h(X_train[:30])
-recorded_h = record("frozen_buffers", {k_h: frozen_h.state_dict()[k_h] for k_h in buffers_h}, tol=1e-6,
-                    about="the frozen backbone's running statistics and batch counts after 3 training-mode forward passes")
+recorded_h = record(
+    "frozen_buffers",
+    {k_h: frozen_h.state_dict()[k_h] for k_h in buffers_h},
+    tol=1e-6,
+    about="the frozen backbone's running statistics and batch counts after 3 training-mode forward passes",
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -550,6 +719,7 @@ recorded_h = record("frozen_buffers", {k_h: frozen_h.state_dict()[k_h] for k_h i
 # `head_name + "."`) and `lr_head`. Leave out every frozen parameter, and leave out a
 # group that would be empty (a frozen backbone gives a single group, the head's).
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch07_param_groups", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def param_groups(model, lr_head, lr_backbone, head_name="head"):
     """Optimizer parameter groups: [{"params": trainable backbone parameters, "lr": lr_backbone},
@@ -579,25 +749,50 @@ def lr_by_name(model, groups):
 torch.manual_seed(78)
 model_v = freeze_backbone(replace_head(load_pretrained(), 10))
 groups_v = param_groups(model_v, lr_head=1e-2, lr_backbone=3e-4)
-check("n_groups", len(groups_v), 1, "the number of groups for a frozen backbone (the head's only)",
-      hint="leave out a group that would be empty")
-check("lrs_frozen", lr_by_name(model_v, groups_v), {"head.weight": 1e-2, "head.bias": 1e-2},
-      "{parameter name: lr} of the groups for a frozen backbone",
-      hint="exactly head.weight and head.bias with lr 0.01: leave out frozen parameters (requires_grad False)")
+check(
+    "n_groups",
+    len(groups_v),
+    1,
+    "the number of groups for a frozen backbone (the head's only)",
+    hint="leave out a group that would be empty",
+)
+check(
+    "lrs_frozen",
+    lr_by_name(model_v, groups_v),
+    {"head.weight": 1e-2, "head.bias": 1e-2},
+    "{parameter name: lr} of the groups for a frozen backbone",
+    hint="exactly head.weight and head.bias with lr 0.01: leave out frozen parameters (requires_grad False)",
+)
 backbone_v = {k: v.clone() for k, v in model_v.state_dict().items() if not k.startswith("head.")}
 head_v = model_v.head.weight.detach().clone()
-fit(model_v, torch.optim.Adam(groups_v), make_loader(X_train[:40], y_train[:40], 20), nn.CrossEntropyLoss(), 1,
-    set_mode=set_train_mode)
-check("changed", [k for k, v in backbone_v.items() if not torch.equal(model_v.state_dict()[k], v)], [],
-      "the backbone weights and statistics that changed in two training steps (none)",
-      hint="Weights: did a frozen parameter get into the optimizer? Running statistics: is its BN in eval mode?")
-check("head_changed", not torch.equal(model_v.head.weight, head_v), True, "the head changed in two training steps",
-      hint="is the head in the optimizer?")
+fit(
+    model_v,
+    torch.optim.Adam(groups_v),
+    make_loader(X_train[:40], y_train[:40], 20),
+    nn.CrossEntropyLoss(),
+    1,
+    set_mode=set_train_mode,
+)
+check(
+    "changed",
+    [k for k, v in backbone_v.items() if not torch.equal(model_v.state_dict()[k], v)],
+    [],
+    "the backbone weights and statistics that changed in two training steps (none)",
+    hint="Weights: did a frozen parameter get into the optimizer? Running statistics: is its BN in eval mode?",
+)
+check(
+    "head_changed",
+    not torch.equal(model_v.head.weight, head_v),
+    True,
+    "the head changed in two training steps",
+    hint="is the head in the optimizer?",
+)
 print("param_groups: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_param_groups_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Fine-tuning groups and their learning rates (Adam's first step moves each weight by its lr); frozen weights with zero gradients and weight decay stay put."""
 from backproplab.grading import record
+
 
 ### BEGIN HIDDEN TESTS
 def lr_by_name_h(model, groups):
@@ -608,13 +803,17 @@ def lr_by_name_h(model, groups):
 torch.manual_seed(79)
 fine_h = replace_head(load_pretrained(), 10)
 gen_h = torch.Generator().manual_seed(790)
-with torch.no_grad():  # the test's head weights: the moves below do not depend on the head's initialisation
+# the test's head weights: the moves below do not depend on the head's initialisation
+with torch.no_grad():
     fine_h.head.weight.copy_(0.2 * torch.randn(fine_h.head.weight.shape, generator=gen_h))
     fine_h.head.bias.copy_(0.2 * torch.randn(fine_h.head.bias.shape, generator=gen_h))
 groups_h = param_groups(fine_h, lr_head=0.02, lr_backbone=0.0005)
 record("n_groups_fine", len(groups_h), about="the number of groups when nothing is frozen")
-record("lrs_fine", lr_by_name_h(fine_h, groups_h),
-       about="{parameter name: lr} when nothing is frozen (the head 0.02, the backbone 0.0005; every parameter once)")
+record(
+    "lrs_fine",
+    lr_by_name_h(fine_h, groups_h),
+    about="{parameter name: lr} when nothing is frozen (the head 0.02, the backbone 0.0005; every parameter once)",
+)
 before_h = {n: p.detach().clone() for n, p in fine_h.named_parameters()}
 optimizer_h = torch.optim.Adam(groups_h)
 set_train_mode(fine_h)
@@ -622,20 +821,42 @@ optimizer_h.zero_grad()
 nn.functional.cross_entropy(fine_h(X_train[:32]), y_train[:32]).backward()
 optimizer_h.step()
 moves_h = {n: (p.detach() - before_h[n]).abs().max().item() for n, p in fine_h.named_parameters()}
-record("move_head", moves_h["head.weight"], tol=0.001, about="the largest move of a head weight in Adam's first step")
-record("move_conv1", moves_h["stage1.0.weight"], tol=0.001, about="the largest move of a stage-1 weight in Adam's first step")
+record(
+    "move_head",
+    moves_h["head.weight"],
+    tol=0.001,
+    about="the largest move of a head weight in Adam's first step",
+)
+record(
+    "move_conv1",
+    moves_h["stage1.0.weight"],
+    tol=0.001,
+    about="the largest move of a stage-1 weight in Adam's first step",
+)
 late_h = replace_head(load_pretrained(), 10)
 nn.functional.cross_entropy(late_h(X_train[:16]), y_train[:16]).backward()
 freeze_backbone(late_h)
 for p_h in late_h.parameters():
     p_h.grad = torch.zeros_like(p_h)
 late_groups_h = param_groups(late_h, lr_head=0.01, lr_backbone=0.001)
-record("late_names", sorted(lr_by_name_h(late_h, late_groups_h)),
-       about="the parameters in the groups of a backbone frozen after a backward pass (gradients of zeros)")
-frozen_before_h = {n: p.detach().clone() for n, p in late_h.named_parameters() if not n.startswith("head.")}
+record(
+    "late_names",
+    sorted(lr_by_name_h(late_h, late_groups_h)),
+    about="the parameters in the groups of a backbone frozen after a backward pass (gradients of zeros)",
+)
+frozen_before_h = {
+    n: p.detach().clone() for n, p in late_h.named_parameters() if not n.startswith("head.")
+}
 torch.optim.AdamW(late_groups_h, weight_decay=0.1).step()
-recorded_h = record("late_moved", [n for n, p in late_h.named_parameters() if n in frozen_before_h and not torch.equal(p, frozen_before_h[n])],
-                    about="the frozen parameters that moved in an AdamW step with weight decay (none)")
+recorded_h = record(
+    "late_moved",
+    [
+        n
+        for n, p in late_h.named_parameters()
+        if n in frozen_before_h and not torch.equal(p, frozen_before_h[n])
+    ],
+    about="the frozen parameters that moved in an AdamW step with weight decay (none)",
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -675,6 +896,7 @@ recorded_h = record("late_moved", [n for n, p in late_h.named_parameters() if n 
 # computed in eval mode in batches of `batch_size` images. Before returning, restore the
 # `training` flag of every module in `model.modules()` to what it was.
 
+
 # %% nbgrader={"grade": false, "grade_id": "ch07_predict_proba", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def predict_proba(model, X, batch_size=256):
     """Class probabilities (N, K) for X: (N, 1, 28, 28), eq. (6), in eval mode under no_grad, batch by batch.
@@ -685,7 +907,12 @@ def predict_proba(model, X, batch_size=256):
     modes = [(module, module.training) for module in model.modules()]
     model.eval()
     with torch.no_grad():
-        probs = torch.cat([torch.softmax(model(X[i:i + batch_size]), dim=1) for i in range(0, len(X), batch_size)])
+        probs = torch.cat(
+            [
+                torch.softmax(model(X[i : i + batch_size]), dim=1)
+                for i in range(0, len(X), batch_size)
+            ]
+        )
     for module, mode in modes:
         module.training = mode
     return probs
@@ -701,21 +928,49 @@ from backproplab.grading import check
 torch.manual_seed(80)
 model_v = set_train_mode(freeze_backbone(replace_head(load_pretrained(), 10)))
 gen_v = torch.Generator().manual_seed(800)
-with torch.no_grad():  # the test's head weights: the probabilities do not depend on the head's initialisation
+# the test's head weights: the probabilities do not depend on the head's initialisation
+with torch.no_grad():
     model_v.head.weight.copy_(0.2 * torch.randn(10, 64, generator=gen_v))
     model_v.head.bias.copy_(0.2 * torch.randn(10, generator=gen_v))
 modes_before_v = [m.training for m in model_v.modules()]
 running_v = model_v.stage1[1].running_var.clone()
 reference_v = torch.softmax(copy.deepcopy(model_v).eval()(X_test[:12]), dim=1).detach()
 probs_v = predict_proba(model_v, X_test[:12], batch_size=5)
-check("probs", probs_v, reference_v, "the probabilities (12, 10) of 12 digits", tol=1e-5,
-      hint="softmax over the classes (dim=1), in eval mode, so that batch norm uses its running statistics (eq. 4)")
-check("row_sums", probs_v.sum(dim=1), torch.ones(12), "the row sums of the probabilities",
-      hint="softmax over the classes, dim=1: each image's probabilities sum to 1")
-check("no_graph", probs_v.requires_grad, False, "the probabilities carry no gradient graph (torch.no_grad())")
-check("modes_after", [m.training for m in model_v.modules()], modes_before_v, "every module's .training after predict_proba",
-      hint="save every module's .training before model.eval() and restore each one (model.train() would wake the frozen BN layers)")
-check("running_var", model_v.stage1[1].running_var, running_v, "stage1's running variance after predict_proba", tol=1e-6)
+check(
+    "probs",
+    probs_v,
+    reference_v,
+    "the probabilities (12, 10) of 12 digits",
+    tol=1e-5,
+    hint="softmax over the classes (dim=1), in eval mode, so that batch norm uses its running statistics (eq. 4)",
+)
+check(
+    "row_sums",
+    probs_v.sum(dim=1),
+    torch.ones(12),
+    "the row sums of the probabilities",
+    hint="softmax over the classes, dim=1: each image's probabilities sum to 1",
+)
+check(
+    "no_graph",
+    probs_v.requires_grad,
+    False,
+    "the probabilities carry no gradient graph (torch.no_grad())",
+)
+check(
+    "modes_after",
+    [m.training for m in model_v.modules()],
+    modes_before_v,
+    "every module's .training after predict_proba",
+    hint="save every module's .training before model.eval() and restore each one (model.train() would wake the frozen BN layers)",
+)
+check(
+    "running_var",
+    model_v.stage1[1].running_var,
+    running_v,
+    "stage1's running variance after predict_proba",
+    tol=1e-6,
+)
 print("predict_proba: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch07_predict_proba_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -726,29 +981,63 @@ from backproplab.grading import record
 torch.manual_seed(81)
 fine_h = set_train_mode(replace_head(load_pretrained(), 10))
 gen_h = torch.Generator().manual_seed(810)
-with torch.no_grad():  # the test's head weights: the probabilities do not depend on the head's initialisation
+# the test's head weights: the probabilities do not depend on the head's initialisation
+with torch.no_grad():
     fine_h.head.weight.copy_(0.2 * torch.randn(10, 64, generator=gen_h))
     fine_h.head.bias.copy_(0.2 * torch.randn(10, generator=gen_h))
 stats_h = {k: v.clone() for k, v in fine_h.state_dict().items() if "running" in k}
 all_h = predict_proba(fine_h, X_test, batch_size=719)
-record("shape_all", list(np.shape(all_h)), about="the shape of predict_proba on the 719 test digits")
-record("probs_all", all_h[::37], tol=1e-05, about="the probabilities of every 37th test digit (batch_size 719)")
+record(
+    "shape_all", list(np.shape(all_h)), about="the shape of predict_proba on the 719 test digits"
+)
+record(
+    "probs_all",
+    all_h[::37],
+    tol=1e-05,
+    about="the probabilities of every 37th test digit (batch_size 719)",
+)
 for size_h in (1, 7):
     part_h = predict_proba(fine_h, X_test[:20], batch_size=size_h)
-    record(f"probs_{size_h}", part_h, tol=1e-05, about=f"the probabilities of 20 digits with batch_size={size_h}")
-    record(f"row_sums_{size_h}", part_h.sum(dim=1), tol=1e-05, about=f"the row sums with batch_size={size_h}")
-record("modes_fine", [m.training for m in fine_h.modules()],
-       about="every module's mode after predict_proba on a model in training mode (all training)")
-record("stats_fine", {k_h: fine_h.state_dict()[k_h] for k_h in stats_h}, tol=1e-6,
-       about="the running statistics after predict_proba on a model in training mode (unchanged)")
+    record(
+        f"probs_{size_h}",
+        part_h,
+        tol=1e-05,
+        about=f"the probabilities of 20 digits with batch_size={size_h}",
+    )
+    record(
+        f"row_sums_{size_h}",
+        part_h.sum(dim=1),
+        tol=1e-05,
+        about=f"the row sums with batch_size={size_h}",
+    )
+record(
+    "modes_fine",
+    [m.training for m in fine_h.modules()],
+    about="every module's mode after predict_proba on a model in training mode (all training)",
+)
+record(
+    "stats_fine",
+    {k_h: fine_h.state_dict()[k_h] for k_h in stats_h},
+    tol=1e-6,
+    about="the running statistics after predict_proba on a model in training mode (unchanged)",
+)
 torch.manual_seed(82)
-small_h = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 4))
+small_h = nn.Sequential(
+    nn.Flatten(), nn.Linear(784, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 4)
+)
 small_h.train()
 small_h[2].eval()
-record("small_probs", predict_proba(small_h, X_test[:9], batch_size=4), tol=1e-05,
-       about="the probabilities of a 4-class model whose BN layer is in eval mode")
-recorded_h = record("small_modes", [m.training for m in small_h],
-                    about="the modes after predict_proba of a model training with its BN layer in eval mode")
+record(
+    "small_probs",
+    predict_proba(small_h, X_test[:9], batch_size=4),
+    tol=1e-05,
+    about="the probabilities of a 4-class model whose BN layer is in eval mode",
+)
+recorded_h = record(
+    "small_modes",
+    [m.training for m in small_h],
+    about="the modes after predict_proba of a model training with its BN layer in eval mode",
+)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -786,8 +1075,10 @@ test_loader = make_loader(X_test, y_test, batch_size=719)
 def sample_per_class(y, per_class, seed):
     """Indices of `per_class` images of each class of y: (N,), drawn at random with `seed`, sorted."""
     generator = torch.Generator().manual_seed(seed)
-    picks = [idx[torch.randperm(len(idx), generator=generator)[:per_class]]
-             for idx in (torch.nonzero(y == k).flatten() for k in range(int(y.max()) + 1))]
+    picks = [
+        idx[torch.randperm(len(idx), generator=generator)[:per_class]]
+        for idx in (torch.nonzero(y == k).flatten() for k in range(int(y.max()) + 1))
+    ]
     return torch.cat(picks).sort().values
 
 
@@ -808,8 +1099,21 @@ def run(method, per_class, seed):
     """Train one method on `per_class` labelled digits per class for NUM_STEPS steps: (model, history, test top-1)."""
     model, optimizer = make_model(method, seed)
     labelled = sample_per_class(y_train, per_class, seed)
-    loader = make_loader(X_train[labelled], y_train[labelled], batch_size=min(50, len(labelled)), shuffle=True, seed=seed)
-    history = fit(model, optimizer, loader, loss_fn, num_epochs=max(1, NUM_STEPS // len(loader)), set_mode=set_train_mode)
+    loader = make_loader(
+        X_train[labelled],
+        y_train[labelled],
+        batch_size=min(50, len(labelled)),
+        shuffle=True,
+        seed=seed,
+    )
+    history = fit(
+        model,
+        optimizer,
+        loader,
+        loss_fn,
+        num_epochs=max(1, NUM_STEPS // len(loader)),
+        set_mode=set_train_mode,
+    )
     return model, history, evaluate(model, test_loader, loss_fn)["top1"]
 
 
@@ -821,9 +1125,14 @@ for per_class in BUDGETS:
             model, history, top1 = run(method, per_class, seed)
             accuracies[method, per_class, seed] = top1
             if seed == SEEDS[0]:
-                loss_curves[method, per_class], first_models[method, per_class] = history["loss"], model
-results, histories, models = accuracies, loss_curves, first_models  # only once every run has finished
+                loss_curves[method, per_class], first_models[method, per_class] = (
+                    history["loss"],
+                    model,
+                )
+# only once every run has finished
+results, histories, models = accuracies, loss_curves, first_models
 print(f"{len(results)} training runs in {time.perf_counter() - start:.0f} s")
+
 
 # %%
 def mean_std(method, per_class):
@@ -832,18 +1141,29 @@ def mean_std(method, per_class):
 
 
 header = "| method | " + " | ".join(f"{b} per class ({10 * b} labels)" for b in BUDGETS) + " |"
-print(f"test top-1 accuracy on {len(X_test)} digits, mean ± std over {len(SEEDS)} seed(s), {NUM_STEPS} Adam steps\n")
+print(
+    f"test top-1 accuracy on {len(X_test)} digits, mean ± std over {len(SEEDS)} seed(s), {NUM_STEPS} Adam steps\n"
+)
 print(header)
 print("|---" * (len(BUDGETS) + 1) + "|")
 for method in METHODS:
-    print(f"| {method} | " + " | ".join("{:.3f} ± {:.3f}".format(*mean_std(method, b)) for b in BUDGETS) + " |")
+    print(
+        f"| {method} | "
+        + " | ".join("{:.3f} ± {:.3f}".format(*mean_std(method, b)) for b in BUDGETS)
+        + " |"
+    )
 
 reference = load_pretrained()
-print(f"\nhow far fine-tuning moved the convolution weights, ||W - W_pre|| / ||W_pre||, {BUDGETS[0]} per class, seed {SEEDS[0]}:")
+print(
+    f"\nhow far fine-tuning moved the convolution weights, ||W - W_pre|| / ||W_pre||, {BUDGETS[0]} per class, seed {SEEDS[0]}:"
+)
 for method in ("fine-tune", "fine-tune, one lr"):
     tuned = models[method, BUDGETS[0]]
-    moved = [(getattr(tuned, s)[0].weight - getattr(reference, s)[0].weight).norm() / getattr(reference, s)[0].weight.norm()
-             for s in STAGES]
+    moved = [
+        (getattr(tuned, s)[0].weight - getattr(reference, s)[0].weight).norm()
+        / getattr(reference, s)[0].weight.norm()
+        for s in STAGES
+    ]
     print(f"  {method:18s}" + "  ".join(f"{s} {m.item():.3f}" for s, m in zip(STAGES, moved)))
 
 fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -851,17 +1171,31 @@ for method, marker in zip(METHODS, "osD^"):
     means, stds = zip(*(mean_std(method, b) for b in BUDGETS))
     ax_acc.errorbar(BUDGETS, means, yerr=stds, marker=marker, capsize=3, label=method)
     ax_loss.plot(histories[method, BUDGETS[0]], label=method)
-ax_acc.set(xscale="log", xticks=BUDGETS, xticklabels=[str(b) for b in BUDGETS], ylim=(0, 1),
-           xlabel="labelled training digits per class", ylabel="test top-1 accuracy", title="accuracy vs label budget")
-ax_loss.set(xlabel="Adam step", ylabel="training loss (batch)", yscale="log",
-            title=f"training loss, {BUDGETS[0]} labels per class, seed {SEEDS[0]}")
+ax_acc.set(
+    xscale="log",
+    xticks=BUDGETS,
+    xticklabels=[str(b) for b in BUDGETS],
+    ylim=(0, 1),
+    xlabel="labelled training digits per class",
+    ylabel="test top-1 accuracy",
+    title="accuracy vs label budget",
+)
+ax_loss.set(
+    xlabel="Adam step",
+    ylabel="training loss (batch)",
+    yscale="log",
+    title=f"training loss, {BUDGETS[0]} labels per class, seed {SEEDS[0]}",
+)
 for ax in (ax_acc, ax_loss):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-show_figure(fig, "Left: test accuracy of four methods (scratch, frozen, fine-tune, fine-tune with one learning rate) "
-                 "against the number of labelled digits per class on a log scale, with error bars over seeds; the "
-                 "fine-tuned models are highest at 5 labels per class, frozen features stay flat, scratch rises "
-                 "with the budget. Right: the training loss per step at the smallest budget for the four methods.")
+show_figure(
+    fig,
+    "Left: test accuracy of four methods (scratch, frozen, fine-tune, fine-tune with one learning rate) "
+    "against the number of labelled digits per class on a log scale, with error bars over seeds; the "
+    "fine-tuned models are highest at 5 labels per class, frozen features stay flat, scratch rises "
+    "with the budget. Right: the training loss per step at the smallest budget for the four methods.",
+)
 
 # %% [markdown]
 # **Our results** (3 seeds, one thread on a 2-core machine, as the setup cell chooses there; with
@@ -1021,14 +1355,25 @@ print(message)
 if resnet is not None:
     torch.manual_seed(0)
     freeze_backbone(replace_head(resnet, 10, head_name="fc"), head_name="fc")
-    optimizer = torch.optim.Adam(param_groups(resnet, lr_head=1e-2, lr_backbone=None, head_name="fc"))
+    optimizer = torch.optim.Adam(
+        param_groups(resnet, lr_head=1e-2, lr_backbone=None, head_name="fc")
+    )
     labelled = sample_per_class(y_train, 5, seed=0)
     X_rgb, X_rgb_test = imagenet_inputs(X_train[labelled]), imagenet_inputs(X_test)
     loader = make_loader(X_rgb, y_train[labelled], batch_size=50, shuffle=True, seed=0)
-    fit(resnet, optimizer, loader, loss_fn, num_epochs=2 if smoke_test else 30, set_mode=set_train_mode)
+    fit(
+        resnet,
+        optimizer,
+        loader,
+        loss_fn,
+        num_epochs=2 if smoke_test else 30,
+        set_mode=set_train_mode,
+    )
     probs = predict_proba(resnet, X_rgb_test, batch_size=256)
     top1, top5 = topk_accuracy(probs, y_test, ks=(1, 5))
-    print(f"ResNet-18 (ImageNet), frozen, new head, 5 digits per class: test top-1 {top1:.3f}, top-5 {top5:.3f}")
+    print(
+        f"ResNet-18 (ImageNet), frozen, new head, 5 digits per class: test top-1 {top1:.3f}, top-5 {top5:.3f}"
+    )
 else:
     print("Skipping the ImageNet path; everything above used the course's own backbone.")
 

@@ -61,48 +61,219 @@ def _attacks(ctx):
     repo, work, subs, port = ctx["repo"], ctx["workdir"], ctx["submissions"], ctx["port"]
     noop = "lambda *args, **kwargs: None"
     return {
-        "infinite-loop-at-top": ("untouched", "ch01_derive_gradients", "while True:\n    pass\n", Expect("zero")),
-        "memory-bomb": ("untouched", "ch01_forward", "_hog = bytearray(64 * 2**30)\n", Expect("zero")),
-        "memory-bomb-gradual": ("untouched", "ch01_forward", "_hog = []\nwhile True:\n    _hog.append(bytearray(10**8))\n", Expect("zero", "any")),
+        "infinite-loop-at-top": (
+            "untouched",
+            "ch01_derive_gradients",
+            "while True:\n    pass\n",
+            Expect("zero"),
+        ),
+        "memory-bomb": (
+            "untouched",
+            "ch01_forward",
+            "_hog = bytearray(64 * 2**30)\n",
+            Expect("zero"),
+        ),
+        "memory-bomb-gradual": (
+            "untouched",
+            "ch01_forward",
+            "_hog = []\nwhile True:\n    _hog.append(bytearray(10**8))\n",
+            Expect("zero", "any"),
+        ),
         "fork-bomb": ("untouched", "ch01_forward", FORK_BOMB, Expect("zero")),
         "fill-the-disk": ("untouched", "ch01_forward", FILL_DISK, Expect("zero")),
         "sys-exit": ("perfect", "ch01_train_momentum", "import sys\nsys.exit(3)\n", Expect("full")),
-        "os-exit": ("perfect", "ch01_forward", "import os\nos._exit(0)\n", Expect("zero", "not graded", ("crash",), "kernel died")),
-        "segfault": ("perfect", "ch01_forward", "import ctypes\nctypes.string_at(0)\n", Expect("zero", "not graded", ("crash",), "kernel died")),
-        "huge-print": ("perfect", "ch01_forward", "for _i in range(300000):\n    print('spam', _i)\n", Expect("full")),
+        "os-exit": (
+            "perfect",
+            "ch01_forward",
+            "import os\nos._exit(0)\n",
+            Expect("zero", "not graded", ("crash",), "kernel died"),
+        ),
+        "segfault": (
+            "perfect",
+            "ch01_forward",
+            "import ctypes\nctypes.string_at(0)\n",
+            Expect("zero", "not graded", ("crash",), "kernel died"),
+        ),
+        "huge-print": (
+            "perfect",
+            "ch01_forward",
+            "for _i in range(300000):\n    print('spam', _i)\n",
+            Expect("full"),
+        ),
         "huge-image": ("perfect", "ch01_forward", HUGE_IMAGE, Expect("full")),
-        "patch-numpy-testing": ("mistakes", "ch01_forward", f"import numpy.testing\nnumpy.testing.assert_allclose = {noop}\nnp.testing.assert_allclose = {noop}\n", Expect("mistakes")),
-        "patch-math-isclose": ("mistakes", "ch01_forward", "import math\nmath.isclose = lambda *a, **k: True\n", Expect("mistakes")),
-        "patch-checkers": ("mistakes", "ch01_forward", PATCH_CHECKERS, Expect("mistakes", flags=("tampered",))),
-        "patch-builtins": ("mistakes", "ch01_forward", "import builtins\nbuiltins.all = lambda *a: True\nbuiltins.any = lambda *a: False\nbuiltins.round = lambda *a: 0\n", Expect("mistakes")),
-        "input-transformer": ("mistakes", "ch01_forward", INPUT_TRANSFORMER, Expect("at-most-mistakes", flags=("tampered",))),
+        "patch-numpy-testing": (
+            "mistakes",
+            "ch01_forward",
+            f"import numpy.testing\nnumpy.testing.assert_allclose = {noop}\nnp.testing.assert_allclose = {noop}\n",
+            Expect("mistakes"),
+        ),
+        "patch-math-isclose": (
+            "mistakes",
+            "ch01_forward",
+            "import math\nmath.isclose = lambda *a, **k: True\n",
+            Expect("mistakes"),
+        ),
+        "patch-checkers": (
+            "mistakes",
+            "ch01_forward",
+            PATCH_CHECKERS,
+            Expect("mistakes", flags=("tampered",)),
+        ),
+        "patch-builtins": (
+            "mistakes",
+            "ch01_forward",
+            "import builtins\nbuiltins.all = lambda *a: True\nbuiltins.any = lambda *a: False\nbuiltins.round = lambda *a: 0\n",
+            Expect("mistakes"),
+        ),
+        "input-transformer": (
+            "mistakes",
+            "ch01_forward",
+            INPUT_TRANSFORMER,
+            Expect("at-most-mistakes", flags=("tampered",)),
+        ),
         "always-equal-objects": ("untouched", "ch01_forward", ALWAYS_EQUAL, Expect("zero")),
         "forged-records": ("untouched", "ch01_forward", FORGED_RECORDS, Expect("zero")),
-        "read-solutions": ("perfect", "ch01_forward", _leak_probe("solutions", f"open({str(Path(repo) / 'solutions' / ASSIGNMENT / 'gradient_descent.py')!r}).read()"), Expect("full")),
-        "read-hidden-tests": ("perfect", "ch01_forward", _leak_probe("hidden tests", f"open({str(Path(repo) / 'solutions' / ASSIGNMENT / 'gradient_descent.ipynb')!r}).read()"), Expect("full")),
-        "read-autograded": ("perfect", "ch01_forward", _leak_probe("autograded notebook", f"open({str(Path(work) / 'autograded' / 'control-perfect' / ASSIGNMENT / NOTEBOOK)!r}).read()"), Expect("full")),
-        "read-gradebook": ("perfect", "ch01_forward", _leak_probe("gradebook", f"open({str(Path(work) / 'gradebook.db')!r}, 'rb').read(200)"), Expect("full")),
-        "read-other-student": ("perfect", "ch01_forward", _leak_probe("other student", f"open({str(Path(subs) / 'control-perfect' / ASSIGNMENT / NOTEBOOK)!r}).read()"), Expect("full")),
-        "write-gradebook": ("perfect", "ch01_forward", _leak_probe("gradebook write", f"open({str(Path(work) / 'gradebook.db')!r}, 'r+b').write(b'garbage')"), Expect("full")),
-        "read-git-history": ("perfect", "ch01_forward", _leak_probe("git", f"open({str(Path(repo) / '.git' / 'HEAD')!r}).read()"), Expect("full")),
-        "socket-localhost": ("perfect", "ch01_forward", _leak_probe("localhost", f"__import__('socket').create_connection(('127.0.0.1', {port}), timeout=2)"), Expect("full")),
-        "socket-outside": ("perfect", "ch01_forward", _leak_probe("internet", "__import__('socket').create_connection(('1.1.1.1', 53), timeout=2)"), Expect("full")),
+        "read-solutions": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe(
+                "solutions",
+                f"open({str(Path(repo) / 'solutions' / ASSIGNMENT / 'gradient_descent.py')!r}).read()",
+            ),
+            Expect("full"),
+        ),
+        "read-hidden-tests": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe(
+                "hidden tests",
+                f"open({str(Path(repo) / 'solutions' / ASSIGNMENT / 'gradient_descent.ipynb')!r}).read()",
+            ),
+            Expect("full"),
+        ),
+        "read-autograded": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe(
+                "autograded notebook",
+                f"open({str(Path(work) / 'autograded' / 'control-perfect' / ASSIGNMENT / NOTEBOOK)!r}).read()",
+            ),
+            Expect("full"),
+        ),
+        "read-gradebook": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe("gradebook", f"open({str(Path(work) / 'gradebook.db')!r}, 'rb').read(200)"),
+            Expect("full"),
+        ),
+        "read-other-student": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe(
+                "other student",
+                f"open({str(Path(subs) / 'control-perfect' / ASSIGNMENT / NOTEBOOK)!r}).read()",
+            ),
+            Expect("full"),
+        ),
+        "write-gradebook": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe(
+                "gradebook write",
+                f"open({str(Path(work) / 'gradebook.db')!r}, 'r+b').write(b'garbage')",
+            ),
+            Expect("full"),
+        ),
+        "read-git-history": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe("git", f"open({str(Path(repo) / '.git' / 'HEAD')!r}).read()"),
+            Expect("full"),
+        ),
+        "socket-localhost": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe(
+                "localhost",
+                f"__import__('socket').create_connection(('127.0.0.1', {port}), timeout=2)",
+            ),
+            Expect("full"),
+        ),
+        "socket-outside": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe(
+                "internet", "__import__('socket').create_connection(('1.1.1.1', 53), timeout=2)"
+            ),
+            Expect("full"),
+        ),
         "warnings-from-correct-code": ("perfect", "ch01_forward", WARNINGS, Expect("full")),
-        "read-etc-passwd": ("perfect", "ch01_forward", _leak_probe("passwd", "open('/etc/passwd').read()"), Expect("full")),
-        "read-sys": ("perfect", "ch01_forward", _leak_probe("sys", "__import__('os').listdir('/sys/class/net')"), Expect("full")),
-        "read-second-checkout": ("perfect", "ch01_forward", _leak_probe("second checkout", f"open({str(Path(ctx.get('second_checkout', '/nonexistent')) / 'solutions' / ASSIGNMENT / 'gradient_descent.py')!r}).read()"), Expect("full")),
-        "write-run-lock": ("perfect", "ch01_forward", _leak_probe("run lock", "open('/run/lock/planted', 'wb').write(b'0' * 2**20)"), Expect("full")),
+        "read-etc-passwd": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe("passwd", "open('/etc/passwd').read()"),
+            Expect("full"),
+        ),
+        "read-sys": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe("sys", "__import__('os').listdir('/sys/class/net')"),
+            Expect("full"),
+        ),
+        "read-second-checkout": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe(
+                "second checkout",
+                f"open({str(Path(ctx.get('second_checkout', '/nonexistent')) / 'solutions' / ASSIGNMENT / 'gradient_descent.py')!r}).read()",
+            ),
+            Expect("full"),
+        ),
+        "write-run-lock": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe("run lock", "open('/run/lock/planted', 'wb').write(b'0' * 2**20)"),
+            Expect("full"),
+        ),
         "xss-outputs": ("perfect", "ch01_forward", XSS_OUTPUTS, Expect("full")),
         # The IPC folder is the one place the sandbox shares with the machine: what one student leaves
         # there must be gone for the next ("ipc-read" sorts after "ipc-plant").
         # The harvesting family: references computed in the kernel, records rewritten later, records sent
         # from an answer cell, and the hidden tests' source read back from the kernel's history.
         "harvest-references": ("untouched", "ch01_forward", HARVEST, Expect("zero")),
-        "rewrite-records-later": ("mistakes", "ch01_forward", REWRITE_LATER, Expect("mistakes", flags=("tampered",))),
-        "records-from-answer-cell": ("untouched", "ch01_forward", RECORDS_FROM_ANSWER_CELL, Expect("zero")),
-        "exception-carries-history": ("untouched", "ch01_forward", EXCEPTION_CARRIES_HISTORY, Expect("zero")),
-        "ipc-plant": ("perfect", "ch01_forward", f"open({IPC_DIR} + '/planted', 'wb').write(b'0' * 2**20)\n", Expect("full")),
-        "ipc-read": ("perfect", "ch01_forward", _leak_probe("ipc folder", f"[n for n in __import__('os').listdir({IPC_DIR}) if n.startswith('planted')] or 1 / 0"), Expect("full")),
+        "rewrite-records-later": (
+            "mistakes",
+            "ch01_forward",
+            REWRITE_LATER,
+            Expect("mistakes", flags=("tampered",)),
+        ),
+        "records-from-answer-cell": (
+            "untouched",
+            "ch01_forward",
+            RECORDS_FROM_ANSWER_CELL,
+            Expect("zero"),
+        ),
+        "exception-carries-history": (
+            "untouched",
+            "ch01_forward",
+            EXCEPTION_CARRIES_HISTORY,
+            Expect("zero"),
+        ),
+        "ipc-plant": (
+            "perfect",
+            "ch01_forward",
+            f"open({IPC_DIR} + '/planted', 'wb').write(b'0' * 2**20)\n",
+            Expect("full"),
+        ),
+        "ipc-read": (
+            "perfect",
+            "ch01_forward",
+            _leak_probe(
+                "ipc folder",
+                f"[n for n in __import__('os').listdir({IPC_DIR}) if n.startswith('planted')] or 1 / 0",
+            ),
+            Expect("full"),
+        ),
     }
 
 
@@ -247,7 +418,12 @@ def _notebook_edits(bases):
     perfect = bases["perfect"]
     cases = {}
     nb = nbformat.from_dict(perfect)
-    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") not in ("ch01_forward_visible", "ch01_forward_hidden")]
+    nb.cells = [
+        c
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id")
+        not in ("ch01_forward_visible", "ch01_forward_hidden")
+    ]
     cases["deleted-test-cells"] = (nb, Expect("full"))
     nb = nbformat.from_dict(perfect)
     index = _index(nb, "ch01_cost_hidden")
@@ -259,7 +435,9 @@ def _notebook_edits(bases):
     cases["reordered-cells"] = (nb, Expect("full"))
     nb = nbformat.from_dict(perfect)
     cell = nb.cells[_index(nb, "ch01_gradients_visible")]
-    nb.cells[_index(nb, "ch01_gradients_visible")] = nbformat.v4.new_markdown_cell(cell.source, metadata=cell.metadata)
+    nb.cells[_index(nb, "ch01_gradients_visible")] = nbformat.v4.new_markdown_cell(
+        cell.source, metadata=cell.metadata
+    )
     cases["retyped-test-cell"] = (nb, Expect("full"))
     nb = nbformat.from_dict(perfect)
     nb.cells[_index(nb, "ch01_cost_visible")].source = "print('all good')"
@@ -270,10 +448,16 @@ def _notebook_edits(bases):
         cell.metadata = {}
     cases["metadata-stripped"] = (nb, Expect("mistakes"))
     nb = nbformat.from_dict(perfect)
-    nb.metadata["kernelspec"] = {"name": "julia-1.9", "display_name": "Julia 1.9", "language": "julia"}
+    nb.metadata["kernelspec"] = {
+        "name": "julia-1.9",
+        "display_name": "Julia 1.9",
+        "language": "julia",
+    }
     cases["other-kernelspec"] = (nb, Expect("full"))
     nb = nbformat.from_dict(perfect)
-    nb.cells.append(nbformat.v4.new_code_cell("print(In)\nprint(_ih)\nprint(Out)\nprint(globals())"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell("print(In)\nprint(_ih)\nprint(Out)\nprint(globals())")
+    )
     cases["print-history-last-cell"] = (nb, Expect("full"))
     nb = nbformat.from_dict(perfect)
     nb.cells.insert(1, nbformat.v4.new_markdown_cell(f"Hello grader {XSS}"))
@@ -283,7 +467,11 @@ def _notebook_edits(bases):
 
 
 def _index(nb, grade_id):
-    return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    return next(
+        i
+        for i, c in enumerate(nb.cells)
+        if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+    )
 
 
 DIFFERENT_BUT_CORRECT = {
@@ -302,7 +490,9 @@ def build_corpus(folder, ctx):
     expected = {}
     for name, nb in bases.items():
         write_submission(nb, folder, f"control-{name}", ASSIGNMENT)
-        expected[f"control-{name}"] = Expect({"perfect": "full", "untouched": "zero", "mistakes": "mistakes"}[name])
+        expected[f"control-{name}"] = Expect(
+            {"perfect": "full", "untouched": "zero", "mistakes": "mistakes"}[name]
+        )
     for case, (base, cell, code, expect) in _attacks(ctx).items():
         edited = dict(answers[base])
         edited[cell] = edited.get(cell, "") + "\n" + code
@@ -323,13 +513,37 @@ def _broken_files(folder, bases, answers, release):
     """Cases that are broken as files, not as notebooks: ``{case: Expect}``."""
     perfect_text = nbformat.writes(bases["perfect"])
     files = {
-        "invalid-json": (NOTEBOOK, perfect_text[: len(perfect_text) // 2], Expect("zero", "not graded", ("unreadable",), "not valid JSON")),
+        "invalid-json": (
+            NOTEBOOK,
+            perfect_text[: len(perfect_text) // 2],
+            Expect("zero", "not graded", ("unreadable",), "not valid JSON"),
+        ),
         "empty-file": (NOTEBOOK, "", Expect("zero", "not graded", ("unreadable",), "empty")),
-        "not-a-notebook": (NOTEBOOK, json.dumps({"hello": "world"}), Expect("zero", "not graded", ("unreadable",), "not a Jupyter notebook")),
-        "wrong-notebook-name": ("my_homework_final(1).ipynb", perfect_text, Expect("full", flags=("renamed",))),
-        "no-notebook": ("answers.txt", "I did it all in my head.", Expect("zero", "not graded", ("unreadable",), "no gradient_descent.ipynb")),
-        "nbformat-v3": (NOTEBOOK, nbformat.writes(nbformat.convert(copy.deepcopy(bases["perfect"]), 3), version=3), Expect("full")),
-        "different-but-correct": (NOTEBOOK, nbformat.writes(fill(release, {**answers["perfect"], **DIFFERENT_BUT_CORRECT})), Expect("full")),
+        "not-a-notebook": (
+            NOTEBOOK,
+            json.dumps({"hello": "world"}),
+            Expect("zero", "not graded", ("unreadable",), "not a Jupyter notebook"),
+        ),
+        "wrong-notebook-name": (
+            "my_homework_final(1).ipynb",
+            perfect_text,
+            Expect("full", flags=("renamed",)),
+        ),
+        "no-notebook": (
+            "answers.txt",
+            "I did it all in my head.",
+            Expect("zero", "not graded", ("unreadable",), "no gradient_descent.ipynb"),
+        ),
+        "nbformat-v3": (
+            NOTEBOOK,
+            nbformat.writes(nbformat.convert(copy.deepcopy(bases["perfect"]), 3), version=3),
+            Expect("full"),
+        ),
+        "different-but-correct": (
+            NOTEBOOK,
+            nbformat.writes(fill(release, {**answers["perfect"], **DIFFERENT_BUT_CORRECT})),
+            Expect("full"),
+        ),
     }
     for case, (name, text, _) in files.items():
         path = folder / case / name
@@ -341,7 +555,10 @@ def _broken_files(folder, bases, answers, release):
 def _links_and_sizes(folder, ctx):
     """Symlinks (followed they would grade the solution or a classmate), special files and huge files."""
     cases = {
-        "symlink-to-solution": Path(ctx["repo"]) / "solutions" / ASSIGNMENT / "gradient_descent.ipynb",
+        "symlink-to-solution": Path(ctx["repo"])
+        / "solutions"
+        / ASSIGNMENT
+        / "gradient_descent.ipynb",
         "symlink-to-classmate": folder / "control-perfect" / ASSIGNMENT / NOTEBOOK,
         "symlink-to-dev-zero": Path("/dev/zero"),
     }
@@ -360,7 +577,7 @@ def _links_and_sizes(folder, ctx):
 
 
 # Folder names a student or an LMS export can produce: globs, spaces, formulas, terminal escapes.
-ODD_NAMES = ("*", "mallory ", "=HYPERLINK(\"x\")", "\x1b[31mred", "José Núñez")
+ODD_NAMES = ("*", "mallory ", '=HYPERLINK("x")', "\x1b[31mred", "José Núñez")
 
 
 def _odd_names(folder, bases):
