@@ -6,6 +6,8 @@ CI through no fault of the notebook. Tests keep only a hang guard: a notebook
 still running after ``HANG_GUARD_FACTOR`` times its budget is stuck.
 """
 
+import contextlib
+import os
 import time
 
 from nbclient import NotebookClient
@@ -28,10 +30,11 @@ def hang_guard_seconds(assignment):
     return HANG_GUARD_FACTOR * budget_seconds(assignment)
 
 
-def run_solution(assignment, workdir):
+def run_solution(assignment, workdir, graded=False):
     """Execute the solution notebook in ``workdir``; no cell may run past the hang guard.
 
-    Returns ``(executed notebook, seconds)``; raises nbclient's
+    ``graded=True`` runs it as nbgrader's autograder would (``NBGRADER_EXECUTION=autograde``:
+    long experiments shrink). Returns ``(executed notebook, seconds)``; raises nbclient's
     ``CellTimeoutError`` or ``CellExecutionError`` if a cell hangs or fails.
     """
     nb = read_source(assignment)
@@ -42,5 +45,23 @@ def run_solution(assignment, workdir):
         resources={"metadata": {"path": str(workdir)}},
     )
     start = time.monotonic()
-    client.execute()
+    with _execution_mode("autograde" if graded else None):
+        client.execute()
     return nb, time.monotonic() - start
+
+
+@contextlib.contextmanager
+def _execution_mode(mode):
+    """Set ``NBGRADER_EXECUTION`` to ``mode`` (left alone when ``None``) for the kernels started inside."""
+    if mode is None:
+        yield
+        return
+    before = os.environ.get("NBGRADER_EXECUTION")
+    os.environ["NBGRADER_EXECUTION"] = mode
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["NBGRADER_EXECUTION"]
+        else:
+            os.environ["NBGRADER_EXECUTION"] = before

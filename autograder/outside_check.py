@@ -9,14 +9,11 @@ sends data, and never sees the reference values.
 """
 
 import json
-import os
 import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from nbclient import NotebookClient
-
-from autograder.build import read_source
+from autograder.budgets import run_solution
 from autograder.course import grading_digest
 from autograder.snapshot import cell_records
 from backproplab.matching import describe_difference, values_match
@@ -107,29 +104,13 @@ def reference_records(assignment, cache_dir):
             for g, recs in json.loads(cache.read_text()).items()
         }
     with tempfile.TemporaryDirectory() as scratch:
-        notebook = run_solution_as_graded(assignment, scratch)
+        notebook, _ = run_solution(assignment, scratch, graded=True)
     reference = {g: {r.key: r for r in recs} for g, recs in records_by_cell(notebook).items()}
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(
         json.dumps({g: {k: asdict(r) for k, r in recs.items()} for g, recs in reference.items()})
     )
     return reference
-
-
-def run_solution_as_graded(assignment, workdir):
-    """Execute the solution notebook (trusted) in ``workdir`` as nbgrader would; return it."""
-    notebook = read_source(assignment)
-    os.environ["NBGRADER_EXECUTION"] = "autograde"
-    try:
-        NotebookClient(
-            notebook,
-            timeout=300,
-            kernel_name="python3",
-            resources={"metadata": {"path": str(workdir)}},
-        ).execute()
-    finally:
-        del os.environ["NBGRADER_EXECUTION"]
-    return notebook
 
 
 def check_cell(reference, student_records):

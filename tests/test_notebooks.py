@@ -3,7 +3,7 @@
 import pytest
 
 from autograder.budgets import run_solution
-from autograder.outside_check import records_by_cell, run_solution_as_graded
+from autograder.outside_check import records_by_cell
 from tests.conftest import CHAPTERS
 
 
@@ -24,7 +24,7 @@ def test_solution_runs_top_to_bottom_cleanly(assignment, tmp_path):
 @pytest.mark.parametrize("assignment", CHAPTERS)
 def test_every_test_cell_records_results_for_the_outside_check(assignment, tmp_path):
     """Graded, every test cell sends at least one record, under keys unique within the cell."""
-    nb = run_solution_as_graded(assignment, tmp_path)
+    nb, _ = run_solution(assignment, tmp_path, graded=True)
     graded = {
         c.metadata["nbgrader"]["grade_id"]
         for c in nb.cells

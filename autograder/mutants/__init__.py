@@ -22,6 +22,11 @@ class Mutant:
     loses: tuple
 
 
+def both(cell):
+    """The visible and the hidden test cell of an exercise: ``("<cell>_visible", "<cell>_hidden")``."""
+    return (f"{cell}_visible", f"{cell}_hidden")
+
+
 def mutants_for(assignment):
     """The ``MUTANTS`` list of an assignment such as ``01_gradient_descent``, each checked against the chapter."""
     number, _, name = assignment.partition("_")

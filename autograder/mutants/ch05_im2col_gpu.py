@@ -6,15 +6,7 @@ graded test, since the grader has no GPU; ``tests/test_ch05_gpu.py`` checks it
 where one is available.
 """
 
-from autograder.mutants import Mutant
-
-VIS_HID = ("_visible", "_hidden")
-
-
-def both(cell):
-    """The visible and the hidden test cell of an exercise."""
-    return tuple(cell + suffix for suffix in VIS_HID)
-
+from autograder.mutants import Mutant, both
 
 MUTANTS = [
     # Exercise 1, offsets and strides

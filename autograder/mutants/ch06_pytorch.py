@@ -6,15 +6,7 @@ Not mutants on purpose: a missing ``torch.no_grad()`` in ``evaluate`` changes no
 speed and memory), so no test can or should take points for it.
 """
 
-from autograder.mutants import Mutant
-
-VIS_HID = ("_visible", "_hidden")
-
-
-def both(cell):
-    """The visible and the hidden test cell of an exercise."""
-    return tuple(cell + suffix for suffix in VIS_HID)
-
+from autograder.mutants import Mutant, both
 
 MUTANTS = [
     # Exercise 1, the vector-Jacobian product

@@ -1,15 +1,7 @@
 """Classic wrong solutions of chapter 07 (transfer learning), each an exact text replacement inside one
 solution cell, and the test cells it must lose points in."""
 
-from autograder.mutants import Mutant
-
-VIS_HID = ("_visible", "_hidden")
-
-
-def both(cell):
-    """The visible and the hidden test cell of an exercise."""
-    return tuple(cell + suffix for suffix in VIS_HID)
-
+from autograder.mutants import Mutant, both
 
 MUTANTS = [
     # Exercise 1, replace_head
