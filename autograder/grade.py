@@ -35,22 +35,29 @@ def grade_class(
     unsafe=False,
     student_timeout=300,
     workers=1,
+    scheduler=None,
+    security=None,
 ):
     """Grade every student in ``submissions`` (a folder or a .zip); return results.
 
     Students are graded by ``workers`` worker processes, each student under
     an outer limit of ``student_timeout`` seconds, in the sandboxed kernel
-    unless ``unsafe``. A student whose submission is unchanged since an
-    earlier run keeps that result, so an interrupted run can simply be
-    started again. Writes ``<workdir>/feedback/<student>/<assignment>/*.html``
-    and ``<workdir>/grades.csv``.
+    unless ``unsafe``. With ``scheduler`` (a Dask scheduler's address or a
+    ``distributed.Client``) they are graded on that Dask cluster instead
+    (:mod:`autograder.dask_engine`; ``security``: a ``distributed.Security``
+    for TLS), and this machine runs no student code. A student whose
+    submission is unchanged since an earlier run keeps that result, so an
+    interrupted run can simply be started again. Writes
+    ``<workdir>/feedback/<student>/<assignment>/*.html`` and ``<workdir>/grades.csv``.
     """
     put_venv_on_path()
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    check_sandbox(unsafe)
+    if scheduler is None:
+        check_sandbox(unsafe)
     release([assignment], course_dir=workdir / "release", workdir=workdir)
-    reference_records(assignment, workdir / "reference")
+    if scheduler is None:
+        reference_records(assignment, workdir / "reference")
     with _unpacked(submissions) as folder:
         job = Job(
             assignment,
@@ -60,13 +67,22 @@ def grade_class(
             hidden_ids=hidden_test_ids(assignment),
             grading_digest=grading_digest(assignment),
         )  # once per batch, not per student
-        pool = [Worker({}) if unsafe else Worker.sandboxed(workdir, i) for i in range(workers)]
-        tasks = [
-            functools.partial(_grade_or_reuse, s, job, student_timeout) for s in roster(folder)
-        ]
-        results = run_all(pool, tasks)
+        if scheduler is None:
+            results = _grade_locally(roster(folder), job, student_timeout, workers)
+        else:
+            from autograder.dask_engine import grade_on_dask
+
+            results = grade_on_dask(scheduler, roster(folder), job, student_timeout, security)
     write_grades_csv(results, assignment, workdir / "grades.csv")
     return results
+
+
+def _grade_locally(students, job, student_timeout, workers):
+    """Grade ``students`` with ``workers`` local worker processes; results in roster order."""
+    workdir = Path(job.workdir)
+    pool = [Worker({}) if job.unsafe else Worker.sandboxed(workdir, i) for i in range(workers)]
+    tasks = [functools.partial(_grade_or_reuse, s, job, student_timeout) for s in students]
+    return run_all(pool, tasks)
 
 
 def check_sandbox(unsafe):
@@ -111,29 +127,57 @@ def _grade_or_reuse(student, job, student_timeout, worker):
 
 def _result_of(student, job, student_timeout, worker):
     """The result for :class:`~autograder.roster.Student` ``student`` (whose id names every file)."""
+    known, digest = known_result(student, job)
+    if known is not None:
+        return known
+    student_job = job.for_student(worker.settings, student.id, student.folder, digest)
+    return grade_with(worker, student_job, student_timeout)
+
+
+def known_result(student, job):
+    """``(result, digest)``: what ``student`` gets without grading, else ``(None, digest)``.
+
+    A student that cannot be read is not graded (digest ``None``); one whose
+    folder and grader are unchanged since the stored result keeps it.
+    """
     try:
         if student.problem:
             raise SubmissionError(student.problem)
         digest = f"{folder_digest(student.folder)}:{job.grading_digest}"
     except (SubmissionError, OSError) as exc:
-        return StudentResult(student.id).not_graded(str(exc), Flag.UNREADABLE)
-    out = Path(job.workdir) / "results" / f"{student.id}.json"
+        return StudentResult(student.id).not_graded(str(exc), Flag.UNREADABLE), None
+    out = result_path(job.workdir, student.id)
     if out.exists():
         previous = json.loads(out.read_text())
         if previous.get("submission_sha256") == digest:  # same folder, same grader: same format too
-            return StudentResult.from_dict(previous)
+            return StudentResult.from_dict(previous), digest
+    return None, digest
+
+
+def result_path(workdir, student):
+    """Where a student's finished result is stored: ``<workdir>/results/<student>.json``."""
+    return Path(workdir) / "results" / f"{student}.json"
+
+
+def grade_with(worker, job, student_timeout):
+    """Grade one student's ``job`` (see ``Job.for_student``) in ``worker`` under the outer time limit.
+
+    Returns the :class:`StudentResult`; a finished one is also stored at
+    :func:`result_path` (a timeout or a crash is not, so a rerun tries again).
+    """
+    out = result_path(job.workdir, job.student)
     out.unlink(missing_ok=True)
-    job_file = out.parent / "jobs" / f"{student.id}.json"
+    job_file = out.parent / "jobs" / f"{job.student}.json"
     job_file.parent.mkdir(parents=True, exist_ok=True)
-    job.for_student(worker.settings, student.id, student.folder, digest).write(job_file)
+    job.write(job_file)
     failure = worker.run(job_file, out, student_timeout)
     job_file.unlink(missing_ok=True)
     if failure == "timeout":
-        return StudentResult(student.id).not_graded(
+        return StudentResult(job.student).not_graded(
             f"took longer than {student_timeout} s", Flag.TIMEOUT
         )
     if failure:
-        return StudentResult(student.id).not_graded("the grading process crashed", Flag.CRASH)
+        return StudentResult(job.student).not_graded("the grading process crashed", Flag.CRASH)
     return StudentResult.from_dict(json.loads(out.read_text()))
 
 

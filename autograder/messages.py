@@ -1,6 +1,7 @@
 """What the grader and its worker processes hand each other: a job, and a student's result.
 
-Both travel as JSON files (the worker is another process): each class has
+Both travel as JSON files (the worker is another process), or as the same
+plain dicts in a Dask task (:mod:`autograder.dask_engine`): each class has
 ``to_dict`` and ``from_dict``, and nothing else is ever written or read, so a
 field added on one side cannot silently go missing on the other. Statuses
 and flags are enums whose values are the words that appear in ``grades.csv``.
@@ -73,12 +74,19 @@ class Job:
             }
         )
 
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(**d)
+
     def write(self, path):
-        Path(path).write_text(json.dumps(asdict(self)))
+        Path(path).write_text(json.dumps(self.to_dict()))
 
     @classmethod
     def read(cls, path):
-        return cls(**json.loads(Path(path).read_text()))
+        return cls.from_dict(json.loads(Path(path).read_text()))
 
 
 @dataclass(frozen=True)

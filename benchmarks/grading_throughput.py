@@ -1,8 +1,8 @@
 """Grading throughput: stock nbgrader against our grader, on the same class, in one run.
 
-Usage: ``python benchmarks/grading_throughput.py [--n 100] [--workers 1,2]``
+Usage: ``python benchmarks/grading_throughput.py [--n 100] [--workers 1,2] [--dask 2]``
 (run as root: our grader refuses to grade without its sandbox). A quick
-check: ``python benchmarks/grading_throughput.py --n 8``.
+check: ``python benchmarks/grading_throughput.py --n 8 --dask 2``.
 
 The class: ``--n`` students (``s000``, ``s001``, ...) of chapter
 ``01_gradient_descent``, cycling through the demo's four answer sets
@@ -19,7 +19,13 @@ released notebook as a student would. It is built once and graded by:
   reference records, sandbox kernelspecs), the sandboxed kernel, the outside
   check of recorded values and the sanitized feedback HTML of every student.
   The setup and the grading phase are also timed apart, and each student's
-  own time (``StudentResult.seconds``) is summarised.
+  own time (``StudentResult.seconds``) is summarised;
+- with ``--dask N``: our grader on a Dask cluster started for the run (a real
+  ``dask scheduler`` and ``N`` ``dask worker`` processes on 127.0.0.1, one
+  sandbox each, each in its own folder). Its setup is the cluster's start and
+  the coordinator's release; its grading phase includes each worker's one-time
+  preparation of the chapter. The scheduler's own overhead per task is
+  measured apart, with empty tasks that need the same ``sandbox`` resource.
 
 Writes ``benchmarks/results/grading_throughput.json`` and prints a table of
 seconds, seconds per submission and the ratio ours / stock (serial stock).
@@ -163,6 +169,132 @@ def run_ours(class_folder, workers, assignment=ASSIGNMENT):
     }
 
 
+def run_dask(class_folder, workers, assignment=ASSIGNMENT):
+    """Our grader on a fresh local Dask cluster of ``workers`` workers: the same timings as
+    :func:`run_ours`, plus the scheduler's overhead per task."""
+    import autograder.dask_engine as engine
+
+    phases = {}
+    real_grade_on_dask = engine.grade_on_dask
+
+    def timed_grade_on_dask(*args, **kwargs):  # the grading phase starts when tasks are sent
+        phases["grading_start"] = time.monotonic()
+        try:
+            return real_grade_on_dask(*args, **kwargs)
+        finally:
+            phases["grading_end"] = time.monotonic()
+
+    engine.grade_on_dask = timed_grade_on_dask
+    try:
+        with tempfile.TemporaryDirectory(prefix="bpl-bench-dask-") as tmp:
+            start = time.monotonic()
+            with local_cluster(Path(tmp), workers) as address:
+                results = grade_class(
+                    class_folder, assignment, workdir=Path(tmp) / "work", scheduler=address
+                )
+                total_s = time.monotonic() - start
+                overhead = scheduler_overhead(address)
+    finally:
+        engine.grade_on_dask = real_grade_on_dask
+    return {
+        "workers": workers,
+        "engine": "dask",
+        "total_s": total_s,
+        "setup_s": phases["grading_start"] - start,
+        "grading_s": phases["grading_end"] - phases["grading_start"],
+        "scheduler_overhead_s_per_task": overhead,
+        "results": results,
+    }
+
+
+class local_cluster:
+    """A ``dask scheduler`` and ``workers`` ``dask worker`` processes on 127.0.0.1 under ``root``;
+    gives the scheduler's address and stops them all afterwards."""
+
+    def __init__(self, root, workers):
+        import socket
+
+        from autograder.dask_engine import scheduler_command, worker_command
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self.address = f"tcp://127.0.0.1:{port}"
+        self.commands = [scheduler_command(port=port)] + [
+            worker_command(self.address, local_directory=root / f"w{i}", name=f"w{i}")
+            for i in range(workers)
+        ]
+        self.root, self.workers, self.procs = root, workers, []
+
+    def __enter__(self):
+        import subprocess
+
+        from distributed import Client
+
+        for i, command in enumerate(self.commands):
+            (self.root / f"cwd{i}").mkdir()
+            self.procs.append(
+                subprocess.Popen(
+                    command,
+                    cwd=self.root / f"cwd{i}",
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+            if i == 0:
+                time.sleep(2)  # the scheduler listens before the workers look for it
+        with Client(self.address, timeout="60s") as client:
+            client.wait_for_workers(self.workers, timeout=120)
+        return self.address
+
+    def __exit__(self, *exc):
+        import signal
+
+        for proc in reversed(self.procs):
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=20)
+            except ProcessLookupError:
+                pass
+            except Exception:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _no_op(i):
+    return i
+
+
+def scheduler_overhead(address, tasks=200):
+    """Seconds per empty task needing one ``sandbox``: what the scheduler adds to each student."""
+    from distributed import Client, wait
+
+    with Client(address, timeout="60s") as client:
+        start = time.monotonic()
+        futures = [
+            client.submit(_no_op, i, resources={"sandbox": 1}, pure=False) for i in range(tasks)
+        ]
+        wait(futures)
+        return round((time.monotonic() - start) / tasks, 5)
+
+
+def estimate_50000(run, n=50_000, workers=100):
+    """On paper, from a Dask run: ``n`` students on ``workers`` one-sandbox workers take each
+    student's mean time ``n / workers`` times over, plus the scheduler's overhead for every task
+    (it schedules them one by one), plus the per-worker setup seen here once. ``None`` locally."""
+    if run.get("engine") != "dask":
+        return None
+    mean = statistics.mean(r.seconds for r in run["results"])
+    setup = run["grading_s"] - mean * len(run["results"]) / run["workers"]
+    return round(mean * n / workers + run["scheduler_overhead_s_per_task"] * n + max(setup, 0), 1)
+
+
+def label(run):
+    """``ours/2w`` for the local pool, ``dask/2w`` on the Dask cluster."""
+    return f"{run.get('engine', 'ours')}/{run['workers']}w"
+
+
 def summary(seconds):
     """Mean, median, min and max of a list of per-student seconds."""
     return {
@@ -186,7 +318,7 @@ def check_grades(students, stock, ours_runs):
             problems.append(f"stock: {student} (untouched) got {s['code_score']}")
         for run in ours_runs:
             r = next(r for r in run["results"] if r.student == student)
-            tag = f"ours/{run['workers']}w"
+            tag = label(run)
             if r.status != "graded":
                 problems.append(
                     f"{tag}: {student} ({kind}) {r.status}: {r.reason.splitlines()[0][:90] if r.reason else ''}"
@@ -217,7 +349,7 @@ def by_kind(students, stock, ours_runs):
         }
         for run in ours_runs:
             r = next(r for r in run["results"] if r.student == student)
-            row[f"ours_{run['workers']}w"] = {
+            row[label(run).replace("/", "_")] = {
                 "auto_score": r.auto_score,
                 "auto_max": r.auto_max,
                 "status": r.status,
@@ -324,13 +456,13 @@ def table(n, stock, ours_runs):
         f"autograde loop only; release took {stock['release_s']:.1f} s more",
     ]
     for run in ours_runs:
-        w = run["workers"]
+        w, who = run["workers"], "dask" if run.get("engine") == "dask" else "ours"
         lines.append(
-            f"{f'ours, {w} worker(s), total':<26} {run['total_s']:8.1f} {run['total_s'] / n:8.2f} "
+            f"{f'{who}, {w} worker(s), total':<26} {run['total_s']:8.1f} {run['total_s'] / n:8.2f} "
             f"{run['total_s'] / stock_s:10.2f}   incl. setup {run['setup_s']:.1f} s"
         )
         lines.append(
-            f"{f'ours, {w} worker(s), grading':<26} {run['grading_s']:8.1f} {run['grading_s'] / n:8.2f} "
+            f"{f'{who}, {w} worker(s), grading':<26} {run['grading_s']:8.1f} {run['grading_s'] / n:8.2f} "
             f"{run['grading_s'] / stock_s:10.2f}   excl. setup; per student "
             f"{statistics.mean(r.seconds for r in run['results']):.2f} s mean latency"
         )
@@ -344,6 +476,13 @@ def main(argv=None):
         "--workers",
         default="1,2",
         help="worker counts of our grader, comma-separated (default 1,2)",
+    )
+    parser.add_argument(
+        "--dask",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also grade on a local Dask cluster of N workers (default: not)",
     )
     parser.add_argument(
         "--wait-quiet",
@@ -384,12 +523,20 @@ def main(argv=None):
             ours_runs.append(run_ours(class_folder, w))
             watch.counting = False
             print(f"  ours/{w}w: {ours_runs[-1]['total_s']:.1f} s", flush=True)
+        if args.dask:
+            print(f"Grading with ours on Dask, {args.dask} worker(s) ...", flush=True)
+            waited += wait_quiet(args.wait_quiet)
+            watch.counting = True
+            ours_runs.append(run_dask(class_folder, args.dask))
+            watch.counting = False
+            print(f"  dask/{args.dask}w: {ours_runs[-1]['total_s']:.1f} s", flush=True)
     load_after = os.getloadavg()
 
     problems, disagreements = check_grades(students, stock, ours_runs)
     stock_s = stock["loop_s"]
-    one = next((r for r in ours_runs if r["workers"] == 1), None)
-    two = next((r for r in ours_runs if r["workers"] == 2), None)
+    local = [r for r in ours_runs if r.get("engine") != "dask"]
+    one = next((r for r in local if r["workers"] == 1), None)
+    two = next((r for r in local if r["workers"] == 2), None)
     targets = {
         "safety_overhead": {
             "target": f"ours grading phase, 1 worker / stock loop <= {SAFETY_TARGET}",
@@ -429,6 +576,12 @@ def main(argv=None):
         "ours": [
             {
                 "workers": run["workers"],
+                "engine": run.get("engine", "local"),
+                "scheduler_overhead_s_per_task": run.get("scheduler_overhead_s_per_task"),
+                "submissions_per_second_per_core": round(
+                    args.n / run["total_s"] / os.cpu_count(), 4
+                ),
+                "estimate_50000_on_100_workers_s": estimate_50000(run),
                 "feedback": True,
                 "kernel": "sandboxed",
                 "seconds": round(run["total_s"], 2),

@@ -29,7 +29,13 @@ CHAPTERS = assignments()
 
 # The suite's tiers, by module: `make check` runs what is in none of them (see the Makefile).
 TIERS = {
-    "grading": ("test_grading", "test_adversarial", "test_demo", "test_grade_command"),
+    "grading": (
+        "test_grading",
+        "test_adversarial",
+        "test_demo",
+        "test_grade_command",
+        "test_dask_engine",
+    ),
     "browser": ("test_browser",),
     "slow": (
         "test_notebooks",
@@ -38,6 +44,7 @@ TIERS = {
         "test_ch05_oracle",
         "test_ch06_oracle",
         "test_ch07_oracle",
+        "test_stages",
     ),
 }
 

@@ -91,7 +91,8 @@ def test_mutant_loses_points(graded_class, assignment, mutant):
 @pytest.mark.parametrize("assignment", GRADED_CHAPTERS)
 def test_each_class_is_graded_on_one_worker(request, assignment):
     """Under ``make test`` (``--dist loadgroup``) a chapter's tests carry its group, so its class is graded once."""
-    if not request.config.getvalue("loadgroup"):
+    # pytest-xdist sets option.loadgroup under --dist loadgroup; without xdist there is no such option.
+    if not getattr(request.config.option, "loadgroup", False):
         pytest.skip("not run with pytest-xdist --dist loadgroup")
     assert request.node.nodeid.endswith(f"@graded-{assignment}"), (
         "pytest-xdist did not tag the test with its xdist_group, so each worker would grade the class again "
