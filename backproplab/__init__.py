@@ -1,4 +1,8 @@
-"""Backprop Lab's helper package: what the notebooks import, never an exercise's answer.
+"""Backprop Lab's helper package: what the notebooks import, never an answer of the chapter importing it.
+
+``layers``, ``optim``, ``regularization``, ``conv_naive`` and ``torch_training`` are earlier
+chapters' answers, generated from the solutions by ``python -m autograder build``
+(``autograder/provided.py``); a release for chapter NN holds only those of chapters before NN.
 
 Modules:
     backend    NumPy, or CuPy on a usable GPU (``BACKPROPLAB_BACKEND``)
@@ -15,6 +19,8 @@ Modules:
     optim      chapter 03's Adam and AdamW, provided to later chapters
     regularization  chapter 03's inverted dropout, provided to later chapters
     conv_naive  chapter 04's loop convolution and max pooling, provided to chapter 05 as its reference
+    torch_training  chapter 06's training step, top-k accuracy and evaluation, provided to chapter 07
+    training_loop  fit and make_loader, the loop chapter 07 trains with
     filter_viewer  first-layer filters (eq. 3.8 of seed 001) over training checkpoints (chapter 05)
 """
 

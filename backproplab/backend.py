@@ -15,6 +15,7 @@ with the module of the array they were given, so the same code computes on
 the CPU or on the GPU, wherever its input lives.
 """
 
+import functools
 import os
 
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = [
     "array_module",
     "to_numpy",
     "reset",
+    "dropout_on_any_backend",
     "ENV_VAR",
     "VALID_BACKENDS",
 ]
@@ -71,6 +73,40 @@ def to_numpy(x):
     if _is_cupy(x):
         return x.get()
     return np.asarray(x)
+
+
+def dropout_on_any_backend(dropout_forward):
+    """Chapter 03's ``dropout_forward(x, p, mode, rng)``, run where ``x`` lives and in its dtype.
+
+    The answer draws its mask as ``rng.random(x.shape) < p`` with NumPy's
+    generator ``rng``: a float64 mask on the CPU. The wrapper hands it a
+    generator whose ``random`` returns the same numbers on ``x``'s device (a
+    seed gives the same mask with NumPy or CuPy), then casts ``out`` and the
+    mask in the cache to ``x``'s dtype, so float32 activations stay float32.
+    With float64 NumPy arrays it changes nothing.
+    """
+
+    @functools.wraps(dropout_forward)
+    def on_any_backend(x, p, mode, rng):
+        out, cache = dropout_forward(x, p, mode, _DrawsOn(rng, array_module(x)))
+        if cache.get("mask") is not None:
+            cache["mask"] = cache["mask"].astype(x.dtype, copy=False)
+        return out.astype(x.dtype, copy=False), cache
+
+    return on_any_backend
+
+
+class _DrawsOn:
+    """A NumPy generator whose ``random`` returns its numbers as arrays of ``xp`` (NumPy or CuPy)."""
+
+    def __init__(self, rng, xp):
+        self._rng, self._xp = rng, xp
+
+    def random(self, *args, **kwargs):
+        return self._xp.asarray(self._rng.random(*args, **kwargs))
+
+    def __getattr__(self, name):
+        return getattr(self._rng, name)
 
 
 def reset():

@@ -241,25 +241,3 @@ def test_sgd_step_is_a_gradient_step(ch02):
         assert_close(
             net.params[key], leaf.detach() - 0.3 * leaf.grad, f"params[{key}] after one step"
         )
-
-
-@pytest.mark.parametrize("N", BATCH_SIZES)
-def test_provided_layers_are_chapter_02s_solution(ch02, N):
-    """backproplab.layers, given to later chapters, computes what chapter 02's solution computes."""
-    from backproplab import layers
-
-    rng = np.random.default_rng(900 + N)
-    X, W, b = rng.normal(size=(N, 5)), rng.normal(size=(5, 3)), rng.normal(size=3)
-    dout, y = rng.normal(size=(N, 3)), rng.integers(0, 3, size=N)
-    for name, inputs in (("affine", (X, W, b)), ("relu", (dout,)), ("tanh", (dout,))):
-        out, cache = getattr(layers, f"{name}_forward")(*inputs)
-        out_ch02, cache_ch02 = ch02[f"{name}_forward"](*inputs)
-        assert_close(out, out_ch02, f"layers.{name}_forward")
-        upstream = rng.normal(size=out.shape)
-        grads = getattr(layers, f"{name}_backward")(upstream, cache)
-        grads_ch02 = ch02[f"{name}_backward"](upstream, cache_ch02)
-        as_tuple = lambda g: g if isinstance(g, tuple) else (g,)  # noqa: E731
-        for k, (ours, theirs) in enumerate(zip(as_tuple(grads), as_tuple(grads_ch02), strict=True)):
-            assert_close(ours, theirs, f"layers.{name}_backward, output {k}")
-    for ours, theirs in zip(layers.softmax_loss(X @ W, y), ch02["softmax_loss"](X @ W, y)):
-        assert_close(ours, theirs, "layers.softmax_loss")

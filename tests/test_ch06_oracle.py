@@ -2,11 +2,11 @@
 
 The notebook checks its answers against PyTorch; here the same functions, taken from the
 solution source itself, are checked the other way round as well: the two networks written
-as ``nn.Module``s against the same computation with the course's own NumPy layers
+as ``nn.Module``s against the same computation with chapters 02 and 04's NumPy layers
 (``backproplab.layers``, ``backproplab.conv_naive``), the training step against a step of
-chapter 02's backward pass done by hand, the checkpoint functions by a resumed run, and the
-three training functions chapter 07 receives (``backproplab.torch_training``) against the
-solution's.
+chapter 02's backward pass done by hand, and the checkpoint functions by a resumed run.
+(Chapter 07 receives three of these answers as ``backproplab.torch_training``, generated from
+these very cells: ``tests/test_provided.py``.)
 """
 
 import numpy as np
@@ -226,55 +226,3 @@ def test_checkpoint_resume_repeats_the_run(ch06, tmp_path):
         model_a.state_dict().items(), model_b.state_dict().values(), strict=True
     ):
         assert torch.equal(a, b), name
-
-
-def test_training_functions_match_backproplab_torch_training(ch06):
-    """Chapter 07's provided train_step, topk_accuracy and evaluate compute what chapter 06's solution computes."""
-    provided = pytest.importorskip("backproplab.torch_training")
-    from torch.utils.data import DataLoader, TensorDataset
-
-    def make():
-        torch.manual_seed(8)
-        return nn.Sequential(
-            nn.Conv2d(1, 3, 3),
-            nn.BatchNorm2d(3),
-            nn.ReLU(),
-            nn.Flatten(),
-            nn.Dropout(0.3),
-            nn.Linear(3 * 4 * 4, 7),
-        ).double()
-
-    gen = torch.Generator().manual_seed(9)
-    X, y = (
-        torch.randn(19, 1, 6, 6, generator=gen, dtype=torch.float64),
-        torch.randint(0, 7, (19,), generator=gen),
-    )
-    loss_fn = nn.CrossEntropyLoss()
-    ours, theirs = make(), make()
-    opt_ours, opt_theirs = (
-        torch.optim.Adam(ours.parameters(), lr=0.01),
-        torch.optim.Adam(theirs.parameters(), lr=0.01),
-    )
-    for step in range(3):
-        torch.manual_seed(100 + step)
-        a = ch06["train_step"](ours, X, y, opt_ours, loss_fn)
-        torch.manual_seed(100 + step)
-        b = provided.train_step(theirs, X, y, opt_theirs, loss_fn)
-        assert a == b
-    for (name, p), q in zip(ours.state_dict().items(), theirs.state_dict().values(), strict=True):
-        assert torch.equal(p, q), name
-    logits = torch.randn(30, 7, generator=gen)
-    labels = torch.randint(0, 7, (30,), generator=gen)
-    for ks in ((1, 5), (2,), (1, 3, 7)):
-        assert ch06["topk_accuracy"](logits, labels, ks) == pytest.approx(
-            provided.topk_accuracy(logits, labels, ks), abs=1e-12
-        )
-    for mode in (True, False):
-        ours.train(mode)
-        theirs.train(mode)
-        loader = DataLoader(TensorDataset(X, y), batch_size=4)
-        a, b = ch06["evaluate"](ours, loader, loss_fn), provided.evaluate(theirs, loader, loss_fn)
-        assert set(a) == set(b) == {"loss", "top1", "top5"}
-        for key in a:
-            assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-12), key
-        assert ours.training == theirs.training == mode

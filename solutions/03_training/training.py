@@ -761,7 +761,7 @@ recorded_h = record(
 # ### Exercise 5 (implement): Adam and AdamW
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch03_adam", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch03_adam", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="optim"
 def adam(w, dw, config):
     """Adam with bias correction, eqs. (10)-(11).
 
@@ -1143,7 +1143,7 @@ for k_h in (0.05, 2.0):
 # ### Exercise 9 (implement): inverted dropout with train and eval modes
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch03_dropout", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch03_dropout", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="regularization"
 def dropout_forward(x, p, mode, rng):
     """Inverted dropout, eq. (14).
 

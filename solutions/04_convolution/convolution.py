@@ -481,7 +481,7 @@ print(xcorr2d(np.arange(9.0).reshape(3, 3), [[3.0, 2.0], [1.0, 0.0]], pad=1))
 # Return Python or NumPy **integers**, using (6) and (7).
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch04_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch04_output_size", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="conv_naive"
 def conv_output_size(n, kernel_size, stride=1, pad=0):
     """Number of outputs along one axis, eq. (6): floor((n + 2 pad - kernel_size) / stride) + 1 (an int)."""
     ### BEGIN SOLUTION
@@ -602,7 +602,7 @@ for n_h, f_h, s_h in ((7, 2, 2), (9, 3, 2), (10, 2, 3), (5, 3, 3), (6, 6, 1)):
 # (a relative error of $10^{-5}$) in this layer and in its gradients.
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch04_conv_forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch04_conv_forward", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="conv_naive"
 def conv_forward_naive(x, w, b, stride=1, pad=0):
     """Forward pass of a convolution layer (a cross-correlation, as in every DL library), eq. (8).
 
@@ -748,7 +748,7 @@ for x_shape_h, w_shape_h, s_h, p_h in cases_h:
 # ### Exercise 5 (implement): `conv_backward_naive`
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch04_conv_backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch04_conv_backward", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="conv_naive"
 def conv_backward_naive(dout, cache):
     """Backward pass of conv_forward_naive, eqs. (9)-(11).
 
@@ -1017,7 +1017,7 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 # ### Exercise 7 (implement): max pooling, forward and backward
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch04_max_pool", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch04_max_pool", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="conv_naive"
 def max_pool_forward_naive(x, pool_size=2, stride=2):
     """Max pooling, eq. (14), no padding.
 

@@ -961,7 +961,7 @@ with torch.no_grad():
 # ### Exercise 6 (implement): `train_step`
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch06_train_step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch06_train_step", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="torch_training"
 def train_step(model, X, y, optimizer, loss_fn):
     """One optimisation step on the batch (X, y) in training mode; returns the batch's loss as a float.
 
@@ -1071,7 +1071,7 @@ recorded_h = record(
 # and for each $k$ count the rows with a hit among their first $k$. Return Python floats.
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch06_topk", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch06_topk", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="torch_training"
 def topk_accuracy(logits, y, ks=(1, 5)):
     """Top-k accuracies, eq. (8). logits: (N, K) scores, y: (N,) int64 labels; ks: the k's (each <= K).
 
@@ -1143,7 +1143,7 @@ for N_h, K_h, ks_h in ((50, 10, (1, 3, 5, 10)), (7, 12, (2,)), (12, 5, (5, 1))):
 # while the rest trains — and `model.train(True)` would switch them all back to training.
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch06_evaluate", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch06_evaluate", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="torch_training"
 def evaluate(model, loader, loss_fn):
     """Mean loss per example, top-1 and top-5 accuracy of model over the batches (X, y) of loader, eq. (9).
 

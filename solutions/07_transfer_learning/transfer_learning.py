@@ -1295,7 +1295,9 @@ show_figure(
 # the **fine-tuned** model at the smallest budget (each map scaled to black–white on its
 # own), and the five classes your `predict_proba` rates highest (green: the true class).
 # Stage 1 maps still look like the digit: edge and stroke detectors. Stage 3's $3\times3$
-# maps are abstract: which of its 64 channels fire is what the head reads.
+# maps are abstract: which of its 64 channels fire is what the head reads. The panel
+# draws 16 maps at a time: the "maps" menu pages through the channels or picks the 16
+# strongest, and the status line says how many of how many are shown.
 
 # %%
 viewer_model = models["fine-tune", BUDGETS[0]]
