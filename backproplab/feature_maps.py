@@ -4,8 +4,9 @@
 submodules (``stage1``, ``stage2``, ``stage3`` for :class:`backproplab.backbone.Backbone`),
 a set of images and the student's ``predict_proba(model, X, batch_size)``. For
 the image chosen with a slider it draws the image, the feature maps of the
-chosen stage (each map min-max scaled on its own, from black to white; up to
-16 maps, in channel order or strongest first) and a bar chart of the five
+chosen stage (each map min-max scaled on its own, from black to white; 16 maps
+at a time, a menu pages through the channels or picks the 16 strongest, and the
+status line says how many of how many are shown) and a bar chart of the five
 classes ``predict_proba`` rates highest.
 
 The panel computes no exercise answer: the probabilities are whatever the
@@ -22,13 +23,25 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from backproplab.plotting import control_row, png_output
-from backproplab.student_code import call_student
+from backproplab.panel import Panel, bold
+from backproplab.student_code import Unusable
 
-__all__ = ["feature_map_viewer", "FeatureMapViewer", "stage_maps", "ORDERS", "MAX_MAPS"]
+__all__ = ["feature_map_viewer", "FeatureMapViewer", "stage_maps", "map_pages", "MAX_MAPS"]
 
-ORDERS = (("channel order", "channel"), ("strongest first", "strongest"))
 MAX_MAPS = 16
+STRONGEST = "strongest"
+
+
+def map_pages(count):
+    """The choices of the maps menu for a stage of ``count`` maps: pages of MAX_MAPS channels, then the strongest.
+
+    Returns ``[(label, value)]``: value the first channel of a page (int) or ``"strongest"``.
+    """
+    pages = [
+        (f"channels {first}-{min(first + MAX_MAPS, count) - 1}", first)
+        for first in range(0, count, MAX_MAPS)
+    ]
+    return pages + [(f"the {min(MAX_MAPS, count)} strongest", STRONGEST)]
 
 
 def stage_maps(model, X, stages):
@@ -58,22 +71,19 @@ def stage_maps(model, X, stages):
     return {name: maps[name].detach().cpu().numpy() for name in stages}
 
 
-class FeatureMapViewer(widgets.VBox):
-    """An image slider, a stage menu and an order menu over one model's feature maps and top-5 chart.
+class FeatureMapViewer(Panel):
+    """An image slider, a stage menu and a maps menu over one model's feature maps and top-5 chart.
 
-    Attributes: ``image`` (IntSlider), ``stage`` (Dropdown of stage names), ``order``
-    (Dropdown, :data:`ORDERS`), ``status`` (HTML: the prediction, or what went wrong),
-    ``output`` (the figure).
+    Attributes: ``image`` (IntSlider), ``stage`` (Dropdown of stage names), ``shown_maps``
+    (Dropdown, :func:`map_pages`: a page of channels or the strongest), ``maps``
+    (``{stage: (N, C, H, W) array}``), ``status`` (HTML: the prediction and how many maps
+    are shown, or what went wrong), ``output`` (the figure).
     """
 
     def __init__(self, model, X, y, predict_proba, class_names, stages):
         self.model, self.X, self.y = model, X, y
-        self.predict_proba, self.class_names, self.stages = (
-            predict_proba,
-            list(class_names),
-            list(stages),
-        )
-        self.maps = stage_maps(model, X, self.stages)
+        self.predict_proba, self.class_names = predict_proba, list(class_names)
+        self.maps = stage_maps(model, X, stages)
         style = {"description_width": "initial"}
         self.image = widgets.IntSlider(
             value=0,
@@ -84,68 +94,87 @@ class FeatureMapViewer(widgets.VBox):
             layout=widgets.Layout(width="320px"),
         )
         self.stage = widgets.Dropdown(
-            options=self.stages, value=self.stages[0], description="stage", style=style
+            options=list(stages), value=stages[0], description="stage", style=style
         )
-        self.order = widgets.Dropdown(
-            options=ORDERS, value="channel", description="maps in", style=style
+        self.shown_maps = widgets.Dropdown(
+            options=map_pages(self.maps[stages[0]].shape[1]), description="maps", style=style
         )
-        self.status, self.output = widgets.HTML(), widgets.Output()
-        for control in (self.image, self.stage, self.order):
-            control.observe(self.redraw, names="value")
-        super().__init__(
-            children=[control_row([self.image, self.stage, self.order]), self.status, self.output]
-        )
+        controls = [self.image, self.stage, self.shown_maps]
+        super().__init__([controls], watched=(self.image, self.shown_maps))
+        self.stage.observe(self._new_stage, names="value")
         self.redraw()
 
-    def probabilities(self, index):
-        """The student's class probabilities for image ``index`` (a NumPy row), or an error message (str)."""
-        probs, message = call_student(self.predict_proba, self.model, self.X[index : index + 1], 1)
-        if message:
-            return message
+    def _new_stage(self, change):
+        """Offer the new stage's pages of maps (keeping "strongest" if chosen), then draw once."""
+        strongest = self.shown_maps.value == STRONGEST
+        with self.held():
+            self.shown_maps.options = map_pages(self.maps[change["new"]].shape[1])
+            self.shown_maps.value = STRONGEST if strongest else 0
+        self.redraw()
+
+    def probability_row(self, predict_proba, model, X, batch_size):
+        """``predict_proba``'s class probabilities for one image X (1, C, H, W), shape (K,), or :class:`Unusable`."""
+        probs = predict_proba(model, X, batch_size)
         try:
             row = np.asarray(torch.as_tensor(probs).detach().cpu(), dtype=np.float64)
         except (TypeError, ValueError, RuntimeError) as exc:
-            return f"predict_proba returned {type(probs).__name__}, not a tensor of probabilities ({exc})"
+            kind = type(probs).__name__
+            raise Unusable(f"returned {kind}, not a tensor of probabilities ({exc})") from None
         K = len(self.class_names)
         if row.shape != (1, K):
-            return f"predict_proba returned shape {tuple(row.shape)} for one image; expected (1, {K}): one row of {K} probabilities"
+            raise Unusable(
+                f"returned shape {tuple(row.shape)} for one image; expected (1, {K}): "
+                f"one row of {K} probabilities"
+            )
         if not np.all(np.isfinite(row)) or row.min() < 0 or abs(row.sum() - 1) > 1e-4:
-            return (
-                f"predict_proba's row for this image sums to {row.sum():.4g} (min {row.min():.3g}): "
-                f"probabilities are >= 0 and sum to 1 over the classes (softmax over dim=1)"
+            raise Unusable(
+                f"gives a row that sums to {row.sum():.4g} (min {row.min():.3g}): probabilities "
+                "are >= 0 and sum to 1 over the classes (softmax over dim=1)"
             )
         return row[0]
 
-    def redraw(self, change=None):
+    def draw(self):
         """Draw the chosen image's maps at the chosen stage and the top-5 chart, or say why not."""
         index, stage = self.image.value, self.stage.value
         maps = self.maps[stage][index]
-        probs = self.probabilities(index)
-        truth = self.class_names[int(self.y[index])]
-        if isinstance(probs, str):
-            self.status.value = f"<b>{html.escape(probs)}</b> (the feature maps are shown anyway)"
-        else:
-            best = int(np.argmax(probs))
-            self.status.value = (
-                f"image {index}: true class <b>{html.escape(truth)}</b>, predicted "
-                f"<b>{html.escape(self.class_names[best])}</b> with probability {probs[best]:.3f}; "
-                f"{stage}: {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]}"
-            )
+        image = self.X[index : index + 1]
+        probs, message = self.call(
+            self.predict_proba, self.model, image, 1, through=self.probability_row
+        )
+        probs = message if probs is None else probs
         shown = self._chosen(maps)
-        fig = self._figure(index, stage, maps, shown, probs)
-        self.output.outputs = (png_output(fig, self._alt(index, stage, maps, shown, probs, truth)),)
+        status = self._status(index, stage, maps, shown, probs)
+        truth = self.class_names[int(self.y[index])]
+        alt = self._alt(index, stage, maps, shown, probs, truth)
+        self.show_figure(self._figure(index, stage, maps, shown, probs), alt, status)
+
+    def _status(self, index, stage, maps, shown, probs):
+        """The status line: the prediction (or why there is none) and which maps are shown."""
+        counted = (
+            f"{stage}: {len(shown)} of {maps.shape[0]} maps of {maps.shape[1]}x{maps.shape[2]} "
+            f"shown ({self.shown_maps.label})"
+        )
+        if isinstance(probs, str):
+            return f"{bold(probs)}; {counted}"
+        best, truth = int(np.argmax(probs)), self.class_names[int(self.y[index])]
+        return (
+            f"image {index}: true class <b>{html.escape(truth)}</b>, predicted "
+            f"<b>{html.escape(self.class_names[best])}</b> with probability {probs[best]:.3f}; "
+            + counted
+        )
 
     def _chosen(self, maps):
-        """Indices of the maps drawn: the first MAX_MAPS channels, or the MAX_MAPS with the largest mean."""
-        if self.order.value == "strongest":
+        """Indices of the maps drawn: a page of MAX_MAPS channels, or the MAX_MAPS with the largest mean."""
+        if self.shown_maps.value == STRONGEST:
             return np.argsort(-maps.mean(axis=(1, 2)), kind="stable")[:MAX_MAPS]
-        return np.arange(min(MAX_MAPS, len(maps)))
+        first = self.shown_maps.value
+        return np.arange(first, min(first + MAX_MAPS, len(maps)))
 
     def _alt(self, index, stage, maps, shown, probs, truth):
         """The figure in words, for screen readers."""
         text = (
             f"Left: image {index}, a {truth}. Middle: {len(shown)} of the {maps.shape[0]} feature maps of {stage}, "
-            f"{maps.shape[1]}x{maps.shape[2]} each, {self.order.label}, black low, white high. "
+            f"{maps.shape[1]}x{maps.shape[2]} each ({self.shown_maps.label}), black low, white high. "
         )
         if isinstance(probs, str):
             return text + "Right: no prediction chart, because " + probs
@@ -197,7 +226,7 @@ class FeatureMapViewer(widgets.VBox):
             ax_bars.tick_params(labelsize=8)
             ax_bars.set_title("top-5 predictions", fontsize=9)
         fig.suptitle(
-            f"{stage}: maps {'by channel' if self.order.value == 'channel' else 'strongest first'}",
+            f"{stage}: {len(shown)} of {len(maps)} maps, {self.shown_maps.label}",
             fontsize=9,
         )
         return fig

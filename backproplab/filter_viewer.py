@@ -27,7 +27,7 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from backproplab.plotting import control_row, png_output
+from backproplab.panel import Panel
 
 __all__ = ["filter_viewer", "FilterViewer", "normalise_filters", "SCALINGS", "SHOW"]
 
@@ -49,14 +49,14 @@ def normalise_filters(bank, scaling="per_filter"):
     return scaled[:, 0] if bank.shape[1] == 1 else scaled.transpose(0, 2, 3, 1)
 
 
-class FilterViewer(widgets.VBox):
+class FilterViewer(Panel):
     """A slider over snapshots of a first-layer filter bank, and menus for what is drawn and how it is scaled.
 
     Attributes: ``snapshots`` (float array ``(T, F, C, K, K)``), ``steps`` (the
-    training step of each snapshot), ``checkpoint`` (IntSlider indexing the
-    snapshots), ``show`` (Dropdown, :data:`SHOW`), ``scaling`` (Dropdown,
-    :data:`SCALINGS`), ``status`` (HTML: what is shown, or why nothing is),
-    ``output`` (the figure).
+    training step of each snapshot), ``checkpoint`` (IntSlider from 1 to ``T``,
+    opening on ``T``, the trained filters), ``show`` (Dropdown, :data:`SHOW`),
+    ``scaling`` (Dropdown, :data:`SCALINGS`), ``status`` (HTML: what is shown,
+    or why nothing is), ``output`` (the figure).
     """
 
     def __init__(self, snapshots, steps, columns):
@@ -64,54 +64,50 @@ class FilterViewer(widgets.VBox):
         style = {"description_width": "initial"}
         T = len(snapshots)
         self.checkpoint = widgets.IntSlider(
-            value=0, min=0, max=T - 1, description="checkpoint", style=style
+            value=T, min=1, max=T, description="checkpoint", style=style
         )
         self.show = widgets.Dropdown(options=SHOW, value="weights", description="show", style=style)
         self.scaling = widgets.Dropdown(
             options=SCALINGS, value="per_filter", description="scaling", style=style
         )
-        self.status, self.output = widgets.HTML(), widgets.Output()
-        for control in (self.checkpoint, self.show, self.scaling):
-            control.observe(self.redraw, names="value")
-        super().__init__(
-            children=[
-                control_row([self.checkpoint, self.show, self.scaling]),
-                self.status,
-                self.output,
-            ]
-        )
+        controls = [self.checkpoint, self.show, self.scaling]
+        super().__init__([controls], watched=controls)
         self.redraw()
 
+    @property
+    def index(self):
+        """The index (0 to T - 1) of the snapshot the slider points at (it counts from 1)."""
+        return self.checkpoint.value - 1
+
     def bank(self, index):
-        """What is drawn for snapshot ``index``: its weights, or their change since the first snapshot."""
+        """What is drawn for snapshot ``index``: its weights, or their change since the first snapshot (F, C, K, K)."""
         if self.show.value == "change":
             return self.snapshots[index] - self.snapshots[0]
         return self.snapshots[index]
 
-    def redraw(self, change=None):
+    def draw(self):
         """Draw the snapshot, quantity and scaling chosen, or say why it cannot be drawn."""
-        index, step = self.checkpoint.value, self.steps[self.checkpoint.value]
+        index, step = self.index, self.steps[self.index]
         bank = self.bank(index)
         if not np.all(np.isfinite(bank)):
-            message = (
+            self.show_message(
                 f"The filters at step {step} hold nan or inf values: the training diverged. "
                 f"Try a smaller learning rate, then train again."
             )
-            self.status.value = f"<b>{message}</b>"
-            self.output.outputs = (
-                {"output_type": "stream", "name": "stdout", "text": message + "\n"},
-            )
             return
-        weights = self.snapshots[index]
+        self.show_figure(self._figure(bank, step), self._alt(bank, step), self._status(bank))
+
+    def _status(self, bank):
+        """The status line: which checkpoint, the weights' range and their largest change."""
+        index, weights = self.index, self.snapshots[self.index]
         change_since_start = float(np.abs(weights - self.snapshots[0]).max())
         flat = int(np.sum(bank.max(axis=(1, 2, 3)) == bank.min(axis=(1, 2, 3))))
-        self.status.value = (
-            f"step {step} (checkpoint {index + 1} of {len(self.steps)}): weights in "
+        return (
+            f"checkpoint {index + 1} of {len(self.steps)} (step {self.steps[index]}): weights in "
             f"[{weights.min():.3g}, {weights.max():.3g}], largest change since step {self.steps[0]}: "
             f"{change_since_start:.3g}"
             + (f"; {flat} constant filter(s) drawn grey" if flat else "")
         )
-        self.output.outputs = (png_output(self._figure(bank, step), self._alt(bank, step)),)
 
     def _what(self):
         return (

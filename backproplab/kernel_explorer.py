@@ -26,14 +26,12 @@ fraction of a second (0.02 s for the chapter's solution, which loops over
 output positions; about ten times that for one that loops over every weight).
 """
 
-import warnings
-
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from backproplab.plotting import control_row, png_output
-from backproplab.student_code import call_student, latest
+from backproplab.panel import Panel
+from backproplab.student_code import Unusable
 
 __all__ = ["CANONICAL_KERNELS", "KernelExplorer", "kernel_explorer", "load_photo"]
 
@@ -71,22 +69,23 @@ def load_photo(block=8):
     return grey[: H * block, : W * block].reshape(H, block, W, block).mean(axis=(1, 3))
 
 
-class KernelExplorer(widgets.VBox):
+class KernelExplorer(Panel):
     """Menus and a 3x3 kernel grid around the student's conv (and pooling) functions.
 
     Attributes: ``kernel_menu`` (Dropdown of :data:`CANONICAL_KERNELS` and
     ``"custom"``), ``cells`` (3x3 list of ``FloatText``), ``stride`` (Dropdown
     1-3), ``pad`` (Dropdown 0-2), ``pool`` (Dropdown ``"none"``, ``"max"``,
-    ``"avg"``), ``size_label`` (HTML: the sizes), ``status`` (HTML: a message
-    when nothing can be drawn), ``output`` (the figure), ``result`` (the last
-    2-D array drawn, or ``None``).
+    ``"avg"``), ``size_label`` (HTML: the sizes), ``status`` (HTML: the output's
+    range, or why nothing can be drawn), ``output`` (the figure), ``result``
+    (the last 2-D array (H', W') drawn, or ``None``).
     """
+
+    then = "come back to the explorer"
 
     def __init__(self, conv_fn, pool_fns, image, kernel, stride, pad, pool):
         self.conv_fn, self.pool_fns = conv_fn, dict(pool_fns or {})
         self.image = np.asarray(image, dtype=np.float64)
         self.result = None
-        self._quiet = False
         style = {"description_width": "7em"}  # one width for all four menus, so that they line up
         self.kernel_menu = widgets.Dropdown(
             options=list(CANONICAL_KERNELS) + [CUSTOM],
@@ -94,13 +93,7 @@ class KernelExplorer(widgets.VBox):
             description="kernel",
             style=style,
         )
-        self.cells = [
-            [
-                widgets.FloatText(value=0.0, step=0.125, layout=widgets.Layout(width="70px"))
-                for _ in range(3)
-            ]
-            for _ in range(3)
-        ]
+        self.cells = [[_kernel_cell() for _ in range(3)] for _ in range(3)]
         self.stride = widgets.Dropdown(
             options=[1, 2, 3], value=stride, description="stride", style=style
         )
@@ -111,21 +104,20 @@ class KernelExplorer(widgets.VBox):
         self.pool = widgets.Dropdown(
             options=pool_options, value=pool, description="pooling", style=style
         )
-        self.size_label, self.status, self.output = widgets.HTML(), widgets.HTML(), widgets.Output()
+        self.size_label = widgets.HTML()
+        super().__init__(self._rows(), watched=(self.stride, self.pad, self.pool))
         self._set_cells(kernel)
         self.kernel_menu.observe(self._kernel_picked, names="value")
-        for row in self.cells:
-            for cell in row:
-                cell.observe(self._cell_edited, names="value")
-        for menu in (self.stride, self.pad, self.pool):
-            menu.observe(self.redraw, names="value")
+        for cell in (cell for row in self.cells for cell in row):
+            cell.observe(self._cell_edited, names="value")
+        self.redraw()
+
+    def _rows(self):
+        """The menus beside the kernel grid, then the line of sizes."""
         grid_label = widgets.HTML("kernel weights: type a number, then Enter")
         grid = widgets.VBox([grid_label] + [widgets.HBox(row) for row in self.cells])
-        controls = widgets.VBox([self.kernel_menu, self.stride, self.pad, self.pool])
-        super().__init__(
-            children=[control_row([controls, grid]), self.size_label, self.status, self.output]
-        )
-        self.redraw()
+        menus = widgets.VBox([self.kernel_menu, self.stride, self.pad, self.pool])
+        return [[menus, grid], [self.size_label]]
 
     @property
     def kernel(self):
@@ -134,13 +126,10 @@ class KernelExplorer(widgets.VBox):
 
     def _set_cells(self, name):
         """Write a canonical kernel into the grid without redrawing once per cell."""
-        self._quiet = True
-        try:
+        with self.held():
             for row, values in zip(self.cells, CANONICAL_KERNELS[name]):
                 for cell, value in zip(row, values):
                     cell.value = float(value)
-        finally:
-            self._quiet = False
 
     def _kernel_picked(self, change):
         if change["new"] != CUSTOM:
@@ -148,55 +137,43 @@ class KernelExplorer(widgets.VBox):
         self.redraw()
 
     def _cell_edited(self, change):
-        if self._quiet:
+        if self.holding:
             return
         if self.kernel_menu.value != CUSTOM:
-            self._quiet = True  # the menu follows the grid; the grid keeps its values
-            try:
+            with self.held():  # the menu follows the grid; the grid keeps its values
                 self.kernel_menu.value = CUSTOM
-            finally:
-                self._quiet = False
         self.redraw()
 
-    def redraw(self, change=None):
-        """Call the student's functions with the current settings and redraw."""
-        if self._quiet:
-            return
-        kernel, stride, pad, pool = self.kernel, self.stride.value, self.pad.value, self.pool.value
-        H, W = self.image.shape
-        steps = [f"input {H}x{W}"]
-        result, message = _call(
-            self.conv_fn,
-            "the convolution",
-            self.image[None, None],
-            kernel[None, None],
-            np.zeros(1),
-            stride,
-            pad,
-        )
-        if result is not None:
-            steps.append(f"conv (3x3, stride {stride}, padding {pad}) {_size(result)}")
-            if pool != "none":
-                result, message = _call(self.pool_fns[pool], "the pooling", result, 2, 2)
-                if result is not None:
-                    steps.append(f"{pool}-pool (2x2, stride 2) {_size(result)}")
+    def draw(self):
+        """Call the student's latest functions with the current settings and draw what they return."""
+        result, message, steps = self._run_layers()
         self.size_label.value = " &rarr; ".join(steps)
+        self.result = None if result is None else result[0, 0]
         if result is None:
-            self.result = None
-            self.status.value = f"<b>{message}</b>"
-            self.output.outputs = (_text_output(message),)
+            self.show_message(message)
             return
-        self.result = result[0, 0]
-        self.status.value = f"output values from {self.result.min():.3g} to {self.result.max():.3g}"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fig = _figure(
-                self.image,
-                self.result,
-                kernel,
-                " -> ".join(s.replace("&rarr;", "->") for s in steps),
-            )
-            self.output.outputs = (png_output(fig, _alt(kernel, steps, self.result.shape)),)
+        status = f"output values from {self.result.min():.3g} to {self.result.max():.3g}"
+        title = " -> ".join(steps)
+        figure = _figure(self.image, self.result, self.kernel, title)
+        self.show_figure(figure, _alt(self.kernel, steps, self.result.shape), status)
+
+    def _run_layers(self):
+        """The convolution, then the pooling chosen: ``(out (1, 1, H', W') or None, message, steps)``."""
+        stride, pad, pool = self.stride.value, self.pad.value, self.pool.value
+        steps = [f"input {self.image.shape[0]}x{self.image.shape[1]}"]
+        x, w = self.image[None, None], self.kernel[None, None]
+        out, message = self.call(
+            self.conv_fn, x, w, np.zeros(1), stride, pad, through=_layer_output
+        )
+        if out is None:
+            return None, message, steps
+        steps.append(f"conv (3x3, stride {stride}, padding {pad}) {_size(out)}")
+        if pool == "none":
+            return out, None, steps
+        out, message = self.call(self.pool_fns[pool], out, 2, 2, through=_layer_output)
+        if out is not None:
+            steps.append(f"{pool}-pool (2x2, stride 2) {_size(out)}")
+        return out, message, steps
 
 
 def kernel_explorer(
@@ -222,28 +199,28 @@ def kernel_explorer(
     return KernelExplorer(conv_fn, pool_fns, image, kernel, stride, pad, pool)
 
 
-def _call(fn, what, *args):
-    """Run a student's layer function; return ``(4-D array, None)`` or ``(None, message)``."""
-    returned, message = call_student(fn, *args, then="come back to the explorer")
-    if message:
-        return None, message
-    name = getattr(latest(fn), "__name__", what)
+def _kernel_cell():
+    """One number box of the 3x3 kernel grid."""
+    return widgets.FloatText(value=0.0, step=0.125, layout=widgets.Layout(width="70px"))
+
+
+def _layer_output(fn, *args):
+    """The ``out`` (1, 1, H', W') of ``fn(*args) -> (out, cache)``, or :class:`Unusable` saying why not."""
+    returned = fn(*args)
     out = returned[0] if isinstance(returned, tuple) and len(returned) == 2 else returned
     try:
         out = np.asarray(out, dtype=np.float64)
     except (TypeError, ValueError):
-        return (
-            None,
-            f"{name} should return (out, cache) with out a NumPy array, not {type(out).__name__}.",
-        )
+        kind = type(out).__name__
+        raise Unusable(f"should return (out, cache) with out a NumPy array, not {kind}.") from None
     if out.ndim != 4 or out.shape[:2] != (1, 1) or 0 in out.shape:
-        return (
-            None,
-            f"{name} returned an array of shape {out.shape}; for one image and one filter it should be (1, 1, H', W').",
+        raise Unusable(
+            f"returned an array of shape {out.shape}; for one image and one filter it should be "
+            "(1, 1, H', W')."
         )
     if not np.all(np.isfinite(out)):
-        return None, f"{name} returned nan or inf values."
-    return out, None
+        raise Unusable("returned nan or inf values.")
+    return out
 
 
 def _size(array):
@@ -255,7 +232,7 @@ def _alt(kernel, steps, shape):
     rows = "; ".join(" ".join(f"{v:g}" for v in row) for row in kernel)
     return (
         f"Three panels: the photo in grey levels, the 3x3 kernel (rows: {rows}), and what your functions "
-        f"returned, {shape[0]}x{shape[1]} pixels ({' then '.join(s.replace('&rarr;', '') for s in steps)})."
+        f"returned, {shape[0]}x{shape[1]} pixels ({' then '.join(steps)})."
     )
 
 
@@ -276,8 +253,3 @@ def _figure(image, result, kernel, title):
     ax_out.set(title=f"output {result.shape[0]}x{result.shape[1]}", xlabel="column", ylabel="row")
     fig.suptitle(title, fontsize=9)
     return fig
-
-
-def _text_output(message):
-    """A Jupyter stream output printing ``message``."""
-    return {"output_type": "stream", "name": "stdout", "text": message + "\n"}

@@ -13,14 +13,13 @@ A step function that raises, returns the wrong thing, or is not written yet
 gives a message in the panel, never a traceback.
 """
 
-import warnings
-
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from backproplab.plotting import CONTOUR_CMAP, control_row, only_rounding, png_output
-from backproplab.student_code import latest
+from backproplab.panel import Panel, bold, learning_rate_slider
+from backproplab.plotting import CONTOUR_CMAP
+from backproplab.student_code import Unusable
 
 __all__ = ["optimizer_paths", "OptimizerPaths", "SURFACES", "run_optimizer"]
 
@@ -48,8 +47,8 @@ def run_optimizer(step, surface, start, num_steps, hyper):
     """Run ``step`` for ``num_steps`` steps from ``start`` on a surface of :data:`SURFACES`.
 
     hyper: the config's start values (``lr``, ``mu``, ``beta1``, ``beta2``, ``decay_rate``).
-    Returns ``(path (num_steps+1, 2), losses (num_steps+1,))``; raises ``ValueError``
-    with a readable message when ``step`` returns something unusable. A blow-up
+    Returns ``(path (num_steps+1, 2), losses (num_steps+1,))``; raises :class:`Unusable`
+    (a ``ValueError``) saying why when ``step`` returns something unusable. A blow-up
     stops the run early (the path ends at the first non-finite point).
     """
     fn = SURFACES[surface][0]
@@ -58,15 +57,7 @@ def run_optimizer(step, surface, start, num_steps, hyper):
     path, losses = [w.copy()], [fn(w)[0]]
     for _ in range(int(num_steps)):
         _, dw = fn(w)
-        result = step(w.copy(), dw, config)
-        if not (isinstance(result, tuple) and len(result) == 2):
-            raise ValueError(f"it returned {type(result).__name__}, not the pair (next_w, config)")
-        next_w, config = result
-        next_w = np.asarray(next_w, dtype=float)
-        if next_w.shape != (2,):
-            raise ValueError(f"next_w has shape {next_w.shape}, but w has shape (2,)")
-        if not isinstance(config, dict):
-            raise ValueError(f"config should be a dict, but it is a {type(config).__name__}")
+        next_w, config = _checked_step(step(w.copy(), dw, config))
         w = next_w
         path.append(w.copy())
         losses.append(fn(w)[0] if np.all(np.isfinite(w)) else np.inf)
@@ -75,96 +66,68 @@ def run_optimizer(step, surface, start, num_steps, hyper):
     return np.array(path), np.array(losses, dtype=float)
 
 
-class OptimizerPaths(widgets.VBox):
+def _checked_step(result):
+    """``(next_w (2,), config dict)`` from what a step function returned, or :class:`Unusable`."""
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise Unusable(f"returned {type(result).__name__}, not the pair (next_w, config)")
+    next_w, config = np.asarray(result[0], dtype=float), result[1]
+    if next_w.shape != (2,):
+        raise Unusable(f"returned next_w of shape {next_w.shape}, but w has shape (2,)")
+    if not isinstance(config, dict):
+        raise Unusable(f"returned a config that is a {type(config).__name__}, not a dict")
+    return next_w, config
+
+
+class OptimizerPaths(Panel):
     """The panel. Attributes: ``controls`` (dict of widgets by name: ``optimizer``,
     ``surface``, ``lr``, ``num_steps``, ``beta1``, ``beta2``, ``x0``, ``y0``),
-    ``output`` (the ``Output`` holding the figure or a message), ``status``
-    (an ``HTML`` line per optimiser), ``runs`` (``{name: (path, losses)}`` of the last draw).
+    ``output`` (the ``Output`` holding the figure), ``status`` (one ``HTML`` line
+    of results, and one of problems if any), ``runs`` (``{name: (path (n+1, 2),
+    losses (n+1,))}`` of the last draw).
     """
 
     def __init__(self, step_fns, optimizer, surface, lr, num_steps, beta1, beta2):
         if not step_fns:
             raise ValueError("give at least one step function, e.g. {'sgd': sgd}")
         self.step_fns = dict(step_fns)
-        self.controls = _make_controls(
+        self.controls = c = _make_controls(
             list(self.step_fns), optimizer, surface, lr, num_steps, beta1, beta2
         )
-        self.output = widgets.Output()
-        self.status = widgets.HTML()
         self.runs = {}
-        self._moving_start = False
-        for name, control in self.controls.items():
-            control.observe(
-                self._surface_changed if name == "surface" else self.redraw, names="value"
-            )
-        c = self.controls
-        rows = [
-            control_row([c["optimizer"], c["surface"]]),
-            control_row([c["lr"], c["num_steps"]]),
-            control_row([c["beta1"], c["beta2"]]),
-            control_row([c["x0"], c["y0"]]),
-        ]
-        super().__init__(children=rows + [self.status, self.output])
+        rows = [("optimizer", "surface", "num_steps"), ("lr", "beta1"), ("beta2", "x0", "y0")]
+        watched = [control for name, control in c.items() if name != "surface"]
+        super().__init__([[c[name] for name in row] for row in rows], watched)
+        c["surface"].observe(self._surface_changed, names="value")
         self.redraw()
 
     def _surface_changed(self, change):
         """A new surface: move the start to its default, then draw once."""
-        start = SURFACES[change["new"]][2]
-        self._moving_start = True
-        try:
-            self.controls["x0"].value, self.controls["y0"].value = start
-        finally:
-            self._moving_start = False
+        with self.held():
+            self.controls["x0"].value, self.controls["y0"].value = SURFACES[change["new"]][2]
         self.redraw()
 
-    def redraw(self, change=None):
-        """Run the chosen optimiser(s) with the controls' values and redraw."""
-        if self._moving_start or (change is not None and only_rounding(change)):
-            return
+    def draw(self):
+        """Run the chosen optimiser(s) (the student's latest step functions) and redraw."""
         v = {name: control.value for name, control in self.controls.items()}
         names = list(self.step_fns) if v["optimizer"] == "all" else [v["optimizer"]]
-        hyper = {
-            "lr": v["lr"],
-            "mu": v["beta1"],
-            "beta1": v["beta1"],
-            "beta2": v["beta2"],
-            "decay_rate": v["beta2"],
-        }
-        self.runs, lines = {}, []
+        hyper = {"lr": v["lr"], "mu": v["beta1"], "beta1": v["beta1"]}
+        hyper.update(beta2=v["beta2"], decay_rate=v["beta2"])
+        setting = (v["surface"], (v["x0"], v["y0"]), v["num_steps"], hyper)
+        self.runs, problems = {}, []
         for name in names:
-            try:
-                with np.errstate(all="ignore"), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # a blow-up must not print warnings
-                    self.runs[name] = run_optimizer(
-                        latest(self.step_fns[name]),
-                        v["surface"],
-                        (v["x0"], v["y0"]),
-                        v["num_steps"],
-                        hyper,
-                    )
-            except NotImplementedError:
-                lines.append(f"<b>{name}</b>: implement it above first, then move a control.")
-                continue
-            except Exception as exc:  # the student's error, in words, not a traceback
-                lines.append(f"<b>{name}</b> raised {type(exc).__name__}: {exc}")
-                continue
-            lines.append(_summary(name, *self.runs[name]))
-        self.status.value = "<br>".join(lines)
+            run, message = self.call(self.step_fns[name], *setting, through=run_optimizer)
+            if message:
+                problems.append(message)
+            else:
+                self.runs[name] = run
         if not self.runs:
-            self.output.outputs = (
-                {
-                    "output_type": "stream",
-                    "name": "stdout",
-                    "text": "Nothing to draw: " + _plain(lines) + "\n",
-                },
-            )
+            self.show_message(" ".join(problems))
             return
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fig = _figure(self.runs, v["surface"], (v["x0"], v["y0"]))
-            self.output.outputs = (
-                png_output(fig, _alt(self.runs, v["surface"], (v["x0"], v["y0"]))),
-            )
+        status = _summary(self.runs, v["surface"]) + "".join(f"<br>{bold(p)}" for p in problems)
+        start = (v["x0"], v["y0"])
+        self.show_figure(
+            _figure(self.runs, v["surface"], start), _alt(self.runs, v["surface"], start), status
+        )
 
 
 def optimizer_paths(
@@ -197,9 +160,19 @@ def _make_controls(names, optimizer, surface, lr, num_steps, beta1, beta2):
     style = {"description_width": "initial"}
     start = SURFACES[surface][2]
 
-    def wide():
-        """A slider 360px wide: at the default 300px, "beta2 / decay rate" leaves a track of 84px."""
-        return widgets.Layout(width="360px")
+    def fraction(value, top, label):
+        """A slider over [0, top] in steps of top's last decimal; 360 px, so that a long label leaves a track."""
+        decimals = len(f"{top}".split(".")[1])
+        return widgets.FloatSlider(
+            value=value,
+            min=0.0,
+            max=top,
+            step=10.0**-decimals,
+            readout_format=f".{decimals}f",
+            description=label,
+            style=style,
+            layout=widgets.Layout(width="360px"),
+        )
 
     def coordinate(label, value):
         return widgets.FloatSlider(
@@ -213,80 +186,72 @@ def _make_controls(names, optimizer, surface, lr, num_steps, beta1, beta2):
         "surface": widgets.Dropdown(
             options=list(SURFACES), value=surface, description="surface", style=style
         ),
-        "lr": widgets.FloatLogSlider(
-            value=lr,
-            base=10,
-            min=-5,
-            max=0,
-            step=0.05,
-            readout_format=".5f",
-            description="learning rate",
-            style=style,
-        ),
+        "lr": learning_rate_slider(lr, -5),
         "num_steps": widgets.IntSlider(
             value=num_steps, min=1, max=1000, description="steps", style=style
         ),
-        "beta1": widgets.FloatSlider(
-            value=beta1,
-            min=0.0,
-            max=0.999,
-            step=0.001,
-            readout_format=".3f",
-            description="mu / beta1",
-            style=style,
-            layout=wide(),
-        ),
-        "beta2": widgets.FloatSlider(
-            value=beta2,
-            min=0.0,
-            max=0.9999,
-            step=0.0001,
-            readout_format=".4f",
-            description="beta2 / decay rate",
-            style=style,
-            layout=wide(),
-        ),
+        "beta1": fraction(beta1, 0.999, "mu / beta1"),
+        "beta2": fraction(beta2, 0.9999, "beta2 / decay rate"),
         "x0": coordinate("start w1", start[0]),
         "y0": coordinate("start w2", start[1]),
     }
 
 
-def _summary(name, path, losses):
-    if not np.isfinite(losses[-1]) or losses[-1] > losses[0]:
-        return f"<b>{name}</b>: <b style='color:#b00'>diverged</b> (the loss grows: lower the learning rate)"
-    return f"<b>{name}</b>: loss {losses[-1]:.3e} after {len(losses) - 1} steps, at ({path[-1][0]:.3f}, {path[-1][1]:.3f})"
+def _diverged(losses):
+    """True when the loss is not finite at the end or ends above where it started."""
+    return bool(not np.isfinite(losses[-1]) or losses[-1] > losses[0])
 
 
-def _plain(lines):
-    return " ".join(line.replace("<b>", "").replace("</b>", "") for line in lines)
+def _summary(runs, surface):
+    """One status line: the best final loss, and which optimisers diverged."""
+    steps = max(len(losses) - 1 for _, losses in runs.values())
+    finals = {name: losses[-1] for name, (_, losses) in runs.items() if not _diverged(losses)}
+    diverged = [name for name, (_, losses) in runs.items() if _diverged(losses)]
+    line = f"{steps} steps on the {surface}"
+    if finals:
+        best = min(finals, key=finals.get)
+        line += f"; lowest final loss: <b>{best}</b> {finals[best]:.2e} (all in the legend)"
+    if diverged:
+        line += (
+            f"; <b style='color:#b00'>diverged</b>: {', '.join(diverged)} (lower the learning rate)"
+        )
+    return line
 
 
 def _alt(runs, surface, start):
     """The figure in words, for screen readers."""
+    finals = ", ".join(_label(name, losses) for name, (_, losses) in runs.items())
     return (
         f"Left: the paths of {', '.join(runs)} on the {surface} from ({start[0]:g}, {start[1]:g}) "
-        "over its contour lines, with the minimum as a star. Right: the loss per step on a log scale."
+        "over its contour lines, with the minimum as a star. Right: the loss per step on a log "
+        f"scale; final losses: {finals}."
     )
 
 
+def _label(name, losses):
+    """An optimiser's legend entry: its name and final loss, or that it diverged."""
+    return f"{name}: diverged" if _diverged(losses) else f"{name}: {losses[-1]:.1e}"
+
+
 def _figure(runs, surface, start):
+    """Paths over the contours (left), loss per step (right), one legend outside both."""
     fn, minimum, _, (x0, x1, y0, y1) = SURFACES[surface]
-    fig = Figure(figsize=(11, 4), layout="constrained")
+    fig = Figure(figsize=(11, 3.9), layout="constrained")
     ax_path, ax_loss = fig.subplots(1, 2, width_ratios=(1.4, 1))
     gx, gy = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
     values = fn(np.array([gx, gy]))[0]
     ax_path.contour(gx, gy, np.log10(values + 1e-3), levels=20, cmap=CONTOUR_CMAP, linewidths=0.7)
     for name, (path, losses) in runs.items():
         inside = np.all(np.isfinite(path), axis=1) & (np.abs(path).max(axis=1) < 1e3)
-        (line,) = ax_path.plot(path[inside, 0], path[inside, 1], "o-", ms=2, lw=1, label=name)
+        (line,) = ax_path.plot(path[inside, 0], path[inside, 1], "o-", ms=2, lw=1)
         ok = np.isfinite(losses) & (losses > 0)
-        ax_loss.semilogy(np.flatnonzero(ok), losses[ok], "-", color=line.get_color(), label=name)
+        ax_loss.semilogy(np.flatnonzero(ok), losses[ok], "-", color=line.get_color())
+        line.set_label(_label(name, losses))
     ax_path.plot(*start, "ks", label="start")
     ax_path.plot(*minimum, "k*", ms=12, label="minimum")
-    ax_path.set(
-        xlim=(x0, x1), ylim=(y0, y1), xlabel="w1", ylabel="w2", title=f"paths on the {surface}"
-    )
-    ax_path.legend(loc="upper right", fontsize=8)
-    ax_loss.set(xlabel="step", ylabel="loss f(w)", title="loss per step")
-    ax_loss.legend(fontsize=8)
+    ax_path.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="w1", ylabel="w2")
+    ax_path.set_title(f"paths on the {surface}", fontsize=10)
+    ax_loss.set(xlabel="step", ylabel="loss f(w)")
+    ax_loss.set_title("loss per step", fontsize=10)
+    fig.legend(loc="outside right upper", fontsize=8, title="final loss", title_fontsize=8)
     return fig

@@ -29,8 +29,8 @@ from matplotlib.figure import Figure
 from backproplab.conv_naive import conv_backward_naive, conv_forward_naive
 from backproplab.gradcheck import rel_error
 from backproplab.layers import affine_backward, affine_forward
-from backproplab.plotting import control_row, png_output
-from backproplab.student_code import latest
+from backproplab.panel import Panel
+from backproplab.student_code import Unusable
 
 __all__ = [
     "oracle_explorer",
@@ -40,6 +40,7 @@ __all__ = [
     "QUANTITIES",
     "PRECISIONS",
     "verdict",
+    "difference_limit",
 ]
 
 LAYERS = (("dense layer (chapter 02)", "dense"), ("convolution (chapter 04)", "conv"))
@@ -59,17 +60,28 @@ QUANTITIES = (("output", "out"), ("input gradient dX", "dX"), ("weight gradient 
 PRECISIONS = (("float64", "float64"), ("float32", "float32"))
 DENSE = 6  # N = D = M: a square W, so that a copy without any transpose still runs
 IMAGE, KERNEL = 9, 3  # one 9x9 image, two channels in, two filters of 3x3, padding 1
+#: The largest relative error that is still rounding, by precision.
+ROUNDING = {"float64": 1e-10, "float32": 1e-4}
+
+
+def difference_limit(diff, limit, precision):
+    """The colour limit of the difference map: its largest entry, but never below rounding.
+
+    diff: the difference map; limit: the largest |value| of ours and theirs. Below
+    ``ROUNDING[precision] * 2 * limit`` (rel_error's threshold), a difference is
+    rounding and should look white, not saturated.
+    """
+    return max(float(np.abs(diff).max()), ROUNDING[precision] * 2 * limit)
 
 
 def verdict(error, precision):
     """A sentence on a relative error: rounding of the precision, or a real disagreement."""
-    rounding = 1e-10 if precision == "float64" else 1e-4
-    if error <= rounding:
+    if error <= ROUNDING[precision]:
         return f"agrees: a relative error of {error:.1e} is rounding in {precision}"
     return f"disagrees: a relative error of {error:.2g} is far above {precision}'s rounding; the copy is wrong"
 
 
-class OracleExplorer(widgets.VBox):
+class OracleExplorer(Panel):
     """Menus for the layer, the copy, the quantity and the precision, a slider for the inputs, and three heat maps.
 
     Attributes: ``layer``, ``copy``, ``quantity``, ``precision`` (Dropdowns), ``seed`` (IntSlider),
@@ -81,13 +93,17 @@ class OracleExplorer(widgets.VBox):
         import torch  # noqa: F401  (PyTorch is needed; fail here, not on the first redraw)
 
         self.functions = {"dense": linear_from_ours, "conv": conv2d_from_ours}
+        self.error = None
         style = {"description_width": "initial"}
-        wide = widgets.Layout(width="360px")
         self.layer = widgets.Dropdown(
             options=LAYERS, value="dense", description="layer", style=style
         )
         self.copy = widgets.Dropdown(
-            options=COPIES["dense"], value="right", description="copy", style=style, layout=wide
+            options=COPIES["dense"],
+            value="right",
+            description="copy",
+            style=style,
+            layout=widgets.Layout(width="360px"),
         )
         self.quantity = widgets.Dropdown(
             options=QUANTITIES, value="out", description="compare", style=style
@@ -98,23 +114,14 @@ class OracleExplorer(widgets.VBox):
         self.seed = widgets.IntSlider(
             value=0, min=0, max=9, description="random inputs", style=style
         )
-        self.status, self.output, self.error = widgets.HTML(), widgets.Output(), None
+        rows = [[self.layer, self.copy], [self.quantity, self.precision, self.seed]]
+        super().__init__(rows, watched=(self.copy, self.quantity, self.precision, self.seed))
         self.layer.observe(self._new_layer, names="value")
-        for control in (self.copy, self.quantity, self.precision, self.seed):
-            control.observe(self.redraw, names="value")
-        super().__init__(
-            children=[
-                control_row([self.layer, self.copy]),
-                control_row([self.quantity, self.precision, self.seed]),
-                self.status,
-                self.output,
-            ]
-        )
         self.redraw()
 
     def _new_layer(self, change):
-        """Offer the copies of the new layer (starting with the right one), then draw."""
-        with self.copy.hold_trait_notifications():
+        """Offer the copies of the new layer (starting with the right one), then draw once."""
+        with self.held():
             self.copy.options = COPIES[self.layer.value]
             self.copy.value = "right"
         self.redraw()
@@ -159,70 +166,56 @@ class OracleExplorer(widgets.VBox):
             return w.transpose(0, 1, 3, 2).copy()
         return w
 
-    def theirs(self, x, w, b, dout):
-        """The student's PyTorch layer's output, input and weight gradient, in our layout (raises what the student's code raises)."""
+    def theirs(self, function, x, w, b, dout):
+        """The output, input and weight gradient of the PyTorch layer ``function`` builds, in our layout.
+
+        function: the student's ``linear_from_ours`` or ``conv2d_from_ours``, given the
+        weights of :meth:`handed_over`. Raises what the student's code raises, or :class:`Unusable`.
+        """
         import torch
 
         dtype = torch.float64 if self.precision.value == "float64" else torch.float32
-        kind = self.layer.value
-        # the student may have finished it since the panel was built
-        function = latest(self.functions[kind])
+        dense = self.layer.value == "dense"
         layer = (
-            function(self.handed_over(w), b)
-            if kind == "dense"
-            else function(self.handed_over(w), b, 1, 1)
+            function(self.handed_over(w), b) if dense else function(self.handed_over(w), b, 1, 1)
         )
-        wanted = torch.nn.Linear if kind == "dense" else torch.nn.Conv2d
+        wanted = torch.nn.Linear if dense else torch.nn.Conv2d
         if not isinstance(layer, wanted):
-            raise TypeError(
-                f"it returned a {type(layer).__name__}, not a torch.nn.{wanted.__name__}"
-            )
+            raise Unusable(f"returned a {type(layer).__name__}, not a torch.nn.{wanted.__name__}")
         layer = layer.to(dtype)
         tx = torch.tensor(x, dtype=dtype, requires_grad=True)
         out = layer(tx)
         out.backward(torch.as_tensor(dout, dtype=dtype))
         dW = layer.weight.grad.detach().double().numpy()
-        return (
-            out.detach().double().numpy(),
-            tx.grad.double().numpy(),
-            dW.T if kind == "dense" else dW,
-        )
+        return out.detach().double().numpy(), tx.grad.double().numpy(), dW.T if dense else dW
 
-    def redraw(self, change=None):
-        """Compare ours and theirs for the chosen settings, or say what went wrong."""
-        x, w, b, dout = self.inputs()
-        name = "linear_from_ours" if self.layer.value == "dense" else "conv2d_from_ours"
-        try:
-            theirs = self.theirs(x, w, b, dout)
-        except Exception as exc:  # the student's code: show the reason, not a traceback
-            self.error = None
-            message = f"Your {name} could not be used: {type(exc).__name__}: {exc}".rstrip(": ")
-            if isinstance(exc, NotImplementedError):
-                exercise = 2 if self.layer.value == "dense" else 3
-                message = f"Implement {name} (Exercise {exercise}) above first; then this panel compares its layer with ours."
-            self.status.value = f"<b>{message}</b>"
-            self.output.outputs = (
-                {"output_type": "stream", "name": "stdout", "text": message + "\n"},
-            )
-            return
+    def compared(self, function, x, w, b, dout):
+        """Ours and theirs for the chosen quantity, two arrays of one shape, or :class:`Unusable`."""
         index = [value for _, value in QUANTITIES].index(self.quantity.value)
-        a, t = self.ours(x, w, b, dout)[index], theirs[index]
-        if a.shape != t.shape:
-            self.error = None
-            message = f"Your {name}'s layer gives {self.quantity.label} of shape {t.shape}, ours {a.shape}."
-            self.status.value = f"<b>{message}</b>"
-            self.output.outputs = (
-                {"output_type": "stream", "name": "stdout", "text": message + "\n"},
+        ours, theirs = self.ours(x, w, b, dout)[index], self.theirs(function, x, w, b, dout)[index]
+        if ours.shape != theirs.shape:
+            raise Unusable(
+                f"built a layer whose {self.quantity.label} has shape {theirs.shape}; "
+                f"ours has {ours.shape}."
             )
+        return ours, theirs
+
+    def draw(self):
+        """Compare ours and theirs for the chosen settings, or say what went wrong."""
+        pair, message = self.call(
+            self.functions[self.layer.value], *self.inputs(), through=self.compared
+        )
+        self.error = None if pair is None else rel_error(pair[1], pair[0])
+        if pair is None:
+            self.show_message(message)
             return
-        self.error = rel_error(t, a)
-        self.status.value = (
+        status = (
             f"{self.layer.label}, copied {self.copy.label}; {self.quantity.label}, PyTorch in "
             f"{self.precision.value}: {verdict(self.error, self.precision.value)}."
         )
         # one map: image 0, channel 0 (or filter 0, channel 0)
-        shown = (a, t) if a.ndim == 2 else (a[0, 0], t[0, 0])
-        self.output.outputs = (png_output(self._figure(*shown), self._alt(*shown)),)
+        shown = pair if pair[0].ndim == 2 else (pair[0][0, 0], pair[1][0, 0])
+        self.show_figure(self._figure(*shown), self._alt(*shown), status)
 
     def _title(self):
         if self.layer.value == "dense":
@@ -235,31 +228,41 @@ class OracleExplorer(widgets.VBox):
 
     def _alt(self, ours, theirs):
         """The figure in words, for screen readers."""
+        difference = self._difference_title(theirs - ours).split("\n")[1]
         return (
-            f"Three heat maps of {self._title()}: our layer's, PyTorch's (copied {self.copy.label}, in "
-            f"{self.precision.value}) and their difference, largest {np.abs(theirs - ours).max():.2g}; the relative "
-            f"error is {self.error:.2g}."
+            f"Three heat maps of {self._title()}: our layer's, PyTorch's (copied {self.copy.label}, "
+            f"in {self.precision.value}) and their difference, {difference}; the relative error "
+            f"is {self.error:.2g}."
         )
 
     def _figure(self, ours, theirs):
-        """Ours, theirs and the difference, on one colour scale for the first two and a symmetric one for the last."""
+        """Ours and theirs on one colour scale; their difference on a symmetric scale no narrower than rounding."""
         fig = Figure(figsize=(10.5, 3.4), layout="constrained")
-        axes = fig.subplots(1, 3)
         limit = float(max(np.abs(ours).max(), np.abs(theirs).max(), 1e-12))
         diff = theirs - ours
-        diff_limit = float(max(np.abs(diff).max(), 1e-300))
-        for ax, data, title, lim in (
-            (axes[0], ours, f"ours: {self._title()}", limit),
-            (axes[1], theirs, "PyTorch's", limit),
-            (axes[2], diff, f"PyTorch's - ours (max {np.abs(diff).max():.1e})", diff_limit),
-        ):
+        panels = (
+            (ours, f"ours: {self._title()}", limit),
+            (theirs, "PyTorch's", limit),
+            (
+                diff,
+                self._difference_title(diff),
+                difference_limit(diff, limit, self.precision.value),
+            ),
+        )
+        for ax, (data, title, lim) in zip(fig.subplots(1, 3), panels):
             image = ax.imshow(data, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
             ax.set_title(title, fontsize=9)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax.set(xticks=[], yticks=[])
             fig.colorbar(image, ax=ax, shrink=0.8)
         fig.suptitle(f"relative error {self.error:.1e}", fontsize=10)
         return fig
+
+    def _difference_title(self, diff):
+        """The difference panel's title: its largest entry, and whether that is only rounding."""
+        largest = float(np.abs(diff).max())
+        rounding = self.error <= ROUNDING[self.precision.value]
+        words = f"PyTorch's - ours\nmax |difference| {largest:.0e}"
+        return words + (": equal to rounding" if rounding else "")
 
 
 def oracle_explorer(linear_from_ours, conv2d_from_ours):

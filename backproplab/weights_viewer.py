@@ -17,51 +17,57 @@ Both panels use a diverging colour map centred on 0, with one colour scale
 per unit across all epochs, so that images of different epochs compare.
 The module contains no exercise answer: it only draws arrays it is given.
 
-Figures are rendered to PNG with a plain :class:`matplotlib.figure.Figure`
-(no pyplot state, works headless) and put in the panel's ``Output`` widget
-as display data, so the panel works in JupyterLab and in tests alike.
+The viewer opens on the unit whose weights training changed most (a unit
+picked at random often hardly changes) and on the last epoch.
 """
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from backproplab.plotting import control_row, png_output
+from backproplab.panel import Panel
 
-__all__ = ["weights_viewer", "WeightsViewer"]
+__all__ = ["weights_viewer", "WeightsViewer", "most_changed_unit"]
 
 
-class WeightsViewer(widgets.VBox):
+def most_changed_unit(stack):
+    """The hidden unit whose incoming weights changed most from the first to the last snapshot.
+
+    stack: (T, D, H) snapshots. Returns an index in ``range(H)`` (largest norm of ``W_T[:, j] - W_0[:, j]``).
+    """
+    return int(np.argmax(np.linalg.norm(stack[-1] - stack[0], axis=0)))
+
+
+class WeightsViewer(Panel):
     """Two sliders (``unit``, ``epoch``) over snapshots of a first-layer weight matrix.
 
     Attributes: ``snapshots`` (float array ``(T, D, H)``), ``image_shape``,
     ``epochs`` (the epoch number of each snapshot, length ``T``),
-    ``sliders`` (dict: ``"unit"`` and ``"epoch"``, the latter indexing the
-    snapshots), ``output`` (the ``ipywidgets.Output`` holding the figure),
-    ``status`` (an ``HTML`` line describing what is shown).
+    ``sliders`` (dict: ``"unit"``, an IntSlider, and ``"epoch"``, a
+    SelectionSlider labelled with the epoch numbers whose value is the
+    snapshot's index), ``output`` (the ``ipywidgets.Output`` holding the
+    figure), ``status`` (an ``HTML`` line describing what is shown).
     """
 
     def __init__(self, snapshots, image_shape, unit, epochs):
-        self.snapshots = snapshots
-        self.image_shape = image_shape
-        self.epochs = epochs
-        T, _, H = snapshots.shape
+        self.snapshots, self.image_shape, self.epochs = snapshots, image_shape, epochs
         style = {"description_width": "initial"}
         self.sliders = {
             "unit": widgets.IntSlider(
-                value=unit, min=0, max=H - 1, description="hidden unit", style=style
+                value=unit,
+                min=0,
+                max=snapshots.shape[2] - 1,
+                description="hidden unit",
+                style=style,
             ),
-            "epoch": widgets.IntSlider(
-                value=T - 1, min=0, max=T - 1, description="snapshot", style=style
+            "epoch": widgets.SelectionSlider(
+                options=[(str(epoch), index) for index, epoch in enumerate(epochs)],
+                value=len(epochs) - 1,
+                description="epoch",
+                style=style,
             ),
         }
-        self.output = widgets.Output()
-        self.status = widgets.HTML()
-        for slider in self.sliders.values():
-            slider.observe(self.redraw, names="value")
-        super().__init__(
-            children=[control_row(list(self.sliders.values())), self.status, self.output]
-        )
+        super().__init__([self.sliders.values()], watched=self.sliders.values())
         self.redraw()
 
     def image(self, unit, index):
@@ -72,12 +78,15 @@ class WeightsViewer(widgets.VBox):
         """What training changed in those weights since the first snapshot."""
         return self.image(unit, index) - self.image(unit, 0)
 
-    def redraw(self, change=None):
+    def draw(self):
         """Redraw both panels for the slider values."""
         unit, index = self.sliders["unit"].value, self.sliders["epoch"].value
         weights, delta = self.image(unit, index), self.change(unit, index)
-        self.status.value = (
-            f"unit {unit}, epoch {self.epochs[index]}: weights in "
+        most = (
+            " (the unit training changed most)" if unit == most_changed_unit(self.snapshots) else ""
+        )
+        status = (
+            f"hidden unit {unit}{most}, epoch {self.epochs[index]} of {self.epochs[-1]}: weights in "
             f"[{weights.min():.3f}, {weights.max():.3f}], "
             f"largest change since epoch {self.epochs[0]}: {np.abs(delta).max():.3f}"
         )
@@ -86,7 +95,7 @@ class WeightsViewer(widgets.VBox):
             f"{unit} at epoch {self.epochs[index]}, and their change since epoch {self.epochs[0]}; "
             "red is positive, blue negative, white zero."
         )
-        self.output.outputs = (png_output(self._figure(unit, index), alt),)
+        self.show_figure(self._figure(unit, index), alt, status)
 
     def _figure(self, unit, index):
         """The two panels: the weights and the change since the first snapshot."""
@@ -106,14 +115,15 @@ class WeightsViewer(widgets.VBox):
         return fig
 
 
-def weights_viewer(snapshots, image_shape=(8, 8), unit=0, epochs=None):
+def weights_viewer(snapshots, image_shape=(8, 8), unit=None, epochs=None):
     """A panel showing how one hidden unit's incoming weights change during training.
 
     snapshots: a sequence of first-layer weight matrices, each of shape
         ``(D, H)`` with ``D = prod(image_shape)`` (or one array ``(T, D, H)``),
         e.g. a copy of ``model.params["W1"]`` saved after every epoch.
     image_shape: how the ``D`` inputs form an image, ``(8, 8)`` for digits.
-    unit: the hidden unit shown first. epochs: the epoch number of each
+    unit: the hidden unit shown first (default: the one training changed
+        most, :func:`most_changed_unit`). epochs: the epoch number of each
         snapshot (default ``0, 1, ..., T - 1``).
     Returns a :class:`WeightsViewer` (an ``ipywidgets.VBox``).
     """
@@ -137,6 +147,7 @@ def weights_viewer(snapshots, image_shape=(8, 8), unit=0, epochs=None):
             f"each snapshot has {stack.shape[1]} rows but an image {image_shape} has {size} pixels{hint}"
         )
     H = stack.shape[2]
+    unit = most_changed_unit(stack) if unit is None else unit
     if not 0 <= unit < H:
         raise ValueError(f"unit must be between 0 and {H - 1}, got {unit}")
     epochs = list(range(len(stack))) if epochs is None else [int(e) for e in epochs]

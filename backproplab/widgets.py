@@ -11,67 +11,57 @@ the :math:`(w_1, w_2)` plane over contour lines of the cost
 at the starting bias :math:`b_0`. The module contains no exercise answer: it
 only calls the function it is given and draws what comes back.
 
-Figures are rendered to PNG with a plain :class:`matplotlib.figure.Figure`
-(no pyplot state, works headless) and put in the panel's ``Output`` widget
-as display data, so the panel works in JupyterLab and in tests alike.
+The explorer is a :class:`backproplab.panel.Panel`: it calls the student's
+latest ``train_momentum`` at each redraw, so implementing it after the panel
+was built is enough.
 """
-
-import warnings
 
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from backproplab.plotting import CONTOUR_CMAP, control_row, only_rounding, png_output
-from backproplab.student_code import call_student, latest
+from backproplab.panel import Panel, learning_rate_slider
+from backproplab.plotting import CONTOUR_CMAP
+from backproplab.student_code import Unusable
 
 __all__ = ["optimisation_explorer", "OptimisationExplorer"]
 
 _HISTORY_KEYS = ("W", "b", "z", "cost")
 
 
-class OptimisationExplorer(widgets.VBox):
+class OptimisationExplorer(Panel):
     """Sliders + plots around ``train_fn(X, y, W, b, lr, mu, num_epochs)``.
 
     Attributes: ``sliders`` (dict of slider widgets by name: ``lr``,
     ``num_epochs``, ``mu``, ``w1``, ``w2``, ``b``), ``output`` (the
-    ``ipywidgets.Output`` holding the figure or a message), ``status`` (an
-    ``HTML`` line: final cost, or why nothing is drawn), ``history`` (the
-    last history dict, or ``None``).
+    ``ipywidgets.Output`` holding the figure), ``status`` (an ``HTML`` line:
+    final cost, or why nothing is drawn), ``history`` (the last history dict
+    of arrays, ``"W"`` (n+1, 2), ``"b"``, ``"z"``, ``"cost"`` (n+1,), or ``None``).
     """
+
+    then = "move a slider"
 
     def __init__(self, train_fn, X, y, W0, b0, lr, num_epochs, mu):
         self.train_fn, self.X, self.y = train_fn, np.asarray(X, float), float(y)
         self.sliders = _make_sliders(W0, b0, lr, num_epochs, mu)
-        self.output = widgets.Output()
-        self.status = widgets.HTML()
         self.history = None
-        for slider in self.sliders.values():
-            slider.observe(self.redraw, names="value")
-        rows = [
-            control_row([self.sliders[k] for k in ("lr", "num_epochs", "mu")]),
-            control_row([self.sliders[k] for k in ("w1", "w2", "b")]),
-        ]
-        super().__init__(children=rows + [self.status, self.output])
+        rows = [[self.sliders[k] for k in names] for names in (("lr",), ("num_epochs", "mu"))]
+        rows.append([self.sliders[k] for k in ("w1", "w2", "b")])
+        super().__init__(rows, watched=self.sliders.values())
         self.redraw()
 
-    def redraw(self, change=None):
-        """Rerun ``train_fn`` with the slider values and redraw the plots."""
-        if change is not None and only_rounding(change):
-            return
+    def draw(self):
+        """Rerun the student's latest ``train_fn`` with the slider values and redraw the plots."""
         s = {name: slider.value for name, slider in self.sliders.items()}
         W0, b0 = np.array([s["w1"], s["w2"]]), float(s["b"])
-        self.history, message = _run(self.train_fn, self.X, self.y, W0, b0, s)
+        run = (self.X, self.y, W0.copy(), b0, s["lr"], s["mu"], int(s["num_epochs"]))
+        self.history, message = self.call(self.train_fn, *run, through=_history)
         if self.history is None:
-            self.status.value = f"<b>{message}</b>"
-            self.output.outputs = (_text_output(message),)
+            self.show_message(message)
             return
-        diverged = _diverged(self.history["cost"])
-        self.status.value = _summary(self.history["cost"], diverged)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a blow-up must not print warnings
-            fig = _figure(self.history, self.X, self.y, W0, b0, diverged)
-            self.output.outputs = (png_output(fig, _alt(self.history["cost"], W0, b0, diverged)),)
+        cost, diverged = self.history["cost"], _diverged(self.history["cost"])
+        figure = _figure(self.history, self.X, self.y, W0, b0, diverged)
+        self.show_figure(figure, _alt(cost, W0, b0, diverged), _summary(cost, diverged))
 
 
 def optimisation_explorer(train_fn, X, y, W0, b0, *, lr=0.01, num_epochs=15, mu=0.0):
@@ -108,16 +98,7 @@ def _make_sliders(W0, b0, lr, num_epochs, mu):
         )
 
     return {
-        "lr": widgets.FloatLogSlider(
-            value=lr,
-            base=10,
-            min=-4,
-            max=0,
-            step=0.02,
-            readout_format=".4f",
-            description="learning rate",
-            style=style,
-        ),
+        "lr": learning_rate_slider(lr, -4),
         "num_epochs": widgets.IntSlider(
             value=num_epochs, min=1, max=200, description="epochs", style=style
         ),
@@ -130,18 +111,13 @@ def _make_sliders(W0, b0, lr, num_epochs, mu):
     }
 
 
-def _run(train_fn, X, y, W0, b0, s):
-    """Call the student's latest ``train_fn`` quietly; return ``(history, None)`` or ``(None, message)``."""
-    history, message = call_student(
-        train_fn, X, y, W0.copy(), b0, s["lr"], s["mu"], int(s["num_epochs"]), then="move a slider"
-    )
-    if message:
-        return None, message
-    name = getattr(latest(train_fn), "__name__", "the training function")
+def _history(train_fn, *args):
+    """Call ``train_fn(*args)``; its history as float arrays, or :class:`Unusable` if keys are missing."""
+    history = train_fn(*args)
     missing = [key for key in _HISTORY_KEYS if not isinstance(history, dict) or key not in history]
     if missing:
-        return None, f"{name} returned a history without the keys {missing}."
-    return {key: np.asarray(history[key], dtype=float) for key in _HISTORY_KEYS}, None
+        raise Unusable(f"returned a history without the keys {missing}.")
+    return {key: np.asarray(history[key], dtype=float) for key in _HISTORY_KEYS}
 
 
 def _diverged(cost):
@@ -217,8 +193,3 @@ def _alt(cost, W0, b0, diverged):
         f"Right: the path of (w1, w2) from the start ({W0[0]:g}, {W0[1]:g}) over contour lines "
         f"of the cost at b = {b0:g}, darkest along the valley where the cost is 0."
     )
-
-
-def _text_output(message):
-    """A Jupyter stream output printing ``message``."""
-    return {"output_type": "stream", "name": "stdout", "text": message + "\n"}

@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 from backproplab.backbone import Backbone
-from backproplab.feature_maps import MAX_MAPS, feature_map_viewer, stage_maps
-from tests.panels import png_of
+from backproplab.feature_maps import MAX_MAPS, feature_map_viewer, map_pages, stage_maps
+from tests.panels import alt_of, assert_redraws, notebook_with, placeholder, png_of
 
 CLASSES = tuple(str(d) for d in range(10))
 
@@ -41,7 +41,7 @@ def test_panel_opens_with_one_described_figure_and_the_prediction():
     )
     assert (
         "true class <b>0</b>, predicted" in panel.status.value
-        and "16 maps of 14x14" in panel.status.value
+        and "16 of 16 maps of 14x14 shown" in panel.status.value
     )
     alt = panel.output.outputs[0]["data"]["text/plain"]
     assert "16 of the 16 feature maps of stage1" in alt and "five most probable classes" in alt
@@ -49,7 +49,13 @@ def test_panel_opens_with_one_described_figure_and_the_prediction():
 
 @pytest.mark.parametrize(
     "control, value",
-    [("image", 3), ("stage", "stage2"), ("stage", "stage3"), ("order", "strongest")],
+    [
+        ("image", 3),
+        ("stage", "stage2"),
+        ("stage", "stage3"),
+        ("shown_maps", "strongest"),
+        ("shown_maps", 16),
+    ],
 )
 def test_moving_a_control_changes_the_picture(control, value):
     panel = make_panel()
@@ -57,16 +63,13 @@ def test_moving_a_control_changes_the_picture(control, value):
     panel.image.value = 1
     if control == "stage" and value == "stage2":
         panel.stage.value = "stage1"
-    before = png_of(panel)
-    getattr(panel, control).value = value
-    after = png_of(panel)
-    assert len(after) == 1 and after != before, f"moving {control} did not change the picture"
+    assert_redraws(panel, getattr(panel, control), value)
 
 
 def test_stage3_shows_the_strongest_of_its_64_maps():
     panel = make_panel()
     panel.stage.value = "stage3"
-    panel.order.value = "strongest"
+    panel.shown_maps.value = "strongest"
     maps = panel.maps["stage3"][panel.image.value]
     chosen = panel._chosen(maps)
     assert len(chosen) == MAX_MAPS
@@ -76,6 +79,34 @@ def test_stage3_shows_the_strongest_of_its_64_maps():
     assert list(maps[chosen].mean(axis=(1, 2))) == sorted(
         maps[chosen].mean(axis=(1, 2)), reverse=True
     )
+
+
+def test_the_status_says_how_many_maps_are_shown_and_pages_through_them():
+    panel = make_panel()
+    panel.stage.value = "stage2"
+    assert "16 of 32 maps of 7x7 shown (channels 0-15)" in panel.status.value
+    assert [label for label, _ in panel.shown_maps.options] == [
+        "channels 0-15",
+        "channels 16-31",
+        "the 16 strongest",
+    ]
+    first_page = png_of(panel)
+    panel.shown_maps.value = 16
+    assert "(channels 16-31)" in panel.status.value and png_of(panel) != first_page
+    assert "16 of the 32 feature maps of stage2" in alt_of(panel)
+    panel.stage.value = "stage3"  # a new stage starts on its first page
+    assert panel.shown_maps.value == 0 and "16 of 64 maps" in panel.status.value
+    assert map_pages(4) == [("channels 0-3", 0), ("the 4 strongest", "strongest")]
+
+
+def test_a_predict_proba_written_after_the_panel_is_used_at_the_next_redraw():
+    notebook = notebook_with(placeholder("predict_proba", "model, X, batch_size=256"))
+    panel = make_panel(notebook["predict_proba"])
+    assert "Implement predict_proba above first" in panel.status.value
+    assert "no prediction chart" in alt_of(panel)
+    notebook["predict_proba"] = predict_proba  # the student runs the finished cell
+    panel.image.value = 1
+    assert "predicted" in panel.status.value and "five most probable classes" in alt_of(panel)
 
 
 def test_stage_maps_restore_every_mode_and_touch_no_statistics():
@@ -147,4 +178,4 @@ def test_a_model_with_other_stage_names_works():
         CLASSES,
         stages=("0", "1"),
     )
-    assert len(png_of(panel)) == 1 and "4 maps of 28x28" in panel.status.value
+    assert len(png_of(panel)) == 1 and "4 of 4 maps of 28x28" in panel.status.value

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backproplab.kernel_explorer import CANONICAL_KERNELS, kernel_explorer, load_photo
-from tests.panels import png_of
+from tests.panels import notebook_with, placeholder, png_of
 
 IMAGE = np.random.default_rng(0).uniform(size=(12, 10))  # small and non-square: fast tests
 
@@ -140,11 +140,26 @@ def test_not_implemented_shows_a_friendly_message():
         raise NotImplementedError()
 
     panel = make_panel(conv_forward_naive)
-    text = "".join(o.get("text", "") for o in panel.output.outputs)
-    assert "Implement conv_forward_naive above first" in text
-    assert "Traceback" not in text and png_of(panel) == [] and panel.result is None
+    assert "Implement conv_forward_naive above first" in panel.status.value
+    assert panel.output.outputs == () and panel.result is None
     panel.kernel_menu.value = "blur"  # redrawing does not crash either
     assert png_of(panel) == []
+
+
+def test_a_convolution_written_after_the_panel_is_used_at_the_next_redraw():
+    notebook = notebook_with(placeholder("conv_forward_naive", "x, w, b, stride, pad"))
+    panel = make_panel(notebook["conv_forward_naive"], kernel="identity")
+    assert "Implement conv_forward_naive above first" in panel.status.value
+    notebook["reference_conv"] = reference_conv
+    exec(
+        "def conv_forward_naive(x, w, b, stride, pad):\n"
+        "    return reference_conv(x, w, b, stride, pad)\n",
+        notebook,
+    )
+    panel.kernel_menu.value = "blur"
+    assert len(png_of(panel)) == 1 and "output values from" in panel.status.value
+    expected, _ = reference_conv(IMAGE[None, None], panel.kernel[None, None], [0.0], 1, 1)
+    np.testing.assert_allclose(panel.result, expected[0, 0])
 
 
 @pytest.mark.parametrize(

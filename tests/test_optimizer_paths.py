@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backproplab.optimizer_paths import SURFACES, optimizer_paths, run_optimizer
-from tests.panels import png_of
+from tests.panels import alt_of, assert_redraws, notebook_with, placeholder, png_of
 
 
 def sgd(w, dw, config):
@@ -81,11 +81,7 @@ def test_a_slider_rounded_by_the_browser_does_not_redraw():
 )
 def test_changing_a_control_redraws(name, value):
     panel = optimizer_paths(STEPS, optimizer="momentum" if name != "optimizer" else "sgd")
-    before = png_of(panel)
-    panel.controls[name].value = value
-    after = png_of(panel)
-    assert len(after) == 1
-    assert after != before, f"changing {name} did not change the figure"
+    assert_redraws(panel, panel.controls[name], value)
 
 
 def test_beta2_reaches_adam():
@@ -95,10 +91,19 @@ def test_beta2_reaches_adam():
     assert not np.allclose(panel.runs["adam"][0], before)
 
 
-def test_all_runs_every_optimizer():
+def test_all_runs_every_optimizer_with_one_status_line():
+    """Seven optimisers or three: one status line; each final loss is in the legend (and the alt text)."""
     panel = optimizer_paths(STEPS, optimizer="all")
     assert set(panel.runs) == set(STEPS)
-    assert panel.status.value.count("<br>") == 2
+    assert "<br>" not in panel.status.value and "lowest final loss" in panel.status.value
+    for name, (_, losses) in panel.runs.items():
+        assert f"{name}: {losses[-1]:.1e}" in alt_of(panel)
+
+
+def test_a_broken_optimiser_adds_one_line_only():
+    steps = {**STEPS, "broken": lambda w, dw, c: 1 / 0}
+    panel = optimizer_paths(steps, optimizer="all")
+    assert panel.status.value.count("<br>") == 1 and "ZeroDivisionError" in panel.status.value
 
 
 def test_config_reaches_the_step_function_and_keeps_state():
@@ -128,11 +133,35 @@ def test_surface_change_moves_the_start():
 
 def test_not_implemented_is_a_message_not_a_traceback():
     panel = optimizer_paths({"nesterov": not_written})
-    text = "".join(o.get("text", "") for o in panel.output.outputs)
-    assert "implement it above first" in text and "Traceback" not in text
-    assert png_of(panel) == []
+    assert "Implement not_written above first, then move a control." in panel.status.value
+    assert panel.output.outputs == () and "Traceback" not in panel.status.value
     panel.controls["lr"].value = 0.01  # redraw still works
     assert png_of(panel) == []
+
+
+def test_a_step_function_written_after_the_panel_is_used_at_the_next_redraw():
+    notebook = notebook_with(placeholder("adagrad", "w, dw, config"))
+    panel = optimizer_paths({"adagrad": notebook["adagrad"], "sgd": sgd}, optimizer="all")
+    assert set(panel.runs) == {"sgd"} and "Implement adagrad above first" in panel.status.value
+    before = png_of(panel)
+    exec("def adagrad(w, dw, config):\n    return w - config['lr'] * dw, config\n", notebook)
+    panel.controls["num_steps"].value = 51
+    assert set(panel.runs) == {"adagrad", "sgd"} and "Implement" not in panel.status.value
+    np.testing.assert_allclose(panel.runs["adagrad"][0], panel.runs["sgd"][0])
+    assert png_of(panel) != before
+
+
+def test_the_learning_rate_slider_is_fine_and_on_a_log_scale():
+    lr = optimizer_paths(STEPS).controls["lr"]
+    assert type(lr).__name__ == "FloatLogSlider" and lr.step <= 0.01 and lr.min == -5
+    assert int(lr.layout.width.rstrip("px")) >= 500
+
+
+def test_controls_take_three_rows():
+    """Controls, one status line and the figure fit one screen at 1280x800."""
+    panel = optimizer_paths(STEPS, optimizer="all")
+    rows = [child for child in panel.children if child not in (panel.status, panel.output)]
+    assert len(rows) == 3
 
 
 @pytest.mark.parametrize(
@@ -140,7 +169,7 @@ def test_not_implemented_is_a_message_not_a_traceback():
     [
         (lambda w, dw, c: w - dw, "not the pair (next_w, config)"),
         (lambda w, dw, c: (np.zeros(3), c), "shape (3,)"),
-        (lambda w, dw, c: (w, None), "config should be a dict"),
+        (lambda w, dw, c: (w, None), "config that is a NoneType, not a dict"),
         (lambda w, dw, c: 1 / 0, "ZeroDivisionError"),
     ],
 )

@@ -5,8 +5,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from backproplab.oracle_explorer import COPIES, oracle_explorer, verdict
-from tests.panels import png_of
+from backproplab.oracle_explorer import COPIES, difference_limit, oracle_explorer, verdict
+from tests.panels import alt_of, assert_redraws, notebook_with, placeholder, png_of
 
 
 def linear_from_ours(W, b):
@@ -62,10 +62,7 @@ def test_panel_opens_on_the_dense_layer_copied_right_with_one_described_figure()
 )
 def test_moving_a_control_changes_the_picture(control, value):
     p = panel()
-    before = png_of(p)
-    getattr(p, control).value = value
-    after = png_of(p)
-    assert len(after) == 1 and after != before, f"moving {control} did not change the picture"
+    assert_redraws(p, getattr(p, control), value)
 
 
 @pytest.mark.parametrize("layer", ["dense", "conv"])
@@ -111,17 +108,42 @@ def test_the_mistakes_are_what_they_say():
 
 
 def test_an_unwritten_function_gives_a_message_not_a_traceback():
-    def unwritten(*args):
+    def linear_from_ours(W, b):
         raise NotImplementedError()
 
-    p = oracle_explorer(unwritten, conv2d_from_ours)
-    assert (
-        png_of(p) == [] and "Implement linear_from_ours (Exercise 2) above first" in p.status.value
-    )
+    p = oracle_explorer(linear_from_ours, conv2d_from_ours)
+    assert p.output.outputs == () and "Implement linear_from_ours above first" in p.status.value
     p.layer.value = "conv"
     assert len(png_of(p)) == 1, "the convolution still works"
     p.layer.value = "dense"
     assert png_of(p) == []
+
+
+def test_a_function_written_after_the_panel_is_used_at_the_next_redraw():
+    notebook = notebook_with(placeholder("linear_from_ours", "W, b"))
+    p = oracle_explorer(notebook["linear_from_ours"], conv2d_from_ours)
+    assert "Implement linear_from_ours above first" in p.status.value
+    notebook["linear_from_ours"] = linear_from_ours  # the student runs the finished cell
+    p.seed.value = 1
+    assert len(png_of(p)) == 1 and "agrees" in p.status.value and p.error < 1e-14
+
+
+def test_rounding_is_said_and_drawn_white_a_mistake_is_not():
+    """The difference panel's scale never goes below rounding: 1e-16 differences are white, not red and blue."""
+    p = panel()
+    assert "max |difference|" in alt_of(p) and "equal to rounding" in alt_of(p)
+    rounding_picture = png_of(p)
+    p.copy.value = "untransposed"
+    assert "equal to rounding" not in alt_of(p) and png_of(p) != rounding_picture
+    rounding = np.full((3, 3), 3e-16)
+    assert difference_limit(rounding, 1.0, "float64") / 3e-16 > 1e5, "3e-16 is white"
+    assert difference_limit(rounding + 0.5, 1.0, "float64") == pytest.approx(0.5 + 3e-16)
+
+
+def named(function, name):
+    """``function`` under the name a notebook would give it."""
+    function.__name__ = name
+    return function
 
 
 @pytest.mark.parametrize(
@@ -133,10 +155,10 @@ def test_an_unwritten_function_gives_a_message_not_a_traceback():
         (lambda w, b, stride, pad: 1 / 0, "ZeroDivisionError"),
     ],
 )
-def test_a_broken_function_gives_a_message_not_a_traceback(broken, words):
-    p = oracle_explorer(linear_from_ours, broken)
+def test_a_broken_function_gives_a_one_line_message_not_a_traceback(broken, words):
+    p = oracle_explorer(linear_from_ours, named(broken, "conv2d_from_ours"))
     p.layer.value = "conv"
     assert png_of(p) == [] and words in p.status.value and "conv2d_from_ours" in p.status.value
-    assert words in p.output.outputs[0]["text"]
+    assert "\n" not in p.status.value and p.output.outputs == ()
     p.layer.value = "dense"
     assert len(png_of(p)) == 1

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backproplab.widgets import optimisation_explorer
-from tests.panels import png_of
+from tests.panels import assert_redraws, notebook_with, placeholder, png_of
 
 X_TOY, Y_TOY, W_START, B_START = np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0
 
@@ -62,11 +62,7 @@ def test_a_slider_rounded_by_the_browser_does_not_redraw():
 )
 def test_moving_a_slider_redraws(name, value):
     panel = make_panel()
-    before = png_of(panel)
-    panel.sliders[name].value = value
-    after = png_of(panel)
-    assert len(after) == 1
-    assert after != before, f"moving {name} did not change the figure"
+    assert_redraws(panel, panel.sliders[name], value)
 
 
 def test_slider_values_reach_the_train_function():
@@ -84,13 +80,12 @@ def test_slider_values_reach_the_train_function():
     assert lr == pytest.approx(0.001) and mu == pytest.approx(0.3)
 
 
-def test_not_implemented_shows_a_friendly_message():
+def test_not_implemented_is_said_once_in_the_status_line():
     panel = make_panel(not_implemented)
-    texts = "".join(o.get("text", "") for o in panel.output.outputs)
-    assert "Implement not_implemented above first" in texts
-    assert "Traceback" not in texts and png_of(panel) == []
+    assert "Implement not_implemented above first, then move a slider." in panel.status.value
+    assert panel.output.outputs == (), "the message is in the status line, not said twice"
     panel.sliders["lr"].value = 0.02  # still no crash on redraw
-    assert png_of(panel) == []
+    assert png_of(panel) == [] and "Implement not_implemented" in panel.status.value
 
 
 def test_train_momentum_name_in_message():
@@ -98,7 +93,18 @@ def test_train_momentum_name_in_message():
         raise NotImplementedError()
 
     panel = make_panel(train_momentum)
-    assert "Implement train_momentum above first" in panel.output.outputs[0]["text"]
+    assert "Implement train_momentum above first" in panel.status.value
+
+
+def test_the_message_names_the_notebook_function_still_to_write():
+    """train_momentum written, but the step it calls not: the panel names the step."""
+    notebook = notebook_with(
+        placeholder("momentum_step", "W, b, vW, vb, dW, db, lr, mu")
+        + "def train_momentum(X, y, W, b, lr, mu, num_epochs):\n"
+        + "    return momentum_step(W, b, 0, 0, 0, 0, lr, mu)\n"
+    )
+    panel = make_panel(notebook["train_momentum"])
+    assert "Implement momentum_step above first" in panel.status.value
 
 
 def test_other_errors_are_reported_in_words():
@@ -134,19 +140,38 @@ def test_rejects_inputs_that_are_not_two_dimensional():
 
 def test_the_panel_uses_the_function_the_student_defines_after_building_it():
     """Built on the placeholder, the panel draws once the notebook redefines train_momentum: no rebuild needed."""
-    notebook = {"__name__": "__main__"}  # a notebook's namespace, as IPython's is
-    exec(
-        "def train_momentum(X, y, W, b, lr, mu, num_epochs):\n    raise NotImplementedError()\n",
-        notebook,
-    )
+    notebook = notebook_with(placeholder("train_momentum", "X, y, W, b, lr, mu, num_epochs"))
     panel = make_panel(notebook["train_momentum"])
-    assert (
-        png_of(panel) == []
-        and "Implement train_momentum above first" in panel.output.outputs[0]["text"]
-    )
+    assert png_of(panel) == [] and "Implement train_momentum above first" in panel.status.value
     notebook["train_momentum"] = heavy_ball  # the student runs the finished cell
     panel.sliders["lr"].value = 0.02
     assert len(png_of(panel)) == 1 and "Implement" not in panel.status.value
+    assert "cost after 15 steps" in panel.status.value
+
+
+def test_each_redraw_calls_the_latest_definition():
+    """A second, different definition (plain GD, mu ignored) replaces the first at the next redraw."""
+    signature = "def train_momentum(X, y, W, b, lr, mu, num_epochs):\n"
+    notebook = notebook_with(signature + "    return heavy_ball(X, y, W, b, lr, mu, num_epochs)\n")
+    notebook["heavy_ball"] = heavy_ball
+    panel = make_panel(notebook["train_momentum"], mu=0.5)
+    with_momentum = png_of(panel)
+    exec(signature + "    return heavy_ball(X, y, W, b, lr, 0.0, num_epochs)\n", notebook)
+    panel.sliders["num_epochs"].value = 15  # same value: no redraw yet
+    panel.sliders["num_epochs"].value = 16
+    expected = heavy_ball(X_TOY, Y_TOY, W_START, B_START, 0.01, 0.0, 16)["cost"]
+    np.testing.assert_allclose(panel.history["cost"], expected)
+    assert png_of(panel) != with_momentum
+    assert f"{expected[-1]:.3e}" in panel.status.value
+
+
+def test_the_learning_rate_slider_is_fine_and_on_a_log_scale():
+    """One step of the slider changes the rate by about 2 %; the track is long enough to aim."""
+    lr = make_panel(lr=0.001).sliders["lr"]
+    assert type(lr).__name__ == "FloatLogSlider" and lr.base == 10
+    assert lr.step <= 0.01 and (lr.min, lr.max) == (-4, 0)
+    assert int(lr.layout.width.rstrip("px")) >= 500
+    assert lr.value == pytest.approx(0.001)
 
 
 def test_a_library_function_is_never_swapped_for_a_namesake():
