@@ -62,6 +62,18 @@ def write(name, rows, markdown, notes=(), results_dir=None):
     print("\n".join(lines))
 
 
+def load_note():
+    """A sentence with the load average when it is called: timings on a busy machine are slower."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return "The load average was not available."
+    return (
+        f"Load average (1 min) at the end of the run: {load:.1f} on {os.cpu_count()} CPUs; "
+        "other processes share the machine when it exceeds the thread count."
+    )
+
+
 def blas_threads():
     """How many threads NumPy's BLAS uses (what PyTorch is given, for a fair comparison)."""
     from threadpoolctl import threadpool_info

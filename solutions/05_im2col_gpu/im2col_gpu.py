@@ -1183,10 +1183,14 @@ for name, slow, fast in (
 # Take the layer that dominates Table 3.2's network, its second convolution, with a batch
 # of 100 in float32 (times measured on two CPU cores of the machine this chapter was
 # written on; yours will differ). Its three GEMMs — out, $dW$ and $d$cols, 2.0 GFLOP each
-# — take about 50 ms together, about 120 GFLOP/s; im2col's copy takes about 15 ms and
-# col2im about 16 ms; forward and backward take about 90 ms, so the layer runs at about
-# half the speed of the machine's matrix products. Chapter 04's loops need about 3 s for
-# the same layer, 30 times longer: they make 196 Python iterations, each with two small
+# — take about 40 ms together, about 150 GFLOP/s, on both cores. The rest runs on one
+# core: im2col's copy takes about 13 ms, col2im about 17 ms, and each fresh 63 MB array
+# (cols, and dcols) costs a few more milliseconds before anything is written into it,
+# because the operating system clears new memory page by page. Forward and backward take
+# about 80 ms, so the layer runs at about half the speed of the machine's matrix
+# products. (The fast path at the end of section 7 rearranges exactly these copies.)
+# Chapter 04's loops need about 3 s for the same layer, 30 times longer: they make 196
+# Python iterations, each with two small
 # `einsum` contractions that NumPy computes in its generic loops, not in the blocked,
 # vectorised, multi-threaded BLAS routine. (For the first convolution, whose input has a
 # single channel, the loops do even less work per iteration and the ratio is larger.)
@@ -1758,6 +1762,226 @@ recorded_h = record(
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# ### The fast path (provided, optional reading)
+#
+# Your layers are right, and most of their time is the three GEMMs. Section 5 shows
+# where the rest goes for Table 3.2's second convolution: the im2col copy, col2im, and
+# fresh 63 MB arrays that the operating system must clear before NumPy may write into
+# them — all of it on one core, while BLAS uses every core. The cell below is a
+# **fast path**: the same mathematics, eqs. (4)–(9), arranged for the machine. Read it
+# as a worked example of section 1; nothing graded uses it.
+#
+# 1. **Columns in the order (n, i, j) × (k, l, c).** `cols` is (4) transposed, with the
+#    window entries ordered (k, l, c), read from a padded copy of $x$ in **NHWC** order
+#    (channels last). A window's row, $\hat x_{n,\, iS + k,\, jS : jS + K,\, :}$, is then $KC$
+#    consecutive numbers (160 for the second layer), so the copy moves runs of 160
+#    numbers instead of runs of $W' = 14$. The filters are flattened in the same order,
+#    `w.transpose(0, 2, 3, 1).reshape(F, -1)`, and the products are (5)–(6) with
+#    `cols.T` in place of cols.
+# 2. **dcols in the order (k, l, c) × (n, i, j)**: for each window offset, `dcols6[k, l]`
+#    is one contiguous block, and col2im is (9).
+# 3. **Buffers kept.** The padded input, cols, dcols and the padded $dx$ are made once
+#    per input shape and then overwritten.
+# 4. **Every core for the copies.** NumPy lets go of Python's global lock while it
+#    copies or adds large arrays, so `in_parallel` gives each core one slice of the
+#    images (or channels) on a plain Python thread.
+#
+# Max pooling whose windows do not overlap (stride $\ge$ pool size, as in Table 3.2)
+# needs no columns: the $F^2$ strided slices `x[:, :, k::S, l::S]` are the window entries.
+# One pass keeps the running maximum and, with a strict `>`, the index of the *first*
+# maximum (PyTorch's tie rule); the backward pass writes `dout` into the slice of that
+# entry, the other entries get 0.
+#
+# `FastConv2D` and `FastMaxPool2D` subclass your `Conv2D` and `MaxPool2D`: the same `build`
+# and parameters, another `forward` and `backward`; on CuPy arrays, or with overlapping
+# pooling windows, they use yours. `fast_path(net)` switches the layers of a network
+# that is already built. `benchmarks/conv_speed.py` and `benchmarks/fashion_epoch.py`
+# time them next to your layers and PyTorch.
+
+# %% nbgrader={"grade": false, "grade_id": "ch05_fast_path", "locked": true, "schema_version": 3, "solution": false, "task": false}
+import concurrent.futures
+
+_workers = None  # the thread pool, made on first use
+
+
+def in_parallel(work, n):
+    """Call work(part) for the parts of range(n), one slice per CPU core, on threads at the same time."""
+    global _workers
+    threads = os.cpu_count() or 1
+    if _workers is None:
+        _workers = concurrent.futures.ThreadPoolExecutor(threads)
+    step = -(-n // threads)  # n / threads, rounded up
+    list(_workers.map(work, [slice(start, start + step) for start in range(0, n, step)]))
+
+
+class FastConv2D(Conv2D):
+    """Conv2D with columns ordered (n, i, j) x (k, l, c), buffers kept between calls, copies on every core."""
+
+    def forward(self, x, train):
+        self.fast = array_module(x) is np
+        if not self.fast:
+            return super().forward(x, train)
+        w, b, S, P = self.params["W"], self.params["b"], self.config["stride"], self.config["pad"]
+        N, C, H, W = x.shape
+        F, _, K, _ = w.shape
+        H_out, W_out = conv_output_size(H, K, S, P), conv_output_size(W, K, S, P)
+        if getattr(self, "buffers_for", None) != (x.shape, x.dtype):
+            self.buffers_for = (x.shape, x.dtype)
+            self.x_pad = np.zeros((N, H + 2 * P, W + 2 * P, C), x.dtype)  # NHWC; the border stays 0
+            self.cols = np.empty((N * H_out * W_out, K * K * C), x.dtype)
+            self.dcols = np.empty((K * K * C, N * H_out * W_out), x.dtype)
+            self.dx_pad = np.empty((C, N, H + 2 * P, W + 2 * P), x.dtype)  # channels first
+        s_N, s_H, s_W, s_C = self.x_pad.strides
+        windows = np.lib.stride_tricks.as_strided(  # windows[n, i, j, k, l, c] = x_pad[n, iS + k, jS + l, c]
+            self.x_pad, (N, H_out, W_out, K, K, C), (s_N, S * s_H, S * s_W, s_H, s_W, s_C)
+        )
+        cols6 = self.cols.reshape(N, H_out, W_out, K, K, C)
+
+        def im2col_part(n):  # images n: into NHWC, then their windows into their rows of cols
+            self.x_pad[n, P : P + H, P : P + W] = x[n].transpose(0, 2, 3, 1)
+            cols6[n] = windows[n]
+
+        in_parallel(im2col_part, N)
+        w_mat = w.transpose(0, 2, 3, 1).reshape(F, -1)  # (F, K K C), columns (k, l, c) like cols
+        out_mat = w_mat @ self.cols.T  # (F, N H' W'): one GEMM
+        out = np.empty((N, F, H_out, W_out), x.dtype)
+        np.add(
+            out_mat.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3), b.reshape(F, 1, 1), out=out
+        )
+        self.cache = (x.shape, w_mat)
+        return out
+
+    def backward(self, dout):
+        if not self.fast:
+            return super().backward(dout)
+        (N, C, H, W), w_mat = self.cache
+        K, S, P = (self.config[key] for key in ("kernel_size", "stride", "pad"))
+        F, H_out, W_out = dout.shape[1:]
+        dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, N H' W'), as in (6)
+        self.grads["b"] = dout_mat.sum(axis=1)
+        dw = (dout_mat @ self.cols).reshape(F, K, K, C)  # (F, K K C)
+        self.grads["W"] = np.ascontiguousarray(dw.transpose(0, 3, 1, 2))
+        np.matmul(w_mat.T, dout_mat, out=self.dcols)  # (K K C, N H' W'), rows (k, l, c)
+        dcols6 = self.dcols.reshape(K, K, C, N, H_out, W_out)
+        dx = np.empty((N, C, H, W), dout.dtype)
+
+        def col2im_part(c):  # channels c: eq. (9) into the padded dx, then cut and put into NCHW
+            self.dx_pad[c] = 0
+            for k in range(K):
+                for l in range(K):
+                    self.dx_pad[c, :, k : k + S * H_out : S, l : l + S * W_out : S] += dcols6[
+                        k, l, c
+                    ]
+            dx[:, c] = self.dx_pad[c, :, P : P + H, P : P + W].transpose(1, 0, 2, 3)
+
+        in_parallel(col2im_part, C)
+        return dx
+
+
+class FastMaxPool2D(MaxPool2D):
+    """MaxPool2D for windows that do not overlap (stride >= pool_size): F*F strided slices, no columns."""
+
+    def forward(self, x, train):
+        F, S = self.config["pool_size"], self.config["stride"]
+        self.fast = array_module(x) is np and S >= F
+        if not self.fast:
+            return super().forward(x, train)
+        N, C, H, W = x.shape
+        H_out, W_out = pool_output_size(H, F, S), pool_output_size(W, F, S)
+        out = np.empty((N, C, H_out, W_out), x.dtype)
+        first = np.zeros(
+            (N, C, H_out, W_out), np.int32
+        )  # which entry (k F + l) is the first maximum
+
+        def pool_part(n):
+            out[n] = x[n, :, 0 : S * H_out : S, 0 : S * W_out : S]
+            for r in range(1, F * F):
+                k, l = divmod(r, F)
+                entry = np.ascontiguousarray(x[n, :, k : k + S * H_out : S, l : l + S * W_out : S])
+                later_is_larger = entry > out[n]  # strictly: a tie keeps the earlier entry
+                np.maximum(out[n], entry, out=out[n])
+                first[n] += later_is_larger * (r - first[n])  # r where larger, unchanged elsewhere
+            # (arithmetic, not first[n][mask] = r: with a mask of random bits, branch-free code is faster)
+
+        in_parallel(pool_part, N)
+        self.cache = (x.shape, first)
+        return out
+
+    def backward(self, dout):
+        if not self.fast:
+            return super().backward(dout)
+        F, S = self.config["pool_size"], self.config["stride"]
+        x_shape, first = self.cache
+        H_out, W_out = dout.shape[2:]
+        dx = np.zeros(x_shape, dout.dtype)  # pixels in no window (S > F, or a cut-off edge) get 0
+
+        def unpool_part(n):
+            for r in range(F * F):
+                k, l = divmod(r, F)
+                dx[n, :, k : k + S * H_out : S, l : l + S * W_out : S] = dout[n] * (first[n] == r)
+
+        in_parallel(unpool_part, x_shape[0])
+        return dx
+
+
+def fast_path(net):
+    """Switch the Conv2D and MaxPool2D layers of a built network to the fast path (same parameters); returns net."""
+    for layer in net.layers:
+        if type(layer) is Conv2D:
+            layer.__class__ = (
+                FastConv2D  # the layer keeps its config and parameters, only its methods change
+            )
+        elif type(layer) is MaxPool2D:
+            layer.__class__ = FastMaxPool2D
+    return net
+
+
+# %% [markdown]
+# The cell below checks the fast path against your layers on Table 3.2's second
+# convolution and first max pool (batch 100, float32; a batch of 4 when graded) and
+# times one forward and backward pass of each.
+
+
+# %%
+def both_passes(layer, x, dout):
+    """One forward (training mode) and backward pass of layer: (out, dx, grads)."""
+    out = layer.forward(x, True)
+    return out, layer.backward(dout), dict(layer.grads)
+
+
+rng = np.random.default_rng(7)
+batch_f = 4 if smoke_test else 100
+for name, yours, fast, input_shape in (
+    (
+        "conv 5x5, 32 -> 64 channels, pad 2",
+        Conv2D(64, 5, pad=2),
+        FastConv2D(64, 5, pad=2),
+        (32, 14, 14),
+    ),
+    ("max pool 2x2, stride 2", MaxPool2D(2, 2), FastMaxPool2D(2, 2), (32, 28, 28)),
+):
+    output_shape = yours.build(input_shape, rng)
+    fast.build(input_shape, rng)
+    fast.params = yours.params = {
+        key: value.astype(np.float32) for key, value in yours.params.items()
+    }
+    x_f = rng.standard_normal((batch_f, *input_shape), dtype=np.float32)
+    dout_f = rng.standard_normal((batch_f, *output_shape), dtype=np.float32)
+    want, got = both_passes(yours, x_f, dout_f), both_passes(fast, x_f, dout_f)
+    difference = builtins.max(
+        [rel_error(got[0], want[0]), rel_error(got[1], want[1])]
+        + [rel_error(got[2][key], want[2][key]) for key in want[2]]
+    )
+    t_yours, t_fast = (
+        best_seconds(lambda layer=layer: both_passes(layer, x_f, dout_f)) for layer in (yours, fast)
+    )
+    print(
+        f"{name} on {(batch_f, *input_shape)}, forward + backward: yours {1e3 * t_yours:6.1f} ms, "
+        f"fast path {1e3 * t_fast:6.1f} ms ({t_yours / t_fast:.1f}x); largest relative difference {difference:.1e}"
+    )
+
+
+# %% [markdown]
 # ## 8. The gradient check of the whole network
 #
 # Seed 001 (sec. 3.3) verifies backpropagation by comparing every gradient with the
@@ -2262,7 +2486,8 @@ print(
 #
 # with the minimum and maximum of that filter, and drawn in grey levels (0 black,
 # 1 white). The viewer below shows the filters that **your** training saved, checkpoint
-# by checkpoint (the slider): the weights themselves, or their change since the first
+# by checkpoint (the slider; it opens on the last checkpoint, the trained filters): the
+# weights themselves, or their change since the first
 # checkpoint — what training has added to the random start — with (12) per filter or
 # with one scale for all filters. (The panel needs a live kernel: it does not redraw
 # in a saved notebook.)
