@@ -7,6 +7,7 @@ Cell ids are derived from each cell's position and ``grade_id`` so that a
 rebuild produces byte-identical files.
 """
 
+import copy
 import hashlib
 import os
 import shutil
@@ -29,7 +30,24 @@ GENERATED_NOTE = (
     "This notebook is generated from solutions/{assignment}/{stem}.py by "
     "`python -m autograder build`; edit that file, not this one."
 )
-JUPYTEXT_KEYS = ("lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker")
+# jupytext's layout keys, and the marker of a cell that goes into a provided module
+# (autograder/provided.py): none reaches a notebook.
+JUPYTEXT_KEYS = ("lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker", "provided")
+# What JupyterLab writes into a notebook as soon as its kernel starts (the kernel's spec and
+# its kernel_info reply, as ipykernel sends them). A notebook that already holds exactly this
+# opens without "unsaved changes". Only `version` depends on the student's Python: it is the
+# course's (the .venv's); a kernel on another patch release still marks the notebook changed.
+COURSE_PYTHON = "3.11.7"
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+    "version": COURSE_PYTHON,
+}
 
 
 def source_script(assignment):
@@ -45,7 +63,7 @@ def source_notebook(assignment):
 def read_source(assignment):
     """Read a chapter's jupytext script as a clean ``NotebookNode``."""
     nb = jupytext.read(source_script(assignment), fmt="py:percent")
-    nb.metadata = {"kernelspec": nb.metadata["kernelspec"], "language_info": {"name": "python"}}
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": copy.deepcopy(LANGUAGE_INFO)}
     nb.metadata["backproplab"] = {
         "generated": GENERATED_NOTE.format(assignment=assignment, stem=notebook_stem(assignment))
     }
@@ -83,13 +101,18 @@ def build_sources(names=None):
 def release(names=None, course_dir=COURSE, workdir=None):
     """Regenerate the student notebooks of ``names`` (all chapters) into ``course_dir``.
 
+    The provided modules of ``backproplab`` are regenerated first, from every chapter.
+
     nbgrader records each assignment in a gradebook; a throwaway one is used
     unless ``workdir`` names the grading folder whose gradebook should learn it.
     """
     from nbgrader.apps import NbGraderAPI
 
+    from autograder.provided import write_modules
+
     put_venv_on_path()
     names = names or assignments()
+    write_modules()  # backproplab's provided modules, from the marked solution cells
     build_sources(names)
     with tempfile.TemporaryDirectory() as scratch:
         api = NbGraderAPI(config=nbgrader_config(workdir or scratch, release_dir=course_dir))

@@ -18,6 +18,7 @@ first; the file is built, reproducibly, by ``python -m backproplab.pretrain_back
 The module holds no exercise answer.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -185,7 +186,7 @@ def load_imagenet_resnet18(allow_download=True):
     """torchvision's ResNet-18 with its ImageNet weights, in eval mode: ``(model, message)``.
 
     Uses the weights in torch's hub cache (``$TORCH_HOME/hub/checkpoints/resnet18-f37072fd.pth``)
-    if they are there; otherwise downloads them (about 45 MB) when ``allow_download``.
+    if they are there; otherwise downloads them (about 45 MB) when ``allow_download`` and ``BACKPROPLAB_OFFLINE`` is not set.
     Never raises for a missing piece: returns ``(None, reason)`` when torchvision
     is not installed or the weights can be neither found nor downloaded, and
     ``(model, where the weights came from)`` otherwise. The model's head is ``fc``
@@ -194,7 +195,7 @@ def load_imagenet_resnet18(allow_download=True):
     path, url = imagenet_checkpoint()
     if path is None:
         return None, url
-    if not path.is_file() and not allow_download:
+    if not path.is_file() and (not allow_download or os.environ.get("BACKPROPLAB_OFFLINE")):
         return None, (
             f"the ImageNet weights are not in the cache ({path.name} under $TORCH_HOME/hub/checkpoints) "
             f"and downloading is switched off here; run the cell with internet to fetch them from {url}"

@@ -16,6 +16,7 @@ Numbers are compared with the course's relative error (see
 import numpy as np
 
 from backproplab.gradcheck import rel_error
+from backproplab.matching import sentence
 
 __all__ = ["expect_implemented", "expect_shape", "expect_close"]
 
@@ -42,8 +43,11 @@ def expect_shape(actual, expected_shape, name, hint=""):
     if len(shape) == 2 and shape[::-1] == expected_shape:
         message += ": did you transpose?"
     elif len(shape) != len(expected_shape):
-        message += f" ({len(shape)} dimensions instead of {len(expected_shape)})"
-    raise AssertionError(message + (f". {hint}" if hint else "."))
+        count = len(shape)
+        message += (
+            f" ({count} dimension{'' if count == 1 else 's'} instead of {len(expected_shape)})"
+        )
+    raise AssertionError(sentence(message, hint))
 
 
 def expect_close(actual, expected, name, tol=1e-7, hint=""):
@@ -58,7 +62,7 @@ def expect_close(actual, expected, name, tol=1e-7, hint=""):
     e = np.asarray(expected, dtype=float)
     expect_shape(a, e.shape, name)
     if not np.all(np.isfinite(a)):
-        raise AssertionError(f"{name} contains nan or inf: {_show(a)}. {hint}".rstrip())
+        raise AssertionError(sentence(f"{name} contains nan or inf: {_show(a)}", hint))
     err = rel_error(a, e)
     if err <= tol:
         return
@@ -69,7 +73,7 @@ def expect_close(actual, expected, name, tol=1e-7, hint=""):
     diagnosis = _diagnose(a, e, tol)
     if diagnosis:
         message += f": {diagnosis}"
-    raise AssertionError(message + (f". {hint}" if hint else "."))
+    raise AssertionError(sentence(message, hint))
 
 
 def _show(x):

@@ -31,9 +31,9 @@ import os
 
 import numpy as np
 
-from backproplab.matching import describe_difference, values_match
+from backproplab.matching import describe_difference, kind_words, sentence, values_match
 
-__all__ = ["record", "check", "encode", "MIME", "CheckFailed"]
+__all__ = ["record", "check", "describe_value", "encode", "MIME", "CheckFailed"]
 
 MIME = "application/vnd.backproplab.record+json"
 
@@ -73,9 +73,18 @@ def check(key, value, expected, name, tol=1e-7, hint=""):
     actual, wanted = encode(value), encode(expected)
     if values_match(actual, wanted, tol):
         return value
-    message = f"{name}: {describe_difference(actual, wanted, tol)}; got {_short(value)}, expected {_short(expected)}"
+    message = sentence(f"{name}: {describe_difference(actual, wanted, tol)}")
+    if "bool" not in wanted:
+        # a statement that came out False needs no "got False, expected True"
+        message += f" You gave {_short(value)}; expected {_short(expected)}."
     _show_failures_briefly()
-    raise CheckFailed(message + (f". {hint}" if hint else "."))
+    raise CheckFailed(sentence(message, hint))
+
+
+def describe_value(value):
+    """What ``value`` is, in plain words, for a test's hint: ``"a single number (float)"``,
+    ``"an array of shape (1,)"``, ``"a list of 2 items"``, ``"None"``, ``"a function"``..."""
+    return kind_words(encode(value))
 
 
 class CheckFailed(AssertionError):
@@ -102,6 +111,8 @@ def _brief(shell, etype, value, tb, tb_offset=None):
 
 def _short(value):
     """A one-line view of a value for a visible check's message."""
+    if isinstance(value, np.generic) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        value = value.item()  # 1.22, not np.float64(1.22)
     text = (
         np.array2string(value, precision=5, threshold=8, edgeitems=2)
         if isinstance(value, np.ndarray)
@@ -129,7 +140,9 @@ def encode(value):
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        return {"unrecordable": type(value).__name__}
+        kind = type(value)
+        prefix = "sympy." if kind.__module__.split(".")[0] == "sympy" else ""
+        return {"unrecordable": prefix + kind.__name__}
     encoded = {"array": _jsonable(array), "shape": list(array.shape)}
     if _is_float32(value):
         encoded["float32"] = True

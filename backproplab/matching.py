@@ -18,7 +18,7 @@ import math
 
 from backproplab.gradcheck import rel_error
 
-__all__ = ["values_match", "describe_difference", "FLOAT32_TOL"]
+__all__ = ["values_match", "describe_difference", "kind_words", "sentence", "FLOAT32_TOL"]
 
 # an array computed in float32 (either side) is held to at most this relative error
 FLOAT32_TOL = 1e-5
@@ -76,30 +76,71 @@ def describe_difference(actual, expected, tol):
     if e_kind in ("list", "dict"):
         return _describe_container(actual[e_kind], expected[e_kind], tol)
     if e_kind == "bool":
-        return (
-            "a check on your result came out False"
-            if expected["bool"]
-            else "a check on your result came out True"
-        )
+        return "this does not hold for your answer"
+    if e_kind == "str":
+        return "the text differs"
     return "the value differs"
+
+
+def sentence(text, hint=""):
+    """``text`` ended by one full stop (none after ``?`` or ``!``), then ``"Hint: "`` and ``hint`` likewise.
+
+    ``sentence("did you transpose?")`` is ``"did you transpose?"``, never ``"did you transpose?."``;
+    ``sentence("db differs", "sum over the batch")`` is ``"db differs. Hint: sum over the batch."``
+    """
+    text = str(text).rstrip()
+    if text and text[-1] not in ".?!":
+        text += "."
+    hint = str(hint).strip()
+    return f"{text} Hint: {sentence(hint)}" if hint else text
+
+
+def kind_words(encoded):
+    """What an encoded value is, in plain words: ``"a single number (float)"``,
+    ``"an array of shape (2, 3)"``, ``"a list of 4 items"``, ``"None"``, ``"a function"``..."""
+    return _kind_words(_kind(encoded), encoded)
 
 
 def _kind(value):
     return next(iter(value)) if isinstance(value, dict) and value else "unknown"
 
 
+# Python's names for things that are not data, in words (anything else: "a Python object").
+_OBJECT_WORDS = {
+    "function": "a function",
+    "builtin_function_or_method": "a function",
+    "method": "a function",
+    "type": "a class",
+    "module": "a module",
+    "generator": "a generator",
+    "map": "a map object (wrap it in list(...))",
+    "zip": "a zip object (wrap it in list(...))",
+    "set": "a set",
+    "complex": "a complex number",
+    "NotImplementedType": "NotImplemented",
+    "ellipsis": "the placeholder ... (Ellipsis)",
+}
+
+
 def _kind_words(kind, value):
-    """``"an array of shape (2, 3)"``, ``"a list of 4 items"``, ``"None"``..."""
+    """``"a single number (float)"``, ``"an array of shape (2, 3)"``, ``"a list of 4 items"``..."""
     if kind == "array":
         shape = tuple(value.get("shape", ()))
-        return "a number" if shape == () else f"an array of shape {shape}"
+        return "a single number (float)" if shape == () else f"an array of shape {shape}"
     if kind == "list":
-        return f"a list of {len(value['list'])} items"
+        count = len(value["list"])
+        return f"a list of {count} item{'' if count == 1 else 's'}"
     if kind == "unrecordable":
-        return f"a {value['unrecordable']} (not a number or an array)"
-    return {"none": "None", "bool": "True or False", "str": "text", "dict": "a dictionary"}.get(
-        kind, "something else"
-    )
+        name = str(value["unrecordable"])
+        if name.startswith("sympy"):
+            return "a SymPy expression (not a number or an array)"
+        return f"{_OBJECT_WORDS.get(name, 'a Python object')} (not a number or an array)"
+    return {
+        "none": "None",
+        "bool": "True or False",
+        "str": "text",
+        "dict": "a dictionary",
+    }.get(kind, "something else")
 
 
 def _describe_container(actual, expected, tol):
@@ -129,7 +170,7 @@ def _describe_arrays(actual, expected, tol):
     if any(v is None for v in a):
         return "it holds entries that are not numbers"
     if any(not math.isfinite(x) for x in a) and all(math.isfinite(y) for y in e):
-        return "it holds nan or inf where numbers were expected (an overflow, a log of 0, or a division by 0?)"
+        return "it holds nan or inf where numbers were expected: an overflow, a log of 0, or a division by 0?"
     if not all(_same_special(x, y) for x, y in zip(a, e)):
         return "nan or inf entries sit in other places than expected"
     if actual.get("float32") or expected.get("float32"):

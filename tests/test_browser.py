@@ -33,6 +33,7 @@ from tests.browser import (
     SMALL_VIEWPORT,
     TIMEOUT_MS,
     VIEWPORT,
+    MAIN_TAB,
     JupyterLab,
     chromium_path,
     close_tab,
@@ -219,6 +220,31 @@ def errors_and_stderr(notebook):
             elif output.get("name") == "stderr":
                 found.append(f"{cell.id}: stderr: {output.text}"[:300])
     return found
+
+
+# --- the student opens a notebook ------------------------------------------------
+
+
+def test_a_released_notebook_opens_without_unsaved_changes(lab_page, lab, chapter):
+    """Opened, its kernel started, the student's notebook shows no "unsaved changes" dot: it
+    already holds the kernelspec and language_info JupyterLab writes (autograder.build)."""
+    import platform
+
+    from playwright.sync_api import expect
+
+    from autograder.build import COURSE_PYTHON
+
+    if platform.python_version() != COURSE_PYTHON:
+        pytest.skip(
+            f"the kernel's Python is {platform.python_version()}, not the course's {COURSE_PYTHON}"
+        )
+    path = f"course/{chapter}/{notebook_stem(chapter)}.ipynb"
+    notebook = open_notebook(lab_page, lab, path)
+    try:
+        lab_page.wait_for_timeout(3000)  # the kernel's language_info arrives just after "Idle"
+        expect(lab_page.locator(MAIN_TAB + ".lm-mod-current.jp-mod-dirty")).to_have_count(0)
+    finally:
+        closed(lab_page, notebook, lab, path)
 
 
 # --- the student, the solution filled in ---------------------------------------

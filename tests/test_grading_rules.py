@@ -228,6 +228,51 @@ def test_check_asserts_with_the_graders_comparison(monkeypatch):
         check("k", np.array([-1.0, 2.0]), np.array([1.0, -2.0]), "z at the start")
 
 
+def test_a_failed_check_reads_as_plain_sentences(monkeypatch):
+    """No "?." or "?;", the student's value and the expected one in a sentence of their own, a hint last."""
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    with pytest.raises(AssertionError) as info:
+        check("k", np.ones((3, 2)), np.ones((2, 3)), "dW at the start", hint="dW has W's shape")
+    message = str(info.value)
+    assert message.startswith("dW at the start: shape (3, 2) instead of (2, 3): is it transposed? ")
+    assert message.endswith(". Hint: dW has W's shape.") and "?." not in message
+    assert "?;" not in message and "You gave [[1. 1.]" in message
+
+
+def test_a_failed_check_shows_numpy_scalars_as_plain_numbers(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    with pytest.raises(AssertionError) as info:
+        check("k", np.float32(1.5), np.float64(1.25), "the loss")
+    assert str(info.value) == "the loss: the number differs. You gave 1.5; expected 1.25."
+
+
+def test_a_statement_that_does_not_hold_says_so_without_got_false(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    with pytest.raises(AssertionError) as info:
+        check("k", False, True, "forward returns one number", hint="it returned a list")
+    assert str(info.value) == (
+        "forward returns one number: this does not hold for your answer. Hint: it returned a list."
+    )
+
+
+def test_kinds_are_named_in_plain_words_not_python_type_names():
+    import sympy as sp
+
+    from backproplab.grading import describe_value
+
+    assert describe_value(2.5) == describe_value(np.float32(1)) == "a single number (float)"
+    assert describe_value(np.zeros((1, 2))) == "an array of shape (1, 2)"
+    assert describe_value([1.0, None]) == "a list of 2 items"
+    assert describe_value(len).startswith("a function") and "builtin" not in describe_value(len)
+    assert describe_value(sp.Symbol("x") + 1).startswith("a SymPy expression")
+    words = describe_difference(encode(sp.Symbol("x") * 2), encode(1.0), 1e-7)
+    assert (
+        words
+        == "a SymPy expression (not a number or an array) where a single number (float) was expected"
+    )
+    assert "Real" not in words and "Mul" not in words
+
+
 def test_record_sends_nothing_outside_autograding(monkeypatch, capsys):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     assert record("k", 3.0) == 3.0 and capsys.readouterr().out == ""

@@ -2,6 +2,7 @@
 
 import ast
 import filecmp
+import json
 import re
 import zipfile
 
@@ -11,7 +12,7 @@ import pytest
 
 from autograder.build import read_source, release, source_script
 from autograder.bundle import write_bundle
-from autograder.course import COURSE, notebook_stem
+from autograder.course import COURSE, REPO, notebook_stem
 from autograder.namespace_lint import shadowable_loads
 from tests.conftest import CHAPTERS
 
@@ -87,6 +88,41 @@ def test_jupytext_round_trip_keeps_nbgrader_metadata(assignment, tmp_path):
     meta = [c.metadata.get("nbgrader") for c in first.cells]
     assert [c.metadata.get("nbgrader") for c in again.cells] == meta
     assert sum(m is not None for m in meta) >= 10, "the chapter should have nbgrader cells"
+
+
+@pytest.mark.parametrize("assignment", CHAPTERS)
+def test_a_notebook_opens_in_jupyterlab_without_unsaved_changes(assignment):
+    """It already holds what JupyterLab writes on open, so the tab shows no "unsaved changes" dot.
+
+    JupyterLab replaces the kernelspec and language_info with the running kernel's as soon as
+    the kernel starts, and marks the notebook changed unless they are equal; it upgrades an
+    older nbformat; and it saves what nbformat writes. Only language_info's patch version
+    depends on the student's Python (autograder.build.COURSE_PYTHON).
+    """
+    from ipykernel.ipkernel import IPythonKernel
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    from autograder.build import COURSE_PYTHON
+
+    text = (COURSE / assignment / f"{notebook_stem(assignment)}.ipynb").read_text(encoding="utf-8")
+    nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+    nbformat.validate(nb)
+    assert (nb.nbformat, nb.nbformat_minor) == (4, nbformat.current_nbformat_minor)
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    assert nb.metadata.kernelspec == {
+        "name": "python3",
+        "display_name": spec.display_name,
+        "language": spec.language,
+    }
+    kernel_says = {**IPythonKernel.language_info, "version": COURSE_PYTHON}
+    assert nb.metadata.language_info == kernel_says
+    pinned = re.search(r"python=(\d+\.\d+)", (REPO / "environment.yml").read_text()).group(1)
+    assert COURSE_PYTHON.startswith(pinned + "."), "the course's Python is environment.yml's"
+    changes, _ = nbformat.validator.normalize(json.loads(text))
+    assert changes == 0, "nbformat would change the notebook when reading it"
+    assert text == nbformat.writes(nb, version=nbformat.NO_CONVERT) + "\n", (
+        "saving the notebook unchanged would rewrite the file"
+    )
 
 
 def test_student_bundle_holds_course_and_helpers_only(tmp_path):
@@ -170,3 +206,124 @@ def test_test_cells_judge_nothing_the_grader_does_not(assignment):
             assert not judges and not asserts, (
                 f"{meta['grade_id']} asserts {judges or 'assert'} beside its checks"
             )
+
+
+# --- the student README, followed as written ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def student_bundle(tmp_path_factory):
+    """The student zip, unzipped: ``(folder holding the zip's top folder, the README's text)``."""
+    folder = tmp_path_factory.mktemp("student")
+    zip_path = write_bundle(folder / "backproplab-student.zip", regenerate=False)
+    with zipfile.ZipFile(zip_path) as z:
+        z.extractall(folder / "unzipped")
+    top = folder / "unzipped"
+    return top, (top / "backproplab-student" / "README.md").read_text(encoding="utf-8")
+
+
+def _commands(readme):
+    """The lines of the README's code blocks."""
+    blocks = re.findall(r"```[a-z]*\n(.*?)```", readme, re.DOTALL)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_student_readme_starts_where_the_zip_unpacks_and_says_nothing_of_the_instructor(
+    student_bundle,
+):
+    top, readme = student_bundle
+    assert [p.name for p in top.iterdir()] == ["backproplab-student"]
+    commands = _commands(readme)
+    assert commands[0] == "cd backproplab-student", "the first command enters the unzipped folder"
+    head = readme[: readme.index("## 2.")]
+    for instructor_word in ("solutions/", "autograder", "generate_assignment", "formgrader"):
+        assert instructor_word not in readme, f"the student README mentions {instructor_word}"
+    assert "Validate" not in head
+
+
+def test_student_readme_gives_venv_and_conda_commands_for_each_system(student_bundle):
+    top, readme = student_bundle
+    root = top / "backproplab-student"
+    commands = _commands(readme)
+    assert (
+        "python3 -m venv .venv" in commands and ". .venv/bin/activate" in commands
+    )  # Linux, macOS
+    assert "py -m venv .venv" in commands and r".venv\Scripts\Activate.ps1" in commands  # Windows
+    assert r".venv\Scripts\activate.bat" in readme  # Windows, Command Prompt
+    assert "conda env create -f environment.yml" in commands
+    name = re.search(r"^name: (\S+)$", (root / "environment.yml").read_text(), re.M).group(1)
+    assert f"conda activate {name}" in commands
+    assert "jupyter lab course" in commands and (root / "course" / "01_gradient_descent").is_dir()
+    # every extra the README installs exists in the bundle's pyproject.toml
+    pyproject = (root / "pyproject.toml").read_text()
+    for extra in set(re.findall(r'-e "\.\[(\w+)\]"', readme)):
+        assert re.search(rf"^{extra} = \[", pyproject, re.M), (
+            f"no extra {extra!r} in pyproject.toml"
+        )
+
+
+def test_student_readme_installs_torch_from_the_cpu_index_as_the_repository_readme_says(
+    student_bundle,
+):
+    _, readme = student_bundle
+    cpu_index = "--extra-index-url https://download.pytorch.org/whl/cpu"
+    assert cpu_index in (REPO / "README.md").read_text()
+    torch_installs = [c for c in _commands(readme) if '".[torch]"' in c]
+    assert torch_installs and all(c.endswith(cpu_index) for c in torch_installs)
+
+
+def test_student_readme_says_what_data_ships_and_how_to_get_fashion_mnist(student_bundle):
+    from backproplab.datasets import FASHION_MNIST_INSTALL
+
+    top, readme = student_bundle
+    assert "sudo apt install dataset-fashion-mnist" in readme
+    command = "python -m backproplab.datasets fashion-mnist"
+    assert command in _commands(readme) and command in FASHION_MNIST_INSTALL
+    assert "Without Fashion-MNIST" in readme and "1,437 training and 360 test images" in readme
+    assert (top / "backproplab-student" / "data" / "weights" / "fashion_backbone.pt").is_file()
+
+
+def test_conda_environment_installs_what_pyproject_requires():
+    """environment.yml is tested by what it must agree with: the same packages, the same ranges."""
+    env = (REPO / "environment.yml").read_text()
+    listed = env[env.index("\ndependencies:") :]
+    conda = dict(re.findall(r"^  - ([a-z][\w-]*)(\S*)$", listed, re.M))
+    conda.pop("python"), conda.pop("pip")
+    deps = re.search(
+        r"^dependencies = \[(.*?)^\]", (REPO / "pyproject.toml").read_text(), re.M | re.S
+    )
+    required = dict(re.findall(r'"([a-z][\w-]*)([^"]*)"', deps.group(1)))
+    assert conda == required
+    assert re.search(r"^      - -e \.$", env, re.M), (
+        "the conda environment installs backproplab itself"
+    )
+
+
+def test_the_bundle_builds_and_runs_from_the_unzipped_folder(student_bundle, tmp_path):
+    """`pip install -e .` in the unzipped folder (offline here: no dependencies, no build isolation),
+    and the package finds the registry and the weights beside it, as an editable install does."""
+    import subprocess
+    import sys
+
+    top, _ = student_bundle
+    root = top / "backproplab-student"
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index"]
+        + ["--quiet", "--wheel-dir", str(tmp_path), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    wheel = zipfile.ZipFile(next(tmp_path.glob("backproplab-*.whl")))
+    assert "backproplab/datasets.py" in wheel.namelist()
+    metadata = wheel.read(next(n for n in wheel.namelist() if n.endswith("METADATA"))).decode()
+    assert "Provides-Extra: torch" in metadata
+    code = (
+        "import backproplab, backproplab.datasets as d; from pathlib import Path; "
+        "print(Path(backproplab.__file__).parent.parent == Path.cwd(), d.load_registry() != {})"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert ran.stdout.split() == ["True", "True"], ran.stderr[-2000:]

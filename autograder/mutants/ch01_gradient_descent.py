@@ -25,7 +25,14 @@ MUTANTS = [
         cell="ch01_derive_gradients",
         old="dC_db = 1 * dC_dz",
         new="dC_db = x2 * dC_dz",
-        loses=("ch01_derive_gradients_hidden",),
+        loses=("ch01_derive_gradients_visible", "ch01_derive_gradients_hidden"),
+    ),
+    Mutant(
+        name="derive_dw2_forgets_inner_derivative",
+        cell="ch01_derive_gradients",
+        old="dC_dw2 = x2 * dC_dz",
+        new="dC_dw2 = dC_dz",
+        loses=("ch01_derive_gradients_visible", "ch01_derive_gradients_hidden"),
     ),
     # Exercise 2, forward and cost
     Mutant(
@@ -98,7 +105,7 @@ MUTANTS = [
         cell="ch01_gd_step",
         old="W_new = W - lr * dW",
         new="W -= lr * dW; W_new = W",
-        loses=("ch01_gd_step_hidden",),
+        loses=("ch01_gd_step_visible", "ch01_gd_step_hidden"),
     ),
     Mutant(
         name="gd_step_returns_input",

@@ -29,7 +29,7 @@ MUTANTS = [
         cell="ch02_derive_deltas",
         old="(W2.T * delta2)",
         new="(W2 * delta2)",
-        loses=("ch02_derive_deltas_hidden",),
+        loses=("ch02_derive_deltas_visible", "ch02_derive_deltas_hidden"),
     ),
     Mutant(
         name="derive_psi_where_psi_prime_belongs",
@@ -43,7 +43,7 @@ MUTANTS = [
         cell="ch02_derive_deltas",
         old="dC_dW1 = delta1 * a0.T",
         new="dC_dW1 = a0 * delta1.T",
-        loses=("ch02_derive_deltas_hidden",),
+        loses=("ch02_derive_deltas_visible", "ch02_derive_deltas_hidden"),
     ),
     # Exercise 4, affine
     Mutant(
@@ -72,7 +72,7 @@ MUTANTS = [
         cell="ch02_affine",
         old="db = dout.sum(axis=0)",
         new="db = dout.mean(axis=0)",
-        loses=("ch02_affine_hidden",),
+        loses=("ch02_affine_visible", "ch02_affine_hidden"),
     ),
     # Exercises 5-7, activations
     Mutant(
@@ -119,6 +119,13 @@ MUTANTS = [
         loses=("ch02_bce_loss_visible", "ch02_bce_loss_hidden"),
     ),
     Mutant(
+        name="bce_forgets_1_over_N_in_the_gradient",
+        cell="ch02_bce_loss",
+        old="dscores = (p - y) / N",
+        new="dscores = p - y",
+        loses=("ch02_bce_loss_visible", "ch02_bce_loss_hidden"),
+    ),
+    Mutant(
         name="bce_softplus_overflows",
         cell="ch02_bce_loss",
         old="softplus = np.maximum(scores, 0.0) + np.log1p(np.exp(-np.abs(scores)))",
@@ -144,7 +151,14 @@ MUTANTS = [
         cell="ch02_softmax_loss",
         old="dscores /= N",
         new="dscores /= 1",
-        loses=("ch02_softmax_loss_hidden",),
+        loses=("ch02_softmax_loss_visible", "ch02_softmax_loss_hidden"),
+    ),
+    Mutant(
+        name="svm_forgets_1_over_N_in_the_gradient",
+        cell="ch02_svm_loss",
+        old="dscores = active / N",
+        new="dscores = active",
+        loses=("ch02_svm_loss_visible", "ch02_svm_loss_hidden"),
     ),
     Mutant(
         name="svm_margin_sign",
@@ -188,7 +202,7 @@ MUTANTS = [
         cell="ch02_mlp",
         old="dout = act_backward(dout, act_cache)",
         new="dout = dout",
-        loses=("ch02_mlp_hidden",),
+        loses=("ch02_mlp_visible", "ch02_mlp_hidden"),
     ),
     Mutant(
         name="mlp_gradient_of_the_wrong_loss",
@@ -202,7 +216,7 @@ MUTANTS = [
         cell="ch02_mlp",
         old="if i < self.num_layers:",
         new="if True:",
-        loses=("ch02_mlp_hidden",),
+        loses=("ch02_mlp_visible", "ch02_mlp_hidden"),
     ),
     # Exercise 15, SGD
     Mutant(

@@ -151,7 +151,7 @@ dC_db = 1 * dC_dz  # dz/db = 1
 dC_dw1, dC_dw2, dC_db
 
 # %% nbgrader={"grade": true, "grade_id": "ch01_derive_gradients_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""dC_dw1 equals dC/dw1 = x1 (z - y): compared by its values at three points, its symbols matched by name."""
+"""dC_dw1, dC_dw2 and dC_db equal x1 (z - y), x2 (z - y) and z - y: by their values at three points."""
 import builtins
 
 import sympy as sp
@@ -159,31 +159,35 @@ import sympy as sp
 from backproplab.grading import check
 
 s_names = ("x1", "x2", "w1", "w2", "b", "y")
-s_expr = sp.sympify(dC_dw1)
-s_other = sorted(s.name for s in s_expr.free_symbols if s.name not in s_names)
-check(
-    "dC_dw1_only_known_symbols",
-    s_other == [],
-    True,
-    "dC_dw1 is an expression in x1, x2, w1, w2, b, y only",
-    hint=f"It also uses {s_other}",
-)
-# dC/dw1 = x1 (x1 w1 + x2 w2 + b - y) at three points (x1, x2, w1, w2, b, y).
-s_cases = [
-    ((2, 7, 0, 0, 1, 11), -20.0),
-    ((-1.5, 0.5, 2, -3, 0.25, 4), 12.375),
-    ((3, -2, 0.5, 1.5, -1, -2), -1.5),
-]
-for s_i, (s_point, s_expected) in enumerate(s_cases):
-    s_values = dict(zip(s_names, s_point))
-    s_value = s_expr.subs({s: s_values[s.name] for s in s_expr.free_symbols})
+s_points = ((2, 7, 0, 0, 1, 11), (-1.5, 0.5, 2, -3, 0.25, 4), (3, -2, 0.5, 1.5, -1, -2))
+# By hand, z - y = x1 w1 + x2 w2 + b - y is -10, -8.25 and -0.5 at these points, so
+# dC/dw1 = x1 (z - y), dC/dw2 = x2 (z - y) and dC/db = z - y are:
+s_expected = {
+    "dC_dw1": (-20.0, 12.375, -1.5),
+    "dC_dw2": (-70.0, -4.125, 1.0),
+    "dC_db": (-10.0, -8.25, -0.5),
+}
+for s_name, s_answer in (("dC_dw1", dC_dw1), ("dC_dw2", dC_dw2), ("dC_db", dC_db)):
+    s_expr = sp.sympify(s_answer)
+    s_other = sorted(s.name for s in s_expr.free_symbols if s.name not in s_names)
     check(
-        f"dC_dw1_at_point{s_i}",
-        builtins.float(s_value),
-        s_expected,
-        f"dC_dw1 at (x1, x2, w1, w2, b, y) = {s_point}",
+        f"{s_name}_only_known_symbols",
+        s_other == [],
+        True,
+        f"{s_name} is an expression in x1, x2, w1, w2, b, y only",
+        hint=f"it also uses {s_other}",
     )
-print("dC_dw1 =", sp.factor(dC_dw1), "- correct")
+    for s_i, s_point in enumerate(s_points):
+        s_values = dict(zip(s_names, s_point))
+        s_value = s_expr.subs({s: s_values[s.name] for s in s_expr.free_symbols})
+        check(
+            f"{s_name}_at_point{s_i}",
+            builtins.float(s_value),
+            s_expected[s_name][s_i],
+            f"{s_name} at (x1, x2, w1, w2, b, y) = {s_point}",
+        )
+print("dC_dw1 =", sp.factor(dC_dw1), " dC_dw2 =", sp.factor(dC_dw2), " dC_db =", sp.factor(dC_db))
+print("the three derivatives: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch01_derive_gradients_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """dC_dw1, dC_dw2 and dC_db all equal the true derivatives (by their values at the source's start point and two more)."""
@@ -245,7 +249,7 @@ import numbers
 
 import numpy as np
 
-from backproplab.grading import check
+from backproplab.grading import check, describe_value
 
 X = np.array([2.0, 7.0])
 z_start = check("z_start", forward(X, np.zeros(2), 1.0), 1.0, "z at the start (W = 0, b = 1)")
@@ -253,7 +257,8 @@ check(
     "z_start_is_real",
     isinstance(z_start, (numbers.Real, np.ndarray)) and np.ndim(z_start) == 0,
     True,
-    "forward(X, W, b) returns one number, not an array",
+    "forward(X, W, b) returns a single number (float), not an array",
+    hint=f"it returned {describe_value(z_start)}",
 )
 check("z_W11_b2", forward(X, np.array([1.0, 1.0]), 2.0), 11.0, "z at W = (1, 1), b = 2")
 print("forward: visible tests passed")
@@ -302,14 +307,15 @@ import numbers
 
 import numpy as np
 
-from backproplab.grading import check
+from backproplab.grading import check, describe_value
 
 C_start = check("C_start", cost(1.0, 11.0), 50.0, "the cost at the start (z = 1, y = 11)")
 check(
     "C_start_is_real",
     isinstance(C_start, (numbers.Real, np.ndarray)) and np.ndim(C_start) == 0,
     True,
-    "cost(z, y) returns one number, not an array",
+    "cost(z, y) returns a single number (float), not an array",
+    hint=f"it returned {describe_value(C_start)}",
 )
 check("C_at_target", cost(11.0, 11.0), 0.0, "the cost when z = y")
 print("cost: visible tests passed")
@@ -369,7 +375,7 @@ import numbers
 
 import numpy as np
 
-from backproplab.grading import check
+from backproplab.grading import check, describe_value
 
 dW, db = gradients(np.array([2.0, 7.0]), 11.0, np.zeros(2), 1.0)
 check("dW_start", dW, [-20.0, -70.0], "dW at the start (shape (2,), like W)")
@@ -378,7 +384,8 @@ check(
     "db_is_real",
     isinstance(db, (numbers.Real, np.ndarray)) and np.ndim(db) == 0,
     True,
-    "db is one number, not an array",
+    "db is a single number (float), not an array",
+    hint=f"it returned {describe_value(db)}",
 )
 print("gradients: visible tests passed")
 
@@ -443,14 +450,22 @@ def gd_step(W, b, dW, db, lr):
 
 
 # %% nbgrader={"grade": true, "grade_id": "ch01_gd_step_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""gd_step, the first update of the toy: W = (0.2, 0.7), b = 1.1 (lr = 0.01, dW = (-20, -70), db = -10)."""
+"""gd_step, the first update of the toy: W = (0.2, 0.7), b = 1.1 (lr = 0.01, dW = (-20, -70), db = -10); W unchanged."""
 import numpy as np
 
 from backproplab.grading import check
 
-W_next, b_next = gd_step(np.zeros(2), 1.0, np.array([-20.0, -70.0]), -10.0, 0.01)
+W_start = np.zeros(2)
+W_next, b_next = gd_step(W_start, 1.0, np.array([-20.0, -70.0]), -10.0, 0.01)
 check("W_next", W_next, [0.2, 0.7], "the new W (shape (2,))")
 check("b_next", b_next, 1.1, "the new b")
+check(
+    "W_start_unchanged",
+    W_start,
+    [0.0, 0.0],
+    "W after the call (gd_step must not change its input)",
+    hint="W - lr * dW makes a new array; W -= lr * dW changes the caller's W",
+)
 print("gd_step: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch01_gd_step_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -724,7 +739,7 @@ import numbers
 
 import numpy as np
 
-from backproplab.grading import check
+from backproplab.grading import check, describe_value
 
 lr_max = check(
     "lr_max_toy", max_stable_lr(np.array([2.0, 7.0])), 2 / 54, "max_stable_lr for X = (2, 7)"
@@ -733,7 +748,8 @@ check(
     "lr_max_is_real",
     isinstance(lr_max, (numbers.Real, np.ndarray)) and np.ndim(lr_max) == 0,
     True,
-    "max_stable_lr(X) returns one number, not an array",
+    "max_stable_lr(X) returns a single number (float), not an array",
+    hint=f"it returned {describe_value(lr_max)}",
 )
 print(f"max_stable_lr: visible tests passed ({lr_max:.5f})")
 
@@ -1091,8 +1107,10 @@ print(
 # cost per step; the right plot is the path of $W$ in the $(w_1, w_2)$ plane over
 # contour lines of the cost at the starting $b$ (the straight valley is where
 # $2w_1 + 7w_2 + b = 11$). If it says "Implement train_momentum above first",
-# do Exercise 9. (The panel needs a live kernel: it does not redraw in a saved
-# notebook.)
+# do Exercise 9, run its cell, then move a slider: the panel always calls your latest
+# `train_momentum`. The learning rate slider is on a log scale; for an exact value,
+# click its number and type it. (The panel needs a live kernel: it does not redraw in
+# a saved notebook.)
 
 # %%
 explorer = optimisation_explorer(

@@ -452,7 +452,7 @@ dC_dW1 = delta1 * a0.T
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_derive_deltas_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""delta2 (2x1) and dC_dW2 (2x2) equal the derivatives of C (compared at one point with sp.diff, symbols matched by name)."""
+"""All six answers equal the derivatives of C (compared at one point with sp.diff, symbols matched by name)."""
 import sympy as sp
 
 from backproplab.grading import check
@@ -475,23 +475,42 @@ point = {
     "b2_1": 0.05,
     "b2_2": 0.2,
 }
-delta2_ref = sp.Matrix([sp.diff(C, s) for s in b2])  # dz2/db2 = 1, so delta2 = dC/db2
-dC_dW2_ref = sp.Matrix(2, 2, lambda i, j: sp.diff(C, W2[i, j]))
-check(
-    "delta2_at_point",
-    sympy_values(delta2, point),
-    sympy_values(delta2_ref, point),
-    "delta2 at the test point",
-    hint="delta2 is a 2x1 SymPy Matrix in the network's symbols; eq. (6): grad_a C times sigma'(z2), elementwise",
-)
-check(
-    "dC_dW2_at_point",
-    sympy_values(dC_dW2, point),
-    sympy_values(dC_dW2_ref, point),
-    "dC_dW2 at the test point",
-    hint="dC_dW2 has the shape of W2, 2x2; eq. (8): entry (j, k) is delta2_j times a1_k",
-)
-print("delta2 and dC_dW2: visible tests passed")
+# dz/db = 1, so delta2 = dC/db2 and delta1 = dC/db1; each dC/dW entry by sp.diff
+delta2_ref = sp.Matrix([sp.diff(C, s) for s in b2])
+delta1_ref = sp.Matrix([sp.diff(C, s) for s in b1])
+d_refs = {
+    "delta2": (
+        delta2,
+        delta2_ref,
+        "a 2x1 SymPy Matrix; eq. (6): grad_a C times sigma'(z2), elementwise",
+    ),
+    "delta1": (
+        delta1,
+        delta1_ref,
+        "eq. (7): W2 transposed times delta2, times tanh'(z1) elementwise",
+    ),
+    "dC_dW2": (
+        dC_dW2,
+        sp.Matrix(2, 2, lambda i, j: sp.diff(C, W2[i, j])),
+        "it has the shape of W2 (2x2); eq. (8): entry (j, k) is delta2_j times a1_k",
+    ),
+    "dC_db2": (dC_db2, delta2_ref, "it has the shape of b2 (2x1); eq. (8): it is delta2"),
+    "dC_dW1": (
+        dC_dW1,
+        sp.Matrix(2, 2, lambda i, j: sp.diff(C, W1[i, j])),
+        "it has the shape of W1 (2x2); eq. (8): entry (j, k) is delta1_j times a0_k",
+    ),
+    "dC_db1": (dC_db1, delta1_ref, "it has the shape of b1 (2x1); eq. (8): it is delta1"),
+}
+for d_name, (d_answer, d_ref, d_hint) in d_refs.items():
+    check(
+        f"{d_name}_at_point",
+        sympy_values(d_answer, point),
+        sympy_values(d_ref, point),
+        f"{d_name} at the test point",
+        hint=d_hint,
+    )
+print("delta2, delta1 and the four gradients: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_derive_deltas_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """All six answers, at three random points, against sp.diff of C (delta1 through the derivatives by b1)."""
@@ -583,7 +602,7 @@ for p_h in builtins.range(3):
 # ### Exercise 4 (implement): the affine layer
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch02_affine", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch02_affine", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="layers"
 def affine_forward(X, W, b):
     """The affine (fully connected) layer, eq. (9): out = X W + b.
 
@@ -613,25 +632,37 @@ def affine_backward(dout, cache):
 
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_affine_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""affine_forward/backward on a tiny case (N = 1, D = 2, M = 3) you can check by hand: values and shapes."""
+"""affine_forward/backward on a tiny batch (N = 2, D = 2, M = 3) you can check by hand: values and shapes."""
 import numpy as np
 
 from backproplab.grading import check
 
-X = np.array([[1.0, 2.0]])
+# Two examples, so that a db averaged over the batch (or a sum over the wrong axis) shows.
+X = np.array([[1.0, 2.0], [3.0, -1.0]])
 W = np.array([[1.0, 0.0, -1.0], [2.0, 1.0, 0.0]])
 b = np.array([0.5, 0.0, -0.5])
 out, cache = affine_forward(X, W, b)
-check("out", out, np.array([[5.5, 2.0, -1.5]]), "out = X W + b, shape (N, M) = (1, 3)")
-dX, dW, db = affine_backward(np.array([[1.0, -1.0, 2.0]]), cache)
-check("dX", dX, np.array([[-1.0, 1.0]]), "dX = dout W^T, with the shape of X")
+check(
+    "out",
+    out,
+    np.array([[5.5, 2.0, -1.5], [1.5, -1.0, -3.5]]),
+    "out = X W + b, shape (N, M) = (2, 3)",
+)
+dX, dW, db = affine_backward(np.array([[1.0, -1.0, 2.0], [0.0, 2.0, 1.0]]), cache)
+check("dX", dX, np.array([[-1.0, 1.0], [-1.0, 2.0]]), "dX = dout W^T, with the shape of X (N, D)")
 check(
     "dW",
     dW,
-    np.array([[1.0, -1.0, 2.0], [2.0, -2.0, 4.0]]),
+    np.array([[1.0, 5.0, 5.0], [2.0, -4.0, 3.0]]),
     "dW = X^T dout, with the shape of W (D, M)",
 )
-check("db", db, [1.0, -1.0, 2.0], "db, with the shape of b", hint="sum dout over the batch")
+check(
+    "db",
+    db,
+    [1.0, 1.0, 3.0],
+    "db, with the shape of b (M,)",
+    hint="sum dout over the batch (axis 0): b was added to every row, and no 1/N belongs here",
+)
 print("affine: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_affine_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
@@ -696,7 +727,7 @@ for N_h, D_h, M_h in ((1, 6, 4), (17, 3, 7), (17, 5, 5)):
 # ### Exercise 5 (implement): ReLU
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch02_relu", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch02_relu", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="layers"
 def relu_forward(x):
     """ReLU, elementwise: out = max(x, 0).
 
@@ -826,7 +857,7 @@ recorded_h = record("dx_pm1000", big_dx_h, tol=1e-12, about="dx at x = -1000 and
 # ### Exercise 7 (implement): tanh
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch02_tanh", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch02_tanh", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="layers"
 def tanh_forward(x):
     """tanh, elementwise. x: array of any shape. Returns (out, cache)."""
     ### BEGIN SOLUTION
@@ -1014,7 +1045,7 @@ import numbers
 
 import numpy as np
 
-from backproplab.grading import check
+from backproplab.grading import check, describe_value
 
 loss, dscores = mse_loss(np.array([[1.0, 2.0], [0.0, -1.0]]), np.array([[0.0, 2.0], [1.0, 0.0]]))
 check("loss", loss, 0.75, "the loss: (1 + 0 + 1 + 1) / (2 * 2)")
@@ -1022,7 +1053,8 @@ check(
     "loss_is_real",
     isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0,
     True,
-    "the loss is one number, not an array",
+    "the loss is a single number (float), not an array",
+    hint=f"it returned {describe_value(loss)}",
 )
 check(
     "dscores",
@@ -1079,12 +1111,12 @@ def bce_with_logits_loss(scores, y):
 
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_bce_loss_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""bce_with_logits_loss on a tiny case: one logit 0 with target 1 gives ln 2 (one number) and dscores -1/2."""
+"""bce_with_logits_loss on tiny cases: logit 0, target 1 gives ln 2 (one number) and dscores -1/2; a batch of two."""
 import numbers
 
 import numpy as np
 
-from backproplab.grading import check
+from backproplab.grading import check, describe_value
 
 loss, dscores = bce_with_logits_loss(np.array([[0.0]]), np.array([[1.0]]))
 check("loss", loss, np.log(2.0), "the loss for logit 0, target 1")
@@ -1092,7 +1124,8 @@ check(
     "loss_is_real",
     isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0,
     True,
-    "the loss is one number, not an array",
+    "the loss is a single number (float), not an array",
+    hint=f"it returned {describe_value(loss)}",
 )
 check(
     "dscores",
@@ -1100,6 +1133,16 @@ check(
     np.array([[-0.5]]),
     "dscores = sigma(0) - 1",
     hint="eq. (14): the sigma' factor cancels",
+)
+# A batch of two (logits 0, targets 1 and 0): the loss is the mean ln 2, dscores (sigma(0) - y) / 2.
+loss2, dscores2 = bce_with_logits_loss(np.zeros((2, 1)), np.array([[1.0], [0.0]]))
+check("loss_batch2", loss2, np.log(2.0), "the loss for two logits 0 with targets 1 and 0")
+check(
+    "dscores_batch2",
+    dscores2,
+    np.array([[-0.25], [0.25]]),
+    "dscores for two logits 0 with targets 1 and 0",
+    hint="the loss is a mean over the N = 2 examples, so dscores carries a 1/N",
 )
 print("bce_with_logits_loss: visible tests passed")
 
@@ -1138,7 +1181,7 @@ recorded_h = record("dscores_pm1000", big_ds_h, tol=1e-12, about="dscores at log
 # It must not overflow for scores of 1000: shift each row by its maximum.
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch02_softmax_loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch02_softmax_loss", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="layers"
 def softmax_loss(scores, y):
     """Softmax + negative log-likelihood, eq. (15), mean over the batch; numerically stable.
 
@@ -1159,27 +1202,29 @@ def softmax_loss(scores, y):
 
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_softmax_loss_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""softmax_loss on tiny cases: equal scores give ln 3 (one number) and p - onehot; scores of 1000 must not overflow."""
+"""softmax_loss on tiny cases: equal scores give ln 3 (one number) and (p - onehot) / N for N = 2; scores of 1000 must not overflow."""
 import numbers
 
 import numpy as np
 
-from backproplab.grading import check
+from backproplab.grading import check, describe_value
 
-loss, dscores = softmax_loss(np.zeros((1, 3)), np.array([1]))
-check("loss_uniform", loss, np.log(3.0), "the loss for equal scores (p = 1/3 each)")
+# A batch of two, labels 1 and 0: p - onehot(y) is (1/3, -2/3, 1/3) and (-2/3, 1/3, 1/3), divided by N = 2.
+loss, dscores = softmax_loss(np.zeros((2, 3)), np.array([1, 0]))
+check("loss_uniform", loss, np.log(3.0), "the loss for equal scores (p = 1/3 each), N = 2")
 check(
     "loss_is_real",
     isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0,
     True,
-    "the loss is one number, not an array",
+    "the loss is a single number (float), not an array",
+    hint=f"it returned {describe_value(loss)}",
 )
 check(
     "dscores_uniform",
     dscores,
-    np.array([[1 / 3, -2 / 3, 1 / 3]]),
-    "dscores for equal scores",
-    hint="eq. (16): p - onehot(y)",
+    np.array([[1 / 6, -1 / 3, 1 / 6], [-1 / 3, 1 / 6, 1 / 6]]),
+    "dscores for equal scores, labels 1 and 0",
+    hint="eq. (16): p - onehot(y), divided by N because the loss is a mean over the batch",
 )
 loss_big, dscores_big = softmax_loss(np.array([[1000.0, 0.0, -1000.0]]), np.array([1]))
 check(
@@ -1254,12 +1299,12 @@ def svm_loss(scores, y, delta=1.0):
 
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_svm_loss_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""svm_loss on seed 004's cat example (scores -96.8, 437.9, 61.95; label cat): L = 695.45, dscores (-2, 1, 1)."""
+"""svm_loss on seed 004's cat example (scores -96.8, 437.9, 61.95; label cat): L = 695.45, dscores (-2, 1, 1); a batch of two."""
 import numbers
 
 import numpy as np
 
-from backproplab.grading import check
+from backproplab.grading import check, describe_value
 
 loss, dscores = svm_loss(np.array([[-96.8, 437.9, 61.95]]), np.array([0]))
 check(
@@ -1273,9 +1318,20 @@ check(
     "loss_is_real",
     isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0,
     True,
-    "the loss is one number, not an array",
+    "the loss is a single number (float), not an array",
+    hint=f"it returned {describe_value(loss)}",
 )
 check("dscores", dscores, np.array([[-2.0, 1.0, 1.0]]), "dscores of the cat example")
+# With a second example that violates no margin (scores 3, 0, 0, label 0), loss and dscores halve.
+loss2, dscores2 = svm_loss(np.array([[-96.8, 437.9, 61.95], [3.0, 0.0, 0.0]]), np.array([0, 0]))
+check("loss_batch2", loss2, 347.725, "the loss of the cat example and a second, correct one")
+check(
+    "dscores_batch2",
+    dscores2,
+    np.array([[-1.0, 0.5, 0.5], [0.0, 0.0, 0.0]]),
+    "dscores of the cat example and a second, correct one",
+    hint="the loss is a mean over the N = 2 examples, so dscores carries a 1/N",
+)
 print("svm_loss: visible tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_svm_loss_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
@@ -1627,12 +1683,12 @@ class MLP:
 
 
 # %% nbgrader={"grade": true, "grade_id": "ch02_mlp_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""MLP([2, 3, 2]) on a tiny case with set weights: scores, loss (one number) and the gradients (values and shapes)."""
+"""MLP([2, 3, 2]) on a batch of two with set weights: scores, loss (one number) and the gradients (values and shapes)."""
 import numbers
 
 import numpy as np
 
-from backproplab.grading import check
+from backproplab.grading import check, describe_value
 
 model = MLP([2, 3, 2], activation="relu")
 model.params = {
@@ -1641,28 +1697,38 @@ model.params = {
     "W2": np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 1.0]]),
     "b2": np.array([0.0, -0.5]),
 }
-X = np.array([[1.0, 1.0]])
+# Two examples: the second one's first hidden unit is off (z1 = -1) and its first score negative.
+X = np.array([[1.0, 1.0], [-1.0, 0.0]])
 check(
     "scores",
     model.loss(X),
-    np.array([[0.5, 1.5]]),
-    "the scores (1, 2): hidden relu([1, 1.5, 0.5]), then W2, b2",
+    np.array([[0.5, 1.5], [-0.5, 1.5]]),
+    "the scores (2, 2): hidden relu([1, 1.5, 0.5]) and relu([-1, 1.5, 0.5]), then W2, b2, no relu",
 )
-loss, grads = model.loss(X, np.array([1]))
-check("loss", loss, np.log(1.0 + np.exp(-1.0)), "the loss of label 1")
+loss, grads = model.loss(X, np.array([1, 0]))
+check(
+    "loss",
+    loss,
+    (np.log(1.0 + np.exp(-1.0)) + np.log(1.0 + np.exp(2.0))) / 2,
+    "the loss of labels 1 and 0, a mean over N = 2",
+)
 check(
     "loss_is_real",
     isinstance(loss, (numbers.Real, np.ndarray)) and np.ndim(loss) == 0,
     True,
-    "the loss is one number, not an array",
+    "the loss is a single number (float), not an array",
+    hint=f"it returned {describe_value(loss)}",
 )
-# dscores = p - onehot(1) = (p0, -p0) with p0 = 1 / (1 + e); every hidden unit is active (z1 > 0).
-p0 = 1.0 / (1.0 + np.exp(1.0))
+# By hand: dscores = (p - onehot(y)) / 2 = [[a, -a], [-c, c]] / 2 with a = 1 / (1 + e), c = e^2 / (1 + e^2);
+# back through W2 and the relu mask [[1, 1, 1], [0, 1, 1]] to dz1 = [[a/2, -a/2, -a], [0, c/2, c]].
+a, c = 1.0 / (1.0 + np.exp(1.0)), np.exp(2.0) / (1.0 + np.exp(2.0))
 expected = {
-    "W1": np.array([[p0, -p0, -2 * p0], [p0, -p0, -2 * p0]]),
-    "b1": [p0, -p0, -2 * p0],
-    "W2": np.array([[p0, -p0], [1.5 * p0, -1.5 * p0], [0.5 * p0, -0.5 * p0]]),
-    "b2": [p0, -p0],
+    "W1": np.array([[a / 2, -(a + c) / 2, -(a + c)], [a / 2, -a / 2, -a]]),
+    "b1": [a / 2, (c - a) / 2, c - a],
+    "W2": np.array(
+        [[a / 2, -a / 2], [0.75 * (a - c), 0.75 * (c - a)], [0.25 * (a - c), 0.25 * (c - a)]]
+    ),
+    "b2": [(a - c) / 2, (c - a) / 2],
 }
 for name in ("W1", "b1", "W2", "b2"):
     check(
@@ -2074,11 +2140,12 @@ print(
 # Column $W^1[:, j]$ reshaped to 8x8 is therefore an image — red where ink excites
 # the unit, blue where ink inhibits it. The viewer below shows it for the unit
 # and the epoch you choose, and next to it what training **changed** since epoch 0
-# (the start is random noise). (The panel needs a live kernel: it does not redraw
+# (the start is random noise). It opens on the last epoch and on the unit whose
+# weights training changed most. (The panel needs a live kernel: it does not redraw
 # in a saved notebook.)
 
 # %%
-viewer = weights_viewer(W1_snapshots, image_shape=(8, 8), unit=0)
+viewer = weights_viewer(W1_snapshots, image_shape=(8, 8))
 viewer
 
 # %%
