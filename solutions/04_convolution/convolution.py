@@ -463,11 +463,13 @@ print(xcorr2d(np.arange(9.0).reshape(3, 3), [[3.0, 2.0], [1.0, 0.0]], pad=1))
 # > says 14. The correct size is (7). Seed 000 (sec. 2) prints the pooling formula
 # > with the $+1$.
 #
-# > **Errata (seeds 000, 003, 004: no floor).** Seed 000 (sec. 2),
+# > **Omission (seeds 000, 003, 004: no floor).** Seed 000 (sec. 2),
 # > seed 003 (*Stride*, *Useful Practical Formulas*) and seed 004 (sec. 8.2.1) write
-# > $(W - F + 2P)/S + 1$ without a floor. Seed 004 (CS231n) adds that the
-# > hyperparameters should make it an integer; when they do not, libraries take
-# > the floor, as seed 001's eq. (2.23) does: $n = 8$, $K = 3$, $P = 0$, $S = 2$ gives
+# > $(W - F + 2P)/S + 1$ without a floor, and none of them says what happens when it is
+# > not an integer. Seed 001's eq. (2.23) has the floor and adds that the value before
+# > the floor is "preferably integer valued"; the original CS231n notes, which seed 004
+# > follows, call hyperparameters that give a fraction invalid. When they do, libraries
+# > take the floor: $n = 8$, $K = 3$, $P = 0$, $S = 2$ gives
 # > $\lfloor 2.5\rfloor + 1 = 3$ outputs, not 3.5.
 #
 # > **Errata (seed 003, *A Practical Example: MNIST*).** For the second
@@ -732,12 +734,15 @@ for x_shape_h, w_shape_h, s_h, p_h in cases_h:
 # Eq. (10) is itself a cross-correlation: of the input with `dout` (seed 000, eq. 35;
 # seed 001, eq. 2.30 and A.40). Eq. (11) is the subject of section 6.
 #
-# > **Errata (seed 000, eq. 36; seed 001, eq. 2.31).** Both write
-# > $\partial C/\partial b_{a,b} = \delta_{a,b}$, one bias per output *position*
-# > (an "untied" bias; seed 000 even says "we used untied bias here"). Yet seed
-# > 000 counts "$7\times(3\times3 + 1) = 70$ parameters with tied bias", and every
-# > library (and Tables 3.2–3.5 of seed 001) uses one bias per filter. With a tied bias,
-# > (9) holds: the gradient is the **sum** of $\delta$ over the batch and the positions.
+# > **Errata (seed 000, eq. 36; seed 001, eq. 2.31 against A.43–A.45).** Seed 000's
+# > eq. (36) writes $\partial C/\partial b_{a,b} = \delta_{a,b}$, one bias per output *position*
+# > (an "untied" bias; it says "we used untied bias here"), yet it counts
+# > "$7\times(3\times3 + 1) = 70$ parameters with tied bias", one bias per filter. Seed 001
+# > contradicts itself: its eq. (2.31) writes $\partial L/\partial b^l_{jk} = \delta^l_{jk}$, one bias per
+# > position, while its appendix (eqs. A.43–A.45) takes one bias $b^l$ per filter and sums
+# > $\delta^l_{j'k'}$ over all positions — the tied bias of every library and of the thesis' own
+# > parameter counts (section 9). With a tied bias, (9) holds: the gradient is the **sum** of
+# > $\delta$ over the batch and the positions, as the appendix has it.
 #
 # > **Errata (seed 001, eq. 2.29).** The propagated error is printed as
 # > $\delta^{l-1} = \delta^l * \mathrm{rot}_{180°}(w^l)\, f'(z^l)$; the derivative must be
@@ -1568,13 +1573,33 @@ for title, (input_shape, spec) in networks.items():
     )
 
 # %% [markdown]
-# The tables of seed 001 print the input size of every layer but no parameter
-# counts; every size they print checks out: $32\times28\times28 \to 32\times14\times14
+# The tables of seed 001 print the input size of every layer; their column
+# "Parameters" holds each layer's settings (kernel, filters, stride, padding), not
+# counts. Every size they print checks out: $32\times28\times28 \to 32\times14\times14
 # \to 64\times14\times14 \to 64\times7\times7 = 3136$ (Table 3.2), $64\cdot8\cdot8 = 4096$
 # (Table 3.3), $192\cdot8\cdot8 = 12288$ (Tables 3.4 and 3.5, the latter written
 # "8 * 8 * 192"), and Figure 3.2's $[10, 32, 32, 32]$ and $32\cdot16\cdot16 = 8192$. Seed 003's
 # $7\cdot7\cdot32 = 1568$ is right (with padding 2, see the Errata in section 3).
-# What the table above adds: **the fully connected layers hold 95–99 % of the
+#
+# The thesis does print parameter counts, in its abstract: 3,274,634 trainable
+# parameters for the grey-scale network (Table 3.2) and 4,259,274, 29,853,002 and
+# 30,955,290 for the three RGB models A, B and C (Tables 3.3–3.5). Counting weights and
+# biases layer by layer, $F(CK^2 + 1)$ for a convolution and $(n + 1)M$ for a fully
+# connected layer, as the cell above does:
+#
+# | network | convolutions | fully connected | total | abstract |
+# |---|---|---|---|---|
+# | Table 3.2 | $832 + 51{,}264$ | $3{,}212{,}288 + 10{,}250$ | 3,274,634 | 3,274,634 |
+# | Table 3.3 (A) | $2{,}432 + 51{,}264$ | $4{,}195{,}328 + 10{,}250$ | 4,259,274 | 4,259,274 |
+# | Table 3.4 (B) | $7{,}296 + 460{,}992$ | $25{,}167{,}872 + 4{,}196{,}352 + 20{,}490$ | 29,853,002 | 29,853,002 |
+# | Table 3.5 (C) | $7{,}296 + 230{,}496 + 460{,}992 + 921{,}792$ | as in B | 31,005,290 | 30,955,290 |
+#
+# Three of the four agree to the last digit, so the thesis counts as we do, biases
+# included. Model C's printed count is exactly 50,000 short of what its Table 3.5
+# gives, and no layer of the table accounts for such a difference: a slip in the
+# abstract (see the Errata below).
+#
+# What the counts add: **the fully connected layers hold 95–99 % of the
 # parameters** (94.8 % in model C, which has the most convolutions, 99.3 % in seed
 # 003's network) — seed 002's rule of thumb, sec. 2.5.1 — and the biggest model, C,
 # has about 31 million, while its four convolution layers have 1.6 million. Seed 004 (sec. 8.1) makes the same point for one neuron:
@@ -1585,6 +1610,11 @@ for title, (input_shape, spec) in networks.items():
 # > AlexNet is 60,954,656" counts the **weights only, without the 10,568 biases**,
 # > of the original two-GPU AlexNet, whose conv2, conv4 and conv5 see only half the
 # > channels (groups of 2); with biases it has 60,965,224 parameters (cell below).
+#
+# > **Errata (seed 001, abstract).** Model C (Table 3.5) is said to have 30,955,290
+# > trainable parameters; its layers have $7{,}296 + 230{,}496 + 460{,}992 + 921{,}792 = 1{,}620{,}576$
+# > in the four convolutions and $29{,}384{,}714$ in the three fully connected layers,
+# > 31,005,290 in all. The other three counts of the abstract are right.
 #
 # Seed 002 (sec. 2.5) compares the "size" of a fully connected and a convolution
 # layer mapping a $W \times H \times I$ input to a $W \times H \times J$ output
