@@ -122,11 +122,13 @@ def sympy_values(expr, point):
 # $\bar z = \bar f\, q = 3$, $\bar q = \bar f\, z = -4$, then $\bar x = \bar y = \bar q = -4$.
 # Check: $f = xz + yz$, so $\partial f/\partial x = z = -4$ ✓.
 #
-# > **Errata (seed 004, sec. 6).** The notes call the gradient on the
-# > intermediate value $q$ "not useful". It is not an answer we report, but the
-# > backward pass cannot do without it: $\bar q$ is exactly the upstream gradient
-# > the add gate needs. Every intermediate gradient is computed once and reused —
-# > that is what makes backpropagation cheap.
+# > **Note on the source (seed 004, sec. 6).** The notes call the gradient on the
+# > intermediate value $q$ "not useful": they mean that it is not one of the answers
+# > we want ($\partial f/\partial x$, $\partial f/\partial y$, $\partial f/\partial z$), and they
+# > use it in the very next sentence. Read literally it misleads: the backward pass
+# > cannot do without $\bar q$, the upstream gradient the add gate needs. Every
+# > intermediate gradient is computed once and reused — that is what makes
+# > backpropagation cheap.
 #
 # ### Exercise 1 (implement): the circuit $f = (x + y)z$
 #

@@ -145,8 +145,11 @@ def check_step_result(result, name):
 # > $z = Q^\top v$ the quadratic form is $z^\top\Lambda z = \sum_i\lambda_i z_i^2$. (iii)
 # > "Positive semidefinite" needs $v^\top A v \ge 0$ for *all* $v$ (the $v \ne 0$ is harmless
 # > there), and the sentence on orthogonal matrices is cut off: $Q^{-1} = Q^\top$.
-# > (iv) The curvature along $v$ is $v^\top H v$ only for a *unit* $v$; in general
-# > it is $v^\top H v / \lVert v\rVert^2$.
+#
+# > **Note on the source (seed 002, sec. 1.2).** The notes use $v^\top H v$ for its sign
+# > only (the cost curves up or down along $v$), which does not depend on the length of
+# > $v$. Its size is the curvature along $v$ only for a *unit* $v$; in general the
+# > curvature is $v^\top H v / \lVert v\rVert^2$.
 #
 # ### Exercise 1 (implement): the Hessian of least squares and the stable learning rate
 
@@ -724,14 +727,52 @@ recorded_h = record(
 # (up to $\epsilon$) whatever the size of the gradient. Without the correction,
 # with $\beta_2 = 0.999$, the first step would be $\eta(1 - \beta_1)/\sqrt{1 - \beta_2} \approx 3.2\eta$.
 #
+# **How large is an Adam step?** Typically about $\eta$: while a weight's gradient keeps
+# its sign and roughly its size, $\hat m_t \approx dw$ and $\sqrt{\hat v_t} \approx |dw|$, so the step
+# is close to $\eta$ whether the gradient is $10^{-6}$ or $10^{3}$. It is not a bound. Kingma and Ba's
+# bound, which seed 001 prints as its eq. (2.17), is
+# $|\Delta_t| \le \eta\,(1 - \beta_1)/\sqrt{1 - \beta_2}$ when $1 - \beta_1 > \sqrt{1 - \beta_2}$ and
+# $|\Delta_t| \le \eta$ otherwise. With the default betas $0.1 > \sqrt{0.001} = 0.0316$: the
+# first case, about $3.16\,\eta$. It is reached after a **sparse gradient**. Worked
+# example: a weight whose gradient was 0 for 999 steps and is $g$ at step $t = 1000$. Then
+# $m_t = 0.1\,g$ and $v_t = 0.001\,g^2$; with the bias corrections
+# $\hat m_t = 0.1\,g/(1 - 0.9^{1000}) = 0.1\,g$ and $\hat v_t = 0.001\,g^2/(1 - 0.999^{1000}) = 0.00158\,g^2$, so
+# the step is $\eta \cdot 0.1/\sqrt{0.00158} = 2.51\,\eta$, whatever $g$ is; after a longer silence
+# it approaches $3.16\,\eta$. The steps after the spike are large too: with zero gradients
+# $m$ shrinks by 0.9 per step and $\sqrt v$ only by $\sqrt{0.999}$, so the next steps are $2.26\,\eta$,
+# $2.04\,\eta$, $1.84\,\eta$, ..., about $25\,\eta$ in all (the cell below measures it). So "Adam moves
+# each weight by about $\eta$ per step" describes the typical step, not the largest one.
+#
 # > **Errata (seed 004, sec. 9.5.3).** The code prints `mt = m / (1-beta1)**t` and
 # > `vt = v / (1-beta2)**t`: that is $m/(1 - \beta_1)^t$, which grows like $10^t$ for
 # > $\beta_1 = 0.9$. The bias correction is `m / (1 - beta1**t)`, eq. (11).
 #
-# > **Errata (seed 001, sec. 2.2.3).** The bound (2.17) is on the step, $|\Delta_t| \lesssim \eta$;
-# > Adam does not keep "the gradients" from vanishing or exploding, it rescales the
-# > *step* so that its size no longer follows the gradient's size.
-#
+# > **Errata (seed 001, sec. 2.2.3).** The thesis says that with the bound (2.17) "this
+# > update rule prevents the gradients from either exploding or vanishing". The bound is on
+# > the **step**, not on the gradients: Adam rescales the step so that its size no longer
+# > follows the gradient's size, while the gradients themselves still vanish or explode
+# > through a deep stack (section 2). Also, (2.17) is a bound only in the cases Kingma and Ba
+# > consider (their extreme case is the sparse gradient above): a gradient that keeps
+# > growing by the same factor at every step gets steps above $3.16\,\eta$ (growing by 11 % per
+# > step for 300 steps gives $3.7\,\eta$).
+
+# %%
+# An Adam step after a sparse gradient: zero for `quiet` steps, then one spike of size 1.
+# Plain NumPy with the default betas, eqs. (10)-(11); the steps are in units of eta.
+for quiet in (10, 100, 999, 10_000):
+    m_demo, v_demo, steps_demo = 0.0, 0.0, []
+    for t_demo, g_demo in enumerate([0.0] * quiet + [1.0] + [0.0] * 60, start=1):
+        m_demo = 0.9 * m_demo + 0.1 * g_demo
+        v_demo = 0.999 * v_demo + 0.001 * g_demo**2
+        m_hat, v_hat = m_demo / (1 - 0.9**t_demo), v_demo / (1 - 0.999**t_demo)
+        steps_demo.append(m_hat / (np.sqrt(v_hat) + 1e-8))
+    print(
+        f"{quiet:6d} quiet steps: the spike's step {steps_demo[quiet]:.2f} eta, the next three "
+        + ", ".join(f"{s_demo:.2f}" for s_demo in steps_demo[quiet + 1 : quiet + 4])
+        + f", all 61 together {np.sum(steps_demo[quiet:]):.1f} eta"
+    )
+
+# %% [markdown]
 # ### Weight decay: L2 in the loss vs decoupled (AdamW)
 #
 # L2 regularisation adds $\frac\lambda2\sum_W\lVert W\rVert^2$ to the loss (seed 001, eq. 2.40;
@@ -1292,10 +1333,12 @@ print(
 # keeps the *unbiased* variance in its running average; seed 003 computes the
 # statistics "using the entire population", which the running averages approximate.)
 #
-# > **Errata (seed 000, sec. 4.7).** $\mu^l$ and $\sigma^l$ are the mean and standard deviation
-# > of each **unit** over the mini-batch, not of "the z values at the $l$-th layer" (that would
-# > be layer normalisation); $\sigma$ needs the $\epsilon$: $\sqrt{\sigma^2 + \epsilon}$. Without
-# > $\gamma$, $\beta$ the output has mean 0 and standard deviation 1; with them, $\gamma = \sigma$, $\beta = \mu$ can undo the normalisation.
+# > **Ambiguity and omission (seed 000, sec. 4.7).** Eq. (40) normalises with "the mean
+# > and the standard deviation of the z values at the $l$-th layer" without saying over
+# > what: batch normalisation takes them for each **unit** over the mini-batch (taken over
+# > the units of one example, they would give layer normalisation, another method). The
+# > $\epsilon$ is missing: $\sqrt{\sigma^2 + \epsilon}$. Without $\gamma$, $\beta$ the output has mean 0
+# > and standard deviation 1; with them, $\gamma = \sigma$, $\beta = \mu$ can undo the normalisation.
 #
 # ### Exercise 10 (implement): batch norm forward, train and eval
 
