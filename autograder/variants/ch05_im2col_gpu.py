@@ -130,7 +130,7 @@ class Layer:
 
 
 def he_normal(shape, fan_in, rng):
-    """Weights drawn from N(0, 2 / fan_in): He's initialisation (seed 001, eq. 2.50)."""
+    """Weights drawn from N(0, 2 / fan_in): He's initialisation (seed 001, eq. 2.49)."""
     return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
 
 

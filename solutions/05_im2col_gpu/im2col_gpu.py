@@ -130,14 +130,17 @@ smoke_test = bool(os.environ.get("NBGRADER_EXECUTION"))
 # with $(n_1, n_2, n_3, n_4) = (n, c, h, w)$ and $(N_1, N_2, N_3, N_4) = (N, C, H, W)$:
 # moving one step in index $i$ skips all the elements of the later axes.
 #
-# > **Errata (seed 001, eq. 3.2).** The thesis writes the line position as
-# > $\sum_{i=1}^{n}\big(\prod_{j=1}^{i-1} N_j\big)\,n_i$: the product over the axes *before* $i$.
-# > That makes the **first** index vary fastest — column-major (Fortran) order — which
-# > contradicts the sentence above it ("the rightmost index varies fastest") and the
-# > row-major layout BLAS is called with. For shape $(2, 3, 5, 6)$ and index $(1, 2, 3, 4)$,
-# > eq. (3.2) gives $1 + 2\cdot2 + 3\cdot6 + 4\cdot30 = 143$, while the element is at
-# > $((1\cdot3 + 2)\cdot5 + 3)\cdot6 + 4 = 172$ in row-major order (`np.ravel_multi_index`
-# > agrees). The product must run over the axes *after* $i$, as in (1).
+# > **Ambiguity (seed 001, eq. 3.2).** The thesis writes the line position as
+# > $\sum_{i=1}^{n}\big(\prod_{j=1}^{i-1} N_j\big)\,n_i$, the product over the axes *before* $i$,
+# > and does not say how the axes are numbered. Numbered from the right ($n_1 = w$,
+# > $N_1 = W$, ..., $n_4 = n$), it is exactly row-major, as the sentence above it says ("the
+# > rightmost index varies fastest"). Numbered in the order of the shape $[N, C, H, W]$, as
+# > a reader will take it, it makes the **first** index vary fastest — column-major
+# > (Fortran) order. For shape $(2, 3, 5, 6)$ and index $(1, 2, 3, 4)$ the first reading gives
+# > $4 + 6\cdot3 + 30\cdot2 + 90\cdot1 = 172$, the row-major offset
+# > $((1\cdot3 + 2)\cdot5 + 3)\cdot6 + 4$ (`np.ravel_multi_index` agrees), the second
+# > $1 + 2\cdot2 + 6\cdot3 + 30\cdot4 = 143$. Our eq. (1) numbers the axes in the shape's
+# > order, so its product runs over the axes *after* $i$.
 #
 # **Strides.** NumPy (and CuPy) describe the layout of an array by its
 # **strides**: how many *bytes* to jump to move one step along each axis. For a
@@ -1246,7 +1249,7 @@ print("array_module of a NumPy array:", array_module(np.zeros(3)).__name__)
 #   (`"W"` for weights, `"b"` for biases).
 #
 # The weights start from He's initialisation $\mathcal N(0, 2/\text{fan-in})$ (seed 001,
-# eq. 2.50; chapter 03), the fan-in of a convolution being $CK^2$; biases start at 0.
+# eq. 2.49; chapter 03), the fan-in of a convolution being $CK^2$; biases start at 0.
 # `ReLU`, `Dense` and `Dropout` are given: they wrap chapters 02 and 03's functions.
 #
 # ### Exercise 9 (implement): the `Conv2D`, `MaxPool2D` and `Flatten` nodes
@@ -1272,7 +1275,7 @@ class Layer:
 
 
 def he_normal(shape, fan_in, rng):
-    """Weights drawn from N(0, 2 / fan_in): He's initialisation (seed 001, eq. 2.50)."""
+    """Weights drawn from N(0, 2 / fan_in): He's initialisation (seed 001, eq. 2.49)."""
     return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
 
 
@@ -2087,9 +2090,10 @@ for dtype, delta in (
 # AdamW — seed 001's eq. (2.41), chapter 03's eq. (12) — with $\lambda = 10^{-3}$ on the
 # weights only, and dropout. The thesis trains with $\eta = 10^{-4}$ (Table 4.1) for many
 # epochs; in the budget of this notebook (120 steps on a CPU) that learns too slowly.
-# Adam's default $\eta = 10^{-3}$ has the opposite problem here: Adam's first steps move
-# *every* weight by about $\eta$ in the direction of its gradient's sign, and the 3.2 million
-# weights of the first fully connected layer, 3,136 per unit, then move its outputs so far
+# Adam's default $\eta = 10^{-3}$ has the opposite problem here: Adam's first step moves
+# *every* weight by $\eta$ against the sign of its gradient (chapter 03's bias correction),
+# the next steps by typically about $\eta$, and the 3.2 million weights of the first fully
+# connected layer, 3,136 per unit, then move its outputs so far
 # that the loss jumps from about 4 to almost 10 at the second step before it recovers. We
 # use $\eta = 3\cdot10^{-4}$, with which it falls from the first step on.
 #
@@ -2513,10 +2517,11 @@ viewer
 # any first-layer weight is about 0.013, while the weights themselves are of order 0.3
 # (He's initialisation for a fan-in of 25 has standard deviation $\sqrt{2/25} = 0.28$;
 # the status line shows them between about $-1.1$ and $0.9$). So the filters at the
-# end still look like the random noise they started as. Adam moves each weight by at
-# most about $\eta$ per step, whatever its gradient (chapter 03): 120 steps of
-# $\eta = 3\cdot10^{-4}$ can move a weight by at most about 0.036, and less when the sign
-# of its gradient changes from step to step. The thesis trained for many epochs (and
+# end still look like the random noise they started as. Adam moves each weight by
+# typically about $\eta$ per step, whatever the size of its gradient (chapter 03; more only
+# after a sparse gradient, a spike after many quiet steps): 120 steps of
+# $\eta = 3\cdot10^{-4}$ typically move a weight by at most about 0.036, and less when the
+# sign of its gradient changes from step to step. The thesis trained for many epochs (and
 # its filters became clean edges); ours need far more steps to leave the noise behind.
 # (b) The change has structure that the weights hide: many filters changed by a bar or an
 # edge — dark on one side, bright on the other, vertical (e.g. filters 4 and 18 in our run),
@@ -2532,7 +2537,7 @@ viewer
 #
 # **Rubric (2 points).**
 # - ½ point (a): the weights change little compared with their size (numbers from the status
-#   line) **and** why: Adam's step is at most about $\eta$, times the number of steps.
+#   line) **and** why: Adam's step is typically about $\eta$, times the number of steps.
 # - ½ point (b): at least two kinds of pattern in the change (oriented edges or bars, blobs...)
 #   with filter indices from the student's own run, and a sentence on why outlines help.
 # - 1 point (c): the most confused pair read from the student's confusion matrix (usually shirt
@@ -2773,8 +2778,8 @@ else:
 # %% [markdown]
 # ## Summary
 #
-# - A row-major NCHW tensor keeps $x_{nchw}$ at $((nC + c)H + h)W + w$ (1), not at the
-#   column-major offset of seed 001's eq. (3.2). Strides (2) describe any array; transposes,
+# - A row-major NCHW tensor keeps $x_{nchw}$ at $((nC + c)H + h)W + w$ (1) (seed 001's
+#   eq. (3.2) with the axes numbered from the right). Strides (2) describe any array; transposes,
 #   slices and many reshapes are views; `as_strided` builds any view — including the
 #   overlapping windows of a convolution (3) — and checks nothing.
 # - im2col (4) copies every window into a column; the convolution layer is then one GEMM (5),

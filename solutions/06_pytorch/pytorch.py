@@ -1819,7 +1819,7 @@ show_figure(
 # configuration over several seeds (and uses a larger validation set: the standard error of an
 # accuracy near 0.8 on 2,000 images is about 0.009). Only the gap to the worst configurations (0.78) is
 # larger than the noise. (b) With a fixed number of epochs, batch size 32 takes four times as many
-# steps as 128 (188 against 48 here), and Adam moves each weight by up to about $\eta$ per step, so
+# steps as 128 (188 against 48 here), and Adam moves each weight by typically about $\eta$ per step, so
 # the learning rate and the number of steps together set how far training gets in the budget; at
 # every learning rate, batch 32 won. At convergence the ranking reflects the final quality, not the
 # speed, and may differ (small batches are noisier, large learning rates may settle higher). (c) Choosing on the test set turns the test set into training data for

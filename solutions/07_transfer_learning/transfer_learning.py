@@ -136,10 +136,15 @@ DIGITS = tuple(str(d) for d in range(10))
 # It has $16\cdot9 + 32\cdot16\cdot9 + 64\cdot32\cdot9 = 23{,}184$ convolution weights,
 # $2\,(16+32+64) = 224$ batch-norm parameters ($\gamma$, $\beta$) and a head of
 # $64\cdot10 + 10 = 650$: 24,058 parameters in all (the next cell counts them).
-# The early stages see small windows (a stage-1 unit sees 3×3 pixels, a stage-3 unit
-# 22×22), and learn local patterns — edges, strokes, blobs — that are not specific to
-# clothes; the head is the one part that knows the ten Fashion-MNIST classes. That is
-# the bet of transfer learning (seed 002, sec. 2.6): keep $g_\theta$, replace $h_\phi$.
+# The early stages see small windows: counted at each stage's output, after its pooling,
+# a stage-1 unit sees 4×4 pixels of the image, a stage-2 unit 10×10 and a stage-3 unit
+# 22×22 (at the convolutions themselves, before the pooling: 3×3, 8×8 and 18×18). Each
+# 3×3 convolution widens the window by 2 of its input positions and each 2×2 pooling by 1,
+# and in stages 1, 2 and 3 those positions are 1, 2 and 4 pixels apart: $1 + 2 = 3$,
+# $3 + 1 = 4$, $4 + 2\cdot2 = 8$, $8 + 2 = 10$, $10 + 2\cdot4 = 18$, $18 + 4 = 22$. The
+# early stages learn local patterns — edges, strokes, blobs — that are not specific to
+# clothes; the head is the one part that knows the ten Fashion-MNIST classes. That is the
+# bet of transfer learning (seed 002, sec. 2.6): keep $g_\theta$, replace $h_\phi$.
 
 # %%
 pretrained = load_pretrained()
@@ -553,7 +558,7 @@ except (AttributeError, NotImplementedError, TypeError) as exc:
     print(f"(this demo needs replace_head and freeze_backbone: {type(exc).__name__})")
 
 # %% [markdown]
-# > **Errata (seed 002, sec. 2.6).** The notes say that transfer learning "will fix most
+# > **Omission (seed 002, sec. 2.6).** The notes say that transfer learning "will fix most
 # > of the weights in the pre-trained network", so that only the last layer is learnt. For
 # > networks with batch normalisation that is not enough: the running statistics (3) are
 # > not weights and keep changing in training mode. A frozen network is one whose
@@ -680,15 +685,16 @@ recorded_h = record(
 #
 # 1. **The start is already good.** $\theta_{\text{pre}}$ is near a good solution for
 #    features of this kind; we want to *adjust* it, not leave it. Adam moves each
-#    parameter by about its learning rate $\eta$ per step, whatever the size of the
-#    gradient (chapter 03), so after $T$ steps
+#    parameter by typically about its learning rate $\eta$ per step, whatever the size of
+#    the gradient (chapter 03; up to about $3\eta$ after a sparse gradient, a spike after
+#    many quiet steps), so after $T$ steps, typically,
 #
 #    $$ |\theta_T - \theta_{\text{pre}}| \lesssim T\,\eta . \tag{5} $$
 #
 #    The convolution weights of our backbone are small: 0.17, 0.05 and 0.04 in absolute
 #    value on average in stages 1, 2 and 3. With $\eta = 10^{-2}$, 50 steps may move every
-#    weight by up to 0.5 — the pretrained features can be gone. With $\eta = 3\cdot10^{-4}$
-#    they move by at most 0.015: adjusted, not erased.
+#    weight by about 0.5 — the pretrained features can be gone. With $\eta = 3\cdot10^{-4}$
+#    they typically move by 0.015 at most: adjusted, not erased.
 # 2. **The first gradients are noise.** The new head is random. The gradient that
 #    reaches the features is, by (1) and (2), $\partial L/\partial z_n = W^\top (p_n - e_{y_n})$:
 #    the error, multiplied by a *random* $W$. Until the head has learned something, the
@@ -1255,7 +1261,7 @@ show_figure(
 # are not linearly separable for digits, and no amount of labels fixes that — the frozen
 # curve is flat. The tasks are related (grey centred shapes, edges) but not similar:
 # adapting the backbone (fine-tuning) is needed, as seed 002 says for dissimilar data.
-# (c) Eq. (5) allows each weight to move by up to $60 \times 10^{-2} = 0.6$ with one rate of
+# (c) Eq. (5) lets each weight move by typically up to $60 \times 10^{-2} = 0.6$ with one rate of
 # $10^{-2}$, more than the weights' own size (0.04 to 0.17 on average), and by $60 \times 3\cdot10^{-4} = 0.018$
 # with the lower rate; the printout confirms it (in our run the low rate changed the convolution
 # weights by 4, 13 and 19 % of their norm in stages 1-3, the high one by 22, 102 and 171 %). So the high rate *does* largely
@@ -1392,7 +1398,7 @@ else:
 #   trains, and a prediction restores every module's mode.
 # - **Fine-tuning** trains everything from the pretrained weights with a **lower learning
 #   rate** for the backbone than for the new head — parameter groups — because Adam moves
-#   each weight by about $\eta$ per step (5), and because the first gradients through a
+#   each weight by typically about $\eta$ per step (5), and because the first gradients through a
 #   random head are noise. Frozen parameters stay out of the optimizer.
 # - Probabilities are the softmax over the class axis (6), computed in eval mode under
 #   `no_grad`; top-1 and top-5 accuracy read them (seed 000, sec. 4.9).
