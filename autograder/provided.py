@@ -59,7 +59,7 @@ to CuPy (``__array_ufunc__``, ``__array_function__``).
 An optimiser is an update rule with state: ``step(w, dw, config) -> (next_w,
 config)``, where ``config`` holds the hyperparameters and the state (the
 moments ``m``, ``v`` and the step count ``t``), created on the first step.
-Chapter 03 derives both (its eqs. 10-12); seed 001's eq. (2.41) is AdamW.
+Chapter 03 derives both (its eqs. 10-12); von Hacht's eq. (2.41) is AdamW.
 They run on NumPy or CuPy arrays: ``np.zeros_like`` of a CuPy array is a
 CuPy array.
 """,
@@ -70,7 +70,7 @@ CuPy array.
 
 In training mode each unit is kept with probability ``p`` and scaled by
 ``1/p``; in evaluation mode the layer is the identity (chapter 03, eq. 14;
-seed 001, eqs. 2.42-2.46, where ``p`` is the keep probability). Chapter 03's
+von Hacht, eqs. 2.42-2.46, where ``p`` is the keep probability). Chapter 03's
 answer draws a float64 mask on the CPU; the course wraps it
 (:func:`backproplab.backend.dropout_on_any_backend`) so that the mask is
 drawn with the NumPy generator ``rng`` (a seed gives the same mask on either

@@ -21,7 +21,7 @@ Modules:
     conv_naive  chapter 04's loop convolution and max pooling, provided to chapter 05 as its reference
     torch_training  chapter 06's training step, top-k accuracy and evaluation, provided to chapter 07
     training_loop  fit and make_loader, the loop chapter 07 trains with
-    filter_viewer  first-layer filters (eq. 3.8 of seed 001) over training checkpoints (chapter 05)
+    filter_viewer  first-layer filters (von Hacht, eq. 3.8) over training checkpoints (chapter 05)
 """
 
 __version__ = "0.1.0"

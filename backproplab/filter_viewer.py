@@ -1,7 +1,7 @@
 """A viewer for the filters of a network's first convolution layer, during training (chapter 05).
 
 The first layer's filters multiply the input image directly, so they are the
-one part of a CNN that can be read as pictures (seed 001, sec. 3.6.4).
+one part of a CNN that can be read as pictures (von Hacht, sec. 3.6.4).
 :func:`filter_viewer` takes the snapshots of that layer's weights that a
 training run saved, ``(F, C, K, K)`` each, and draws the ``F`` filters as a
 grid of small images, with a slider over the snapshots. Each filter is

@@ -1,7 +1,7 @@
 """The kernel explorer (chapter 04): a 3x3 kernel on a real photo, live.
 
 :func:`kernel_explorer` builds a panel around the student's own layer
-functions: a menu of canonical kernels (seed 002, sec. 2.3, plus Sobel), a
+functions: a menu of canonical kernels (Xia, sec. 2.3, plus Sobel), a
 3x3 grid of number boxes to edit the kernel cell by cell, menus for the
 stride, the zero padding and an optional 2x2 pooling, a line with the sizes
 of the input and of what the student's functions returned, and the picture
@@ -36,7 +36,7 @@ from backproplab.student_code import Unusable
 __all__ = ["CANONICAL_KERNELS", "KernelExplorer", "kernel_explorer", "load_photo"]
 
 #: The kernels of the menu, as 3x3 lists (rows top to bottom). "blur (as printed)"
-#: is seed 002's eq. (2.5), whose entries sum to 8; "blur" divides it by 8.
+#: is Xia's eq. (2.5), whose entries sum to 8; "blur" divides it by 8.
 CANONICAL_KERNELS = {
     "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
     "blur": [[0, 1 / 8, 0], [1 / 8, 4 / 8, 1 / 8], [0, 1 / 8, 0]],

@@ -8,7 +8,7 @@
 An optimiser is an update rule with state: ``step(w, dw, config) -> (next_w,
 config)``, where ``config`` holds the hyperparameters and the state (the
 moments ``m``, ``v`` and the step count ``t``), created on the first step.
-Chapter 03 derives both (its eqs. 10-12); seed 001's eq. (2.41) is AdamW.
+Chapter 03 derives both (its eqs. 10-12); von Hacht's eq. (2.41) is AdamW.
 They run on NumPy or CuPy arrays: ``np.zeros_like`` of a CuPy array is a
 CuPy array.
 """

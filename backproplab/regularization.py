@@ -7,7 +7,7 @@
 
 In training mode each unit is kept with probability ``p`` and scaled by
 ``1/p``; in evaluation mode the layer is the identity (chapter 03, eq. 14;
-seed 001, eqs. 2.42-2.46, where ``p`` is the keep probability). Chapter 03's
+von Hacht, eqs. 2.42-2.46, where ``p`` is the keep probability). Chapter 03's
 answer draws a float64 mask on the CPU; the course wraps it
 (:func:`backproplab.backend.dropout_on_any_backend`) so that the mask is
 drawn with the NumPy generator ``rng`` (a seed gives the same mask on either

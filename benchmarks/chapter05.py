@@ -41,7 +41,7 @@ def fashion_mnist():
     """``(X_train, y_train, X_test, y_test)``: Fashion-MNIST standardised by the training pixels' mean and std.
 
     X: (N, 1, 28, 28) float32, y: (N,) int64; 60,000 training and 10,000 test images
-    (seed 001, sec. 3.4.1 standardises the same way).
+    (von Hacht, sec. 3.4.1 standardises the same way).
     """
     from backproplab.datasets import load_fashion_mnist
 

@@ -3,7 +3,7 @@
 Usage: ``python benchmarks/conv_speed.py [--batch 100] [--rounds 4] [--quick]``.
 Writes ``benchmarks/results/conv_speed.{json,md}``.
 
-For each layer shape of the thesis (seed 001, Tables 3.2-3.5; 5x5 filters,
+For each layer shape of the thesis (von Hacht, Tables 3.2-3.5; 5x5 filters,
 padding 2, stride 1) it times one forward and one backward pass of
 
 - chapter 04's naive loops (``backproplab.conv_naive``), timed once;

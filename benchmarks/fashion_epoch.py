@@ -3,14 +3,14 @@
 Usage: ``python benchmarks/fashion_epoch.py [--images 60000]``.
 Writes ``benchmarks/results/fashion_epoch.{json,md}``.
 
-Both sides train the same network (seed 001, Table 3.2) with AdamW (lr 1e-3,
+Both sides train the same network (von Hacht, Table 3.2) with AdamW (lr 1e-3,
 weight decay 1e-3 on the weights), batch 100, on the same shuffled batches, in
 float32: chapter 05's ``train_step`` on NumPy, with the student's layers and
 with the chapter's provided fast path (``fast_path(net)``: ``FastConv2D`` and
 ``FastMaxPool2D``), and ``torch.nn`` on the CPU with as many threads as NumPy's
 BLAS. With a CUDA GPU, also chapter 05 on CuPy and
 PyTorch on CUDA (TF32 off), with the peak GPU memory of each, to compare with
-the thesis' 670 MiB for its Model A (seed 001, Table 3.3) at batch 100.
+the thesis' 670 MiB for its Model A (von Hacht, Table 3.3) at batch 100.
 """
 
 import argparse

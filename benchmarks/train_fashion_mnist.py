@@ -3,7 +3,7 @@
 Usage: ``python benchmarks/train_fashion_mnist.py [--max-epochs 15] [--target 0.916]``.
 Writes ``benchmarks/results/train_fashion_mnist.{json,md}``.
 
-The network (seed 001, Table 3.2), AdamW (chapter 03; seed 001, eq. 2.41)
+The network (von Hacht, Table 3.2), AdamW (chapter 03; von Hacht, eq. 2.41)
 with weight decay on the weights, batch 100, dropout keep probability 0.5,
 float32, on CuPy when a GPU is visible, else NumPy. 54,000 images train and
 6,000 validate; after every epoch the validation and test accuracy are

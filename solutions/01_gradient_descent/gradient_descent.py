@@ -17,10 +17,10 @@
 # an update rule, a learning rate that can make or break training, and
 # momentum.
 #
-# **Source.** The example and the algorithm follow *seed
-# 000_6962ea8b66b8a09b.txt, sec. 1.2.1* (E. Kara, "Mathematical Foundations of
-# Deep Learning"), and the momentum rule its eq. (37) (sec. 4.1). Both contain
-# mistakes; we recompute them and correct them in **Errata** notes.
+# **Source.** The example and the algorithm follow sec. 1.2.1 of E. Kara's report
+# *Mathematical Foundations of Deep Learning* (cited as "Kara"; the full reference is
+# at the end of the chapter), and the momentum rule its eq. (37) (sec. 4.1). Both
+# contain mistakes; we recompute them and correct them in **Errata** notes.
 #
 # ## Learning goals
 #
@@ -667,7 +667,7 @@ print(
 )
 
 # %% [markdown]
-# > **Errata (seed 000_6962ea8b66b8a09b.txt, sec. 1.2.1).**
+# > **Errata (Kara, sec. 1.2.1).**
 # >
 # > 1. *The parameters after 15 epochs.* The source prints $w_1 = 0.215681$,
 # >    $w_2 = 1.50976$, $b = 0.21568$ and $z = 10.99975$. Running its own
@@ -851,7 +851,7 @@ show_figure(
 # point the same way, the steps grow up to $\eta/(1-\mu)$ times the gradient;
 # when they alternate, they partly cancel.
 #
-# > **Errata (seed 000_6962ea8b66b8a09b.txt, sec. 4.1, eq. (37)).** The source
+# > **Errata (Kara, sec. 4.1, eq. (37)).** The source
 # > writes $v^{(n)} = \mu v^{(n-1)} + \eta \nabla C$ and $w^{(n)} = w^{(n-1)} + v^{(n)}$.
 # > With these signs $v$ points **up** the gradient and adding it to $w$ climbs
 # > the cost: it is gradient *ascent*. (With $\mu = 0$ it reads
@@ -1174,3 +1174,11 @@ explorer
 # **backpropagation** — to get all the gradients in one sweep, and checks them
 # against numerical gradients. The update rules of this chapter, `gd_step` and
 # `momentum_step`, then train those networks unchanged.
+#
+# ## References
+#
+# The text this chapter is built from, cited by author and section:
+#
+# - **Kara** — E. Kara, *Mathematical Foundations of Deep Learning: A Brief Overview with
+#   Application to Image Classification Problem*, report, Texas Tech University, Mathematics
+#   and Statistics (undated).

@@ -23,14 +23,14 @@
 # handwritten digits until it classifies more than 95 % of the test images
 # correctly.
 #
-# **Sources.** *Seed 000_6962ea8b66b8a09b.txt* (E. Kara, "Mathematical
-# Foundations of Deep Learning"), sec. 1.2.2: eqs. (6)–(27) and Algorithm 2;
-# *seed 001_9afdfe74925ed179.txt* (A. von Hacht, MSc thesis, Chalmers 2017),
+# **Sources.** Kara's report *Mathematical Foundations of Deep Learning*,
+# sec. 1.2.2: eqs. (6)–(27) and Algorithm 2; von Hacht's MSc thesis (Chalmers, 2017),
 # sec. 2.1–2.3.1, 3.3, 3.6 and appendices A.1–A.2 (softmax and negative
-# log-likelihood, the gradient check); *seed 004_73fa1e5f3680b4b7.txt*
-# (S. Lohiya, CS231n-based notes), sec. 3–7 (linear classifier, bias trick, SVM
-# and softmax losses, the circuit $f = (x + y)z$). We recompute everything we
-# take from them; where they are wrong, an **Errata** note says so.
+# log-likelihood, the gradient check); Lohiya's CS231n-based report *Deep Learning
+# and Computer Vision* (2019), sec. 3–7 (linear classifier, bias trick, SVM and
+# softmax losses, the circuit $f = (x + y)z$). Full references are at the end of the
+# chapter. We recompute everything we take from them; where they are wrong, an
+# **Errata** note says so.
 #
 # ## Learning goals
 #
@@ -92,7 +92,7 @@ def sympy_values(expr, point):
 # %% [markdown]
 # ## 1. Circuits: the chain rule, one gate at a time
 #
-# Seed 004 (sec. 6) starts from the smallest interesting expression,
+# Lohiya (sec. 6) starts from the smallest interesting expression,
 #
 # $$ f(x, y, z) = (x + y)\,z , \tag{1} $$
 #
@@ -116,13 +116,13 @@ def sympy_values(expr, point):
 # - a **multiply gate swaps**: each input gets the upstream gradient times the
 #   *other* input.
 #
-# **Worked example** (the numbers of the CS231n notes that seed 004 follows; its
+# **Worked example** (the numbers of the CS231n notes that Lohiya follows; its
 # figure is missing from our copy, so we recompute them): $x = -2$, $y = 5$,
 # $z = -4$. Forward: $q = 3$, $f = -12$. Backward with $\bar f = 1$:
 # $\bar z = \bar f\, q = 3$, $\bar q = \bar f\, z = -4$, then $\bar x = \bar y = \bar q = -4$.
 # Check: $f = xz + yz$, so $\partial f/\partial x = z = -4$ ✓.
 #
-# > **Note on the source (seed 004, sec. 6).** The notes call the gradient on the
+# > **Note on the source (Lohiya, sec. 6).** The notes call the gradient on the
 # > intermediate value $q$ "not useful": they mean that it is not one of the answers
 # > we want ($\partial f/\partial x$, $\partial f/\partial y$, $\partial f/\partial z$), and they
 # > use it in the very next sentence. Read literally it misleads: the backward pass
@@ -296,7 +296,7 @@ for shape_h in ((), (17,)):
 # %% [markdown]
 # ## 2. The backpropagation equations
 #
-# Seed 000 (sec. 1.2.2) writes a fully connected network in *column* notation,
+# Kara (sec. 1.2.2) writes a fully connected network in *column* notation,
 # one example at a time: layer $l$ has $n_l$ units, $a^0$ is the input,
 #
 # $$ z^l = W^l a^{l-1} + b^l, \qquad a^l = \psi(z^l), \qquad l = 1, \dots, L, \tag{5} $$
@@ -328,12 +328,12 @@ for shape_h in ((), (17,)):
 #    \frac{\partial C}{\partial w^l_{jk}} = a^{l-1}_k\,\delta^l_j, \quad\text{i.e.}\quad
 #    \frac{\partial C}{\partial W^l} = \delta^l\,(a^{l-1})^T . \tag{8} $$
 #
-# We checked the signs and indices of the printed equations (source 000, eqs.
-# 10–16; source 001, eqs. 2.9, 2.20–2.22 and A.6–A.20): they agree with (6)–(8).
-# Seed 001 writes the same recursion one layer down,
+# We checked the signs and indices of the printed equations (Kara, eqs.
+# 10–16; von Hacht, eqs. 2.9, 2.20–2.22 and A.6–A.20): they agree with (6)–(8).
+# Von Hacht writes the same recursion one layer down,
 # $\delta^{l-1}_k = \sum_j w^l_{jk}\,\delta^l_j\, f'(z^{l-1}_k)$ (its eq. 2.20).
 #
-# > **Errata (seed 000, Algorithm 2).** The algorithm updates $W^L$ *before*
+# > **Errata (Kara, Algorithm 2).** The algorithm updates $W^L$ *before*
 # > it computes $\delta^{L-1} = (W^L)^T\delta^L \odot \psi'(z^{L-1})$, and in the
 # > loop updates each $W^l$ before $\delta^{l-1}$ uses it. The recursion (7) must
 # > use the weights of the *forward pass*: with the updated ones,
@@ -343,7 +343,7 @@ for shape_h in ((), (17,)):
 # > On a small network (the first cell below) the printed order gives $\partial C/\partial W^1$
 # > with a relative error of $10^{-1}$ against a numerical gradient; backward first gives $2\cdot10^{-10}$.
 #
-# > **Errata (seed 000, sec. 1.2.2, comment 3; eq. 4).** ReLU is not "always
+# > **Errata (Kara, sec. 1.2.2, comment 3; eq. 4).** ReLU is not "always
 # > positive with a positive derivative": $\max(z, 0) \ge 0$ and its derivative is
 # > **0 for $z < 0$** (a unit whose $z$ is negative for every input gets no
 # > gradient at all — a "dead" unit). What ReLU avoids is saturation for $z > 0$.
@@ -351,14 +351,14 @@ for shape_h in ((), (17,)):
 # > the right formula is $\tanh x = (1 - e^{-2x})/(1 + e^{-2x}) = 2\sigma(2x) - 1 \in (-1, 1)$
 # > (checked in the cell below).
 #
-# > **Errata (seed 001, sec. 2.2.1 and A.2).** Before eq. (2.9) the output
+# > **Errata (von Hacht, sec. 2.2.1 and A.2).** Before eq. (2.9) the output
 # > error is called $\delta_2 = \partial L/\partial a_2$, but eq. (2.9) defines
 # > $\delta$ as $\partial L/\partial z$; with (2.9) the output error is
 # > $\partial L/\partial a \odot f'(z^L)$, our eq. (6). In appendix A.2, eq. (A.19)
 # > comes from substituting (A.18) into (A.16), not into (A.10).
 
 # %%
-# Algorithm 2 of seed 000 as printed (update W^2, then use it for delta^1) against backward-then-update,
+# Algorithm 2 of Kara as printed (update W^2, then use it for delta^1) against backward-then-update,
 # on a 3-2-2 sigmoid network, column notation (5), C = ||a2 - y||^2 / 2, learning rate 0.5.
 rng = np.random.default_rng(1)
 a0_num, y_num = rng.normal(size=3), rng.normal(size=2)
@@ -394,7 +394,7 @@ print(
 
 # %%
 xs = np.linspace(-3.0, 3.0, 13)
-printed_eq4 = 1.0 / (1.0 + np.exp(-2.0 * xs))  # seed 000, eq. (4) as printed
+printed_eq4 = 1.0 / (1.0 + np.exp(-2.0 * xs))  # Kara, eq. (4) as printed
 print("max |tanh x - printed eq. (4)|:      ", np.abs(np.tanh(xs) - printed_eq4).max().round(3))
 print(
     "max |tanh x - (2 sigma(2x) - 1)|:     ", np.abs(np.tanh(xs) - (2.0 * printed_eq4 - 1.0)).max()
@@ -429,7 +429,7 @@ b2 = sp.Matrix(sp.symbols("b2_1 b2_2", real=True))
 
 
 def sigma(s):
-    """The logistic sigmoid, source 000 eq. (3)."""
+    """The logistic sigmoid, Kara, eq. (3)."""
     return 1 / (1 + sp.exp(-s))
 
 
@@ -597,7 +597,7 @@ for p_h in builtins.range(3):
 # $dW = a^{l-1}(\delta^l)^T$ is (8) transposed (as our $W$ is); and $db$ is (8) summed
 # over the batch. The factor $\psi'(z^l)$ of (7) is the activation layer's backward pass.
 #
-# **The bias trick** (seed 004, sec. 3) appends a constant 1 to every input and
+# **The bias trick** (Lohiya, sec. 3) appends a constant 1 to every input and
 # a row $b$ to $W$, so that $XW + b = [X, 1]\,[W; b]$. It is the same layer: the
 # gradient of the extra row is $1^T\text{dout}$, our $db$.
 #
@@ -917,7 +917,7 @@ for N_h, D_h in ((1, 7), (17, 2)):
 # only the loss does: the layers' backward passes sum over the batch (eq. 10).
 # With a mean, the size of a gradient step does not depend on the batch size.
 #
-# > **Errata (seed 000, eqs. 19–21).** The mean-square error (19) has the factor
+# > **Errata (Kara, eqs. 19–21).** The mean-square error (19) has the factor
 # > $1/(2N_p)$, but eq. (20) writes its gradient as $\nabla_a C = \sum_i \nabla_a C^{(i)}$,
 # > dropping the $1/N_p$, and (21) says that the sum over a mini-batch of $M$
 # > examples approximates the sum over all $N_p$: it approximates it only after
@@ -925,14 +925,14 @@ for N_h, D_h in ((1, 7), (17, 2)):
 # > $\nabla C = \frac1{N_p}\sum_{i=1}^{N_p}\nabla C^{(i)} \approx \frac1M\sum_{i \in \text{batch}}\nabla C^{(i)}$.
 # > Forgetting the $1/N$ makes the effective learning rate grow with the batch size.
 #
-# ### Mean-square error (seed 000, eq. 19)
+# ### Mean-square error (Kara, eq. 19)
 #
 # $$ L = \frac1{2N}\sum_{n=1}^N \lVert s_n - y_n\rVert^2, \qquad
 #    \text{dscores} = \frac{1}{N}(S - Y), \tag{12} $$
 #
 # with `scores` $S$ and targets $Y$ both of shape $(N, K)$.
 #
-# ### Binary cross entropy with a sigmoid (seed 000, eqs. 24–25)
+# ### Binary cross entropy with a sigmoid (Kara, eqs. 24–25)
 #
 # For $K$ independent yes/no outputs, $a = \sigma(s)$ and targets $y \in [0, 1]$,
 #
@@ -943,7 +943,7 @@ for N_h, D_h in ((1, 7), (17, 2)):
 #
 # $$ \text{dscores} = \frac1N\,(\sigma(S) - Y). \tag{14} $$
 #
-# This is seed 000's point (its eq. 25 against eq. 23): with MSE on a sigmoid
+# This is Kara's point (eq. 25 against eq. 23): with MSE on a sigmoid
 # output the gradient carries $\sigma'(s)$, which is almost 0 when the unit
 # saturates — the unit learns slowly exactly when it is most wrong. The
 # cross entropy removes that factor. (The cell after the next one checks (14) in SymPy.)
@@ -954,7 +954,7 @@ for N_h, D_h in ((1, 7), (17, 2)):
 # $\operatorname{softplus}(s) = \ln(1 + e^{s}) = \max(s, 0) + \ln(1 + e^{-|s|})$
 # (`np.log1p`), which never overflows and never takes the log of 0.
 #
-# ### Softmax and the negative log-likelihood (seed 001, eqs. 2.2, 2.3, 2.10; seed 004, sec. 4.2)
+# ### Softmax and the negative log-likelihood (von Hacht, eqs. 2.2, 2.3, 2.10; Lohiya, sec. 4.2)
 #
 # For $C$ classes and integer labels $y_n$, the softmax turns a row of scores into
 # probabilities, and the loss is the mean negative log-probability of the right class:
@@ -962,7 +962,7 @@ for N_h, D_h in ((1, 7), (17, 2)):
 # $$ p_{nk} = \frac{e^{s_{nk}}}{\sum_j e^{s_{nj}}}, \qquad
 #    L = -\frac1N\sum_n \ln p_{n, y_n} = \frac1N\sum_n\Big(-s_{n,y_n} + \ln\sum_j e^{s_{nj}}\Big). \tag{15} $$
 #
-# Differentiating the right-hand form (seed 001, A.1–A.5): $\partial/\partial s_{nk}$
+# Differentiating the right-hand form (von Hacht, A.1–A.5): $\partial/\partial s_{nk}$
 # of $\ln\sum_j e^{s_{nj}}$ is $p_{nk}$, and of $-s_{n,y_n}$ is $-1$ when $k = y_n$, so
 #
 # $$ \text{dscores}_{nk} = \frac1N\big(p_{nk} - [k = y_n]\big). \tag{16} $$
@@ -974,13 +974,13 @@ for N_h, D_h in ((1, 7), (17, 2)):
 # $\le 0$, and $\ln p_{nk} = (s_{nk} - c) - \ln\sum_j e^{s_{nj} - c}$ is exact
 # (the sum is at least 1: no $\ln 0$).
 #
-# > **Errata (seed 001, sec. 2.1).** "The kink at $p(\hat y)_{y_i} = 0$ is
+# > **Errata (von Hacht, sec. 2.1).** "The kink at $p(\hat y)_{y_i} = 0$ is
 # > counteracted by adding a small numerical constant." $-\ln p$ has no kink at
 # > $p = 0$ but a pole (it goes to $+\infty$), and adding a constant to $p$ changes
 # > both the loss and its gradient. Computing $\ln p$ directly with the shift by
 # > the maximum, as above, needs no constant at all.
 #
-# ### The multiclass SVM (hinge) loss (seed 004, sec. 4.1)
+# ### The multiclass SVM (hinge) loss (Lohiya, sec. 4.1)
 #
 # The SVM wants the score of the right class to beat every other score by a
 # margin $\Delta$ (we use $\Delta = 1$):
@@ -993,12 +993,12 @@ for N_h, D_h in ((1, 7), (17, 2)):
 # $$ \text{dscores}_{nj} = \frac1N[\,s_{nj} - s_{n,y_n} + \Delta > 0\,]\ (j \ne y_n), \qquad
 #    \text{dscores}_{n,y_n} = -\frac1N\#\{j \ne y_n: s_{nj} - s_{n,y_n} + \Delta > 0\}. \tag{18} $$
 #
-# **Example (seed 004, sec. 4):** a cat image with scores cat $-96.8$, dog $437.9$,
+# **Example (Lohiya, sec. 4):** a cat image with scores cat $-96.8$, dog $437.9$,
 # ship $61.95$ (right class: cat). With $\Delta = 1$:
 # $L = \max(0, 437.9 + 96.8 + 1) + \max(0, 61.95 + 96.8 + 1) = 535.7 + 159.75 = 695.45$,
 # and dscores $= (-2, 1, 1)$. The softmax loss of the same scores is
 # $96.8 + 437.9 + \ln(1 + e^{-534.7} + e^{-375.95}) = 534.7$ (to 15 digits). The
-# regularisation term of seed 004, sec. 4.1.1, comes in chapter 03.
+# regularisation term of Lohiya, sec. 4.1.1, comes in chapter 03.
 
 # %%
 # SymPy checks of eqs. (14) and (16): the sigma' of the cross entropy cancels, and softmax + NLL gives p - 1.
@@ -1364,7 +1364,7 @@ for N_h, C_h, margin_h in ((1, 4, 1.0), (17, 5, 1.0), (17, 3, 0.5)):
 # ## 5. Checking gradients numerically
 #
 # Every backward pass above was checked against a **centred difference**
-# (seed 001, eqs. 3.5–3.6): for each entry $x_i$ of an input,
+# (von Hacht, eqs. 3.5–3.6): for each entry $x_i$ of an input,
 #
 # $$ \frac{\partial f}{\partial x_i} \approx \frac{f(x + h e_i) - f(x - h e_i)}{2h}. \tag{19} $$
 #
@@ -1398,7 +1398,7 @@ for N_h, C_h, margin_h in ((1, 4, 1.0), (17, 5, 1.0), (17, 3, 0.5)):
 # right (we require this); $10^{-7}$–$10^{-4}$ deserves a look (a kink nearby, or a
 # small bug); above $10^{-2}$ it is wrong.
 #
-# > **Errata (seed 001, sec. 3.3, eq. 3.7).** The thesis compares
+# > **Errata (von Hacht, sec. 3.3, eq. 3.7).** The thesis compares
 # > $|f'_a - f'_n| / |f'_a + f'_n|$, entry by entry, and sums over the parameters.
 # > (i) The denominator should be $|f'_a| + |f'_n|$ (or a maximum of the two): as
 # > printed, two opposite gradients — a sign error, the very bug the check should
@@ -1517,7 +1517,7 @@ for h in (1e-1, 1e-2, 1e-3, 1e-5, 1e-7):
 
 
 def thesis_rel_error(f_a, f_n):
-    """Seed 001, eq. (3.7) as printed, entry by entry, summed over the parameters."""
+    """Von Hacht, eq. (3.7) as printed, entry by entry, summed over the parameters."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.sum(np.abs(f_a - f_n) / np.abs(f_a + f_n)))
 
@@ -1790,8 +1790,8 @@ for sizes_h, act_h, N_h in (
 # ## 7. Mini-batch stochastic gradient descent
 #
 # Chapter 01 took a step against the full gradient. With many examples, one
-# step per pass over the data is slow; **mini-batch SGD** (seed 000, eq. 21;
-# seed 004, sec. 5) shuffles the data at every epoch, cuts it into batches of
+# step per pass over the data is slow; **mini-batch SGD** (Kara, eq. 21;
+# Lohiya, sec. 5) shuffles the data at every epoch, cuts it into batches of
 # `batch_size` examples (the last one may be smaller), and takes one step
 # $\theta \leftarrow \theta - \eta\,\nabla_\theta L_{\text{batch}}$ per batch. Because
 # the loss is a mean, every batch gives an estimate of the full gradient of the
@@ -1971,12 +1971,12 @@ for N_h, B_h, E_h, lr_h in ((17, 5, 3, 0.2), (9, 1, 2, 0.05)):
 # images. We keep 287 of the training images aside for **validation** (to watch
 # overfitting while we train) and touch the test set once, at the end.
 #
-# Seed 001 (sec. 3.6) evaluates a network by its loss and accuracy curves and by a
+# Von Hacht (sec. 3.6) evaluates a network by its loss and accuracy curves and by a
 # **confusion matrix**: entry $(i, j)$ counts the examples of class $i$ predicted
 # as class $j$, so the diagonal holds the correct predictions and every
 # off-diagonal entry is one kind of mistake.
 #
-# > **Note (seed 001, sec. 3.6.3).** The thesis indexes its matrix $M(\hat y, y_i)$,
+# > **Note (von Hacht, sec. 3.6.3).** The thesis indexes its matrix $M(\hat y, y_i)$,
 # > predicted class first, and then normalises each row: that gives, for each
 # > *predicted* class, how often it was right (the precision). We follow
 # > scikit-learn: rows are the **true** classes; a row normalised to 1 gives, for
@@ -2227,3 +2227,23 @@ print(
 # regularisation, dropout, batch normalisation, momentum and Adam. Every one of
 # them is a new layer or a new update rule that plugs into the `forward`/`backward`
 # and `sgd_train` code you wrote here.
+#
+# ## References
+#
+# The texts this chapter is built from, cited by author and section:
+#
+# - **von Hacht** — A. von Hacht, *Implementation of Deep Feedforward Neural Network with
+#   CUDA backend for Efficient and Accurate Natural Image Classification*, MSc thesis,
+#   Chalmers University of Technology, 2017 ("the thesis").
+# - **Kara** — E. Kara, *Mathematical Foundations of Deep Learning: A Brief Overview with
+#   Application to Image Classification Problem*, report, Texas Tech University, Mathematics
+#   and Statistics (undated).
+# - **Lohiya** — S. Lohiya, *Deep Learning and Computer Vision*, report, Summer of Science,
+#   IIT Bombay, June 2019; it follows Stanford's course CS231n.
+#
+# Other works the chapter cites:
+#
+# - Stanford CS231n, *Convolutional Neural Networks for Visual Recognition*, course notes,
+#   cs231n.github.io.
+# - K. He, X. Zhang, S. Ren and J. Sun, "Delving Deep into Rectifiers: Surpassing
+#   Human-Level Performance on ImageNet Classification", ICCV 2015 (He initialisation).

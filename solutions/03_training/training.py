@@ -20,16 +20,15 @@
 # decay, dropout and batch normalisation. At the end we put them together on
 # chapter 02's digits and compare them, with early stopping.
 #
-# **Sources.** *Seed 001_9afdfe74925ed179.txt* (A. von Hacht, MSc thesis, Chalmers
-# 2017): sec. 2.2.3 (Adam, eqs. 2.12–2.17), 2.5 (weight decay, eq. 2.41; dropout,
-# eqs. 2.42–2.46), 2.6 and A.4 (He initialisation, eqs. 2.47–2.50, A.47–A.57);
-# *seed 000_6962ea8b66b8a09b.txt* (E. Kara), sec. 4.1–4.7 (momentum eq. 37, L2/L1
-# eqs. 38–39, dropout, early stopping, preprocessing, batch norm eq. 40);
-# *seed 003_c109f77ff76ed8b6.txt* (M. S. Bilici), "Batch Normalization" (Algorithm 1
-# and its backward pass) and "Dropout"; *seed 004_73fa1e5f3680b4b7.txt* (S. Lohiya,
-# CS231n-based notes), sec. 9.2–9.6; *seed 002_3a97ab12874e3f76.txt* (T. Xia),
-# sec. 1 (Hessian, curvature, definiteness). We recompute everything we take;
-# where a source is wrong an **Errata** note says so.
+# **Sources.** Von Hacht's MSc thesis (Chalmers, 2017): sec. 2.2.3 (Adam,
+# eqs. 2.12–2.17), 2.5 (weight decay, eq. 2.41; dropout, eqs. 2.42–2.46), 2.6 and A.4
+# (He initialisation, eqs. 2.47–2.50, A.47–A.57); Kara's report, sec. 4.1–4.7
+# (momentum eq. 37, L2/L1 eqs. 38–39, dropout, early stopping, preprocessing, batch
+# norm eq. 40); Bilici's overview of CNNs, "Batch Normalization" (Algorithm 1 and its
+# backward pass) and "Dropout"; Lohiya's CS231n-based report (2019), sec. 9.2–9.6;
+# Xia's lecture notes (2020), sec. 1 (Hessian, curvature, definiteness). Full
+# references are at the end of the chapter. We recompute everything we take; where a
+# source is wrong an **Errata** note says so.
 #
 # ## Learning goals
 #
@@ -98,7 +97,7 @@ def check_step_result(result, name):
 # ## 1. Curvature: why a learning rate can be too large
 #
 # Near a point $\theta_0$ every smooth cost looks like its second-order Taylor
-# polynomial (seed 002, eq. 1.3):
+# polynomial (Xia, eq. 1.3):
 #
 # $$ C(\theta) \approx C(\theta_0) + \nabla C(\theta_0)^\top(\theta - \theta_0)
 #    + \tfrac12(\theta - \theta_0)^\top H\,(\theta - \theta_0), \qquad
@@ -106,7 +105,7 @@ def check_step_result(result, name):
 #
 # The **Hessian** $H$ is symmetric (the mixed partial derivatives are equal), so
 # $H = Q\Lambda Q^\top$ with orthonormal eigenvectors $q_i$ (the columns of $Q$) and
-# real eigenvalues $\lambda_i$ (seed 002, eq. 1.5). Along a unit direction $v$ the
+# real eigenvalues $\lambda_i$ (Xia, eq. 1.5). Along a unit direction $v$ the
 # cost curves by $v^\top H v$ (eq. 1.6): along $q_i$ the **curvature** is exactly
 # $\lambda_i$. $H$ is positive definite ($v^\top H v > 0$ for all $v \ne 0$) iff
 # every $\lambda_i > 0$, and then $\theta_0$ with $\nabla C = 0$ is a minimum.
@@ -139,14 +138,14 @@ def check_step_result(result, name):
 # $H = (2, 7, 1)^\top(2, 7, 1)$, eigenvalues $0, 0, 54$, and (3) is chapter 01's
 # $\eta < 2/54$. The two zero eigenvalues are the valley of solutions $2w_1 + 7w_2 + b = 11$.
 #
-# > **Errata (seed 002, sec. 1.1–1.2).** (i) Eq. (1.4) applies at a critical point
+# > **Errata (Xia, sec. 1.1–1.2).** (i) Eq. (1.4) applies at a critical point
 # > $\theta_0$ (it says "$\theta$"). (ii) In the proof of (1.8), $z = v^\top Q$ is a row
 # > but is drawn as a column, and two lines later it is $z = Q^\top v$, a column; with
 # > $z = Q^\top v$ the quadratic form is $z^\top\Lambda z = \sum_i\lambda_i z_i^2$. (iii)
 # > "Positive semidefinite" needs $v^\top A v \ge 0$ for *all* $v$ (the $v \ne 0$ is harmless
 # > there), and the sentence on orthogonal matrices is cut off: $Q^{-1} = Q^\top$.
 #
-# > **Note on the source (seed 002, sec. 1.2).** The notes use $v^\top H v$ for its sign
+# > **Note on the source (Xia, sec. 1.2).** The notes use $v^\top H v$ for its sign
 # > only (the cost curves up or down along $v$), which does not depend on the length of
 # > $v$. Its size is the curvature along $v$ only for a *unit* $v$; in general the
 # > curvature is $v^\top H v / \lVert v\rVert^2$.
@@ -297,7 +296,7 @@ show_figure(
 # %% [markdown]
 # ## 2. Initialisation: keeping the signal alive
 #
-# Seed 001 (sec. 2.6, appendix A.4) follows He et al.: a unit computes
+# Von Hacht (sec. 2.6, appendix A.4) follows He et al.: a unit computes
 # $z^l = \sum_{i=1}^{n} w_i^l a_i^{l-1}$ with $n$ inputs (the *fan-in*). Assume the
 # weights are i.i.d. with mean 0, independent of the inputs. Then the terms are
 # uncorrelated and, since $\mathbb E[w] = 0$,
@@ -307,14 +306,14 @@ show_figure(
 # Note $\mathbb E[a^2]$, not $\operatorname{Var}[a]$: a ReLU output is never centred.
 #
 # - **Linear or tanh** (tanh is the identity near 0, and centred): $\mathbb E[a^2] \approx \operatorname{Var}[z^{l-1}]$,
-#   so the variance is kept if $n\operatorname{Var}[w] = 1$: **Xavier**, $\operatorname{Var}[w] = 1/n$ (seed 004, sec. 9.3).
+#   so the variance is kept if $n\operatorname{Var}[w] = 1$: **Xavier**, $\operatorname{Var}[w] = 1/n$ (Lohiya, sec. 9.3).
 # - **ReLU**: if $z^{l-1}$ is symmetric around 0, half of it is cut off and
-#   $\mathbb E[\max(z, 0)^2] = \tfrac12\operatorname{Var}[z^{l-1}]$ (seed 001, eq. A.53), so
+#   $\mathbb E[\max(z, 0)^2] = \tfrac12\operatorname{Var}[z^{l-1}]$ (von Hacht, eq. A.53), so
 #   $\operatorname{Var}[z^l] = \tfrac12 n\operatorname{Var}[w^l]\operatorname{Var}[z^{l-1}]$ and over $L$ layers
 #
 # $$ \operatorname{Var}[z^L] = \operatorname{Var}[z^1]\prod_{l=2}^{L}\tfrac12 n_l\operatorname{Var}[w^l] \tag{6} $$
 #
-#   (seed 001, eqs. 2.47 and A.55): the product grows or shrinks **exponentially**
+#   (von Hacht, eqs. 2.47 and A.55): the product grows or shrinks **exponentially**
 #   in $L$ unless every factor is 1, i.e. **He**: $\operatorname{Var}[w] = 2/n$, standard
 #   deviation $\sqrt{2/n}$ (eqs. 2.49, A.57). The same argument backwards, with
 #   the fan-out, keeps the gradients' variance (eq. 2.50).
@@ -323,7 +322,7 @@ show_figure(
 # layers); with He in a tanh net the variance grows until tanh saturates.
 # "Naive" small weights ($\sigma = 0.01$) shrink the variance by $n\sigma^2/2$ per ReLU layer.
 #
-# > **Errata (seed 001, A.4).** (i) The thesis assumes the weights and the inputs
+# > **Errata (von Hacht, A.4).** (i) The thesis assumes the weights and the inputs
 # > $a^{l-1}$ "share the same zero-centered distribution", and later that "$a^{l-1}$ has
 # > zero mean": a ReLU output $a = \max(z, 0) \ge 0$ has mean $> 0$. What is needed (and
 # > true) is that $w$ has mean 0 and that $z^{l-1}$ is symmetric around 0; then
@@ -332,7 +331,7 @@ show_figure(
 # > should be (A.52) with (A.53). (iii) Step (A.49)→(A.50) needs $w$ and $a$
 # > independent, which the thesis states only in words.
 #
-# > **Note (seed 004, sec. 9.3).** "Xavier" there is $\operatorname{Var}[w] = 1/n_{\text{in}}$;
+# > **Note (Lohiya, sec. 9.3).** "Xavier" there is $\operatorname{Var}[w] = 1/n_{\text{in}}$;
 # > Glorot and Bengio's original compromise between the forward and backward
 # > conditions is $2/(n_{\text{in}} + n_{\text{out}})$. Both are meant for tanh-like units, not ReLU.
 #
@@ -455,17 +454,17 @@ for (activation, scheme), stds in init_stats.items():
 #
 # **SGD:** $w \leftarrow w - \eta\,dw$.
 #
-# **Momentum** (seed 004, sec. 9.5.1; chapter 01, eq. 13): a velocity
+# **Momentum** (Lohiya, sec. 9.5.1; chapter 01, eq. 13): a velocity
 # accumulates the gradients, $\mu \in [0, 1)$ damps it:
 #
 # $$ v \leftarrow \mu v - \eta\,dw, \qquad w \leftarrow w + v . \tag{7} $$
 #
-# > **Errata (seed 000, eq. 37).** The printed rule $v^{(n)} = \mu v^{(n-1)} + \eta\nabla C$,
+# > **Errata (Kara, eq. 37).** The printed rule $v^{(n)} = \mu v^{(n-1)} + \eta\nabla C$,
 # > $w^{(n)} = w^{(n-1)} + v^{(n)}$ climbs the cost: it should be $-\eta\nabla C$ (or
 # > $w^{(n)} = w^{(n-1)} - v^{(n)}$).
 #
 # **Nesterov momentum** evaluates the gradient at the *look-ahead* point
-# $\tilde w = w + \mu v$ where momentum is about to carry us (seed 004 says so in
+# $\tilde w = w + \mu v$ where momentum is about to carry us (Lohiya says so in
 # words; its figure is missing): $v \leftarrow \mu v - \eta\nabla C(w + \mu v)$, $w \leftarrow w + v$.
 # A step function only gets the gradient at the point it stores, so we store the
 # look-ahead point $\tilde w$ instead of $w$. With $\tilde w = w + \mu v$ the rule becomes
@@ -593,13 +592,13 @@ recorded_h = record(
 # it must be small for the steep $w_2$ and is then far too small for $w_1$.
 # **Adagrad** divides each entry's step by the root of the sum of its squared
 # gradients so far; **RMSprop** uses a leaky average instead, so the steps do not
-# shrink for ever (seed 004, sec. 9.5.3). All operations are elementwise:
+# shrink for ever (Lohiya, sec. 9.5.3). All operations are elementwise:
 #
 # $$ \text{Adagrad: } c \leftarrow c + dw^2, \qquad
 #    \text{RMSprop: } c \leftarrow \rho\, c + (1 - \rho)\, dw^2, \qquad
 #    w \leftarrow w - \eta\,\frac{dw}{\sqrt{c} + \epsilon} . \tag{9} $$
 #
-# $\epsilon$ sits **outside** the square root here (as in seed 004, Kingma–Ba and
+# $\epsilon$ sits **outside** the square root here (as in Lohiya, Kingma–Ba and
 # PyTorch); $\sqrt{c + \epsilon}$ is a different rule, and the two differ when $c$ is
 # comparable to $\epsilon^2$ (or to $\epsilon$).
 #
@@ -711,7 +710,7 @@ recorded_h = record(
 # %% [markdown]
 # ### Adam, with bias correction
 #
-# Adam (seed 001, sec. 2.2.3) is RMSprop with momentum: exponential averages of
+# Adam (von Hacht, sec. 2.2.3) is RMSprop with momentum: exponential averages of
 # the gradient and of its square,
 #
 # $$ m_t = \beta_1 m_{t-1} + (1 - \beta_1)\,dw, \qquad v_t = \beta_2 v_{t-1} + (1 - \beta_2)\,dw^2, \tag{10} $$
@@ -730,7 +729,7 @@ recorded_h = record(
 # **How large is an Adam step?** Typically about $\eta$: while a weight's gradient keeps
 # its sign and roughly its size, $\hat m_t \approx dw$ and $\sqrt{\hat v_t} \approx |dw|$, so the step
 # is close to $\eta$ whether the gradient is $10^{-6}$ or $10^{3}$. It is not a bound. Kingma and Ba's
-# bound, which seed 001 prints as its eq. (2.17), is
+# bound, which von Hacht prints as its eq. (2.17), is
 # $|\Delta_t| \le \eta\,(1 - \beta_1)/\sqrt{1 - \beta_2}$ when $1 - \beta_1 > \sqrt{1 - \beta_2}$ and
 # $|\Delta_t| \le \eta$ otherwise. With the default betas $0.1 > \sqrt{0.001} = 0.0316$: the
 # first case, about $3.16\,\eta$. It is reached after a **sparse gradient**. Worked
@@ -743,11 +742,11 @@ recorded_h = record(
 # $2.04\,\eta$, $1.84\,\eta$, ..., about $25\,\eta$ in all (the cell below measures it). So "Adam moves
 # each weight by about $\eta$ per step" describes the typical step, not the largest one.
 #
-# > **Errata (seed 004, sec. 9.5.3).** The code prints `mt = m / (1-beta1)**t` and
+# > **Errata (Lohiya, sec. 9.5.3).** The code prints `mt = m / (1-beta1)**t` and
 # > `vt = v / (1-beta2)**t`: that is $m/(1 - \beta_1)^t$, which grows like $10^t$ for
 # > $\beta_1 = 0.9$. The bias correction is `m / (1 - beta1**t)`, eq. (11).
 #
-# > **Errata (seed 001, sec. 2.2.3).** The thesis says that with the bound (2.17) "this
+# > **Errata (von Hacht, sec. 2.2.3).** The thesis says that with the bound (2.17) "this
 # > update rule prevents the gradients from either exploding or vanishing". The bound is on
 # > the **step**, not on the gradients: Adam rescales the step so that its size no longer
 # > follows the gradient's size, while the gradients themselves still vanish or explode
@@ -775,8 +774,8 @@ for quiet in (10, 100, 999, 10_000):
 # %% [markdown]
 # ### Weight decay: L2 in the loss vs decoupled (AdamW)
 #
-# L2 regularisation adds $\frac\lambda2\sum_W\lVert W\rVert^2$ to the loss (seed 001, eq. 2.40;
-# seed 004, sec. 9.4), which adds $\lambda W$ to the gradient of every weight. For SGD
+# L2 regularisation adds $\frac\lambda2\sum_W\lVert W\rVert^2$ to the loss (von Hacht, eq. 2.40;
+# Lohiya, sec. 9.4), which adds $\lambda W$ to the gradient of every weight. For SGD
 # this is the same as shrinking the weights, $W \leftarrow (1 - \eta\lambda)W - \eta\,dW$
 # ("weight decay"). For Adam it is **not**: $\lambda W$ enters $m$ and $v$ and is divided by
 # $\sqrt{\hat v}$ like the rest, so weights with large gradients are decayed less. **AdamW**
@@ -788,13 +787,13 @@ for quiet in (10, 100, 999, 10_000):
 # weight matrices only, never biases (nor batch norm's $\gamma$, $\beta$): a bias does not
 # multiply an input, so shrinking it does not make the function smoother, it only shifts it.
 #
-# > **Errata (seed 001, sec. 2.5.1).** The thesis adds the L2 term to the loss
+# > **Errata (von Hacht, sec. 2.5.1).** The thesis adds the L2 term to the loss
 # > (2.40) and then states the update (2.41), $w_{t+1} = (1 - \eta_t\lambda)w_t - \eta_t\hat m_t/\sqrt{\hat v_t}$,
 # > as if it followed from it. It does not: the gradient of (2.40) puts $\lambda w$ *inside*
 # > $\hat m_t/\sqrt{\hat v_t}$. (2.41) is decoupled weight decay, our eq. (12) — a different and
 # > usually better rule. (2.41) also drops the $\epsilon$ of (2.16).
 #
-# > **Errata (seed 000, eqs. 38–39).** With $C = C_0 + \frac{\lambda}{2n}\sum w^2$, gradient descent is
+# > **Errata (Kara, eqs. 38–39).** With $C = C_0 + \frac{\lambda}{2n}\sum w^2$, gradient descent is
 # > $w \leftarrow (1 - \eta\lambda/n)w - \eta\,\partial C_{\mathbf 0}/\partial w$; the printed (39) has
 # > $\partial C/\partial w$, which counts the decay twice. (38b) writes L1 with $\frac{\lambda}{2}$ and
 # > no $1/n$, unlike (38a): the factor is a convention, but the two are not on the same scale.
@@ -1063,7 +1062,7 @@ for key_h in params_h:
 #
 # A large learning rate moves fast but bounces around at the bottom (the noise of
 # the mini-batch gradients does not go away); a small one settles but is slow.
-# **Annealing** starts large and decays (seed 004, sec. 9.5.2). With $t = 0, 1, 2, \dots$
+# **Annealing** starts large and decays (Lohiya, sec. 9.5.2). With $t = 0, 1, 2, \dots$
 # the number of epochs (or steps) done so far, so that $\eta(0) = \eta_0$:
 #
 # $$ \text{step: } \eta_0\,d^{\lfloor t/s\rfloor}, \qquad \text{exponential: } \eta_0\,e^{-kt}, \qquad
@@ -1159,7 +1158,7 @@ for k_h in (0.05, 2.0):
 #
 # During training, dropout keeps each unit with probability $p$ and sets it to 0
 # otherwise, with a new random mask for every example at every forward pass
-# (seed 001, eqs. 2.42–2.43; seed 003, "Dropout"): $\hat y = r \odot y$, $r_j \sim \text{Bernoulli}(p)$.
+# (von Hacht, eqs. 2.42–2.43; Bilici, "Dropout"): $\hat y = r \odot y$, $r_j \sim \text{Bernoulli}(p)$.
 # The next layer then sees on average $\mathbb E[\hat y_j] = p\,y_j$. At test time all units
 # are on; to give the next layer the same expected input, the thesis scales at
 # **test** time, $\hat y = p\,y$ (eqs. 2.44–2.45). The common alternative, **inverted
@@ -1173,13 +1172,13 @@ for k_h in (0.05, 2.0):
 # $dy = d\hat y \odot r/p$ (eq. 2.46 for the thesis' version): a unit that was dropped
 # did not influence the loss.
 #
-# > **Errata (seed 000, sec. 4.3).** Dropout does not drop units "in each epoch": a new
-# > mask is drawn for every example at every forward pass (seed 003: "each time we load an
+# > **Errata (Kara, sec. 4.3).** Dropout does not drop units "in each epoch": a new
+# > mask is drawn for every example at every forward pass (Bilici: "each time we load an
 # > example into a minibatch"). And it is not "the parameters of the neurons" that are zeroed, but their outputs.
 #
-# > **Note (seed 001, tables 4.1–4.4).** The "dropout rate" $p$ there is the *keep*
+# > **Note (von Hacht, tables 4.1–4.4).** The "dropout rate" $p$ there is the *keep*
 # > probability (eq. 2.42), although "dropout rate" usually means the drop probability
-# > $1 - p$ (as in PyTorch's `nn.Dropout(p)`). We call it `p`, the keep probability, as the seeds do.
+# > $1 - p$ (as in PyTorch's `nn.Dropout(p)`). We call it `p`, the keep probability, as von Hacht and Lohiya do.
 #
 # ### Exercise 9 (implement): inverted dropout with train and eval modes
 
@@ -1285,7 +1284,7 @@ for p_h in (0.8, 0.3):
 # equals $y$ (its eval output), and the mean of the thesis' training output $r\odot y$
 # equals its test output $p\,y$ (eq. 2.45). The nonlinearity after the layer breaks
 # the exact equality for the network's output (it is an approximation of averaging
-# the $2^n$ sub-networks, seed 003), but it is the rule everyone uses.
+# the $2^n$ sub-networks, Bilici), but it is the rule everyone uses.
 
 # %%
 y_layer = np.array([1.0, -2.0, 0.5, 3.0])
@@ -1310,7 +1309,7 @@ print(
 # %% [markdown]
 # ## 6. Batch normalisation
 #
-# Batch normalisation (seed 000, eq. 40; seed 003, Algorithm 1) normalises every
+# Batch normalisation (Kara, eq. 40; Bilici, Algorithm 1) normalises every
 # feature of a layer over the **mini-batch** and then lets the network choose the
 # scale $\gamma$ and shift $\beta$ it wants. For a batch $x$ of shape $(m, D)$ and each feature $j$:
 #
@@ -1330,10 +1329,10 @@ print(
 #    \text{eval: } y = \gamma\frac{x - \bar\mu}{\sqrt{\bar\sigma^2 + \epsilon}} + \beta . \tag{16} $$
 #
 # In eval mode nothing is updated. (PyTorch's `momentum=0.1` is our $1 - 0.9$, and it
-# keeps the *unbiased* variance in its running average; seed 003 computes the
+# keeps the *unbiased* variance in its running average; Bilici computes the
 # statistics "using the entire population", which the running averages approximate.)
 #
-# > **Ambiguity and omission (seed 000, sec. 4.7).** Eq. (40) normalises with "the mean
+# > **Ambiguity and omission (Kara, sec. 4.7).** Eq. (40) normalises with "the mean
 # > and the standard deviation of the z values at the $l$-th layer" without saying over
 # > what: batch normalisation takes them for each **unit** over the mini-batch (taken over
 # > the units of one example, they would give layer normalisation, another method). The
@@ -1499,7 +1498,7 @@ for m_h, D_h in ((5, 3), (64, 4)):
 # remove from $d\hat x$ its mean and its component along $\hat x$, then divide by $\sigma$. It
 # follows that $\sum_r dx_r = 0$: shifting the whole batch does not change the output.
 #
-# > **Errata (seed 003, "Batch Normalization").** (i) In the first line for
+# > **Errata (Bilici, "Batch Normalization").** (i) In the first line for
 # > $\partial L/\partial x_i^{(r)}$, the local derivative $\partial\hat x_i^{(r)}/\partial x_i^{(r)}$ is printed as
 # > $\frac1m$; it is $\frac{1}{\sigma_i}$ (with $\mu_i$, $\sigma_i^2$ held fixed, $\hat x = (x - \mu)/\sigma$). The next line
 # > carries the mistake on as $\frac{\partial L}{\partial a}\frac{\gamma_i}{m}$; it should be
@@ -1588,13 +1587,13 @@ for m_h, D_h, eps_h in ((2, 3, 1.0), (5, 3, 1e-05), (64, 2, 1e-05)):
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The printed derivative of seed 003 (its first term $\frac{\gamma}{m}\,\frac{\partial L}{\partial a}$ instead of
+# Bilici's printed derivative (its first term $\frac{\gamma}{m}\,\frac{\partial L}{\partial a}$ instead of
 # $\frac{\gamma}{\sigma}\frac{\partial L}{\partial a}$, the rest as in (18)–(20)) against a numerical gradient:
 
 
 # %%
 def batchnorm_backward_seed003(dout, x, g, eps=1e-5):
-    """Seed 003's dL/dx as printed: 1/m where 1/sigma belongs (the rest as in eqs. 18-20).
+    """Bilici's dL/dx as printed: 1/m where 1/sigma belongs (the rest as in eqs. 18-20).
 
     x: (m, D) the batch, g: (D,) gamma; the statistics are computed here, so any cache of yours works.
     """
@@ -1618,7 +1617,7 @@ dx_numeric = numerical_gradient(
 )
 print(
     f"rel. error of dx: eqs. (18)-(20) {rel_error(batchnorm_backward(dout_check, cache_check)[0], dx_numeric):.1e}, "
-    f"seed 003 as printed {rel_error(batchnorm_backward_seed003(dout_check, x_check, gamma_check), dx_numeric):.1e}"
+    f"Bilici as printed {rel_error(batchnorm_backward_seed003(dout_check, x_check, gamma_check), dx_numeric):.1e}"
 )
 
 # %% [markdown]
@@ -1665,12 +1664,12 @@ print(
 # `batchnorm_forward/backward`, `dropout_forward/backward`, `l2_penalty` and optimisers.
 # Per hidden layer: affine → (batch norm) → ReLU → (dropout).
 #
-# **Preprocessing** (seed 004, sec. 9.2; seed 000, sec. 4.5): we subtract each pixel's
+# **Preprocessing** (Lohiya, sec. 9.2; Kara, sec. 4.5): we subtract each pixel's
 # mean and divide by its standard deviation, both computed on the **training** split only
 # and then applied unchanged to validation and test (pixels that are 0 in every
 # training image keep a divisor of 1).
 #
-# **Early stopping** (seed 000, sec. 4.4): after every epoch we measure the validation
+# **Early stopping** (Kara, sec. 4.4): after every epoch we measure the validation
 # loss; if it has not improved for `patience` epochs we stop, and restore the weights
 # (and batch-norm running averages) of the best epoch.
 
@@ -1928,3 +1927,31 @@ paths_panel
 # forward and backward, with the same `*_forward`/`*_backward` contract, the same
 # numerical gradient checks, and the batch norm and dropout of this chapter applied
 # per channel.
+#
+# ## References
+#
+# The texts this chapter is built from, cited by author and section:
+#
+# - **Bilici** — M. Ş. Bilici, *An Overview of Convolutional Neural Networks*, overview
+#   paper (undated); cited by its section titles or numbers.
+# - **von Hacht** — A. von Hacht, *Implementation of Deep Feedforward Neural Network with
+#   CUDA backend for Efficient and Accurate Natural Image Classification*, MSc thesis,
+#   Chalmers University of Technology, 2017 ("the thesis").
+# - **Kara** — E. Kara, *Mathematical Foundations of Deep Learning: A Brief Overview with
+#   Application to Image Classification Problem*, report, Texas Tech University, Mathematics
+#   and Statistics (undated).
+# - **Lohiya** — S. Lohiya, *Deep Learning and Computer Vision*, report, Summer of Science,
+#   IIT Bombay, June 2019; it follows Stanford's course CS231n.
+# - **Xia** — T. Xia, *Neural Net and Deep Learning*, lecture notes, 11 February 2020 (CC
+#   BY-NC-SA 4.0).
+#
+# Other works the chapter cites:
+#
+# - D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+# - I. Loshchilov and F. Hutter, "Decoupled Weight Decay Regularization", ICLR 2019 (AdamW).
+# - K. He, X. Zhang, S. Ren and J. Sun, "Delving Deep into Rectifiers: Surpassing
+#   Human-Level Performance on ImageNet Classification", ICCV 2015 (He initialisation).
+# - X. Glorot and Y. Bengio, "Understanding the difficulty of training deep feedforward
+#   neural networks", AISTATS 2010.
+# - Stanford CS231n, *Convolutional Neural Networks for Visual Recognition*, course notes,
+#   cs231n.github.io.

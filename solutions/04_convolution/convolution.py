@@ -23,18 +23,16 @@
 # and verify it by computing it both ways. Last, we count what these layers cost
 # (shapes and parameters of real networks) and look at what kernels do to a photo.
 #
-# **Sources.** *Seed 000_6962ea8b66b8a09b.txt* (E. Kara, "Mathematical
-# Foundations of Deep Learning"), sec. 2 and 2.1, eqs. (28)–(36) with ROT180;
-# *seed 001_9afdfe74925ed179.txt* (A. von Hacht, MSc thesis, Chalmers 2017),
-# sec. 2.3.2–2.3.3 (eqs. 2.23–2.37), appendix A.3 and Tables 3.2–3.5;
-# *seed 002_3a97ab12874e3f76.txt* (T. Xia, "Neural Net and Deep Learning"
-# notes), sec. 2.2–2.5 (properties, canonical kernels, units / weights /
-# connections); *seed 003_c109f77ff76ed8b6.txt* (M. S. Bilici, "An Overview of
-# Convolutional Neural Networks"), the sections *The Convolution Operator*,
-# *Pooling*, *Padding*, *Stride*, *Useful Practical Formulas* and *A Practical
-# Example: MNIST*; *seed 004_73fa1e5f3680b4b7.txt* (S. Lohiya, CS231n-based
-# notes), sec. 8. We recompute every number we take from them; where they are
-# wrong, an **Errata** note says so.
+# **Sources.** Kara's report *Mathematical Foundations of Deep Learning*, sec. 2 and
+# 2.1, eqs. (28)–(36) with ROT180; von Hacht's MSc thesis (Chalmers, 2017),
+# sec. 2.3.2–2.3.3 (eqs. 2.23–2.37), appendix A.3 and Tables 3.2–3.5; Xia's lecture
+# notes *Neural Net and Deep Learning* (2020), sec. 2.2–2.5 (properties, canonical
+# kernels, units / weights / connections); Bilici's *An Overview of Convolutional
+# Neural Networks*, the sections *The Convolution Operator*, *Pooling*, *Padding*,
+# *Stride*, *Useful Practical Formulas* and *A Practical Example: MNIST*; Lohiya's
+# CS231n-based report (2019), sec. 8. Full references are at the end of the chapter.
+# We recompute every number we take from them; where they are wrong, an **Errata**
+# note says so.
 #
 # ## Learning goals
 #
@@ -104,9 +102,9 @@ def reference_conv(x, w, b, stride=1, pad=0):
 # %% [markdown]
 # ## 1. Convolution in one dimension, and its twin, the cross-correlation
 #
-# Seed 000 (sec. 2, eq. 28) starts from the integral
+# Kara (sec. 2, eq. 28) starts from the integral
 # $(f * g)(x) = \int f(\tau)\,g(x - \tau)\,d\tau$: reflect $g$, shift it by $x$,
-# multiply with $f$ and integrate. For sequences (seed 002, eq. 2.1; seed 003,
+# multiply with $f$ and integrate. For sequences (Xia, eq. 2.1; Bilici,
 # *The Convolution Operator*) the integral becomes a sum. With indices starting
 # at 0 and everything outside an array taken as 0,
 #
@@ -114,7 +112,7 @@ def reference_conv(x, w, b, stride=1, pad=0):
 #
 # The sum runs over every $\tau$ for which both factors exist, so the result
 # has $n_a + n_b - 1$ entries (the "full" convolution). Two properties follow
-# directly from (1) (seed 002, sec. 2.2.3): substituting $\tau' = t - \tau$ gives
+# directly from (1) (Xia, sec. 2.2.3): substituting $\tau' = t - \tau$ gives
 # **commutativity** $a * b = b * a$, and the sum is **linear** in each argument,
 # $a * (\lambda_1 b + \lambda_2 c) = \lambda_1\, a * b + \lambda_2\, a * c$.
 #
@@ -136,13 +134,13 @@ def reference_conv(x, w, b, stride=1, pad=0):
 # convolution copies the kernel into the output as it is; the cross-correlation
 # copies it **reversed** (the cell after the exercise shows it).
 #
-# Seed 003 says it plainly: "many neural network libraries implement a related
+# Bilici says it plainly: "many neural network libraries implement a related
 # function called the cross-correlation, which is the same as convolution but
 # without flipping the kernel" — and then calls it convolution, as PyTorch
 # (`torch.nn.Conv2d`), TensorFlow and every CNN paper do. So will we, from
 # section 4 on: *a convolution layer computes a cross-correlation*.
 #
-# > **Errata (seed 003, *The Convolution Operator*).** The text writes the
+# > **Errata (Bilici, *The Convolution Operator*).** The text writes the
 # > cross-correlation with the same symbol as the convolution,
 # > $F(i, j) = (I * K)(i, j) = \sum_m\sum_n I(i + m, j + n)K(m, n)$, and then says the
 # > result is "the sum of all elements of output of the Hadamard product" of
@@ -259,7 +257,7 @@ spike[3] = 1.0
 kernel_1d = np.array([1.0, 2.0, 3.0])
 print("convolution       of a spike with (1, 2, 3):", conv1d(spike, kernel_1d))
 print("cross-correlation of a spike with (1, 2, 3):", xcorr1d(np.pad(spike, 2), kernel_1d))
-# Commutativity and linearity, numerically (eqs. 2.3-2.4 of seed 002), and seed 003's example both ways.
+# Commutativity and linearity, numerically (Xia, eqs. 2.3-2.4), and Bilici's example both ways.
 rng = np.random.default_rng(0)
 a1, b1, c1 = rng.normal(size=8), rng.normal(size=3), rng.normal(size=3)
 print("max |a*b - b*a|                      :", np.abs(conv1d(a1, b1) - conv1d(b1, a1)).max())
@@ -272,14 +270,14 @@ x_seed003, k_seed003 = (
     np.array([1 / 9, 4 / 7, -3 / 2, 4 / 5, 1 / 7]),
 )
 print(
-    f"seed 003's example: cross-correlation {xcorr1d(x_seed003, k_seed003)[0]:.3f}, "
+    f"Bilici's example: cross-correlation {xcorr1d(x_seed003, k_seed003)[0]:.3f}, "
     f"convolution {conv1d(x_seed003, k_seed003)[4]:.3f}"
 )
 
 # %% [markdown]
 # ## 2. Two dimensions
 #
-# For an image $A$ and a kernel $B$ (seed 002, eq. 2.2; seed 003) the convolution is
+# For an image $A$ and a kernel $B$ (Xia, eq. 2.2; Bilici) the convolution is
 #
 # $$ (A * B)_{ij} = \sum_{s}\sum_{t} A_{st}\, B_{i - s,\, j - t}, \tag{4} $$
 #
@@ -292,11 +290,11 @@ print(
 #
 # Flipping a 2-D kernel in both directions — reversing its rows *and* its
 # columns — is the **rotation by 180°**, $\mathrm{ROT180}(B)_{mn} = B_{K_H-1-m,\,K_W-1-n}$
-# (seed 000, sec. 2.1; seed 001, eq. 2.29). As in (3), a cross-correlation is a
+# (Kara, sec. 2.1; von Hacht, eq. 2.29). As in (3), a cross-correlation is a
 # convolution with the rotated kernel. Note: ROT180 is *not* a transpose — the
 # transpose swaps rows with columns and leaves the diagonal where it is.
 #
-# **Worked example** (seed 003, *Stride*, Figure 6): the 3×3 image with entries
+# **Worked example** (Bilici, *Stride*, Figure 6): the 3×3 image with entries
 # 0…8, padded with one ring of zeros (5×5), cross-correlated with the 2×2
 # kernel $\begin{pmatrix}0&1\\2&3\end{pmatrix}$, stride 1. The output is
 # $(3 + 2 - 2) + 1 = 4$ on each side; its top-left entries are
@@ -435,13 +433,13 @@ print(xcorr2d(np.arange(9.0).reshape(3, 3), [[3.0, 2.0], [1.0, 0.0]], pad=1))
 # Slide a $K$-wide window over $n$ positions padded with $P$ zeros on each side,
 # taking a step of $S$: the window's first position starts at 0, the last
 # position that still fits starts at most at $n + 2P - K$, and the starts are
-# $0, S, 2S, \dots$ So the number of outputs is (seed 001, eq. 2.23)
+# $0, S, 2S, \dots$ So the number of outputs is (von Hacht, eq. 2.23)
 #
 # $$ n_{\text{out}} = \left\lfloor \frac{n + 2P - K}{S} \right\rfloor + 1 . \tag{6} $$
 #
 # The **floor** says that a window which would stick out beyond the padded
 # input is dropped (PyTorch does this); the **$+1$** counts the first position.
-# Seed 003 (*Padding*) names three paddings for odd $K$ and $S = 1$:
+# Bilici (*Padding*) names three paddings for odd $K$ and $S = 1$:
 #
 # | padding | $P$ | $n_{\text{out}}$ (stride 1) |
 # |---|---|---|
@@ -457,22 +455,22 @@ print(xcorr2d(np.arange(9.0).reshape(3, 3), [[3.0, 2.0], [1.0, 0.0]], pad=1))
 #
 # e.g. $28 \to 14$ for $F = S = 2$, and $7 \to 3$ (the last row is dropped).
 #
-# > **Errata (seed 003, *Useful Practical Formulas*, Pooling Layer).** The source
+# > **Errata (Bilici, *Useful Practical Formulas*, Pooling Layer).** The source
 # > prints $W_2 = (W_1 - F)/S$ and $H_2 = (H_1 - F)/S$, **without the $+1$**. For
 # > its own MNIST example ($28$, $F = S = 2$) that gives 13, but the text (rightly)
-# > says 14. The correct size is (7). Seed 000 (sec. 2) prints the pooling formula
+# > says 14. The correct size is (7). Kara (sec. 2) prints the pooling formula
 # > with the $+1$.
 #
-# > **Omission (seeds 000, 003, 004: no floor).** Seed 000 (sec. 2),
-# > seed 003 (*Stride*, *Useful Practical Formulas*) and seed 004 (sec. 8.2.1) write
+# > **Omission (Kara, Bilici, Lohiya: no floor).** Kara (sec. 2),
+# > Bilici (*Stride*, *Useful Practical Formulas*) and Lohiya (sec. 8.2.1) write
 # > $(W - F + 2P)/S + 1$ without a floor, and none of them says what happens when it is
-# > not an integer. Seed 001's eq. (2.23) has the floor and adds that the value before
-# > the floor is "preferably integer valued"; the original CS231n notes, which seed 004
+# > not an integer. Von Hacht's eq. (2.23) has the floor and adds that the value before
+# > the floor is "preferably integer valued"; the original CS231n notes, which Lohiya
 # > follows, call hyperparameters that give a fraction invalid. When they do, libraries
 # > take the floor: $n = 8$, $K = 3$, $P = 0$, $S = 2$ gives
 # > $\lfloor 2.5\rfloor + 1 = 3$ outputs, not 3.5.
 #
-# > **Errata (seed 003, *A Practical Example: MNIST*).** For the second
+# > **Errata (Bilici, *A Practical Example: MNIST*).** For the second
 # > convolution's $5\times5$ kernels the text says "our amount of zero padding
 # > is 1"; half padding for $K = 5$ is $(5 - 1)/2 = 2$, which is what its own
 # > computation $(14 - 5 + 2\times2)/1 + 1 = 14$ and its code (`padding=2`) use. With
@@ -578,8 +576,8 @@ for n_h, f_h, s_h in ((7, 2, 2), (9, 3, 2), (10, 2, 3), (5, 3, 3), (6, 6, 1)):
 #
 # A layer works on a batch of $N$ images with $C$ channels each, $x$ of shape
 # $(N, C, H, W)$, and has $F$ filters $w$ of shape $(F, C, K_H, K_W)$ — each
-# filter spans **all** input channels (seed 002, sec. 2.4.4; seed 004, sec. 8.2.1)
-# — and one bias per filter, $b$ of shape $(F,)$ (a *tied* bias, seed 000, sec. 2).
+# filter spans **all** input channels (Xia, sec. 2.4.4; Lohiya, sec. 8.2.1)
+# — and one bias per filter, $b$ of shape $(F,)$ (a *tied* bias, Kara, sec. 2).
 # With $\hat x$ the input zero-padded by $P$ on every side of both spatial axes,
 # output channel $f$ is the cross-correlation (5) of every channel with its
 # slice of the filter, summed over the channels, taken every $S$ positions:
@@ -591,7 +589,7 @@ for n_h, f_h, s_h in ((7, 2, 2), (9, 3, 2), (10, 2, 3), (5, 3, 3), (6, 6, 1)):
 # $W' = \lfloor (W + 2P - K_W)/S\rfloor + 1$ (eq. 6). The output has shape $(N, F, H', W')$.
 # In words: for every output position $(i, j)$, take the window of $\hat x$ that
 # starts at $(iS, jS)$ — shape $(N, C, K_H, K_W)$ — and take its dot product with
-# each filter. This is what seed 001's eq. (2.28) and seed 000's eq. (30) describe
+# each filter. This is what von Hacht's eq. (2.28) and Kara's eq. (30) describe
 # (they write it as a convolution, with a flipped index; the layer learns $w$
 # either way, so the flip only relabels the weights — see Exercise 12).
 #
@@ -731,23 +729,23 @@ for x_shape_h, w_shape_h, s_h, p_h in cases_h:
 # - $d b_f$ sums $\bar{\text{out}}$ over $n$, $i$, $j$: one number per **filter**, because
 #   $b_f$ is added at every position of feature map $f$.
 #
-# Eq. (10) is itself a cross-correlation: of the input with `dout` (seed 000, eq. 35;
-# seed 001, eq. 2.30 and A.40). Eq. (11) is the subject of section 6.
+# Eq. (10) is itself a cross-correlation: of the input with `dout` (Kara, eq. 35;
+# von Hacht, eq. 2.30 and A.40). Eq. (11) is the subject of section 6.
 #
-# > **Errata (seed 000, eq. 36; seed 001, eq. 2.31 against A.43–A.45).** Seed 000's
+# > **Errata (Kara, eq. 36; von Hacht, eq. 2.31 against A.43–A.45).** Kara's
 # > eq. (36) writes $\partial C/\partial b_{a,b} = \delta_{a,b}$, one bias per output *position*
 # > (an "untied" bias; it says "we used untied bias here"), yet it counts
-# > "$7\times(3\times3 + 1) = 70$ parameters with tied bias", one bias per filter. Seed 001
+# > "$7\times(3\times3 + 1) = 70$ parameters with tied bias", one bias per filter. Von Hacht
 # > contradicts itself: its eq. (2.31) writes $\partial L/\partial b^l_{jk} = \delta^l_{jk}$, one bias per
 # > position, while its appendix (eqs. A.43–A.45) takes one bias $b^l$ per filter and sums
 # > $\delta^l_{j'k'}$ over all positions — the tied bias of every library and of the thesis' own
 # > parameter counts (section 9). With a tied bias, (9) holds: the gradient is the **sum** of
 # > $\delta$ over the batch and the positions, as the appendix has it.
 #
-# > **Errata (seed 001, eq. 2.29).** The propagated error is printed as
+# > **Errata (von Hacht, eq. 2.29).** The propagated error is printed as
 # > $\delta^{l-1} = \delta^l * \mathrm{rot}_{180°}(w^l)\, f'(z^l)$; the derivative must be
 # > taken at the layer it belongs to, $f'(z^{l-1})$, as the appendix's eq. (A.34) has it.
-# > (Eq. A.37 also writes $a^{l}$ for $a^{l-1}$.) Seed 000's eq. (33) writes a single
+# > (Eq. A.37 also writes $a^{l}$ for $a^{l-1}$.) Kara's eq. (33) writes a single
 # > $\partial z^{l+1}_{x,y}/\partial z^l_{x,y}$ where a sum over all $(x', y')$ is meant; its next line is right.
 #
 # ### Exercise 5 (implement): `conv_backward_naive`
@@ -866,8 +864,8 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 #
 # $$ d\hat x = \big(\bar{\text{out}}\ \text{zero-padded by } K - 1\big) \star \mathrm{ROT180}(w) , \tag{13} $$
 #
-# which is seed 000's eq. (34) and seed 001's eq. (2.29): the forward pass
-# *cross-correlates* with $w$, the backward pass *convolves* with it. Seed 001's
+# which is Kara's eq. (34) and von Hacht's eq. (2.29): the forward pass
+# *cross-correlates* with $w$, the backward pass *convolves* with it. Von Hacht's
 # 1-D colour picture says the same thing: going back, the weights are met in the
 # reverse order. With channels, output channel $f$ of the forward pass becomes an
 # *input* channel of the backward one: $d\hat x_{n c} = \sum_f (\ldots)$, so the
@@ -993,7 +991,7 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 # **Backward.** The average is linear with weight $1/F^2$ on each element, so
 # every element of the window receives $\bar{\text{out}}_{ncij}/F^2$. The maximum
 # is, locally, the selection of one element: its derivative is 1 for the element
-# that wins and 0 for the others (seed 001, eq. 2.37). If windows **overlap**
+# that wins and 0 for the others (von Hacht, eq. 2.37). If windows **overlap**
 # ($S < F$), an element can be in several windows and its gradients add (`+=`).
 # If $S > F$, some elements are in no window and get 0.
 #
@@ -1005,18 +1003,18 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 # or with images of integers. Sending $\bar{\text{out}}$ to *every* tied element
 # would count it twice: the gradient would no longer be that of any function.
 #
-# > **Errata (seed 001, sec. 2.3.3 and eq. 2.36).** "If the stride size … is
+# > **Errata (von Hacht, sec. 2.3.3 and eq. 2.36).** "If the stride size … is
 # > larger than the rectangular side length then the regions won't overlap
 # > otherwise they will": with stride **equal** to the side (the usual $2\times2$,
 # > stride 2) they do not overlap either; the regions overlap exactly when $S < r$.
 # > Eq. (2.36) lists the window from $js_y - p_y$ to $js_y + r_y - p_y$, which is
 # > $r_y + 1$ elements; it ends at $js_y + r_y - 1 - p_y$.
 #
-# > **Errata (seed 003, *Pooling*, the `pool2d` code).** The function never
+# > **Errata (Bilici, *Pooling*, the `pool2d` code).** The function never
 # > returns `feature_map`, and when a side is not a multiple of the kernel
 # > (e.g. 5 rows, kernel 2) the loop visits row 4 and writes to row
 # > `int(4/2) = 2` of an array with `int(5/2) = 2` rows: an `IndexError`. Range
-# > over the *output* positions, as in (14). Seed 002's eq. (2.9) lost its max in
+# > over the *output* positions, as in (14). Xia's eq. (2.9) lost its max in
 # > conversion: it means $y_i = \max_{j \in \text{pool group } i} z_j$.
 #
 # ### Exercise 7 (implement): max pooling, forward and backward
@@ -1234,14 +1232,14 @@ for x_shape_h, f_h, s_h in (
 # %% [markdown]
 # ## 8. Equivariance to translation, and what pooling adds
 #
-# Shift an image by $t$ pixels, $(L_t x)_{p} = x_{p - t}$. Seed 001 (eqs. 2.32–2.35)
+# Shift an image by $t$ pixels, $(L_t x)_{p} = x_{p - t}$. Von Hacht (eqs. 2.32–2.35)
 # shows that convolution **commutes** with the shift: substitute $y' = y - t$ in the
 # sum and $[L_t x] * w = L_t[x * w]$ — shift then convolve equals convolve then
 # shift (**equivariance**), as long as nothing falls off the border. The same
 # holds for our cross-correlation (8) with stride 1. Pooling then makes the
 # representation **approximately invariant** to small shifts: a maximum over a
 # $2\times2$ window often does not change when its winner moves by one pixel
-# within the window (seed 001, sec. 2.3.3; seed 002, sec. 2.4.3; seed 003, *Pooling*).
+# within the window (von Hacht, sec. 2.3.3; Xia, sec. 2.4.3; Bilici, *Pooling*).
 #
 # The cell below tests both with *your* layers. First an object in the middle of
 # a blank image, shifted by $(2, 3)$ pixels: the convolution output shifts
@@ -1256,7 +1254,7 @@ for x_shape_h, f_h, s_h in (
 # the invariance is only approximate, and it grows with the window size and
 # with more layers of pooling.
 #
-# > **Errata (seed 002, sec. 2.4.3).** The footnote says equivariant "means
+# > **Errata (Xia, sec. 2.4.3).** The footnote says equivariant "means
 # > roughly unchanged in terms of distortion". Equivariant means the output
 # > changes *in the same way* as the input ($f(L_t x) = L_t f(x)$); invariant means it
 # > does not change ($f(L_t x) = f(x)$). The section's bullet points have it right.
@@ -1322,12 +1320,12 @@ show_figure(
 # A convolution layer with $F$ filters of $K \times K$ on $C$ input channels has
 # $F\,(C K^2 + 1)$ parameters — $C K^2$ weights and one bias per filter — *whatever
 # the image size*. A fully connected layer from $n$ inputs to $M$ outputs has
-# $(n + 1) M$: it first flattens a $(C, H, W)$ input to $n = CHW$ numbers (seed 003,
+# $(n + 1) M$: it first flattens a $(C, H, W)$ input to $n = CHW$ numbers (Bilici,
 # *Fully Connected Layers and Flattening*). A batch-norm layer (chapter 03) has a
 # scale $\gamma$ and a shift $\beta$ per channel, $2C$ (its running mean and
 # variance are statistics, not learned). Pooling, ReLU, dropout and softmax have none.
 #
-# Seed 000 (sec. 2) checks the idea on a $50\times50$ grey image with 7 filters
+# Kara (sec. 2) checks the idea on a $50\times50$ grey image with 7 filters
 # of $3\times3$: $7\,(3\cdot3 + 1) = 70$ parameters, $7\,(3\cdot3\cdot3 + 1) = 196$ for
 # a colour image, and a $48\times48$ output ($(50 - 3)/1 + 1$). All three are right.
 #
@@ -1336,8 +1334,8 @@ show_figure(
 # Write `layer_table`, which walks through a list of layer specifications and
 # returns, for every layer, its output shape (for one example, without the batch
 # axis) and its number of learnable parameters. Use your functions of Exercise 3.
-# The cell after the tests uses it to reproduce the architectures of seed 001
-# (Tables 3.2–3.5) and seed 003's MNIST network.
+# The cell after the tests uses it to reproduce the architectures of von Hacht
+# (Tables 3.2–3.5) and Bilici's MNIST network.
 
 
 # %% nbgrader={"grade": false, "grade_id": "ch04_layer_table", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1522,19 +1520,19 @@ head_b = [
     ("softmax",),
 ]
 networks = {
-    "seed 001, Table 3.2 (MNIST)": (
+    "von Hacht, Table 3.2 (MNIST)": (
         (1, 28, 28),
         [("conv", 32, 5, 1, 2)] + block + [("conv", 64, 5, 1, 2)] + block + head_a,
     ),
-    "seed 001, Table 3.3 (CIFAR-10 A)": (
+    "von Hacht, Table 3.3 (CIFAR-10 A)": (
         (3, 32, 32),
         [("conv", 32, 5, 1, 2)] + block + [("conv", 64, 5, 1, 2)] + block + head_a,
     ),
-    "seed 001, Table 3.4 (CIFAR-10 B)": (
+    "von Hacht, Table 3.4 (CIFAR-10 B)": (
         (3, 32, 32),
         [("conv", 96, 5, 1, 2)] + block + [("conv", 192, 5, 1, 2)] + block + head_b,
     ),
-    "seed 001, Table 3.5 (CIFAR-10 C)": (
+    "von Hacht, Table 3.5 (CIFAR-10 C)": (
         (3, 32, 32),
         [("conv", 96, 5, 1, 2), ("relu",), ("conv", 96, 5, 1, 2)]
         + block
@@ -1542,7 +1540,7 @@ networks = {
         + block
         + head_b,
     ),
-    "seed 003, MNIST (Conv-BN-ReLU-Pool x2, FC 1568-600-10)": (
+    "Bilici, MNIST (Conv-BN-ReLU-Pool x2, FC 1568-600-10)": (
         (1, 28, 28),
         [
             ("conv", 8, 3, 1, 1),
@@ -1573,12 +1571,12 @@ for title, (input_shape, spec) in networks.items():
     )
 
 # %% [markdown]
-# The tables of seed 001 print the input size of every layer; their column
+# Von Hacht's tables print the input size of every layer; their column
 # "Parameters" holds each layer's settings (kernel, filters, stride, padding), not
 # counts. Every size they print checks out: $32\times28\times28 \to 32\times14\times14
 # \to 64\times14\times14 \to 64\times7\times7 = 3136$ (Table 3.2), $64\cdot8\cdot8 = 4096$
 # (Table 3.3), $192\cdot8\cdot8 = 12288$ (Tables 3.4 and 3.5, the latter written
-# "8 * 8 * 192"), and Figure 3.2's $[10, 32, 32, 32]$ and $32\cdot16\cdot16 = 8192$. Seed 003's
+# "8 * 8 * 192"), and Figure 3.2's $[10, 32, 32, 32]$ and $32\cdot16\cdot16 = 8192$. Bilici's
 # $7\cdot7\cdot32 = 1568$ is right (with padding 2, see the Errata in section 3).
 #
 # The thesis does print parameter counts, in its abstract: 3,274,634 trainable
@@ -1600,23 +1598,23 @@ for title, (input_shape, spec) in networks.items():
 # abstract (see the Errata below).
 #
 # What the counts add: **the fully connected layers hold 95–99 % of the
-# parameters** (94.8 % in model C, which has the most convolutions, 99.3 % in seed
-# 003's network) — seed 002's rule of thumb, sec. 2.5.1 — and the biggest model, C,
-# has about 31 million, while its four convolution layers have 1.6 million. Seed 004 (sec. 8.1) makes the same point for one neuron:
+# parameters** (94.8 % in model C, which has the most convolutions, 99.3 % in Bilici's
+# network) — Xia's rule of thumb, sec. 2.5.1 — and the biggest model, C,
+# has about 31 million, while its four convolution layers have 1.6 million. Lohiya (sec. 8.1) makes the same point for one neuron:
 # fully connected to a $32\times32\times3$ image it has $3072$ weights, to a
 # $200\times200\times3$ one $120{,}000$ (both right).
 #
-# > **Errata / precision (seed 000, sec. 3).** "Total number of weights in
+# > **Errata / precision (Kara, sec. 3).** "Total number of weights in
 # > AlexNet is 60,954,656" counts the **weights only, without the 10,568 biases**,
 # > of the original two-GPU AlexNet, whose conv2, conv4 and conv5 see only half the
 # > channels (groups of 2); with biases it has 60,965,224 parameters (cell below).
 #
-# > **Errata (seed 001, abstract).** Model C (Table 3.5) is said to have 30,955,290
+# > **Errata (von Hacht, abstract).** Model C (Table 3.5) is said to have 30,955,290
 # > trainable parameters; its layers have $7{,}296 + 230{,}496 + 460{,}992 + 921{,}792 = 1{,}620{,}576$
 # > in the four convolutions and $29{,}384{,}714$ in the three fully connected layers,
 # > 31,005,290 in all. The other three counts of the abstract are right.
 #
-# Seed 002 (sec. 2.5) compares the "size" of a fully connected and a convolution
+# Xia (sec. 2.5) compares the "size" of a fully connected and a convolution
 # layer mapping a $W \times H \times I$ input to a $W \times H \times J$ output
 # (same width and height, $K\times K$ kernels, biases not counted):
 #
@@ -1629,7 +1627,7 @@ for title, (input_shape, spec) in networks.items():
 # Units cost memory (stored for the backward pass), weights cost memory and
 # updates, connections cost time (about 3 multiply-adds each: 1 forward, 2 backward).
 #
-# > **Errata (seed 002, sec. 2.5, the table).** The source prints "# output units
+# > **Errata (Xia, sec. 2.5, the table).** The source prints "# output units
 # > $WHI$" for both layers. The output has $J$ channels, so it is $WHJ$; $I$ is the
 # > number of *input* channels (the table's own weight count $K^2IJ$ has both). The
 # > canonical kernels of sec. 2.3 are discussed in section 10.
@@ -1655,7 +1653,7 @@ def alexnet_weights(groups):
 
 w2, b2 = alexnet_weights(groups=2)
 print(
-    f"AlexNet, two GPUs: {w2:,d} weights + {b2:,d} biases = {w2 + b2:,d} parameters (seed 000 prints 60,954,656)"
+    f"AlexNet, two GPUs: {w2:,d} weights + {b2:,d} biases = {w2 + b2:,d} parameters (Kara prints 60,954,656)"
 )
 
 # %% [markdown]
@@ -1668,7 +1666,7 @@ print(
 
 # %% nbgrader={"grade": false, "grade_id": "ch04_fc_vs_conv", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def fc_vs_conv_sizes(W, H, I, J, K):
-    """Seed 002's size comparison (corrected): a W x H x I input mapped to a W x H x J output.
+    """Xia's size comparison (corrected): a W x H x I input mapped to a W x H x J output.
 
     The fully connected layer connects every input to every output; the convolution uses
     J filters of K x K x I with half padding, stride 1. Biases are not counted.
@@ -1734,13 +1732,13 @@ for W_h, H_h, I_h, J_h, K_h in ((28, 20, 1, 8, 5), (7, 9, 12, 5, 3)):
 # picture shows the sizes *your* functions returned, and the range of the
 # output values. (The panel needs a live kernel: it does not redraw in a saved notebook.)
 #
-# The kernels are seed 002's (sec. 2.3, eqs. 2.5–2.8), with Sobel's horizontal
+# The kernels are Xia's (sec. 2.3, eqs. 2.5–2.8), with Sobel's horizontal
 # twin added: **blur** averages a pixel with its neighbours, **sharpen** is the
 # identity plus the edge kernel, **edge** (a discrete Laplacian) is 0 on flat
 # regions and large where the brightness bends, and **Sobel** kernels respond to
 # vertical or horizontal edges, with a sign that says dark-to-light or light-to-dark.
 #
-# > **Errata (seed 002, sec. 2.3.1, "some of these canonical kernels are not
+# > **Errata (Xia, sec. 2.3.1, "some of these canonical kernels are not
 # > working as expected").** The blurring kernel $\begin{pmatrix}0&1&0\\1&4&1\\0&1&0\end{pmatrix}$
 # > has entries summing to 8, so it multiplies the brightness of flat regions by 8
 # > (values up to 8 for an image in $[0, 1]$, see "blur (as printed)" in the menu).
@@ -1863,7 +1861,7 @@ explorer
 # - Convolution is equivariant to translation; pooling adds approximate invariance to
 #   small shifts.
 # - A conv layer's parameters do not depend on the image size, $F(CK^2 + 1)$; the fully
-#   connected layers hold almost all parameters of the networks of seeds 001 and 003.
+#   connected layers hold almost all parameters of von Hacht's and Bilici's networks.
 #
 # ## Next: chapter 05, making it fast
 #
@@ -1876,3 +1874,27 @@ explorer
 # pass (9)–(13) becomes two more products and a **col2im** that adds the windows back.
 # Your naive functions from this chapter are the reference that the fast versions
 # must match, to $10^{-7}$, on every shape.
+#
+# ## References
+#
+# The texts this chapter is built from, cited by author and section:
+#
+# - **Bilici** — M. Ş. Bilici, *An Overview of Convolutional Neural Networks*, overview
+#   paper (undated); cited by its section titles or numbers.
+# - **von Hacht** — A. von Hacht, *Implementation of Deep Feedforward Neural Network with
+#   CUDA backend for Efficient and Accurate Natural Image Classification*, MSc thesis,
+#   Chalmers University of Technology, 2017 ("the thesis").
+# - **Kara** — E. Kara, *Mathematical Foundations of Deep Learning: A Brief Overview with
+#   Application to Image Classification Problem*, report, Texas Tech University, Mathematics
+#   and Statistics (undated).
+# - **Lohiya** — S. Lohiya, *Deep Learning and Computer Vision*, report, Summer of Science,
+#   IIT Bombay, June 2019; it follows Stanford's course CS231n.
+# - **Xia** — T. Xia, *Neural Net and Deep Learning*, lecture notes, 11 February 2020 (CC
+#   BY-NC-SA 4.0).
+#
+# Other works the chapter cites:
+#
+# - Stanford CS231n, *Convolutional Neural Networks for Visual Recognition*, course notes,
+#   cs231n.github.io.
+# - A. Krizhevsky, I. Sutskever and G. E. Hinton, "ImageNet Classification with Deep
+#   Convolutional Neural Networks", NeurIPS 2012 (AlexNet).

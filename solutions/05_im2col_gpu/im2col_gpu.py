@@ -11,7 +11,7 @@
 #
 # Chapter 04's layers loop in Python over every output position. They are
 # right, and they are slow: one forward and backward pass of the second
-# convolution of seed 001's MNIST network on a batch of 100 images takes about
+# convolution of von Hacht's MNIST network on a batch of 100 images takes about
 # three seconds on a laptop, and training needs thousands of them. This chapter keeps the
 # mathematics and changes the *arithmetic*: **im2col** copies every window of
 # the input into a column of one big matrix, so that a whole convolution layer
@@ -21,13 +21,13 @@
 # we look at how an array sits in memory (strides, views and copies, and why a
 # view can be dangerous), write every function so that it runs unchanged with
 # NumPy on a CPU or CuPy on a GPU, wrap the layers into a small graph that
-# checks shapes when it is built, and train seed 001's MNIST architecture
+# checks shapes when it is built, and train von Hacht's MNIST architecture
 # (Table 3.2) with AdamW on Fashion-MNIST — evaluated as the thesis does, with
 # normalised loss curves, a confusion matrix and the first layer's filters.
 #
-# **Sources.** *Seed 001_9afdfe74925ed179.txt* (A. von Hacht, "Implementation of
-# Deep Feedforward Neural Network with CUDA backend for Efficient and Accurate
-# Natural Image Classification", MSc thesis, Chalmers 2017): sec. 3.1.1–3.1.6
+# **Source.** A. von Hacht, *Implementation of Deep Feedforward Neural Network with
+# CUDA backend for Efficient and Accurate Natural Image Classification* (MSc thesis,
+# Chalmers, 2017; full reference at the end of the chapter): sec. 3.1.1–3.1.6
 # (NCHW row-major tensors, eqs. 3.1–3.2; convolution as matrix multiplication;
 # the computational graph of template nodes), 3.2 (BLAS and cuBLAS), 3.3 (the
 # gradient check, eqs. 3.3–3.7), 3.4 (MNIST, Table 3.2), 3.6 (loss
@@ -50,7 +50,7 @@
 #   with PyTorch's tie rule;
 # - write array code that runs on NumPy or CuPy, and time GPU code correctly;
 # - build a network from layer objects whose shapes are checked when it is built,
-#   train seed 001's MNIST architecture on Fashion-MNIST with AdamW, and evaluate
+#   train von Hacht's MNIST architecture on Fashion-MNIST with AdamW, and evaluate
 #   it as the thesis does.
 #
 # **Time:** about 4–5 hours of reading, deriving and coding. The notebook runs
@@ -116,7 +116,7 @@ smoke_test = bool(os.environ.get("NBGRADER_EXECUTION"))
 #
 # ## 1. How an array sits in memory
 #
-# Seed 001 (sec. 3.1.1) stores every tensor — a batch of images, a bank of
+# Von Hacht (sec. 3.1.1) stores every tensor — a batch of images, a bank of
 # filters — with four indices, shape $[N, C, H, W]$ (eq. 3.1): image, channel,
 # row, column. This is **NCHW**, the layout of PyTorch and of cuDNN's default.
 # Memory is one line of numbers, so the tensor is laid out **row-major** ("C
@@ -130,7 +130,7 @@ smoke_test = bool(os.environ.get("NBGRADER_EXECUTION"))
 # with $(n_1, n_2, n_3, n_4) = (n, c, h, w)$ and $(N_1, N_2, N_3, N_4) = (N, C, H, W)$:
 # moving one step in index $i$ skips all the elements of the later axes.
 #
-# > **Ambiguity (seed 001, eq. 3.2).** The thesis writes the line position as
+# > **Ambiguity (von Hacht, eq. 3.2).** The thesis writes the line position as
 # > $\sum_{i=1}^{n}\big(\prod_{j=1}^{i-1} N_j\big)\,n_i$, the product over the axes *before* $i$,
 # > and does not say how the axes are numbered. Numbered from the right ($n_1 = w$,
 # > $N_1 = W$, ..., $n_4 = n$), it is exactly row-major, as the sentence above it says ("the
@@ -388,7 +388,7 @@ print("sliding_window_view is read-only:", not safe.flags.writeable)
 #
 # $$ \text{out}_{nfij} = b_f + \sum_{c, k, l} w_{fckl}\; \hat x_{n,\,c,\,iS + k,\,jS + l} . $$
 #
-# Seed 001 (sec. 3.1.3) turns this into a matrix product. Lay out the windows as
+# Von Hacht (sec. 3.1.3) turns this into a matrix product. Lay out the windows as
 # the **columns** of a matrix — one column per output position $(n, i, j)$, one
 # row per window entry $(c, k, l)$:
 #
@@ -416,9 +416,9 @@ print("sliding_window_view is read-only:", not safe.flags.writeable)
 # 100, cols has $800 \times 19{,}600$ entries, 62.7 MB in float32, 25 times the input.
 # In exchange, the $2 F C K^2 N H' W'$ floating-point operations of the layer
 # (2.0 GFLOP here) run in one call of a tuned BLAS routine (`sgemm` in OpenBLAS
-# or cuBLAS, sec. 3.2 of seed 001) instead of $H'W'$ small ones from Python.
+# or cuBLAS, von Hacht, sec. 3.2) instead of $H'W'$ small ones from Python.
 #
-# > **Errata (seed 001, sec. 3.1.3).** (i) After the product
+# > **Errata (von Hacht, sec. 3.1.3).** (i) After the product
 # > $[K, C F_h F_w] \times [C F_h F_w, VL\cdot HL]$ the thesis says "using a column to
 # > image operation the input can be restored to $[1, K, VL, HL]$". The product already
 # > *is* the output, ordered (filter, position): a reshape restores it, at no cost.
@@ -998,7 +998,7 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 # $$ \text{out}_{(n,c,i,j)} = \max_r \ \text{cols}_{r,\,(n,c,i,j)} . \tag{10} $$
 #
 # **Backward.** Locally, the maximum selects one entry of each column: its
-# derivative is 1 for that entry and 0 for the others (seed 001, eq. 2.37). With
+# derivative is 1 for that entry and 0 for the others (von Hacht, eq. 2.37). With
 # $r^*_q$ the row of the **first** maximum of column $q$ — `cols.argmax(axis=0)`, whose
 # row-major window order is PyTorch's tie rule (chapter 04, sec. 7) —
 #
@@ -1229,7 +1229,7 @@ print("array_module of a NumPy array:", array_module(np.zeros(3)).__name__)
 # %% [markdown]
 # ## 7. A small layer-graph framework
 #
-# Seed 001 (sec. 3.1.5) builds networks from **template nodes**: each node (a
+# Von Hacht (sec. 3.1.5) builds networks from **template nodes**: each node (a
 # convolution, a pooling, an activation, dropout, a fully connected layer, the
 # loss) knows its parameters and, given the shape of its input, the shape of its
 # output. Chaining the nodes then only requires each output shape to fit the next
@@ -1248,7 +1248,7 @@ print("array_module of a NumPy array:", array_module(np.zeros(3)).__name__)
 #   $dx$ and stores the parameter gradients in `grads`, with the keys of `params`
 #   (`"W"` for weights, `"b"` for biases).
 #
-# The weights start from He's initialisation $\mathcal N(0, 2/\text{fan-in})$ (seed 001,
+# The weights start from He's initialisation $\mathcal N(0, 2/\text{fan-in})$ (von Hacht,
 # eq. 2.49; chapter 03), the fan-in of a convolution being $CK^2$; biases start at 0.
 # `ReLU`, `Dense` and `Dropout` are given: they wrap chapters 02 and 03's functions.
 #
@@ -1275,7 +1275,7 @@ class Layer:
 
 
 def he_normal(shape, fan_in, rng):
-    """Weights drawn from N(0, 2 / fan_in): He's initialisation (seed 001, eq. 2.49)."""
+    """Weights drawn from N(0, 2 / fan_in): He's initialisation (von Hacht, eq. 2.49)."""
     return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
 
 
@@ -1393,7 +1393,7 @@ class MaxPool2D(Layer):
 
 
 class Flatten(Layer):
-    """(C, H, W) -> (C*H*W,): a reshape, free for a contiguous array (seed 001, sec. 3.1.4)."""
+    """(C, H, W) -> (C*H*W,): a reshape, free for a contiguous array (von Hacht, sec. 3.1.4)."""
 
     def build(self, input_shape, rng):
         ### BEGIN SOLUTION
@@ -1571,7 +1571,7 @@ recorded_h = record("pool_dx", pool_h.backward(pd_h), about="MaxPool2D(3, 2).bac
 # shape it was given, followed by the layer's own reason:
 # `ValueError(f"layer {k}, {layer!r}, cannot take an input of shape {shape}: {err}")`.
 # `forward` runs the layers in order; `backward` runs their backward passes in
-# **reverse** order and returns $dX$. Then write `table_3_2_network`: seed 001's
+# **reverse** order and returns $dX$. Then write `table_3_2_network`: von Hacht's
 # MNIST architecture, Table 3.2, with dropout's keep probability `keep_prob` (the
 # softmax is part of the loss, not of the network).
 #
@@ -1591,7 +1591,7 @@ recorded_h = record("pool_dx", pool_h.backward(pd_h), about="MaxPool2D(3, 2).bac
 
 # %% nbgrader={"grade": false, "grade_id": "ch05_network", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class Network:
-    """A chain of layers whose shapes are checked when it is built (seed 001, sec. 3.1.5).
+    """A chain of layers whose shapes are checked when it is built (von Hacht, sec. 3.1.5).
 
     input_shape: the shape of one example, e.g. (1, 28, 28). layers: Layer objects, applied in order.
     seed: seeds the initialisation. dtype, xp: the parameters' dtype, and the array module they live in
@@ -1650,7 +1650,7 @@ class Network:
 
 
 def table_3_2_network(seed=0, keep_prob=0.5, dtype=np.float32, xp=np):
-    """Seed 001's MNIST architecture (Table 3.2) for (1, 28, 28) images and 10 classes; float32 by default."""
+    """Von Hacht's MNIST architecture (Table 3.2) for (1, 28, 28) images and 10 classes; float32 by default."""
     ### BEGIN SOLUTION
     layers = [
         Conv2D(32, 5, stride=1, pad=2),
@@ -1987,14 +1987,14 @@ for name, yours, fast, input_shape in (
 # %% [markdown]
 # ## 8. The gradient check of the whole network
 #
-# Seed 001 (sec. 3.3) verifies backpropagation by comparing every gradient with the
+# Von Hacht (sec. 3.3) verifies backpropagation by comparing every gradient with the
 # centred difference $\big(L(\theta + \Delta) - L(\theta - \Delta)\big)/2\Delta$ (its eq. 3.6), and
 # reports (sec. 4.1.1) a numerical error "of the order $10^{-9}$ … when using $\Delta = 10^{-4}$".
 # The hidden test above does this for a small network; the cell below repeats it for
 # the first convolution's weights of a smaller copy of Table 3.2's network (8 and 16
 # filters, 12×12 images) with $\Delta = 10^{-4}$ and $10^{-5}$, in float64 and float32.
 #
-# > **Errata (seed 001, eq. 3.7).** The relative error is printed as
+# > **Errata (von Hacht, eq. 3.7).** The relative error is printed as
 # > $|f'_a - f'_n| / |f'_a + f'_n|$, with $f'_a$ "the approximated" and $f'_n$ "the numerically
 # > computed" gradient — the same thing twice; one of them is the gradient from
 # > backpropagation. The denominator must be $|f'_a| + |f'_n|$: with the sum inside, a
@@ -2065,7 +2065,7 @@ for dtype, delta in (
 # With other random inputs than ours, that happens to one weight in a few hundred; a
 # smaller $\Delta$ or another input point makes it go away, a real bug does not.
 #
-# ## 9. Training seed 001's MNIST network on Fashion-MNIST
+# ## 9. Training von Hacht's MNIST network on Fashion-MNIST
 #
 # **Data.** Fashion-MNIST (Xiao, Rasul and Vollgraf, 2017) has the format of MNIST —
 # $28\times28$ grey images, 60,000 for training and 10,000 for testing, 10 balanced
@@ -2076,18 +2076,18 @@ for dtype, delta in (
 # `dataset-fashion-mnist` or downloads it once; if neither works, the cell below says
 # what to install and falls back to scikit-learn's 8×8 digits, enlarged to 28×28.
 #
-# **Preprocessing** (seed 001, sec. 3.4.1): subtract the mean and divide by the
+# **Preprocessing** (von Hacht, sec. 3.4.1): subtract the mean and divide by the
 # standard deviation of the training pixels. (The thesis first maps the pixels to
 # $[-1, 1]$; an affine map before standardising changes nothing.)
 #
-# > **Errata (seed 001, sec. 3.4).** "Each example is a 28×28 image … where white is
+# > **Errata (von Hacht, sec. 3.4).** "Each example is a 28×28 image … where white is
 # > foreground of value 0 and black is background of value 255": in the MNIST files (and
 # > Fashion-MNIST's) the **background is 0** and the strokes are up to 255 (the cell below
 # > prints the mean of the four corner pixels of the training images: 0 or nearly so).
 # > Where the dark and light parts are drawn is a choice of colour map.
 #
 # **Training.** Mini-batches of 100 (Table 4.1), the softmax loss of chapter 02,
-# AdamW — seed 001's eq. (2.41), chapter 03's eq. (12) — with $\lambda = 10^{-3}$ on the
+# AdamW — von Hacht's eq. (2.41), chapter 03's eq. (12) — with $\lambda = 10^{-3}$ on the
 # weights only, and dropout. The thesis trains with $\eta = 10^{-4}$ (Table 4.1) for many
 # epochs; in the budget of this notebook (120 steps on a CPU) that learns too slowly.
 # Adam's default $\eta = 10^{-3}$ has the opposite problem here: Adam's first step moves
@@ -2097,7 +2097,7 @@ for dtype, delta in (
 # that the loss jumps from about 4 to almost 10 at the second step before it recovers. We
 # use $\eta = 3\cdot10^{-4}$, with which it falls from the first step on.
 #
-# > **Errata (seed 001, Tables 3.2 and 4.1).** The architecture has "Dropout p = 0.5"
+# > **Errata (von Hacht, Tables 3.2 and 4.1).** The architecture has "Dropout p = 0.5"
 # > (Table 3.2) but its hyperparameters say "Dropout rate (p) 0.75" (Table 4.1) for the same
 # > MNIST runs. By eq. (2.42) $p$ is the probability to **keep** a unit (chapter 03). We follow
 # > Table 3.2, keep probability 0.5.
@@ -2164,7 +2164,7 @@ def train(
     seed=0,
     verbose=True,
 ):
-    """Mini-batch AdamW training with the measurements of seed 001, sec. 3.6.
+    """Mini-batch AdamW training with the measurements of von Hacht, sec. 3.6.
 
     X_*: (N, C, H, W) and y_*: (N,) NumPy arrays; each batch is moved to where the parameters live.
     Records every step's batch loss and accuracy; every eval_every steps the loss and accuracy on the same
@@ -2358,7 +2358,7 @@ print(
 # %% [markdown]
 # ## 10. Evaluating as the thesis does
 #
-# Seed 001 (sec. 3.6) evaluates a model four ways.
+# Von Hacht (sec. 3.6) evaluates a model four ways.
 #
 # **Loss** (sec. 3.6.1): the mini-batch loss after every update, **divided by the
 # first loss value**, so that the curves of models with different numbers of
@@ -2368,7 +2368,7 @@ print(
 # scores have a standard deviation of about 1.4 (printed below) and the first loss is
 # about 4.
 #
-# > **Note (seed 001, sec. 4.2.4).** The thesis' CIFAR-10 losses "drop from about 4.5" (model
+# > **Note (von Hacht, sec. 4.2.4).** The thesis' CIFAR-10 losses "drop from about 4.5" (model
 # > A) and "from about 10.5" (model B), also far above $\ln 10$: the first loss measures the
 # > initial scores' size as much as anything learned, so dividing by it compares the
 # > initialisations as much as the models. $\ln(\text{classes})$ is a steadier reference: the
@@ -2382,7 +2382,7 @@ print(
 # predicted as class $b$; dividing every row by its sum gives the fraction of class $a$
 # that goes to each class, with the per-class accuracy (recall) on the diagonal.
 #
-# > **Note (seed 001, sec. 3.6.3).** The thesis adds a one at $M(\hat y, y_i)$ — rows are
+# > **Note (von Hacht, sec. 3.6.3).** The thesis adds a one at $M(\hat y, y_i)$ — rows are
 # > the **predicted** classes — and divides each row by its total. That gives, for each
 # > prediction, how often it is right (precision), not how well each true class is
 # > recognised; with rows for the true classes, as chapter 02 and scikit-learn do, the
@@ -2778,7 +2778,7 @@ else:
 # %% [markdown]
 # ## Summary
 #
-# - A row-major NCHW tensor keeps $x_{nchw}$ at $((nC + c)H + h)W + w$ (1) (seed 001's
+# - A row-major NCHW tensor keeps $x_{nchw}$ at $((nC + c)H + h)W + w$ (1) (von Hacht's
 #   eq. (3.2) with the axes numbered from the right). Strides (2) describe any array; transposes,
 #   slices and many reshapes are views; `as_strided` builds any view — including the
 #   overlapping windows of a convolution (3) — and checks nothing.
@@ -2805,3 +2805,18 @@ else:
 # runs. Chapter 06 rebuilds Table 3.2's network in PyTorch and asks whether we can trust
 # it: its outputs and gradients against the functions of this chapter, layer by layer,
 # in float64 — the same checks, with an independent implementation on the other side.
+#
+# ## References
+#
+# The text this chapter is built from, cited by author and section:
+#
+# - **von Hacht** — A. von Hacht, *Implementation of Deep Feedforward Neural Network with
+#   CUDA backend for Efficient and Accurate Natural Image Classification*, MSc thesis,
+#   Chalmers University of Technology, 2017 ("the thesis").
+#
+# Other works the chapter cites:
+#
+# - K. He, X. Zhang, S. Ren and J. Sun, "Delving Deep into Rectifiers: Surpassing
+#   Human-Level Performance on ImageNet Classification", ICCV 2015 (He initialisation).
+# - H. Xiao, K. Rasul and R. Vollgraf, "Fashion-MNIST: a Novel Image Dataset for
+#   Benchmarking Machine Learning Algorithms", arXiv:1708.07747, 2017.

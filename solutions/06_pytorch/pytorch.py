@@ -20,20 +20,19 @@
 # weights, must give the same outputs and gradients in float64 — and where they seem
 # not to, the reason is always one of three things: a weight **layout**, a
 # **cross-correlation** versus a convolution, or a **reduction** (mean or sum). Then we
-# write seed 001's Table 3.2 network and seed 003's small MNIST CNN as `nn.Module`s,
+# write von Hacht's Table 3.2 network and Bilici's small MNIST CNN as `nn.Module`s,
 # train them on Fashion-MNIST with a progress bar, checkpoint and resume them
 # bit for bit, and run a small hyperparameter search over a Cartesian grid.
 #
-# **Sources.** *Seed 000_6962ea8b66b8a09b.txt* (E. Kara, "Mathematical Foundations of
-# Deep Learning"): sec. 4.3 (train and eval modes), 4.9 (top-1 and top-5), 4.10 and 5
-# (hyperparameters, the Cartesian search of eq. (41), PyTorch's `nn`, `optim`).
-# *Seed 001_9afdfe74925ed179.txt* (A. von Hacht, MSc thesis): Table 3.2 and
-# eqs. (2.42)–(2.46) (dropout), through chapter 05. *Seed 003_c109f77ff76ed8b6.txt*
-# (M. S. Bilici, "An Overview of Convolutional Neural Networks"): sec. 2 (convolution
-# versus cross-correlation) and sec. 10 (a practical example: MNIST). *Seed
-# 004_73fa1e5f3680b4b7.txt* (S. Lohiya, CS231n-based notes): sec. 6 (backpropagation on
-# a circuit) and sec. 10 (LeNet). We recompute every number we take; where a source is
-# wrong, an **Errata** note says so.
+# **Sources.** Kara's report *Mathematical Foundations of Deep Learning*: sec. 4.3
+# (train and eval modes), 4.9 (top-1 and top-5), 4.10 and 5 (hyperparameters, the
+# Cartesian search of eq. (41), PyTorch's `nn`, `optim`). Von Hacht's MSc thesis
+# (Chalmers, 2017): Table 3.2 and eqs. (2.42)–(2.46) (dropout), through chapter 05.
+# Bilici's *An Overview of Convolutional Neural Networks*: sec. 2 (convolution versus
+# cross-correlation) and sec. 10 (a practical example: MNIST). Lohiya's CS231n-based
+# report (2019): sec. 6 (backpropagation on a circuit) and sec. 10 (LeNet). Full
+# references are at the end of the chapter. We recompute every number we take; where a
+# source is wrong, an **Errata** note says so.
 #
 # ## Learning goals
 #
@@ -132,7 +131,7 @@ def as_numpy(tensor):
 # one addition. When a tensor has `requires_grad=True`, every operation on it records
 # *how its result was made*: the result gets a `grad_fn`, a node that knows the
 # operation's backward pass and points to the nodes of its inputs. The forward pass
-# thereby builds the computational graph of chapter 02 (seed 004, sec. 6: the "circuit"
+# thereby builds the computational graph of chapter 02 (Lohiya, sec. 6: the "circuit"
 # of gates) as it runs; nobody writes it down.
 #
 # Calling `backward` on a result walks this graph from the output back to the
@@ -164,7 +163,7 @@ def as_numpy(tensor):
 # (`optimizer.zero_grad()`); forgetting it is one of the classic PyTorch bugs. Inside
 # `with torch.no_grad():` nothing is recorded: evaluation runs faster and uses less memory.
 #
-# Seed 004's circuit (sec. 6; chapter 02's first example), $f(x, y, z) = (x + y)\,z$ with $q = x + y$: $\partial f/\partial z = q$,
+# Lohiya's circuit (sec. 6; chapter 02's first example), $f(x, y, z) = (x + y)\,z$ with $q = x + y$: $\partial f/\partial z = q$,
 # $\partial f/\partial x = \partial f/\partial y = z$. At $x = -2$, $y = 5$, $z = -4$: $f = -12$
 # and $(\bar x, \bar y, \bar z) = (-4, -4, 3)$.
 
@@ -425,7 +424,7 @@ for N_h, D_h, M_h in ((5, 7, 3), (1, 2, 6), (4, 5, 5)):
 # ## 3. Convolution: which one does PyTorch compute?
 #
 # In mathematics a convolution **flips** the kernel; what `nn.Conv2d` computes — and
-# every deep-learning library, as seed 003 (sec. 2) says — is the **cross-correlation**
+# every deep-learning library, as Bilici (sec. 2) says — is the **cross-correlation**
 #
 # $$ \text{out}_{nfij} = b_f + \sum_{c,k,l} w_{fckl}\; \hat x_{n,\,c,\,iS + k,\,jS + l} , \tag{5} $$
 #
@@ -437,7 +436,7 @@ for N_h, D_h, M_h in ((5, 7, 3), (1, 2, 6), (4, 5, 5)):
 # agrees with (5) only for kernels that are symmetric under a 180° rotation — so a test
 # with a symmetric kernel (a blur, a box) would not notice the mistake.
 #
-# > **Errata (seed 003, sec. 2).** "The output of the cross-entropy is the sum of all
+# > **Errata (Bilici, sec. 2).** "The output of the cross-entropy is the sum of all
 # > elements of output of the Hadamard product" should read *cross-correlation*: the
 # > cross-entropy is a loss (chapter 02), unrelated to this operation.
 #
@@ -671,27 +670,27 @@ explorer
 # `model.train()` / `model.eval()` switch every sub-module's mode. We only write `forward`;
 # autograd writes the backward pass.
 #
-# **Train and eval modes** (seed 000, sec. 4.3). Two layers behave differently in training:
+# **Train and eval modes** (Kara, sec. 4.3). Two layers behave differently in training:
 # `nn.Dropout` drops units only in train mode (and is the identity in eval mode), and
 # `nn.BatchNorm2d` normalises with the **batch's** mean and variance in train mode (updating
 # its running averages as a side effect), with the **running** averages in eval mode. So
 # `model.eval()` before evaluating and `model.train()` before training are not optional: the
 # same weights give different outputs in the two modes.
 #
-# > **Errata (seed 000, sec. 4.3).** "Pytorch provides two modes …, training mode where we apply
+# > **Errata (Kara, sec. 4.3).** "Pytorch provides two modes …, training mode where we apply
 # > dropout, batch normalization and evaluation mode where we calculate the plain predictions":
 # > batch normalization is applied in **both** modes — with batch statistics in training, with
 # > the running averages in evaluation — only dropout is switched off. And dropout draws a new
 # > mask for every forward pass (every mini-batch), not "at each epoch".
 #
-# **Dropout's $p$.** Seed 001 (eqs. 2.42–2.46) and chapter 03 call $p$ the probability to
+# **Dropout's $p$.** Von Hacht (eqs. 2.42–2.46) and chapter 03 call $p$ the probability to
 # **keep** a unit; PyTorch's `nn.Dropout(p)` takes the probability to **drop** it. Table 3.2's
 # keep probability 0.5 is `nn.Dropout(0.5)` either way; a keep probability of 0.8 is
 # `nn.Dropout(0.2)`.
 #
-# **Two networks.** Seed 001's Table 3.2 (chapter 05, Exercise 10): conv $5\times5$, 32 filters,
+# **Two networks.** Von Hacht's Table 3.2 (chapter 05, Exercise 10): conv $5\times5$, 32 filters,
 # padding 2 → ReLU → max pool $2\times2$ → conv $5\times5$, 64 filters, padding 2 → ReLU → max pool →
-# flatten (3136) → dense 1024 → ReLU → dropout → dense 10. Seed 003's small MNIST CNN (sec. 10,
+# flatten (3136) → dense 1024 → ReLU → dropout → dense 10. Bilici's small MNIST CNN (sec. 10,
 # its Algorithms 2–3): conv $3\times3$, 8 filters, padding 1 → batch norm → ReLU → max pool $2\times2$ →
 # conv $5\times5$, 32 filters, padding **2** → batch norm → ReLU → max pool → flatten (1568) →
 # dense 600 → ReLU → dense 10. With eq. (6) of chapter 04, $H' = \lfloor (H + 2P - K)/S \rfloor + 1$,
@@ -700,13 +699,13 @@ explorer
 #
 # $$ \begin{aligned}
 # \text{Table 3.2:}\quad & 32(1\cdot25 + 1) + 64(32\cdot25 + 1) + 1024(3136 + 1) + 10(1024 + 1) = 3{,}274{,}634, \\
-# \text{seed 003:}\quad & 8(9 + 1) + 2\cdot8 + 32(8\cdot25 + 1) + 2\cdot32 + 600(1568 + 1) + 10(600 + 1) = 954{,}002,
+# \text{Bilici's network:}\quad & 8(9 + 1) + 2\cdot8 + 32(8\cdot25 + 1) + 2\cdot32 + 600(1568 + 1) + 10(600 + 1) = 954{,}002,
 # \end{aligned} \tag{7} $$
 #
 # where each batch norm layer has a scale $\gamma$ and a shift $\beta$ per channel (its running
 # mean and variance are *buffers*: in the `state_dict`, but not parameters).
 #
-# > **Errata (seed 003, sec. 10).** (i) For the second convolution the text says "this kernel
+# > **Errata (Bilici, sec. 10).** (i) For the second convolution the text says "this kernel
 # > size means that our amount of zero padding is 1", but its own rule,
 # > $(\text{kernel\_size} - 1)/2$, gives $(5 - 1)/2 = 2$, and so do its formula
 # > $(14 - 5 + 2\cdot2)/1 + 1 = 14$ and its Algorithm 2 (`padding=2`). With padding 1 the maps
@@ -717,7 +716,7 @@ explorer
 # > `out.view(batch_size, 1568)`). (iii) Note that `MaxPool2d(kernel_size=2)` has stride 2:
 # > PyTorch's pooling stride defaults to the kernel size.
 #
-# Seed 004 (sec. 10) trains LeNet (conv → ReLU → pool → conv → ReLU → pool → FC → ReLU → FC →
+# Lohiya (sec. 10) trains LeNet (conv → ReLU → pool → conv → ReLU → pool → FC → ReLU → FC →
 # ReLU → FC) on MNIST: the same pattern as both networks here, with one more dense layer.
 #
 # ### Exercise 5 (implement): the two networks as modules
@@ -727,12 +726,12 @@ explorer
 # modes, and `F.relu`, `F.max_pool2d` and `torch.flatten` (or their modules) in `forward`.
 #
 # - `Table32Net(keep_prob=0.5)`: `conv1`, `conv2`, `fc1`, `dropout`, `fc2`.
-# - `Seed003Net()`: `cnn1`, `batch_norm1`, `cnn2`, `batch_norm2`, `fc1`, `fc2` (seed 003's names).
+# - `Seed003Net()`: `cnn1`, `batch_norm1`, `cnn2`, `batch_norm2`, `fc1`, `fc2` (Bilici's names).
 
 
 # %% nbgrader={"grade": false, "grade_id": "ch06_modules", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class Table32Net(nn.Module):
-    """Seed 001's Table 3.2 network, 3,274,634 parameters, eq. (7). X: (N, 1, 28, 28) -> scores (N, 10).
+    """Von Hacht's Table 3.2 network, 3,274,634 parameters, eq. (7). X: (N, 1, 28, 28) -> scores (N, 10).
 
     Layers: conv1, conv2 (5x5, padding 2), fc1 (3136 -> 1024), dropout (keep probability keep_prob), fc2 (1024 -> 10).
     """
@@ -758,7 +757,7 @@ class Table32Net(nn.Module):
 
 
 class Seed003Net(nn.Module):
-    """Seed 003's MNIST CNN (sec. 10) with padding 2 in the second convolution: 954,002 parameters, eq. (7).
+    """Bilici's MNIST CNN (sec. 10) with padding 2 in the second convolution: 954,002 parameters, eq. (7).
 
     X: (N, 1, 28, 28) -> scores (N, 10). Layers: cnn1 (3x3, 8 filters, padding 1), batch_norm1,
     cnn2 (5x5, 32 filters, padding 2), batch_norm2, fc1 (1568 -> 600), fc2 (600 -> 10).
@@ -934,7 +933,7 @@ with torch.no_grad():
 # raw scores (the softmax is inside it, as in chapter 02's `softmax_loss`) and averages over the
 # batch.
 #
-# **Top-$k$ accuracy** (seed 000, sec. 4.9). With scores $s \in \mathbb R^{N\times K}$ the
+# **Top-$k$ accuracy** (Kara, sec. 4.9). With scores $s \in \mathbb R^{N\times K}$ the
 # prediction is right in the top-$k$ sense when the true class is among the $k$ largest scores
 # of its row:
 #
@@ -943,7 +942,7 @@ with torch.no_grad():
 # so top-1 is the ordinary accuracy, top-$k$ never falls as $k$ grows, and top-$K$ is 1. The
 # top-$k$ is taken **along each row** (over the classes, `dim=1`), never down a column (over
 # the examples). For the ten classes of Fashion-MNIST, top-5 is lenient; for ImageNet's 1,000
-# classes it is the number the seed's table reports.
+# classes it is the number Kara's table reports (sec. 4.9).
 #
 # **Evaluating.** Over a whole data set we want the mean loss **per example**. A `DataLoader`'s
 # last batch may be smaller, so the mean of the batch means is not it: weight each batch's
@@ -1512,7 +1511,7 @@ print(
 # **Threads.** PyTorch runs its CPU kernels on as many threads as there are cores. When those
 # cores are busy with something else (another notebook, the grader running several students at
 # once), threads that wait for each other at every operation can make each step 20–30 times
-# slower: we measured 16 ms per step of seed 003's network on one thread and 440 ms on two, on a
+# slower: we measured 16 ms per step of Bilici's network on one thread and 440 ms on two, on a
 # machine whose second core was taken. So the setup cell uses one thread on machines with two
 # cores or fewer and when graded. On a laptop with more cores, more threads pay off.
 
@@ -1638,15 +1637,15 @@ show_figure(
 #
 # ## 8. A small hyperparameter search
 #
-# Seed 000 (sec. 5) searches hyperparameters over a **Cartesian product** of candidate values,
+# Kara (sec. 5) searches hyperparameters over a **Cartesian product** of candidate values,
 # its eq. (41): $H_1 \times H_2 \times \dots \times H_n$, e.g. learning rates × batch sizes, trains the
 # model once for every combination with few epochs, and keeps the best. In Python the product is
-# `itertools.product(lrs, batch_sizes)`. The grid grows multiplicatively — the seed's example,
-# three sets of four values, has $4^3 = 64$ points — so on a laptop it stays small: here seed
-# 003's network with Adam, three learning rates × two batch sizes, two epochs each on 3,000 of the
+# `itertools.product(lrs, batch_sizes)`. The grid grows multiplicatively — Kara's example,
+# three sets of four values, has $4^3 = 64$ points — so on a laptop it stays small: here Bilici's
+# network with Adam, three learning rates × two batch sizes, two epochs each on 3,000 of the
 # training images, ranked by validation top-1.
 #
-# > **Errata (seed 000, sec. 5).** (i) "A cartesian product of some of the learnable parameters":
+# > **Errata (Kara, sec. 5).** (i) "A cartesian product of some of the learnable parameters":
 # > learning rates and batch sizes are **hyperparameters**, set before training (sec. 4.10); the
 # > learnable parameters are the weights and biases training finds. (ii) "Every experiment returns
 # > a model which has the highest test accuracy score over the entire search": choosing on the
@@ -1806,7 +1805,7 @@ show_figure(
 # Use the table, the plot and the spread over seeds. (a) Which configuration won, and by how much
 # over the runner-up? Is that difference larger than the spread over seeds — would you bet on it?
 # (b) Why do the batch size and the learning rate interact in a search with a fixed number of
-# **epochs** (count the steps)? Would the ranking survive training to convergence? (c) Seed 000
+# **epochs** (count the steps)? Would the ranking survive training to convergence? (c) Kara
 # keeps the model "which has the highest test accuracy". What is wrong with that, and what did we
 # do instead? (d) Adding a third hyperparameter with four values to our grid: how many runs, how
 # long (from the seconds column)? Name one way to search more cheaply.
@@ -1848,7 +1847,7 @@ show_figure(
 #   no flip, `F.cross_entropy` averages like `softmax_loss` (a sum gives $N$ times the gradient, (6)),
 #   and float32 agrees to about $10^{-7}$, float64 to $10^{-15}$. Our chapter 02–05 layers agree with it.
 # - An `nn.Module` registers its layers: parameters, `state_dict`, devices and modes come for free.
-#   Dropout's $p$ is a drop probability in PyTorch; seed 003's network needs padding 2 (1568 inputs to
+#   Dropout's $p$ is a drop probability in PyTorch; Bilici's network needs padding 2 (1568 inputs to
 #   its first dense layer) and has 954,002 parameters, Table 3.2's 3,274,634 (7).
 # - A training step is train mode → `zero_grad` → forward and loss → `backward` → `step`; evaluation is
 #   eval mode under `no_grad`, with per-example means (9) and top-$k$ accuracy (8), restoring the mode.
@@ -1860,9 +1859,37 @@ show_figure(
 # ## Next: chapter 07, transfer learning
 #
 # Training even a small network from scratch took most of this notebook's minute; the networks
-# of seed 000's table were trained for days on GPUs. Chapter 07 reuses what another network has
+# of Kara's table were trained for days on GPUs. Chapter 07 reuses what another network has
 # learned: it loads a pretrained backbone, **freezes** its weights (so that the optimiser leaves them
 # alone — built *after* freezing), replaces the classifier head, and fine-tunes with a lower learning
-# rate (seed 002, sec. 2.6; seed 000, sec. 4.9). It gets this chapter's `train_step`, `topk_accuracy`
+# rate (Xia, sec. 2.6; Kara, sec. 4.9). It gets this chapter's `train_step`, `topk_accuracy`
 # and `evaluate` as provided code in `backproplab.torch_training`, and the same questions: is a
 # frozen weight really unchanged after a step, and does the model evaluate in the right mode?
+#
+# ## References
+#
+# The texts this chapter is built from, cited by author and section:
+#
+# - **Bilici** — M. Ş. Bilici, *An Overview of Convolutional Neural Networks*, overview
+#   paper (undated); cited by its section titles or numbers.
+# - **von Hacht** — A. von Hacht, *Implementation of Deep Feedforward Neural Network with
+#   CUDA backend for Efficient and Accurate Natural Image Classification*, MSc thesis,
+#   Chalmers University of Technology, 2017 ("the thesis").
+# - **Kara** — E. Kara, *Mathematical Foundations of Deep Learning: A Brief Overview with
+#   Application to Image Classification Problem*, report, Texas Tech University, Mathematics
+#   and Statistics (undated).
+# - **Lohiya** — S. Lohiya, *Deep Learning and Computer Vision*, report, Summer of Science,
+#   IIT Bombay, June 2019; it follows Stanford's course CS231n.
+# - **Xia** — T. Xia, *Neural Net and Deep Learning*, lecture notes, 11 February 2020 (CC
+#   BY-NC-SA 4.0).
+#
+# Other works the chapter cites:
+#
+# - K. He, X. Zhang, S. Ren and J. Sun, "Delving Deep into Rectifiers: Surpassing
+#   Human-Level Performance on ImageNet Classification", ICCV 2015 (He initialisation).
+# - Y. LeCun, L. Bottou, Y. Bengio and P. Haffner, "Gradient-Based Learning Applied to
+#   Document Recognition", *Proceedings of the IEEE* 86(11), 1998 (LeNet).
+# - H. Xiao, K. Rasul and R. Vollgraf, "Fashion-MNIST: a Novel Image Dataset for
+#   Benchmarking Machine Learning Algorithms", arXiv:1708.07747, 2017.
+# - J. Bergstra and Y. Bengio, "Random Search for Hyper-Parameter Optimization", *Journal of
+#   Machine Learning Research* 13, 2012.

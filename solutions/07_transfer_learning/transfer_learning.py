@@ -29,15 +29,15 @@
 # changing a "frozen" network — and we take the same steps with torchvision's
 # ResNet-18 and its ImageNet weights, where torchvision is installed.
 #
-# **Sources.** *Seed 000_6962ea8b66b8a09b.txt* (E. Kara, "Mathematical Foundations
-# of Deep Learning"): sec. 4.9 (transfer learning, pretrained models, top-1 and
-# top-5 accuracy), sec. 5 (an image-classification problem solved by transfer
-# learning with a pretrained VGG16 in PyTorch; training and evaluation modes) and
-# sec. 4.7 via chapter 03 (batch normalisation). *Seed 002_3a97ab12874e3f76.txt*
-# (T. Xia, "Neural Net and Deep Learning" notes): sec. 2.6 (supervised
-# pre-training and transfer learning: what to freeze, and its question *why* the
-# fine-tuning learning rate is lower). We recompute every number we take from
-# them; where they are wrong or incomplete, an **Errata** note says so.
+# **Sources.** Kara's report *Mathematical Foundations of Deep Learning*: sec. 4.9
+# (transfer learning, pretrained models, top-1 and top-5 accuracy), sec. 5 (an
+# image-classification problem solved by transfer learning with a pretrained VGG16 in
+# PyTorch; training and evaluation modes) and sec. 4.7 via chapter 03 (batch
+# normalisation). Xia's lecture notes *Neural Net and Deep Learning* (2020): sec. 2.6
+# (supervised pre-training and transfer learning: what to freeze, and its question
+# *why* the fine-tuning learning rate is lower). Full references are at the end of the
+# chapter. We recompute every number we take from them; where they are wrong or
+# incomplete, an **Errata** note says so.
 #
 # ## Learning goals
 #
@@ -144,7 +144,7 @@ DIGITS = tuple(str(d) for d in range(10))
 # $3 + 1 = 4$, $4 + 2\cdot2 = 8$, $8 + 2 = 10$, $10 + 2\cdot4 = 18$, $18 + 4 = 22$. The
 # early stages learn local patterns — edges, strokes, blobs — that are not specific to
 # clothes; the head is the one part that knows the ten Fashion-MNIST classes. That is the
-# bet of transfer learning (seed 002, sec. 2.6): keep $g_\theta$, replace $h_\phi$.
+# bet of transfer learning (Xia, sec. 2.6): keep $g_\theta$, replace $h_\phi$.
 
 # %%
 pretrained = load_pretrained()
@@ -517,7 +517,7 @@ recorded_h = record(
 # %% [markdown]
 # ## 4. Frozen is not enough: batch normalisation's running statistics
 #
-# Batch normalisation (seed 000, sec. 4.7; chapter 03) behaves differently in the two
+# Batch normalisation (Kara, sec. 4.7; chapter 03) behaves differently in the two
 # modes of a PyTorch module. In **training mode** it normalises each channel with the
 # mean and variance of the current batch, $\mu_B$ and $\sigma_B^2$, *and updates its
 # running estimates* with momentum $m$ ($m = 0.1$ in PyTorch):
@@ -558,7 +558,7 @@ except (AttributeError, NotImplementedError, TypeError) as exc:
     print(f"(this demo needs replace_head and freeze_backbone: {type(exc).__name__})")
 
 # %% [markdown]
-# > **Omission (seed 002, sec. 2.6).** The notes say that transfer learning "will fix most
+# > **Omission (Xia, sec. 2.6).** The notes say that transfer learning "will fix most
 # > of the weights in the pre-trained network", so that only the last layer is learnt. For
 # > networks with batch normalisation that is not enough: the running statistics (3) are
 # > not weights and keep changing in training mode. A frozen network is one whose
@@ -679,7 +679,7 @@ recorded_h = record(
 # ## 5. Fine-tuning, and why its learning rate is lower
 #
 # **Fine-tuning** trains every parameter, starting from the pretrained $\theta$.
-# Seed 002 (sec. 2.6) stresses that its learning rate "is often much lower than the
+# Xia (sec. 2.6) stresses that its learning rate "is often much lower than the
 # learning rate used for training from scratch" and asks: *why?* Three reasons, one
 # of them a formula.
 #
@@ -868,7 +868,7 @@ recorded_h = record(
 # %% [markdown]
 # ## 6. Probabilities, top-1 and top-5
 #
-# Seed 000 (sec. 4.9) reads a classifier's output as a probability distribution over
+# Kara (sec. 4.9) reads a classifier's output as a probability distribution over
 # the $K$ classes, the softmax of the scores of (1), row by row:
 #
 # $$ p_{nk} = \frac{e^{s_{nk}}}{\sum_{j=1}^{K} e^{s_{nj}}}, \qquad \sum_{k} p_{nk} = 1 \text{ for every image } n, \tag{6} $$
@@ -878,7 +878,7 @@ recorded_h = record(
 # chapter 06. The sum in (6) runs over the **class** axis, `dim=1` of an $(N, K)$
 # tensor; over `dim=0` it would compare images with each other.
 #
-# > **Errata (seed 000, sec. 4.9).** The text says pretrained models "can be examined
+# > **Errata (Kara, sec. 4.9).** The text says pretrained models "can be examined
 # > with Top-1 and Top-5 *errors*", but its table lists **accuracies** (VGG16: 0.713 and
 # > 0.901); the errors are $1 - $ accuracy, 0.287 and 0.099. Two more columns need care:
 # > "Size 528 MB" for VGG16's 138,357,544 parameters is $138{,}357{,}544 \times 4$ bytes
@@ -887,7 +887,7 @@ recorded_h = record(
 # > flatten and 3 dense layers), not the 16 weight layers that give VGG16 its name. The
 # > table is Keras' (the text uses PyTorch, whose VGG16 has other weights and scores).
 #
-# Computing probabilities is an evaluation, so three rules from seed 000 (sec. 5) and
+# Computing probabilities is an evaluation, so three rules from Kara (sec. 5) and
 # chapter 06 apply. **Eval mode**: batch norm must use its running statistics (4) —
 # in training mode a prediction would depend on the other images in the batch, and the
 # running statistics would drift (3). **No gradients**: `torch.no_grad()` saves the
@@ -1227,7 +1227,7 @@ show_figure(
 # (learning rate $3\cdot10^{-3}$) it reached 0.87 and 0.89 on two seeds at 5 per class, as high as
 # fine-tuning (0.88 and 0.85). The 8×8 digits are an easy task, and the transfer's gain at
 # 5 labels per class is largely a **head start**: it learns in 60 steps what scratch needs
-# 150 for. (b) Fashion-MNIST is not very close to handwritten digits. Seed 002 (sec. 2.6)
+# 150 for. (b) Fashion-MNIST is not very close to handwritten digits. Xia (sec. 2.6)
 # notes that dissimilar data needs "more" fine-tuning: frozen features, which only re-weight
 # what clothes taught the backbone, stay far below fine-tuning. (c) The fourth row does
 # **not** confirm section 5's advice here: fine-tuning with $10^{-2}$ everywhere did as well as
@@ -1260,7 +1260,7 @@ show_figure(
 # global average pooling has thrown away *where* in the image a pattern was; the features
 # are not linearly separable for digits, and no amount of labels fixes that — the frozen
 # curve is flat. The tasks are related (grey centred shapes, edges) but not similar:
-# adapting the backbone (fine-tuning) is needed, as seed 002 says for dissimilar data.
+# adapting the backbone (fine-tuning) is needed, as Xia says for dissimilar data.
 # (c) Eq. (5) lets each weight move by typically up to $60 \times 10^{-2} = 0.6$ with one rate of
 # $10^{-2}$, more than the weights' own size (0.04 to 0.17 on average), and by $60 \times 3\cdot10^{-4} = 0.018$
 # with the lower rate; the printout confirms it (in our run the low rate changed the convolution
@@ -1318,7 +1318,7 @@ feature_map_viewer(viewer_model, X_test[:60], y_test[:60], predict_proba, DIGITS
 # and stage 3 for one image: which maps can you still read as parts of the digit, and
 # which not, and what does that say about which stages are task-specific (and so worth
 # fine-tuning) and which are general? (c) Why does the top-5 accuracy of a 10-class
-# problem tell us much less than on ImageNet's 1,000 classes (seed 000, sec. 4.9)?
+# problem tell us much less than on ImageNet's 1,000 classes (Kara, sec. 4.9)?
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "ch07_explain_features", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # **Model answer.** (a) Most digits are predicted with probability above 0.9 (e.g. clean
@@ -1347,7 +1347,7 @@ feature_map_viewer(viewer_model, X_test[:60], y_test[:60], predict_proba, DIGITS
 # %% [markdown]
 # ## 9. The same steps with an ImageNet backbone (needs torchvision)
 #
-# Seed 000 (sec. 5) fine-tunes VGG16 pretrained on ImageNet (1.2 million photographs,
+# Kara (sec. 5) fine-tunes VGG16 pretrained on ImageNet (1.2 million photographs,
 # 1,000 classes). The code for that is the code you wrote: torchvision's ResNet-18 calls
 # its head `fc` (512 → 1000), so `replace_head(model, 10, head_name="fc")`,
 # `freeze_backbone(model, head_name="fc")`, `set_train_mode`, `param_groups(..., head_name="fc")`
@@ -1401,7 +1401,7 @@ else:
 #   each weight by typically about $\eta$ per step (5), and because the first gradients through a
 #   random head are noise. Frozen parameters stay out of the optimizer.
 # - Probabilities are the softmax over the class axis (6), computed in eval mode under
-#   `no_grad`; top-1 and top-5 accuracy read them (seed 000, sec. 4.9).
+#   `no_grad`; top-1 and top-5 accuracy read them (Kara, sec. 4.9).
 # - On the digits, with 5 labels per class, fine-tuning the Fashion-MNIST backbone beats
 #   training from scratch clearly at equal compute; the gain shrinks as labels grow, frozen
 #   features from a dissimilar task stay behind, and — for this small backbone and dissimilar
@@ -1413,7 +1413,26 @@ else:
 # This chapter closes the arc: from three parameters learning $(2, 7) \to 11$ (chapter 01)
 # through backpropagation, training, convolutions, fast kernels and a framework, to
 # reusing a network someone else trained. Where to go from here: data augmentation
-# (seed 000, sec. 4.8), which multiplies the few labels we had; larger pretrained
-# backbones (section 9, and the table of seed 000, sec. 4.9); and *partial* fine-tuning
+# (Kara, sec. 4.8), which multiplies the few labels we had; larger pretrained
+# backbones (section 9, and Kara's table, sec. 4.9); and *partial* fine-tuning
 # — freezing stage 1 and fine-tuning the rest, which your `set_train_mode` and
 # `param_groups` already support.
+#
+# ## References
+#
+# The texts this chapter is built from, cited by author and section:
+#
+# - **Kara** — E. Kara, *Mathematical Foundations of Deep Learning: A Brief Overview with
+#   Application to Image Classification Problem*, report, Texas Tech University, Mathematics
+#   and Statistics (undated).
+# - **Xia** — T. Xia, *Neural Net and Deep Learning*, lecture notes, 11 February 2020 (CC
+#   BY-NC-SA 4.0).
+#
+# Other works the chapter cites:
+#
+# - K. Simonyan and A. Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
+#   Recognition", ICLR 2015 (VGG16).
+# - K. He, X. Zhang, S. Ren and J. Sun, "Deep Residual Learning for Image Recognition", CVPR
+#   2016 (ResNet-18).
+# - H. Xiao, K. Rasul and R. Vollgraf, "Fashion-MNIST: a Novel Image Dataset for
+#   Benchmarking Machine Learning Algorithms", arXiv:1708.07747, 2017.
