@@ -20,7 +20,8 @@
 # **Source.** The example and the algorithm follow sec. 1.2.1 of E. Kara's report
 # *Mathematical Foundations of Deep Learning* (cited as "Kara"; the full reference is
 # at the end of the chapter), and the momentum rule its eq. (37) (sec. 4.1). Both
-# contain mistakes; we recompute them and correct them in **Errata** notes.
+# contain mistakes; we recompute them, state the correct results, and explain the
+# mistakes in folded **Errata** notes at the end of sections 4 and 6 (click one to open it).
 #
 # ## Learning goals
 #
@@ -667,30 +668,40 @@ print(
 )
 
 # %% [markdown]
-# > **Errata (Kara, sec. 1.2.1).**
-# >
-# > 1. *The parameters after 15 epochs.* The source prints $w_1 = 0.215681$,
-# >    $w_2 = 1.50976$, $b = 0.21568$ and $z = 10.99975$. Running its own
-# >    Algorithm 1 gives
-# >
-# >    | after 15 epochs | source | recomputed (eqs. 7, 10) |
-# >    |---|---|---|
-# >    | $w_1$ | 0.215681 | 0.370367 |
-# >    | $w_2$ | 1.50976 | 1.296285 |
-# >    | $b$ | 0.21568 | 1.185184 |
-# >    | $z$ | 10.99975 | 10.999913 |
-# >    | $\lvert z - y\rvert$ | $2.5\cdot10^{-4}$ | $8.7\cdot10^{-5}$ ($= 10\cdot 0.46^{15}$) |
-# >
-# >    The printed values cannot be right: every update is proportional to
-# >    $(2, 7, 1)$, so $w_2/w_1$ must be $3.5$ (the source has $7.0$) and $b$ must
-# >    grow from 1 (the source has it shrink to 0.216); and $2 w_1 + 7 w_2 + b$
-# >    with the printed values is $11.215$, not $10.99975$.
-# > 2. *The error after 5 epochs.* The source says it "is of the order
-# >    $10^{-2}$". In fact $\lvert z_5 - y\rvert = 10 \cdot 0.46^5 = 0.206$, of
-# >    order $10^{-1}$; it is the **cost** $C_5 = 0.0212$ that is of order
-# >    $10^{-2}$.
-# >
-# > Its claim that $\eta = 0.1$ does not converge is right; section 5 says why.
+# With a correct `train`, your run and the closed form (10) agree: after 15 epochs
+# $W = (0.370367, 1.296285)$, $b = 1.185184$ and $z = 10.999913$, so
+# $\lvert z - y\rvert = 10\cdot 0.46^{15} = 8.7\cdot10^{-5}$;
+# after 5 epochs the error is $\lvert z_5 - y\rvert = 10\cdot0.46^5 = 0.206$, of order $10^{-1}$,
+# and the cost $C_5 = 0.0212$. As eq. (10) says, $w_2/w_1 = 3.5$ and $b$ grows from 1 at
+# every step. The source prints other numbers (the first column above); the fold below
+# says where they go wrong.
+#
+# <details><summary>Errata: the 15-step run (Kara, sec. 1.2.1)</summary>
+#
+# 1. *The parameters after 15 epochs.* The source prints $w_1 = 0.215681$,
+#    $w_2 = 1.50976$, $b = 0.21568$ and $z = 10.99975$. Running its own
+#    Algorithm 1 gives
+#
+#    | after 15 epochs | source | recomputed (eqs. 7, 10) |
+#    |---|---|---|
+#    | $w_1$ | 0.215681 | 0.370367 |
+#    | $w_2$ | 1.50976 | 1.296285 |
+#    | $b$ | 0.21568 | 1.185184 |
+#    | $z$ | 10.99975 | 10.999913 |
+#    | $\lvert z - y\rvert$ | $2.5\cdot10^{-4}$ | $8.7\cdot10^{-5}$ ($= 10\cdot 0.46^{15}$) |
+#
+#    The printed values cannot be right: every update is proportional to
+#    $(2, 7, 1)$, so $w_2/w_1$ must be $3.5$ (the source has $7.0$) and $b$ must
+#    grow from 1 (the source has it shrink to 0.216); and $2 w_1 + 7 w_2 + b$
+#    with the printed values is $11.215$, not $10.99975$.
+# 2. *The error after 5 epochs.* The source says it "is of the order
+#    $10^{-2}$". In fact $\lvert z_5 - y\rvert = 10 \cdot 0.46^5 = 0.206$, of
+#    order $10^{-1}$; it is the **cost** $C_5 = 0.0212$ that is of order
+#    $10^{-2}$.
+#
+# Its claim that $\eta = 0.1$ does not converge is right; section 5 says why.
+#
+# </details>
 
 # %% [markdown]
 # ## 5. How large may the learning rate be?
@@ -849,16 +860,10 @@ show_figure(
 #
 # With $\mu = 0$ this is plain gradient descent (7). When successive gradients
 # point the same way, the steps grow up to $\eta/(1-\mu)$ times the gradient;
-# when they alternate, they partly cancel.
-#
-# > **Errata (Kara, sec. 4.1, eq. (37)).** The source
-# > writes $v^{(n)} = \mu v^{(n-1)} + \eta \nabla C$ and $w^{(n)} = w^{(n-1)} + v^{(n)}$.
-# > With these signs $v$ points **up** the gradient and adding it to $w$ climbs
-# > the cost: it is gradient *ascent*. (With $\mu = 0$ it reads
-# > $w^{(n)} = w^{(n-1)} + \eta\nabla C$.) Either the gradient term needs a minus
-# > sign, as in (13), or the update must subtract: $w^{(n)} = w^{(n-1)} - v^{(n)}$
-# > (the form PyTorch uses, with $\eta$ applied outside: $v \leftarrow \mu v + \nabla C$,
-# > $w \leftarrow w - \eta v$). We check it numerically after the exercise.
+# when they alternate, they partly cancel. The minus sign matters: with $+\eta\nabla C$ the
+# velocity points up the gradient and the update climbs the cost (as the source prints
+# it; see the errata at the end of this section). An equivalent form, PyTorch's,
+# accumulates the gradient and subtracts: $v \leftarrow \mu v + \nabla C$, $\theta \leftarrow \theta - \eta v$.
 #
 # **Momentum on the toy.** Let $u_n = X\cdot v^W_n + v^b_n$ be the velocity of
 # $z$. From (13) and (6), $z_{n+1} = z_n + u_{n+1}$ and
@@ -1100,6 +1105,18 @@ print(
 )
 
 # %% [markdown]
+# <details><summary>Errata: the sign of the momentum rule (Kara, sec. 4.1, eq. 37)</summary>
+#
+# The source writes $v^{(n)} = \mu v^{(n-1)} + \eta \nabla C$ and $w^{(n)} = w^{(n-1)} + v^{(n)}$.
+# With these signs $v$ points **up** the gradient and adding it to $w$ climbs the
+# cost: it is gradient *ascent*. (With $\mu = 0$ it reads $w^{(n)} = w^{(n-1)} + \eta\nabla C$.)
+# Either the gradient term needs a minus sign, as in (13), or the update must
+# subtract: $w^{(n)} = w^{(n-1)} - v^{(n)}$ (the form PyTorch uses, with $\eta$ applied
+# outside: $v \leftarrow \mu v + \nabla C$, $w \leftarrow w - \eta v$). The last curve of the
+# plot above is eq. (37) as printed.
+#
+# </details>
+#
 # ## 7. Explore
 #
 # The panel below runs **your** `train_momentum` every time you move a slider

@@ -23,14 +23,15 @@
 # handwritten digits until it classifies more than 95 % of the test images
 # correctly.
 #
-# **Sources.** Kara's report *Mathematical Foundations of Deep Learning*,
-# sec. 1.2.2: eqs. (6)–(27) and Algorithm 2; von Hacht's MSc thesis (Chalmers, 2017),
-# sec. 2.1–2.3.1, 3.3, 3.6 and appendices A.1–A.2 (softmax and negative
-# log-likelihood, the gradient check); Lohiya's CS231n-based report *Deep Learning
-# and Computer Vision* (2019), sec. 3–7 (linear classifier, bias trick, SVM and
-# softmax losses, the circuit $f = (x + y)z$). Full references are at the end of the
-# chapter. We recompute everything we take from them; where they are wrong, an
-# **Errata** note says so.
+# **Sources.** Kara's report *Mathematical Foundations of Deep Learning*, sec. 1.2.2:
+# eqs. (6)–(27) and Algorithm 2; von Hacht's MSc thesis (Chalmers, 2017), sec.
+# 2.1–2.3.1, 3.3, 3.6 and appendices A.1–A.2 (softmax and negative log-likelihood, the
+# gradient check); Lohiya's CS231n-based report *Deep Learning and Computer Vision*
+# (2019), sec. 3–7 (linear classifier, bias trick, SVM and softmax losses, the circuit
+# $f = (x + y)z$). Full references are at the end of the chapter. We recompute
+# everything we take from them. The text states the correct results; what a source gets
+# wrong is in a folded **Errata** note at the end of the section (click it to open), and
+# so are notes on its omissions and ambiguities.
 #
 # ## Learning goals
 #
@@ -122,13 +123,10 @@ def sympy_values(expr, point):
 # $\bar z = \bar f\, q = 3$, $\bar q = \bar f\, z = -4$, then $\bar x = \bar y = \bar q = -4$.
 # Check: $f = xz + yz$, so $\partial f/\partial x = z = -4$ ✓.
 #
-# > **Note on the source (Lohiya, sec. 6).** The notes call the gradient on the
-# > intermediate value $q$ "not useful": they mean that it is not one of the answers
-# > we want ($\partial f/\partial x$, $\partial f/\partial y$, $\partial f/\partial z$), and they
-# > use it in the very next sentence. Read literally it misleads: the backward pass
-# > cannot do without $\bar q$, the upstream gradient the add gate needs. Every
-# > intermediate gradient is computed once and reused — that is what makes
-# > backpropagation cheap.
+# The intermediate gradient $\bar q$ is not an answer we report, but the backward pass
+# cannot do without it: it is the upstream gradient the add gate needs. Every
+# intermediate gradient is computed once and reused — that is what makes
+# backpropagation cheap.
 #
 # ### Exercise 1 (implement): the circuit $f = (x + y)z$
 #
@@ -294,6 +292,15 @@ for shape_h in ((), (17,)):
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Note on the source: the "not useful" gradient (Lohiya, sec. 6)</summary>
+#
+# The notes call the gradient on the intermediate value $q$ "not useful": they mean
+# that it is not one of the answers we want ($\partial f/\partial x$, $\partial f/\partial y$,
+# $\partial f/\partial z$), and they use it in the very next sentence. Read literally it
+# misleads: the backward pass cannot do without $\bar q$.
+#
+# </details>
+#
 # ## 2. The backpropagation equations
 #
 # Kara (sec. 1.2.2) writes a fully connected network in *column* notation,
@@ -303,13 +310,13 @@ for shape_h in ((), (17,)):
 #
 # with $W^l$ of shape $n_l \times n_{l-1}$ ($w^l_{jk}$ connects unit $k$ of layer
 # $l-1$ to unit $j$ of layer $l$) and a cost $C(a^L; y)$. The *error* of unit $j$
-# in layer $l$ is $\delta^l_j := \partial C/\partial z^l_j$ (source eq. 10).
+# in layer $l$ is $\delta^l_j := \partial C/\partial z^l_j$ (Kara, eq. 10).
 #
 # **The output layer.** $C$ depends on $z^L_j$ only through $a^L_j = \psi(z^L_j)$, so
 #
 # $$ \delta^L = \nabla_{a} C \odot \psi'(z^L) \tag{6} $$
 #
-# (source eqs. 11–12; $\odot$ is the elementwise product).
+# (Kara, eqs. 11–12; $\odot$ is the elementwise product).
 #
 # **The recursion.** $z^l_j$ influences $C$ through *every* $z^{l+1}_k$ (a
 # fan-out, as in eq. 4), and $z^{l+1}_k = \sum_j w^{l+1}_{kj}\,\psi(z^l_j) + b^{l+1}_k$
@@ -333,29 +340,17 @@ for shape_h in ((), (17,)):
 # Von Hacht writes the same recursion one layer down,
 # $\delta^{l-1}_k = \sum_j w^l_{jk}\,\delta^l_j\, f'(z^{l-1}_k)$ (its eq. 2.20).
 #
-# > **Errata (Kara, Algorithm 2).** The algorithm updates $W^L$ *before*
-# > it computes $\delta^{L-1} = (W^L)^T\delta^L \odot \psi'(z^{L-1})$, and in the
-# > loop updates each $W^l$ before $\delta^{l-1}$ uses it. The recursion (7) must
-# > use the weights of the *forward pass*: with the updated ones,
-# > $\delta^{l-1}$ is no longer $\partial C/\partial z^{l-1}$. Compute all the
-# > $\delta^l$ (the backward pass) first, then update every layer. The forward
-# > loop must also keep every $z^l$ (or $a^l$): the backward pass needs $\psi'(z^l)$.
-# > On a small network (the first cell below) the printed order gives $\partial C/\partial W^1$
-# > with a relative error of $10^{-1}$ against a numerical gradient; backward first gives $2\cdot10^{-10}$.
-#
-# > **Errata (Kara, sec. 1.2.2, comment 3; eq. 4).** ReLU is not "always
-# > positive with a positive derivative": $\max(z, 0) \ge 0$ and its derivative is
-# > **0 for $z < 0$** (a unit whose $z$ is negative for every input gets no
-# > gradient at all — a "dead" unit). What ReLU avoids is saturation for $z > 0$.
-# > And eq. (4) prints $\tanh x = 1/(1 + e^{-2x})$, which is $\sigma(2x) \in (0, 1)$;
-# > the right formula is $\tanh x = (1 - e^{-2x})/(1 + e^{-2x}) = 2\sigma(2x) - 1 \in (-1, 1)$
-# > (checked in the cell below).
-#
-# > **Errata (von Hacht, sec. 2.2.1 and A.2).** Before eq. (2.9) the output
-# > error is called $\delta_2 = \partial L/\partial a_2$, but eq. (2.9) defines
-# > $\delta$ as $\partial L/\partial z$; with (2.9) the output error is
-# > $\partial L/\partial a \odot f'(z^L)$, our eq. (6). In appendix A.2, eq. (A.19)
-# > comes from substituting (A.18) into (A.16), not into (A.10).
+# **In which order?** The recursion (7) uses the weights of the *forward pass*. So a
+# training step keeps every $z^l$ (or $a^l$) of the forward pass, since the backward pass
+# needs $\psi'(z^l)$, then runs the whole backward pass — every $\delta^l$ — and only then
+# updates the parameters. Updating $W^l$ before $\delta^{l-1}$ is computed from it gives a
+# $\delta^{l-1}$ that is no longer $\partial C/\partial z^{l-1}$: the first cell below shows it on
+# a small network (a relative error of $10^{-1}$ in $\partial C/\partial W^1$, against $2\cdot10^{-10}$
+# for backward first). The second checks the formula
+# $\tanh x = (1 - e^{-2x})/(1 + e^{-2x}) = 2\sigma(2x) - 1 \in (-1, 1)$. And ReLU, $\max(z, 0)$,
+# has the derivative **0 for $z < 0$**: a unit whose $z$ is negative for every input gets no
+# gradient at all (a "dead" unit); what ReLU avoids is saturation for $z > 0$. Where the
+# sources print these differently, the folds at the end of this section say so.
 
 # %%
 # Algorithm 2 of Kara as printed (update W^2, then use it for delta^1) against backward-then-update,
@@ -404,8 +399,8 @@ print(
 # ### Exercise 3 (derive): backpropagation in SymPy
 #
 # The cell below builds a network with 2 inputs, 2 tanh hidden units and 2
-# sigmoid outputs, in the source's column notation (5), with the squared-error
-# cost of one example (source eq. 19 with $N_p = 1$):
+# sigmoid outputs, in Kara's column notation (5), with the squared-error
+# cost of one example (Kara, eq. 19 with $N_p = 1$):
 #
 # $$ a^1 = \tanh(W^1 a^0 + b^1), \qquad a^2 = \sigma(W^2 a^1 + b^2), \qquad
 #    C = \tfrac12 \lVert a^2 - t \rVert^2 , $$
@@ -545,6 +540,38 @@ for p_h in builtins.range(3):
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Errata: the order of Algorithm 2 (Kara, Algorithm 2)</summary>
+#
+# The algorithm updates $W^L$ *before* it computes
+# $\delta^{L-1} = (W^L)^T\delta^L \odot \psi'(z^{L-1})$, and in the loop updates each $W^l$
+# before $\delta^{l-1}$ uses it. The recursion (7) must use the weights of the *forward
+# pass*: with the updated ones, $\delta^{l-1}$ is no longer $\partial C/\partial z^{l-1}$. Compute
+# all the $\delta^l$ (the backward pass) first, then update every layer. The forward loop
+# must also keep every $z^l$ (or $a^l$): the backward pass needs $\psi'(z^l)$. On a small
+# network (the first cell after eq. 8) the printed order gives $\partial C/\partial W^1$ with a
+# relative error of $10^{-1}$ against a numerical gradient; backward first gives $2\cdot10^{-10}$.
+#
+# </details>
+#
+# <details><summary>Errata: ReLU's derivative and the tanh formula (Kara, sec. 1.2.2, comment 3; eq. 4)</summary>
+#
+# ReLU is not "always positive with a positive derivative": $\max(z, 0) \ge 0$ and its
+# derivative is **0 for $z < 0$**. And eq. (4) prints $\tanh x = 1/(1 + e^{-2x})$, which is
+# $\sigma(2x) \in (0, 1)$; the right formula is
+# $\tanh x = (1 - e^{-2x})/(1 + e^{-2x}) = 2\sigma(2x) - 1 \in (-1, 1)$ (checked in the second
+# cell after eq. 8).
+#
+# </details>
+#
+# <details><summary>Errata: the output error (von Hacht, sec. 2.2.1 and A.2)</summary>
+#
+# Before eq. (2.9) the output error is called $\delta_2 = \partial L/\partial a_2$, but eq. (2.9)
+# defines $\delta$ as $\partial L/\partial z$; with (2.9) the output error is
+# $\partial L/\partial a \odot f'(z^L)$, our eq. (6). In appendix A.2, eq. (A.19) comes from
+# substituting (A.18) into (A.16), not into (A.10).
+#
+# </details>
+#
 # ## 3. Layers as objects, batched
 #
 # A network is a chain of **layers**. Each layer is a pair of functions:
@@ -915,15 +942,8 @@ for N_h, D_h in ((1, 7), (17, 2)):
 # `dout` that starts the backward pass. In the course **the loss of a batch is
 # the mean over its examples**, so every `dscores` carries a factor $1/N$ — and
 # only the loss does: the layers' backward passes sum over the batch (eq. 10).
-# With a mean, the size of a gradient step does not depend on the batch size.
-#
-# > **Errata (Kara, eqs. 19–21).** The mean-square error (19) has the factor
-# > $1/(2N_p)$, but eq. (20) writes its gradient as $\nabla_a C = \sum_i \nabla_a C^{(i)}$,
-# > dropping the $1/N_p$, and (21) says that the sum over a mini-batch of $M$
-# > examples approximates the sum over all $N_p$: it approximates it only after
-# > multiplying by $N_p/M$. Consistently, with means:
-# > $\nabla C = \frac1{N_p}\sum_{i=1}^{N_p}\nabla C^{(i)} \approx \frac1M\sum_{i \in \text{batch}}\nabla C^{(i)}$.
-# > Forgetting the $1/N$ makes the effective learning rate grow with the batch size.
+# With a mean, the size of a gradient step does not depend on the batch size;
+# forgetting the $1/N$ makes the effective learning rate grow with the batch size.
 #
 # ### Mean-square error (Kara, eq. 19)
 #
@@ -972,13 +992,8 @@ for N_h, D_h in ((1, 7), (17, 2)):
 # the same constant $c$ is subtracted from a row of scores (it cancels between
 # numerator and denominator). With $c = \max_j s_{nj}$ every exponent is
 # $\le 0$, and $\ln p_{nk} = (s_{nk} - c) - \ln\sum_j e^{s_{nj} - c}$ is exact
-# (the sum is at least 1: no $\ln 0$).
-#
-# > **Errata (von Hacht, sec. 2.1).** "The kink at $p(\hat y)_{y_i} = 0$ is
-# > counteracted by adding a small numerical constant." $-\ln p$ has no kink at
-# > $p = 0$ but a pole (it goes to $+\infty$), and adding a constant to $p$ changes
-# > both the loss and its gradient. Computing $\ln p$ directly with the shift by
-# > the maximum, as above, needs no constant at all.
+# (the sum is at least 1: no $\ln 0$), so no small constant needs to be added to $p$ (which
+# would change both the loss and its gradient).
 #
 # ### The multiclass SVM (hinge) loss (Lohiya, sec. 4.1)
 #
@@ -1361,6 +1376,25 @@ for N_h, C_h, margin_h in ((1, 4, 1.0), (17, 5, 1.0), (17, 3, 0.5)):
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Errata: the mean and the mini-batch (Kara, eqs. 19–21)</summary>
+#
+# The mean-square error (19) has the factor $1/(2N_p)$, but eq. (20) writes its gradient as
+# $\nabla_a C = \sum_i \nabla_a C^{(i)}$, dropping the $1/N_p$, and (21) says that the sum over a
+# mini-batch of $M$ examples approximates the sum over all $N_p$: it approximates it only
+# after multiplying by $N_p/M$. Consistently, with means:
+# $\nabla C = \frac1{N_p}\sum_{i=1}^{N_p}\nabla C^{(i)} \approx \frac1M\sum_{i \in \text{batch}}\nabla C^{(i)}$.
+#
+# </details>
+#
+# <details><summary>Errata: the "kink" of the log-likelihood (von Hacht, sec. 2.1)</summary>
+#
+# "The kink at $p(\hat y)_{y_i} = 0$ is counteracted by adding a small numerical
+# constant." $-\ln p$ has no kink at $p = 0$ but a pole (it goes to $+\infty$), and adding a
+# constant to $p$ changes both the loss and its gradient. Computing $\ln p$ directly with
+# the shift by the maximum, as in section 4, needs no constant at all.
+#
+# </details>
+#
 # ## 5. Checking gradients numerically
 #
 # Every backward pass above was checked against a **centred difference**
@@ -1398,18 +1432,10 @@ for N_h, C_h, margin_h in ((1, 4, 1.0), (17, 5, 1.0), (17, 3, 0.5)):
 # right (we require this); $10^{-7}$–$10^{-4}$ deserves a look (a kink nearby, or a
 # small bug); above $10^{-2}$ it is wrong.
 #
-# > **Errata (von Hacht, sec. 3.3, eq. 3.7).** The thesis compares
-# > $|f'_a - f'_n| / |f'_a + f'_n|$, entry by entry, and sums over the parameters.
-# > (i) The denominator should be $|f'_a| + |f'_n|$ (or a maximum of the two): as
-# > printed, two opposite gradients — a sign error, the very bug the check should
-# > catch — divide by zero, and nearly opposite ones give huge values that say
-# > nothing about the size of the mistake. (ii) Entry by entry, any entry where
-# > both gradients are 0 (a dead ReLU unit, a pixel that is always 0) gives $0/0$,
-# > and entries near 0 are dominated by rounding. (iii) A sum over parameters grows
-# > with their number, so "$10^{-7}$ to $10^{-9}$" cannot be a threshold for it. (iv)
-# > Both $f'_a$ ("approximated") and $f'_n$ ("numerically computed") are described as
-# > the numerical gradient; one of them must be the analytic gradient of backprop.
-# > The cell after the next exercise compares the printed formula with (20).
+# Von Hacht (sec. 3.3) compares the two gradients differently, by his eq. (3.7):
+# $|f'_a - f'_n| / |f'_a + f'_n|$ entry by entry, summed over the parameters, with a
+# threshold of "$10^{-7}$ to $10^{-9}$". The cell after the next exercise compares it with
+# (20); what goes wrong with it is in the fold at the end of this section.
 #
 # ### Exercise 12 (implement): the centred difference (19)
 
@@ -1592,6 +1618,20 @@ for name, (f_a, f_n) in cases.items():
 #   axis of $db$, a factor $1/N$, comparing entries). "Wrong" without a reason: ½.
 
 # %% [markdown]
+# <details><summary>Errata: the relative error of the gradient check (von Hacht, sec. 3.3, eq. 3.7)</summary>
+#
+# (i) The denominator should be $|f'_a| + |f'_n|$ (or a maximum of the two): as printed,
+# two opposite gradients — a sign error, the very bug the check should catch — divide by
+# zero, and nearly opposite ones give huge values that say nothing about the size of the
+# mistake. (ii) Entry by entry, any entry where both gradients are 0 (a dead ReLU unit, a
+# pixel that is always 0) gives $0/0$, and entries near 0 are dominated by rounding.
+# (iii) A sum over parameters grows with their number, so "$10^{-7}$ to $10^{-9}$" cannot be
+# a threshold for it. (iv) Both $f'_a$ ("approximated") and $f'_n$ ("numerically computed")
+# are described as the numerical gradient; one of them must be the analytic gradient of
+# backprop.
+#
+# </details>
+#
 # ## 6. A whole network: backpropagation in batched form
 #
 # In our row convention a network with layers $l = 1, \dots, L$ computes, for a
@@ -1976,12 +2016,9 @@ for N_h, B_h, E_h, lr_h in ((17, 5, 3, 0.2), (9, 1, 2, 0.05)):
 # as class $j$, so the diagonal holds the correct predictions and every
 # off-diagonal entry is one kind of mistake.
 #
-# > **Note (von Hacht, sec. 3.6.3).** The thesis indexes its matrix $M(\hat y, y_i)$,
-# > predicted class first, and then normalises each row: that gives, for each
-# > *predicted* class, how often it was right (the precision). We follow
-# > scikit-learn: rows are the **true** classes; a row normalised to 1 gives, for
-# > each true class, how often it is recognised (the recall). Same matrix,
-# > transposed — say which one you use.
+# We follow scikit-learn: rows are the **true** classes; a row normalised to 1 gives, for
+# each true class, how often it is recognised (the recall). The transposed convention,
+# predicted class first, also exists (the thesis uses it): say which one you use.
 #
 # ### Exercise 16 (implement): the confusion matrix
 
@@ -2135,6 +2172,14 @@ print(
 # mistakes are between digits that look alike in 8x8 pixels. Chapter 03 is about
 # this gap between training and validation, and about what to do when training
 # does not work at all.
+#
+# <details><summary>Note on the source: the confusion matrix's axes (von Hacht, sec. 3.6.3)</summary>
+#
+# The thesis indexes its matrix $M(\hat y, y_i)$, predicted class first, and then
+# normalises each row: that gives, for each *predicted* class, how often it was right
+# (the precision), not how well each true class is recognised. Same matrix, transposed.
+#
+# </details>
 #
 # ## 9. Explore: what does a hidden unit look at?
 #

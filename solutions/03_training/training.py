@@ -20,15 +20,16 @@
 # decay, dropout and batch normalisation. At the end we put them together on
 # chapter 02's digits and compare them, with early stopping.
 #
-# **Sources.** Von Hacht's MSc thesis (Chalmers, 2017): sec. 2.2.3 (Adam,
-# eqs. 2.12–2.17), 2.5 (weight decay, eq. 2.41; dropout, eqs. 2.42–2.46), 2.6 and A.4
-# (He initialisation, eqs. 2.47–2.50, A.47–A.57); Kara's report, sec. 4.1–4.7
-# (momentum eq. 37, L2/L1 eqs. 38–39, dropout, early stopping, preprocessing, batch
-# norm eq. 40); Bilici's overview of CNNs, "Batch Normalization" (Algorithm 1 and its
-# backward pass) and "Dropout"; Lohiya's CS231n-based report (2019), sec. 9.2–9.6;
-# Xia's lecture notes (2020), sec. 1 (Hessian, curvature, definiteness). Full
-# references are at the end of the chapter. We recompute everything we take; where a
-# source is wrong an **Errata** note says so.
+# **Sources.** Von Hacht's MSc thesis (Chalmers, 2017): sec. 2.2.3 (Adam, eqs.
+# 2.12–2.17), 2.5 (weight decay, eq. 2.41; dropout, eqs. 2.42–2.46), 2.6 and A.4 (He
+# initialisation, eqs. 2.47–2.50, A.47–A.57); Kara's report, sec. 4.1–4.7 (momentum eq.
+# 37, L2/L1 eqs. 38–39, dropout, early stopping, preprocessing, batch norm eq. 40);
+# Bilici's overview of CNNs, "Batch Normalization" (Algorithm 1 and its backward pass)
+# and "Dropout"; Lohiya's CS231n-based report (2019), sec. 9.2–9.6; Xia's lecture notes
+# (2020), sec. 1 (Hessian, curvature, definiteness). Full references are at the end of
+# the chapter. We recompute everything we take. The text states the correct results;
+# what a source gets wrong is in a folded **Errata** note at the end of the section
+# (click it to open), and so are notes on its omissions and ambiguities.
 #
 # ## Learning goals
 #
@@ -137,18 +138,6 @@ def check_step_result(result, name):
 # the same for every $\theta$. For chapter 01's toy ($N = 1$, $X = (2, 7)$):
 # $H = (2, 7, 1)^\top(2, 7, 1)$, eigenvalues $0, 0, 54$, and (3) is chapter 01's
 # $\eta < 2/54$. The two zero eigenvalues are the valley of solutions $2w_1 + 7w_2 + b = 11$.
-#
-# > **Errata (Xia, sec. 1.1–1.2).** (i) Eq. (1.4) applies at a critical point
-# > $\theta_0$ (it says "$\theta$"). (ii) In the proof of (1.8), $z = v^\top Q$ is a row
-# > but is drawn as a column, and two lines later it is $z = Q^\top v$, a column; with
-# > $z = Q^\top v$ the quadratic form is $z^\top\Lambda z = \sum_i\lambda_i z_i^2$. (iii)
-# > "Positive semidefinite" needs $v^\top A v \ge 0$ for *all* $v$ (the $v \ne 0$ is harmless
-# > there), and the sentence on orthogonal matrices is cut off: $Q^{-1} = Q^\top$.
-#
-# > **Note on the source (Xia, sec. 1.2).** The notes use $v^\top H v$ for its sign
-# > only (the cost curves up or down along $v$), which does not depend on the length of
-# > $v$. Its size is the curvature along $v$ only for a *unit* $v$; in general the
-# > curvature is $v^\top H v / \lVert v\rVert^2$.
 #
 # ### Exercise 1 (implement): the Hessian of least squares and the stable learning rate
 
@@ -294,6 +283,25 @@ show_figure(
 )
 
 # %% [markdown]
+# <details><summary>Errata: the critical point and the proof of (1.8) (Xia, sec. 1.1–1.2)</summary>
+#
+# (i) Eq. (1.4) applies at a critical point $\theta_0$ (the notes say "$\theta$"). (ii) In
+# the proof of (1.8), $z = v^\top Q$ is a row but is drawn as a column, and two lines
+# later it is $z = Q^\top v$, a column; with $z = Q^\top v$ the quadratic form is
+# $z^\top\Lambda z = \sum_i\lambda_i z_i^2$.
+#
+# </details>
+#
+# <details><summary>Note on the source: curvature and definiteness (Xia, sec. 1.1–1.2)</summary>
+#
+# The notes use $v^\top H v$ for its sign only (the cost curves up or down along $v$),
+# which does not depend on the length of $v$; its size is the curvature along $v$ only for
+# a *unit* $v$, and in general the curvature is $v^\top H v / \lVert v\rVert^2$. "Positive
+# semidefinite" is defined with $v \ne 0$, which is harmless there ($v = 0$ gives 0). The
+# sentence on orthogonal matrices means $Q^{-1} = Q^\top$.
+#
+# </details>
+#
 # ## 2. Initialisation: keeping the signal alive
 #
 # Von Hacht (sec. 2.6, appendix A.4) follows He et al.: a unit computes
@@ -321,19 +329,6 @@ show_figure(
 # With Xavier in a ReLU net every layer halves the variance ($2^{-L}$ after $L$
 # layers); with He in a tanh net the variance grows until tanh saturates.
 # "Naive" small weights ($\sigma = 0.01$) shrink the variance by $n\sigma^2/2$ per ReLU layer.
-#
-# > **Errata (von Hacht, A.4).** (i) The thesis assumes the weights and the inputs
-# > $a^{l-1}$ "share the same zero-centered distribution", and later that "$a^{l-1}$ has
-# > zero mean": a ReLU output $a = \max(z, 0) \ge 0$ has mean $> 0$. What is needed (and
-# > true) is that $w$ has mean 0 and that $z^{l-1}$ is symmetric around 0; then
-# > (A.52) keeps $\mathbb E[a^2]$, which is *not* $\operatorname{Var}[a]$, and (A.53)
-# > $\mathbb E[a^2] = \frac12\operatorname{Var}[z^{l-1}]$ follows. (ii) "With eq. (A.49)" before (A.54)
-# > should be (A.52) with (A.53). (iii) Step (A.49)→(A.50) needs $w$ and $a$
-# > independent, which the thesis states only in words.
-#
-# > **Note (Lohiya, sec. 9.3).** "Xavier" there is $\operatorname{Var}[w] = 1/n_{\text{in}}$;
-# > Glorot and Bengio's original compromise between the forward and backward
-# > conditions is $2/(n_{\text{in}} + n_{\text{out}})$. Both are meant for tanh-like units, not ReLU.
 #
 # ### Exercise 2 (implement): three initialisations
 
@@ -437,6 +432,26 @@ for (activation, scheme), stds in init_stats.items():
 # slowly (tanh is below the identity for large $|z|$) and He overshoots to the
 # point where many units sit in tanh's flat tails.
 #
+# <details><summary>Errata: the assumptions of He's derivation (von Hacht, appendix A.4)</summary>
+#
+# (i) The thesis assumes the weights and the inputs $a^{l-1}$ "share the same
+# zero-centered distribution", and later that "$a^{l-1}$ has zero mean": a ReLU output
+# $a = \max(z, 0) \ge 0$ has mean $> 0$. What is needed (and true) is that $w$ has mean 0
+# and that $z^{l-1}$ is symmetric around 0; then (A.52) keeps $\mathbb E[a^2]$, which is
+# *not* $\operatorname{Var}[a]$, and (A.53) $\mathbb E[a^2] = \frac12\operatorname{Var}[z^{l-1}]$ follows.
+# (ii) "With eq. (A.49)" before (A.54) should be (A.52) with (A.53). (iii) Step
+# (A.49)→(A.50) needs $w$ and $a$ independent, which the thesis states only in words.
+#
+# </details>
+#
+# <details><summary>Note on the source: which "Xavier" (Lohiya, sec. 9.3)</summary>
+#
+# "Xavier" there is $\operatorname{Var}[w] = 1/n_{\text{in}}$; Glorot and Bengio's original
+# compromise between the forward and backward conditions is
+# $2/(n_{\text{in}} + n_{\text{out}})$. Both are meant for tanh-like units, not ReLU.
+#
+# </details>
+#
 # ## 3. Optimisers: update rules with state
 #
 # Every optimiser in this chapter has one signature (as in CS231n):
@@ -459,9 +474,7 @@ for (activation, scheme), stds in init_stats.items():
 #
 # $$ v \leftarrow \mu v - \eta\,dw, \qquad w \leftarrow w + v . \tag{7} $$
 #
-# > **Errata (Kara, eq. 37).** The printed rule $v^{(n)} = \mu v^{(n-1)} + \eta\nabla C$,
-# > $w^{(n)} = w^{(n-1)} + v^{(n)}$ climbs the cost: it should be $-\eta\nabla C$ (or
-# > $w^{(n)} = w^{(n-1)} - v^{(n)}$).
+# The minus sign is essential: with $+\eta\,dw$ the rule climbs the cost (chapter 01).
 #
 # **Nesterov momentum** evaluates the gradient at the *look-ahead* point
 # $\tilde w = w + \mu v$ where momentum is about to carry us (Lohiya says so in
@@ -586,6 +599,13 @@ recorded_h = record(
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Errata: the sign of the momentum rule (Kara, eq. 37)</summary>
+#
+# The printed rule $v^{(n)} = \mu v^{(n-1)} + \eta\nabla C$, $w^{(n)} = w^{(n-1)} + v^{(n)}$
+# climbs the cost: it should be $-\eta\nabla C$ (or $w^{(n)} = w^{(n-1)} - v^{(n)}$).
+#
+# </details>
+#
 # ### Adaptive learning rates: Adagrad and RMSprop
 #
 # One learning rate for all parameters is a compromise: on the bowl of section 1
@@ -728,8 +748,8 @@ recorded_h = record(
 #
 # **How large is an Adam step?** Typically about $\eta$: while a weight's gradient keeps
 # its sign and roughly its size, $\hat m_t \approx dw$ and $\sqrt{\hat v_t} \approx |dw|$, so the step
-# is close to $\eta$ whether the gradient is $10^{-6}$ or $10^{3}$. It is not a bound. Kingma and Ba's
-# bound, which von Hacht prints as its eq. (2.17), is
+# is close to $\eta$ whether the gradient is $10^{-6}$ or $10^{3}$. That is the typical size, not
+# a bound. Kingma and Ba's bound, which von Hacht prints as its eq. (2.17), is
 # $|\Delta_t| \le \eta\,(1 - \beta_1)/\sqrt{1 - \beta_2}$ when $1 - \beta_1 > \sqrt{1 - \beta_2}$ and
 # $|\Delta_t| \le \eta$ otherwise. With the default betas $0.1 > \sqrt{0.001} = 0.0316$: the
 # first case, about $3.16\,\eta$. It is reached after a **sparse gradient**. Worked
@@ -741,19 +761,9 @@ recorded_h = record(
 # $m$ shrinks by 0.9 per step and $\sqrt v$ only by $\sqrt{0.999}$, so the next steps are $2.26\,\eta$,
 # $2.04\,\eta$, $1.84\,\eta$, ..., about $25\,\eta$ in all (the cell below measures it). So "Adam moves
 # each weight by about $\eta$ per step" describes the typical step, not the largest one.
-#
-# > **Errata (Lohiya, sec. 9.5.3).** The code prints `mt = m / (1-beta1)**t` and
-# > `vt = v / (1-beta2)**t`: that is $m/(1 - \beta_1)^t$, which grows like $10^t$ for
-# > $\beta_1 = 0.9$. The bias correction is `m / (1 - beta1**t)`, eq. (11).
-#
-# > **Errata (von Hacht, sec. 2.2.3).** The thesis says that with the bound (2.17) "this
-# > update rule prevents the gradients from either exploding or vanishing". The bound is on
-# > the **step**, not on the gradients: Adam rescales the step so that its size no longer
-# > follows the gradient's size, while the gradients themselves still vanish or explode
-# > through a deep stack (section 2). Also, (2.17) is a bound only in the cases Kingma and Ba
-# > consider (their extreme case is the sparse gradient above): a gradient that keeps
-# > growing by the same factor at every step gets steps above $3.16\,\eta$ (growing by 11 % per
-# > step for 300 steps gives $3.7\,\eta$).
+# And what Adam bounds is the **step**, not the gradients: the gradients themselves still
+# vanish or explode through a deep stack (section 2); Adam only makes the step's size
+# independent of theirs.
 
 # %%
 # An Adam step after a sparse gradient: zero for `quiet` steps, then one spike of size 1.
@@ -772,6 +782,26 @@ for quiet in (10, 100, 999, 10_000):
     )
 
 # %% [markdown]
+# <details><summary>Errata: the bias correction in code (Lohiya, sec. 9.5.3)</summary>
+#
+# The code prints `mt = m / (1-beta1)**t` and `vt = v / (1-beta2)**t`: that is
+# $m/(1 - \beta_1)^t$, which grows like $10^t$ for $\beta_1 = 0.9$. The bias correction is
+# `m / (1 - beta1**t)`, eq. (11).
+#
+# </details>
+#
+# <details><summary>Errata: what the bound (2.17) bounds (von Hacht, sec. 2.2.3)</summary>
+#
+# The thesis says that with the bound (2.17) "this update rule prevents the gradients from
+# either exploding or vanishing". The bound is on the **step**, not on the gradients: Adam
+# rescales the step so that its size no longer follows the gradient's size, while the
+# gradients themselves still vanish or explode through a deep stack. Also, (2.17) is a
+# bound only in the cases Kingma and Ba consider (their extreme case is the sparse
+# gradient above): a gradient that keeps growing by the same factor at every step gets
+# steps above $3.16\,\eta$ (growing by 11 % per step for 300 steps gives $3.7\,\eta$).
+#
+# </details>
+#
 # ### Weight decay: L2 in the loss vs decoupled (AdamW)
 #
 # L2 regularisation adds $\frac\lambda2\sum_W\lVert W\rVert^2$ to the loss (von Hacht, eq. 2.40;
@@ -786,17 +816,9 @@ for quiet in (10, 100, 999, 10_000):
 # with $\hat m$, $\hat v$ from the gradient of the loss *without* the L2 term. We decay
 # weight matrices only, never biases (nor batch norm's $\gamma$, $\beta$): a bias does not
 # multiply an input, so shrinking it does not make the function smoother, it only shifts it.
-#
-# > **Errata (von Hacht, sec. 2.5.1).** The thesis adds the L2 term to the loss
-# > (2.40) and then states the update (2.41), $w_{t+1} = (1 - \eta_t\lambda)w_t - \eta_t\hat m_t/\sqrt{\hat v_t}$,
-# > as if it followed from it. It does not: the gradient of (2.40) puts $\lambda w$ *inside*
-# > $\hat m_t/\sqrt{\hat v_t}$. (2.41) is decoupled weight decay, our eq. (12) — a different and
-# > usually better rule. (2.41) also drops the $\epsilon$ of (2.16).
-#
-# > **Errata (Kara, eqs. 38–39).** With $C = C_0 + \frac{\lambda}{2n}\sum w^2$, gradient descent is
-# > $w \leftarrow (1 - \eta\lambda/n)w - \eta\,\partial C_{\mathbf 0}/\partial w$; the printed (39) has
-# > $\partial C/\partial w$, which counts the decay twice. (38b) writes L1 with $\frac{\lambda}{2}$ and
-# > no $1/n$, unlike (38a): the factor is a convention, but the two are not on the same scale.
+# The thesis' update (2.41), $w_{t+1} = (1 - \eta_t\lambda)w_t - \eta_t\hat m_t/\sqrt{\hat v_t}$, is
+# this rule, AdamW (without the $\epsilon$), although it is introduced as the consequence of an L2
+# term in the loss, which it is not (see the fold at the end of this section).
 #
 # ### Exercise 5 (implement): Adam and AdamW
 
@@ -1058,6 +1080,25 @@ for key_h in params_h:
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Errata: L2 in the loss is not (2.41) (von Hacht, sec. 2.5.1)</summary>
+#
+# The thesis adds the L2 term to the loss (2.40) and then states the update (2.41),
+# $w_{t+1} = (1 - \eta_t\lambda)w_t - \eta_t\hat m_t/\sqrt{\hat v_t}$, as if it followed from it. It
+# does not: the gradient of (2.40) puts $\lambda w$ *inside* $\hat m_t/\sqrt{\hat v_t}$. (2.41) is
+# decoupled weight decay, our eq. (12) — a different and usually better rule. (2.41) also
+# drops the $\epsilon$ of (2.16).
+#
+# </details>
+#
+# <details><summary>Errata: weight decay counted twice (Kara, eqs. 38–39)</summary>
+#
+# With $C = C_0 + \frac{\lambda}{2n}\sum w^2$, gradient descent is
+# $w \leftarrow (1 - \eta\lambda/n)w - \eta\,\partial C_{\mathbf 0}/\partial w$; the printed (39) has
+# $\partial C/\partial w$, which counts the decay twice. (38b) writes L1 with $\frac{\lambda}{2}$ and
+# no $1/n$, unlike (38a): the factor is a convention, but the two are not on the same scale.
+#
+# </details>
+#
 # ## 4. Learning-rate schedules
 #
 # A large learning rate moves fast but bounces around at the bottom (the noise of
@@ -1172,13 +1213,8 @@ for k_h in (0.05, 2.0):
 # $dy = d\hat y \odot r/p$ (eq. 2.46 for the thesis' version): a unit that was dropped
 # did not influence the loss.
 #
-# > **Errata (Kara, sec. 4.3).** Dropout does not drop units "in each epoch": a new
-# > mask is drawn for every example at every forward pass (Bilici: "each time we load an
-# > example into a minibatch"). And it is not "the parameters of the neurons" that are zeroed, but their outputs.
-#
-# > **Note (von Hacht, tables 4.1–4.4).** The "dropout rate" $p$ there is the *keep*
-# > probability (eq. 2.42), although "dropout rate" usually means the drop probability
-# > $1 - p$ (as in PyTorch's `nn.Dropout(p)`). We call it `p`, the keep probability, as von Hacht and Lohiya do.
+# **$p$ is the keep probability** here, as in von Hacht and Lohiya; PyTorch's `nn.Dropout(p)`
+# takes the drop probability $1 - p$ instead (chapter 06).
 #
 # ### Exercise 9 (implement): inverted dropout with train and eval modes
 
@@ -1307,6 +1343,21 @@ print(
 )
 
 # %% [markdown]
+# <details><summary>Errata: when and what dropout drops (Kara, sec. 4.3)</summary>
+#
+# Dropout does not drop units "in each epoch": a new mask is drawn for every example at
+# every forward pass (Bilici: "each time we load an example into a minibatch"). And it is
+# not "the parameters of the neurons" that are zeroed, but their outputs.
+#
+# </details>
+#
+# <details><summary>Note on the source: "dropout rate" (von Hacht, Tables 4.1–4.4)</summary>
+#
+# The "dropout rate" $p$ there is the *keep* probability (eq. 2.42), although "dropout
+# rate" usually means the drop probability $1 - p$ (as in PyTorch's `nn.Dropout(p)`).
+#
+# </details>
+#
 # ## 6. Batch normalisation
 #
 # Batch normalisation (Kara, eq. 40; Bilici, Algorithm 1) normalises every
@@ -1331,13 +1382,9 @@ print(
 # In eval mode nothing is updated. (PyTorch's `momentum=0.1` is our $1 - 0.9$, and it
 # keeps the *unbiased* variance in its running average; Bilici computes the
 # statistics "using the entire population", which the running averages approximate.)
-#
-# > **Ambiguity and omission (Kara, sec. 4.7).** Eq. (40) normalises with "the mean
-# > and the standard deviation of the z values at the $l$-th layer" without saying over
-# > what: batch normalisation takes them for each **unit** over the mini-batch (taken over
-# > the units of one example, they would give layer normalisation, another method). The
-# > $\epsilon$ is missing: $\sqrt{\sigma^2 + \epsilon}$. Without $\gamma$, $\beta$ the output has mean 0
-# > and standard deviation 1; with them, $\gamma = \sigma$, $\beta = \mu$ can undo the normalisation.
+# Without $\gamma$, $\beta$ every feature of the output would have mean 0 and standard
+# deviation 1 over the batch; with them, $\gamma = \sigma$, $\beta = \mu$ can undo the
+# normalisation, so the layer loses nothing the network needs.
 #
 # ### Exercise 10 (implement): batch norm forward, train and eval
 
@@ -1470,6 +1517,15 @@ for m_h, D_h in ((5, 3), (64, 4)):
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Ambiguity and omission: over what batch norm averages (Kara, sec. 4.7)</summary>
+#
+# Eq. (40) normalises with "the mean and the standard deviation of the z values at the
+# $l$-th layer" without saying over what: batch normalisation takes them for each **unit**
+# over the mini-batch (taken over the units of one example, they would give layer
+# normalisation, another method). The $\epsilon$ is missing: $\sqrt{\sigma^2 + \epsilon}$.
+#
+# </details>
+#
 # ### The backward pass, step by step
 #
 # Follow (15) backwards for one feature (drop the index $j$; $\sigma := \sqrt{\sigma^2 + \epsilon}$;
@@ -1497,18 +1553,9 @@ for m_h, D_h in ((5, 3), (64, 4)):
 #
 # remove from $d\hat x$ its mean and its component along $\hat x$, then divide by $\sigma$. It
 # follows that $\sum_r dx_r = 0$: shifting the whole batch does not change the output.
-#
-# > **Errata (Bilici, "Batch Normalization").** (i) In the first line for
-# > $\partial L/\partial x_i^{(r)}$, the local derivative $\partial\hat x_i^{(r)}/\partial x_i^{(r)}$ is printed as
-# > $\frac1m$; it is $\frac{1}{\sigma_i}$ (with $\mu_i$, $\sigma_i^2$ held fixed, $\hat x = (x - \mu)/\sigma$). The next line
-# > carries the mistake on as $\frac{\partial L}{\partial a}\frac{\gamma_i}{m}$; it should be
-# > $\frac{\partial L}{\partial a}\frac{\gamma_i}{\sigma_i}$. (ii) In the last line of $\partial L/\partial\mu_i$ the
-# > first term is printed $-\frac{\gamma_i}{\mu_i}\sum_j\frac{\partial L}{\partial a_i^{(j)}}$; it is
-# > $-\frac{\gamma_i}{\sigma_i}\sum_j\ldots$ And the second term, which the text keeps, is exactly 0
-# > because $\sum_j(x_i^{(j)} - \mu_i) = 0$. (iii) "since $a_i^{(r)} = \gamma_i x_i^{(r)} + \beta_i$" should read
-# > $\gamma_i\hat x_i^{(r)} + \beta_i$. (iv) Its Algorithm 1 adds $\epsilon$ to $\sigma_i^2$ itself, so its
-# > $\sigma_i$ is our $\sqrt{\sigma^2 + \epsilon}$ — fine, but then $\partial\sigma_i^2/\partial x$ is the derivative of
-# > the variance only. The cell after the next test shows that the printed $\frac1m$ fails a gradient check.
+# (Bilici's derivation of this backward pass has a $\frac1m$ where $\frac1\sigma$ belongs; the
+# cell after the next test shows that it fails a gradient check, and the fold at the end
+# of this part lists the details.)
 #
 # ### Exercise 11 (implement): batch norm backward
 
@@ -1592,7 +1639,7 @@ for m_h, D_h, eps_h in ((2, 3, 1.0), (5, 3, 1e-05), (64, 2, 1e-05)):
 
 
 # %%
-def batchnorm_backward_seed003(dout, x, g, eps=1e-5):
+def batchnorm_backward_bilici(dout, x, g, eps=1e-5):
     """Bilici's dL/dx as printed: 1/m where 1/sigma belongs (the rest as in eqs. 18-20).
 
     x: (m, D) the batch, g: (D,) gamma; the statistics are computed here, so any cache of yours works.
@@ -1617,10 +1664,25 @@ dx_numeric = numerical_gradient(
 )
 print(
     f"rel. error of dx: eqs. (18)-(20) {rel_error(batchnorm_backward(dout_check, cache_check)[0], dx_numeric):.1e}, "
-    f"Bilici as printed {rel_error(batchnorm_backward_seed003(dout_check, x_check, gamma_check), dx_numeric):.1e}"
+    f"Bilici as printed {rel_error(batchnorm_backward_bilici(dout_check, x_check, gamma_check), dx_numeric):.1e}"
 )
 
 # %% [markdown]
+# <details><summary>Errata: the batch-norm backward pass (Bilici, sec. 7, "Batch Normalization")</summary>
+#
+# (i) In the first line for $\partial L/\partial x_i^{(r)}$, the local derivative
+# $\partial\hat x_i^{(r)}/\partial x_i^{(r)}$ is printed as $\frac1m$; it is $\frac{1}{\sigma_i}$ (with $\mu_i$,
+# $\sigma_i^2$ held fixed, $\hat x = (x - \mu)/\sigma$). The next line carries the mistake on as
+# $\frac{\partial L}{\partial a}\frac{\gamma_i}{m}$; it should be $\frac{\partial L}{\partial a}\frac{\gamma_i}{\sigma_i}$.
+# (ii) In the last line of $\partial L/\partial\mu_i$ the first term is printed
+# $-\frac{\gamma_i}{\mu_i}\sum_j\frac{\partial L}{\partial a_i^{(j)}}$; it is $-\frac{\gamma_i}{\sigma_i}\sum_j\ldots$ And
+# the second term, which the text keeps, is exactly 0 because $\sum_j(x_i^{(j)} - \mu_i) = 0$.
+# (iii) "since $a_i^{(r)} = \gamma_i x_i^{(r)} + \beta_i$" should read $\gamma_i\hat x_i^{(r)} + \beta_i$.
+# (iv) Not an error: its Algorithm 1 adds $\epsilon$ to $\sigma_i^2$ itself, so its $\sigma_i$ is our
+# $\sqrt{\sigma^2 + \epsilon}$, and then $\partial\sigma_i^2/\partial x$ is the derivative of the variance only.
+#
+# </details>
+#
 # ### Exercise 12 (explain): batch norm at training and at test time
 #
 # (a) Why does batch norm use the batch's statistics during training but the

@@ -24,15 +24,16 @@
 # (shapes and parameters of real networks) and look at what kernels do to a photo.
 #
 # **Sources.** Kara's report *Mathematical Foundations of Deep Learning*, sec. 2 and
-# 2.1, eqs. (28)–(36) with ROT180; von Hacht's MSc thesis (Chalmers, 2017),
-# sec. 2.3.2–2.3.3 (eqs. 2.23–2.37), appendix A.3 and Tables 3.2–3.5; Xia's lecture
-# notes *Neural Net and Deep Learning* (2020), sec. 2.2–2.5 (properties, canonical
-# kernels, units / weights / connections); Bilici's *An Overview of Convolutional
-# Neural Networks*, the sections *The Convolution Operator*, *Pooling*, *Padding*,
-# *Stride*, *Useful Practical Formulas* and *A Practical Example: MNIST*; Lohiya's
-# CS231n-based report (2019), sec. 8. Full references are at the end of the chapter.
-# We recompute every number we take from them; where they are wrong, an **Errata**
-# note says so.
+# 2.1, eqs. (28)–(36) with ROT180; von Hacht's MSc thesis (Chalmers, 2017), sec.
+# 2.3.2–2.3.3 (eqs. 2.23–2.37), appendix A.3 and Tables 3.2–3.5; Xia's lecture notes
+# *Neural Net and Deep Learning* (2020), sec. 2.2–2.5 (properties, canonical kernels,
+# units / weights / connections); Bilici's *An Overview of Convolutional Neural
+# Networks*, the sections *The Convolution Operator*, *Pooling*, *Padding*, *Stride*,
+# *Useful Practical Formulas* and *A Practical Example: MNIST*; Lohiya's CS231n-based
+# report (2019), sec. 8. Full references are at the end of the chapter. We recompute
+# every number we take from them. The text states the correct results; what a source
+# gets wrong is in a folded **Errata** note at the end of the section (click it to
+# open), and so are notes on its omissions and ambiguities.
 #
 # ## Learning goals
 #
@@ -138,18 +139,10 @@ def reference_conv(x, w, b, stride=1, pad=0):
 # function called the cross-correlation, which is the same as convolution but
 # without flipping the kernel" — and then calls it convolution, as PyTorch
 # (`torch.nn.Conv2d`), TensorFlow and every CNN paper do. So will we, from
-# section 4 on: *a convolution layer computes a cross-correlation*.
-#
-# > **Errata (Bilici, *The Convolution Operator*).** The text writes the
-# > cross-correlation with the same symbol as the convolution,
-# > $F(i, j) = (I * K)(i, j) = \sum_m\sum_n I(i + m, j + n)K(m, n)$, and then says the
-# > result is "the sum of all elements of output of the Hadamard product" of
-# > "the cross-entropy": it means the **cross-correlation** (cross entropy is a
-# > loss). Its 1-D example, $(128, 255, 123, 45, 4)$ with the kernel
-# > $(1/9, 4/7, -3/2, 4/5, 1/7)$, "$\approx 12$", is right for the cross-correlation
-# > (12.008); a true convolution, which flips the kernel, gives 63.94 (cell below).
-# > Also, "the kernel is three-dimensional" for a 2-D image $I$ is the convolution
-# > of a multi-channel input; for one grey image the kernel is 2-D.
+# section 4 on: *a convolution layer computes a cross-correlation*. Bilici's 1-D
+# example is one too: the signal $(128, 255, 123, 45, 4)$ with the kernel
+# $(1/9, 4/7, -3/2, 4/5, 1/7)$ gives "$\approx 12$", which is the cross-correlation (12.008); a true
+# convolution, which flips the kernel, gives 63.94 (the cell after the exercise computes both).
 #
 # ### Exercise 1 (implement): 1-D convolution and cross-correlation
 #
@@ -265,16 +258,27 @@ print(
     "max |a*(2b - 3c) - (2 a*b - 3 a*c)|   :",
     np.abs(conv1d(a1, 2 * b1 - 3 * c1) - (2 * conv1d(a1, b1) - 3 * conv1d(a1, c1))).max(),
 )
-x_seed003, k_seed003 = (
+x_bilici, k_bilici = (
     np.array([128, 255, 123, 45, 4.0]),
     np.array([1 / 9, 4 / 7, -3 / 2, 4 / 5, 1 / 7]),
 )
 print(
-    f"Bilici's example: cross-correlation {xcorr1d(x_seed003, k_seed003)[0]:.3f}, "
-    f"convolution {conv1d(x_seed003, k_seed003)[4]:.3f}"
+    f"Bilici's example: cross-correlation {xcorr1d(x_bilici, k_bilici)[0]:.3f}, "
+    f"convolution {conv1d(x_bilici, k_bilici)[4]:.3f}"
 )
 
 # %% [markdown]
+# <details><summary>Errata: convolution, cross-correlation and "cross-entropy" (Bilici, sec. 2, <i>The Convolution Operator</i>)</summary>
+#
+# The text writes the cross-correlation with the same symbol as the convolution,
+# $F(i, j) = (I * K)(i, j) = \sum_m\sum_n I(i + m, j + n)K(m, n)$, and then says the result is
+# "the sum of all elements of output of the Hadamard product" of "the cross-entropy": it
+# means the **cross-correlation** (cross entropy is a loss). Its 1-D example, "$\approx 12$", is
+# right for the cross-correlation. Also, "the kernel is three-dimensional" for a 2-D image
+# $I$ is the convolution of a multi-channel input; for one grey image the kernel is 2-D.
+#
+# </details>
+#
 # ## 2. Two dimensions
 #
 # For an image $A$ and a kernel $B$ (Xia, eq. 2.2; Bilici) the convolution is
@@ -454,27 +458,11 @@ print(xcorr2d(np.arange(9.0).reshape(3, 3), [[3.0, 2.0], [1.0, 0.0]], pad=1))
 # $$ n_{\text{out}} = \left\lfloor \frac{n - F}{S} \right\rfloor + 1 , \tag{7} $$
 #
 # e.g. $28 \to 14$ for $F = S = 2$, and $7 \to 3$ (the last row is dropped).
-#
-# > **Errata (Bilici, *Useful Practical Formulas*, Pooling Layer).** The source
-# > prints $W_2 = (W_1 - F)/S$ and $H_2 = (H_1 - F)/S$, **without the $+1$**. For
-# > its own MNIST example ($28$, $F = S = 2$) that gives 13, but the text (rightly)
-# > says 14. The correct size is (7). Kara (sec. 2) prints the pooling formula
-# > with the $+1$.
-#
-# > **Omission (Kara, Bilici, Lohiya: no floor).** Kara (sec. 2),
-# > Bilici (*Stride*, *Useful Practical Formulas*) and Lohiya (sec. 8.2.1) write
-# > $(W - F + 2P)/S + 1$ without a floor, and none of them says what happens when it is
-# > not an integer. Von Hacht's eq. (2.23) has the floor and adds that the value before
-# > the floor is "preferably integer valued"; the original CS231n notes, which Lohiya
-# > follows, call hyperparameters that give a fraction invalid. When they do, libraries
-# > take the floor: $n = 8$, $K = 3$, $P = 0$, $S = 2$ gives
-# > $\lfloor 2.5\rfloor + 1 = 3$ outputs, not 3.5.
-#
-# > **Errata (Bilici, *A Practical Example: MNIST*).** For the second
-# > convolution's $5\times5$ kernels the text says "our amount of zero padding
-# > is 1"; half padding for $K = 5$ is $(5 - 1)/2 = 2$, which is what its own
-# > computation $(14 - 5 + 2\times2)/1 + 1 = 14$ and its code (`padding=2`) use. With
-# > $P = 1$ the output would be $12 \times 12$ and the flattened size $32\cdot6\cdot6 = 1152$, not 1568.
+# Where $(n + 2P - K)/S$ is not an integer, take the floor: $n = 8$, $K = 3$, $P = 0$,
+# $S = 2$ gives $\lfloor 2.5\rfloor + 1 = 3$ outputs, not 3.5. And half padding for a
+# $5\times5$ kernel is $P = (5 - 1)/2 = 2$: Bilici's MNIST network (a $3\times3$ convolution with
+# $P = 1$, a $2\times2$ pool, a $5\times5$ convolution with $P = 2$, a pool) goes
+# $28 \to 28 \to 14 \to 14 \to 7$.
 #
 # ### Exercise 3 (implement): output sizes
 #
@@ -572,6 +560,33 @@ for n_h, f_h, s_h in ((7, 2, 2), (9, 3, 2), (10, 2, 3), (5, 3, 3), (6, 6, 1)):
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Errata: the pooling size without its +1 (Bilici, sec. 6.2, <i>Useful Practical Formulas</i>, Pooling Layer)</summary>
+#
+# The source prints $W_2 = (W_1 - F)/S$ and $H_2 = (H_1 - F)/S$, **without the $+1$**. For its
+# own MNIST example ($28$, $F = S = 2$) that gives 13, but the text (rightly) says 14. The
+# correct size is (7). Kara (sec. 2) prints the pooling formula with the $+1$.
+#
+# </details>
+#
+# <details><summary>Omission: the floor in the output size (Kara, Bilici, Lohiya)</summary>
+#
+# Kara (sec. 2), Bilici (*Stride*, *Useful Practical Formulas*) and Lohiya (sec. 8.2.1)
+# write $(W - F + 2P)/S + 1$ without a floor, and none of them says what happens when it is
+# not an integer. Von Hacht's eq. (2.23) has the floor and adds that the value before the
+# floor is "preferably integer valued"; the original CS231n notes, which Lohiya follows,
+# call hyperparameters that give a fraction invalid. Libraries take the floor, as (6) does.
+#
+# </details>
+#
+# <details><summary>Errata: the padding of the second convolution (Bilici, sec. 10, <i>A Practical Example: MNIST</i>)</summary>
+#
+# For the second convolution's $5\times5$ kernels the text says "our amount of zero padding
+# is 1"; half padding for $K = 5$ is $(5 - 1)/2 = 2$, which is what its own computation
+# $(14 - 5 + 2\times2)/1 + 1 = 14$ and its code (`padding=2`) use. With $P = 1$ the output
+# would be $12 \times 12$ and the flattened size $32\cdot6\cdot6 = 1152$, not 1568.
+#
+# </details>
+#
 # ## 4. The convolution layer, forward
 #
 # A layer works on a batch of $N$ images with $C$ channels each, $x$ of shape
@@ -730,23 +745,9 @@ for x_shape_h, w_shape_h, s_h, p_h in cases_h:
 #   $b_f$ is added at every position of feature map $f$.
 #
 # Eq. (10) is itself a cross-correlation: of the input with `dout` (Kara, eq. 35;
-# von Hacht, eq. 2.30 and A.40). Eq. (11) is the subject of section 6.
-#
-# > **Errata (Kara, eq. 36; von Hacht, eq. 2.31 against A.43–A.45).** Kara's
-# > eq. (36) writes $\partial C/\partial b_{a,b} = \delta_{a,b}$, one bias per output *position*
-# > (an "untied" bias; it says "we used untied bias here"), yet it counts
-# > "$7\times(3\times3 + 1) = 70$ parameters with tied bias", one bias per filter. Von Hacht
-# > contradicts itself: its eq. (2.31) writes $\partial L/\partial b^l_{jk} = \delta^l_{jk}$, one bias per
-# > position, while its appendix (eqs. A.43–A.45) takes one bias $b^l$ per filter and sums
-# > $\delta^l_{j'k'}$ over all positions — the tied bias of every library and of the thesis' own
-# > parameter counts (section 9). With a tied bias, (9) holds: the gradient is the **sum** of
-# > $\delta$ over the batch and the positions, as the appendix has it.
-#
-# > **Errata (von Hacht, eq. 2.29).** The propagated error is printed as
-# > $\delta^{l-1} = \delta^l * \mathrm{rot}_{180°}(w^l)\, f'(z^l)$; the derivative must be
-# > taken at the layer it belongs to, $f'(z^{l-1})$, as the appendix's eq. (A.34) has it.
-# > (Eq. A.37 also writes $a^{l}$ for $a^{l-1}$.) Kara's eq. (33) writes a single
-# > $\partial z^{l+1}_{x,y}/\partial z^l_{x,y}$ where a sum over all $(x', y')$ is meant; its next line is right.
+# von Hacht, eq. 2.30 and A.40). Eq. (11) is the subject of section 6. With one bias per
+# filter (a *tied* bias, as in every library), (9) is a **sum** of the output gradient over
+# the batch and the positions, not one number per position.
 #
 # ### Exercise 5 (implement): `conv_backward_naive`
 
@@ -849,6 +850,28 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Errata: the gradient of a tied bias (Kara, eq. 36; von Hacht, eq. 2.31 against A.43–A.45)</summary>
+#
+# Kara's eq. (36) writes $\partial C/\partial b_{a,b} = \delta_{a,b}$, one bias per output *position*
+# (an "untied" bias; it says "we used untied bias here"), yet it counts
+# "$7\times(3\times3 + 1) = 70$ parameters with tied bias", one bias per filter. Von Hacht
+# contradicts himself: his eq. (2.31) writes $\partial L/\partial b^l_{jk} = \delta^l_{jk}$, one bias per
+# position, while his appendix (eqs. A.43–A.45) takes one bias $b^l$ per filter and sums
+# $\delta^l_{j'k'}$ over all positions — the tied bias of every library and of the thesis' own
+# parameter counts (section 9). With a tied bias, (9) holds, as the appendix has it.
+#
+# </details>
+#
+# <details><summary>Errata: where the derivative is taken (von Hacht, eq. 2.29; Kara, eq. 33)</summary>
+#
+# The propagated error is printed as $\delta^{l-1} = \delta^l * \mathrm{rot}_{180°}(w^l)\, f'(z^l)$;
+# the derivative must be taken at the layer it belongs to, $f'(z^{l-1})$, as the appendix's
+# eq. (A.34) has it. (Eq. A.37 also writes $a^{l}$ for $a^{l-1}$.) Kara's eq. (33) writes a
+# single $\partial z^{l+1}_{x,y}/\partial z^l_{x,y}$ where a sum over all $(x', y')$ is meant; its next
+# line is right.
+#
+# </details>
+#
 # ## 6. The backward pass is a convolution with the rotated kernel
 #
 # Take one input channel and one filter, stride 1 (we add the stride below).
@@ -1003,19 +1026,9 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 # or with images of integers. Sending $\bar{\text{out}}$ to *every* tied element
 # would count it twice: the gradient would no longer be that of any function.
 #
-# > **Errata (von Hacht, sec. 2.3.3 and eq. 2.36).** "If the stride size … is
-# > larger than the rectangular side length then the regions won't overlap
-# > otherwise they will": with stride **equal** to the side (the usual $2\times2$,
-# > stride 2) they do not overlap either; the regions overlap exactly when $S < r$.
-# > Eq. (2.36) lists the window from $js_y - p_y$ to $js_y + r_y - p_y$, which is
-# > $r_y + 1$ elements; it ends at $js_y + r_y - 1 - p_y$.
-#
-# > **Errata (Bilici, *Pooling*, the `pool2d` code).** The function never
-# > returns `feature_map`, and when a side is not a multiple of the kernel
-# > (e.g. 5 rows, kernel 2) the loop visits row 4 and writes to row
-# > `int(4/2) = 2` of an array with `int(5/2) = 2` rows: an `IndexError`. Range
-# > over the *output* positions, as in (14). Xia's eq. (2.9) lost its max in
-# > conversion: it means $y_i = \max_{j \in \text{pool group } i} z_j$.
+# Windows overlap exactly when $S < F$; with $S = F$ (the usual $2\times2$ window with
+# stride 2) they tile the input. Whatever the sizes, loop over the *output* positions of
+# (14), as the size (7) gives them, never over the input rows.
 #
 # ### Exercise 7 (implement): max pooling, forward and backward
 
@@ -1230,14 +1243,35 @@ for x_shape_h, f_h, s_h in (
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Errata: when pooling windows overlap (von Hacht, sec. 2.3.3 and eq. 2.36)</summary>
+#
+# "If the stride size … is larger than the rectangular side length then the regions won't
+# overlap otherwise they will": with stride **equal** to the side (the usual $2\times2$,
+# stride 2) they do not overlap either; the regions overlap exactly when $S < r$.
+# Eq. (2.36) lists the window from $js_y - p_y$ to $js_y + r_y - p_y$, which is $r_y + 1$
+# elements; it ends at $js_y + r_y - 1 - p_y$.
+#
+# </details>
+#
+# <details><summary>Errata: the <code>pool2d</code> code (Bilici, sec. 4, <i>Pooling</i>)</summary>
+#
+# The function never returns `feature_map`, and when a side is not a multiple of the
+# kernel (e.g. 5 rows, kernel 2) the loop visits row 4 and writes to row `int(4/2) = 2` of
+# an array with `int(5/2) = 2` rows: an `IndexError`. Range over the *output* positions, as
+# in (14).
+#
+# </details>
+#
 # ## 8. Equivariance to translation, and what pooling adds
 #
 # Shift an image by $t$ pixels, $(L_t x)_{p} = x_{p - t}$. Von Hacht (eqs. 2.32–2.35)
 # shows that convolution **commutes** with the shift: substitute $y' = y - t$ in the
 # sum and $[L_t x] * w = L_t[x * w]$ — shift then convolve equals convolve then
-# shift (**equivariance**), as long as nothing falls off the border. The same
-# holds for our cross-correlation (8) with stride 1. Pooling then makes the
-# representation **approximately invariant** to small shifts: a maximum over a
+# shift (**equivariance**, $f(L_t x) = L_t f(x)$: the output changes in the same way as the
+# input), as long as nothing falls off the border. The same holds for our
+# cross-correlation (8) with stride 1. Pooling then makes the representation
+# **approximately invariant** to small shifts ($f(L_t x) \approx f(x)$: the output does not
+# change): a maximum over a
 # $2\times2$ window often does not change when its winner moves by one pixel
 # within the window (von Hacht, sec. 2.3.3; Xia, sec. 2.4.3; Bilici, *Pooling*).
 #
@@ -1253,11 +1287,6 @@ for x_shape_h, f_h, s_h in (
 # moves across the border of a pooling window changes its window's maximum, so
 # the invariance is only approximate, and it grows with the window size and
 # with more layers of pooling.
-#
-# > **Errata (Xia, sec. 2.4.3).** The footnote says equivariant "means
-# > roughly unchanged in terms of distortion". Equivariant means the output
-# > changes *in the same way* as the input ($f(L_t x) = L_t f(x)$); invariant means it
-# > does not change ($f(L_t x) = f(x)$). The section's bullet points have it right.
 
 # %%
 rng = np.random.default_rng(8)
@@ -1315,6 +1344,15 @@ show_figure(
 )
 
 # %% [markdown]
+# <details><summary>Errata: what "equivariant" means (Xia, sec. 2.4.3)</summary>
+#
+# The footnote says equivariant "means roughly unchanged in terms of distortion".
+# Equivariant means the output changes *in the same way* as the input
+# ($f(L_t x) = L_t f(x)$); invariant means it does not change ($f(L_t x) = f(x)$). The
+# section's bullet points have it right.
+#
+# </details>
+#
 # ## 9. How big is a CNN? Shapes and parameters, layer by layer
 #
 # A convolution layer with $F$ filters of $K \times K$ on $C$ input channels has
@@ -1577,7 +1615,7 @@ for title, (input_shape, spec) in networks.items():
 # \to 64\times14\times14 \to 64\times7\times7 = 3136$ (Table 3.2), $64\cdot8\cdot8 = 4096$
 # (Table 3.3), $192\cdot8\cdot8 = 12288$ (Tables 3.4 and 3.5, the latter written
 # "8 * 8 * 192"), and Figure 3.2's $[10, 32, 32, 32]$ and $32\cdot16\cdot16 = 8192$. Bilici's
-# $7\cdot7\cdot32 = 1568$ is right (with padding 2, see the Errata in section 3).
+# $7\cdot7\cdot32 = 1568$ is right (with padding 2, see section 3).
 #
 # The thesis does print parameter counts, in its abstract: 3,274,634 trainable
 # parameters for the grey-scale network (Table 3.2) and 4,259,274, 29,853,002 and
@@ -1595,24 +1633,17 @@ for title, (input_shape, spec) in networks.items():
 # Three of the four agree to the last digit, so the thesis counts as we do, biases
 # included. Model C's printed count is exactly 50,000 short of what its Table 3.5
 # gives, and no layer of the table accounts for such a difference: a slip in the
-# abstract (see the Errata below).
+# abstract (see the errata at the end of this section).
 #
 # What the counts add: **the fully connected layers hold 95–99 % of the
 # parameters** (94.8 % in model C, which has the most convolutions, 99.3 % in Bilici's
 # network) — Xia's rule of thumb, sec. 2.5.1 — and the biggest model, C,
-# has about 31 million, while its four convolution layers have 1.6 million. Lohiya (sec. 8.1) makes the same point for one neuron:
-# fully connected to a $32\times32\times3$ image it has $3072$ weights, to a
-# $200\times200\times3$ one $120{,}000$ (both right).
-#
-# > **Errata / precision (Kara, sec. 3).** "Total number of weights in
-# > AlexNet is 60,954,656" counts the **weights only, without the 10,568 biases**,
-# > of the original two-GPU AlexNet, whose conv2, conv4 and conv5 see only half the
-# > channels (groups of 2); with biases it has 60,965,224 parameters (cell below).
-#
-# > **Errata (von Hacht, abstract).** Model C (Table 3.5) is said to have 30,955,290
-# > trainable parameters; its layers have $7{,}296 + 230{,}496 + 460{,}992 + 921{,}792 = 1{,}620{,}576$
-# > in the four convolutions and $29{,}384{,}714$ in the three fully connected layers,
-# > 31,005,290 in all. The other three counts of the abstract are right.
+# has about 31 million, while its four convolution layers have 1.6 million. Lohiya
+# (sec. 8.1) makes the same point for one neuron: fully connected to a
+# $32\times32\times3$ image it has $3072$ weights, to a $200\times200\times3$ one $120{,}000$
+# (both right). AlexNet, in its original two-GPU form, whose conv2, conv4 and conv5 see
+# only half the channels (groups of 2), has 60,954,656 weights and 10,568 biases:
+# 60,965,224 parameters (the cell after the next paragraph).
 #
 # Xia (sec. 2.5) compares the "size" of a fully connected and a convolution
 # layer mapping a $W \times H \times I$ input to a $W \times H \times J$ output
@@ -1626,11 +1657,8 @@ for title, (input_shape, spec) in networks.items():
 #
 # Units cost memory (stored for the backward pass), weights cost memory and
 # updates, connections cost time (about 3 multiply-adds each: 1 forward, 2 backward).
-#
-# > **Errata (Xia, sec. 2.5, the table).** The source prints "# output units
-# > $WHI$" for both layers. The output has $J$ channels, so it is $WHJ$; $I$ is the
-# > number of *input* channels (the table's own weight count $K^2IJ$ has both). The
-# > canonical kernels of sec. 2.3 are discussed in section 10.
+# The first row is corrected: Xia's table prints $WHI$ output units, but the output has $J$
+# channels.
 
 
 # %%
@@ -1722,6 +1750,31 @@ for W_h, H_h, I_h, J_h, K_h in ((28, 20, 1, 8, 5), (7, 9, 12, 5, 3)):
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Note on the source: AlexNet's "total number of weights" (Kara, sec. 3)</summary>
+#
+# "Total number of weights in AlexNet is 60,954,656" counts the **weights only, without
+# the 10,568 biases**, of the original two-GPU AlexNet; with biases it has 60,965,224
+# parameters. Right as stated, but not the parameter count.
+#
+# </details>
+#
+# <details><summary>Errata: model C's parameter count (von Hacht, abstract)</summary>
+#
+# Model C (Table 3.5) is said to have 30,955,290 trainable parameters; its layers have
+# $7{,}296 + 230{,}496 + 460{,}992 + 921{,}792 = 1{,}620{,}576$ in the four convolutions and
+# $29{,}384{,}714$ in the three fully connected layers, 31,005,290 in all. The other three
+# counts of the abstract are right.
+#
+# </details>
+#
+# <details><summary>Errata: the output units of the size table (Xia, sec. 2.5)</summary>
+#
+# The source prints "# output units $WHI$" for both layers. The output has $J$ channels,
+# so it is $WHJ$; $I$ is the number of *input* channels (the table's own weight count
+# $K^2IJ$ has both).
+#
+# </details>
+#
 # ## 10. Explore: the kernel explorer
 #
 # The panel below runs **your** `conv_forward_naive` (and your pooling) on a
@@ -1737,18 +1790,15 @@ for W_h, H_h, I_h, J_h, K_h in ((28, 20, 1, 8, 5), (7, 9, 12, 5, 3)):
 # identity plus the edge kernel, **edge** (a discrete Laplacian) is 0 on flat
 # regions and large where the brightness bends, and **Sobel** kernels respond to
 # vertical or horizontal edges, with a sign that says dark-to-light or light-to-dark.
+# The menu has two blurs: "blur (as printed)" is Xia's eq. (2.5),
+# $\begin{pmatrix}0&1&0\\1&4&1\\0&1&0\end{pmatrix}$, and "blur" is the same kernel divided by the
+# sum of its entries.
 #
-# > **Errata (Xia, sec. 2.3.1, "some of these canonical kernels are not
-# > working as expected").** The blurring kernel $\begin{pmatrix}0&1&0\\1&4&1\\0&1&0\end{pmatrix}$
-# > has entries summing to 8, so it multiplies the brightness of flat regions by 8
-# > (values up to 8 for an image in $[0, 1]$, see "blur (as printed)" in the menu).
-# > A blur must sum to 1: divide by 8 (the menu's "blur"). Sharpen (sum 1) and edge
-# > (sum 0, flat regions give 0) are as intended.
-#
-# > Since our layer cross-correlates, the Sobel "vertical" kernel $\begin{pmatrix}1&0&-1\\2&0&-2\\1&0&-1\end{pmatrix}$
-# > gives a **positive** output where the image gets *darker* from left to right; a true
-# > convolution (the flipped kernel) would give the opposite sign. For symmetric kernels
-# > (blur, sharpen, edge) the two agree: ROT180 leaves them unchanged.
+# Since our layer cross-correlates, the Sobel "vertical" kernel
+# $\begin{pmatrix}1&0&-1\\2&0&-2\\1&0&-1\end{pmatrix}$ gives a **positive** output where the image
+# gets *darker* from left to right; a true convolution (the flipped kernel) would give the
+# opposite sign. For symmetric kernels (blur, sharpen, edge) the two agree: ROT180 leaves
+# them unchanged.
 
 # %%
 explorer = kernel_explorer(
@@ -1844,6 +1894,16 @@ explorer
 #   One situation: ½.
 
 # %% [markdown]
+# <details><summary>Errata: the blurring kernel (Xia, sec. 2.3.1)</summary>
+#
+# The notes themselves warn that "some of these canonical kernels are not working as
+# expected". The blurring kernel $\begin{pmatrix}0&1&0\\1&4&1\\0&1&0\end{pmatrix}$ has entries summing
+# to 8, so it multiplies the brightness of flat regions by 8 (values up to 8 for an image
+# in $[0, 1]$). A blur must sum to 1: divide by 8 (the menu's "blur"). Sharpen (sum 1) and
+# edge (sum 0, flat regions give 0) are as intended.
+#
+# </details>
+#
 # ## Summary
 #
 # - A convolution (1), (4) flips the kernel; a cross-correlation (2), (5) does not; a

@@ -25,16 +25,17 @@
 # (Table 3.2) with AdamW on Fashion-MNIST — evaluated as the thesis does, with
 # normalised loss curves, a confusion matrix and the first layer's filters.
 #
-# **Source.** A. von Hacht, *Implementation of Deep Feedforward Neural Network with
-# CUDA backend for Efficient and Accurate Natural Image Classification* (MSc thesis,
-# Chalmers, 2017; full reference at the end of the chapter): sec. 3.1.1–3.1.6
-# (NCHW row-major tensors, eqs. 3.1–3.2; convolution as matrix multiplication;
-# the computational graph of template nodes), 3.2 (BLAS and cuBLAS), 3.3 (the
-# gradient check, eqs. 3.3–3.7), 3.4 (MNIST, Table 3.2), 3.6 (loss
-# normalisation, accuracy, confusion matrix, filter visualisation, eq. 3.8) and
-# the hyperparameters of Tables 4.1–4.4; its eqs. 2.12–2.17 and 2.41 (Adam with
-# weight decay) and 2.42–2.46 (dropout) through chapter 03. We recompute every
-# number we take from it; where it is wrong, an **Errata** note says so.
+# **Source.** A. von Hacht, *Implementation of Deep Feedforward Neural Network with CUDA
+# backend for Efficient and Accurate Natural Image Classification* (MSc thesis,
+# Chalmers, 2017; full reference at the end of the chapter): sec. 3.1.1–3.1.6 (NCHW
+# row-major tensors, eqs. 3.1–3.2; convolution as matrix multiplication; the
+# computational graph of template nodes), 3.2 (BLAS and cuBLAS), 3.3 (the gradient
+# check, eqs. 3.3–3.7), 3.4 (MNIST, Table 3.2), 3.6 (loss normalisation, accuracy,
+# confusion matrix, filter visualisation, eq. 3.8) and the hyperparameters of Tables
+# 4.1–4.4; its eqs. 2.12–2.17 and 2.41 (Adam with weight decay) and 2.42–2.46 (dropout)
+# through chapter 03. We recompute every number we take from it. The text states the
+# correct results; what it gets wrong is in a folded **Errata** note at the end of the
+# section (click it to open), and so are notes on its omissions and ambiguities.
 #
 # ## Learning goals
 #
@@ -128,19 +129,12 @@ smoke_test = bool(os.environ.get("NBGRADER_EXECUTION"))
 #    = \sum_{i=1}^{4} n_i \prod_{j = i + 1}^{4} N_j , \tag{1} $$
 #
 # with $(n_1, n_2, n_3, n_4) = (n, c, h, w)$ and $(N_1, N_2, N_3, N_4) = (N, C, H, W)$:
-# moving one step in index $i$ skips all the elements of the later axes.
-#
-# > **Ambiguity (von Hacht, eq. 3.2).** The thesis writes the line position as
-# > $\sum_{i=1}^{n}\big(\prod_{j=1}^{i-1} N_j\big)\,n_i$, the product over the axes *before* $i$,
-# > and does not say how the axes are numbered. Numbered from the right ($n_1 = w$,
-# > $N_1 = W$, ..., $n_4 = n$), it is exactly row-major, as the sentence above it says ("the
-# > rightmost index varies fastest"). Numbered in the order of the shape $[N, C, H, W]$, as
-# > a reader will take it, it makes the **first** index vary fastest — column-major
-# > (Fortran) order. For shape $(2, 3, 5, 6)$ and index $(1, 2, 3, 4)$ the first reading gives
-# > $4 + 6\cdot3 + 30\cdot2 + 90\cdot1 = 172$, the row-major offset
-# > $((1\cdot3 + 2)\cdot5 + 3)\cdot6 + 4$ (`np.ravel_multi_index` agrees), the second
-# > $1 + 2\cdot2 + 6\cdot3 + 30\cdot4 = 143$. Our eq. (1) numbers the axes in the shape's
-# > order, so its product runs over the axes *after* $i$.
+# moving one step in index $i$ skips all the elements of the later axes. For shape
+# $(2, 3, 5, 6)$ the element $(1, 2, 3, 4)$ is at $((1\cdot3 + 2)\cdot5 + 3)\cdot6 + 4 = 172$
+# (`np.ravel_multi_index` agrees). A product over the axes *before* $i$ instead makes the
+# first index vary fastest — column-major (Fortran) order — and gives
+# $1 + 2\cdot2 + 6\cdot3 + 30\cdot4 = 143$ (von Hacht's eq. (3.2) reads that way; see the fold at
+# the end of this part).
 #
 # **Strides.** NumPy (and CuPy) describe the layout of an array by its
 # **strides**: how many *bytes* to jump to move one step along each axis. For a
@@ -235,6 +229,18 @@ for shape_h in ((7,), (4, 9), (3, 1, 5), (2, 3, 4, 5), (2, 2, 3, 1, 4)):
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Ambiguity: the order of the axes in eq. (3.2) (von Hacht, sec. 3.1.2)</summary>
+#
+# The thesis writes the line position as $\sum_{i=1}^{n}\big(\prod_{j=1}^{i-1} N_j\big)\,n_i$, the
+# product over the axes *before* $i$, and does not say how the axes are numbered. Numbered
+# from the right ($n_1 = w$, $N_1 = W$, ..., $n_4 = n$), it is exactly row-major, as the
+# sentence before it says ("the rightmost index varies fastest"): for the example above,
+# $4 + 6\cdot3 + 30\cdot2 + 90\cdot1 = 172$. Numbered in the order of the shape $[N, C, H, W]$,
+# as a reader will take it, it is column-major and gives 143. Our eq. (1) numbers the axes
+# in the shape's order, so its product runs over the axes *after* $i$.
+#
+# </details>
+#
 # ### Windows as a view
 #
 # A convolution with a $K \times K$ kernel and stride $S$ reads, for every output
@@ -417,21 +423,6 @@ print("sliding_window_view is read-only:", not safe.flags.writeable)
 # In exchange, the $2 F C K^2 N H' W'$ floating-point operations of the layer
 # (2.0 GFLOP here) run in one call of a tuned BLAS routine (`sgemm` in OpenBLAS
 # or cuBLAS, von Hacht, sec. 3.2) instead of $H'W'$ small ones from Python.
-#
-# > **Errata (von Hacht, sec. 3.1.3).** (i) After the product
-# > $[K, C F_h F_w] \times [C F_h F_w, VL\cdot HL]$ the thesis says "using a column to
-# > image operation the input can be restored to $[1, K, VL, HL]$". The product already
-# > *is* the output, ordered (filter, position): a reshape restores it, at no cost.
-# > col2im is the adjoint of im2col and belongs to the backward pass (section 3), where it
-# > must *add* overlapping windows. (ii) "The weights flipped 90° horizontally and then 90°
-# > vertically" means flipped horizontally and vertically, i.e. rotated by 180°
-# > (chapter 04's ROT180); the thesis' route to $dx$ — im2col of the errors, times the
-# > rotated filters — works for stride 1 only (a stride needs the dilated errors of chapter 04,
-# > sec. 6). Eqs. (6)–(7) below need neither a flip nor a dilation. (iii) Not flipping is
-# > harmless "because the optimisation does not depend on the order of the weights, hence
-# > the non-convex property": the reason is that the flip is a fixed one-to-one relabelling of
-# > the weights, so both parametrisations describe the same functions (chapter 04, Exercise 12);
-# > convexity has nothing to do with it.
 #
 # ### Exercise 3 (implement): `im2col`
 #
@@ -618,6 +609,24 @@ recorded_h = record(
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Errata: col2im, the flip and the reason for not flipping (von Hacht, sec. 3.1.3)</summary>
+#
+# (i) After the product $[K, C F_h F_w] \times [C F_h F_w, VL\cdot HL]$ the thesis says "using a
+# column to image operation the input can be restored to $[1, K, VL, HL]$". The product
+# already *is* the output, ordered (filter, position): a reshape restores it, at no cost.
+# col2im is the adjoint of im2col and belongs to the backward pass (section 3), where it
+# must *add* overlapping windows. (ii) "The weights flipped 90° horizontally and then 90°
+# vertically" means flipped horizontally and vertically, i.e. rotated by 180° (chapter 04's
+# ROT180); the thesis' route to $dx$ — im2col of the errors, times the rotated filters —
+# works for stride 1 only (a stride needs the dilated errors of chapter 04, sec. 6), which it
+# does not say. Eqs. (6)–(7) below need neither a flip nor a dilation. (iii) Not flipping is
+# harmless "because the optimisation does not depend on the order of the weights, hence the
+# non-convex property": the reason is that the flip is a fixed one-to-one relabelling of the
+# weights, so both parametrisations describe the same functions (chapter 04, Exercise 12);
+# convexity has nothing to do with it.
+#
+# </details>
+#
 # ## 3. The backward pass: two more products and col2im
 #
 # Let $\bar{\text{out}} = \partial L/\partial\,\text{out}$ (`dout`, shape $(N, F, H', W')$). In the
@@ -1992,17 +2001,10 @@ for name, yours, fast, input_shape in (
 # reports (sec. 4.1.1) a numerical error "of the order $10^{-9}$ … when using $\Delta = 10^{-4}$".
 # The hidden test above does this for a small network; the cell below repeats it for
 # the first convolution's weights of a smaller copy of Table 3.2's network (8 and 16
-# filters, 12×12 images) with $\Delta = 10^{-4}$ and $10^{-5}$, in float64 and float32.
-#
-# > **Errata (von Hacht, eq. 3.7).** The relative error is printed as
-# > $|f'_a - f'_n| / |f'_a + f'_n|$, with $f'_a$ "the approximated" and $f'_n$ "the numerically
-# > computed" gradient — the same thing twice; one of them is the gradient from
-# > backpropagation. The denominator must be $|f'_a| + |f'_n|$: with the sum inside, a
-# > gradient of the wrong **sign** (the error one most wants to catch) makes the denominator
-# > small or zero and the ratio huge or undefined, and two tiny gradients of opposite sign
-# > look like a failure. "Summing over the relative error of each parameter" grows with the
-# > number of parameters (3.3 million here); the course takes the maximum, normalised by
-# > the largest gradients: $\max|a - b| / \max(10^{-8}, \max|a| + \max|b|)$.
+# filters, 12×12 images) with $\Delta = 10^{-4}$ and $10^{-5}$, in float64 and float32. It
+# measures the difference with the course's relative error (chapter 02, eq. 20), the
+# maximum difference normalised by the largest gradients,
+# $\max|a - b| / \max(10^{-8}, \max|a| + \max|b|)$, not with the thesis' eq. (3.7).
 
 
 # %%
@@ -2065,6 +2067,18 @@ for dtype, delta in (
 # With other random inputs than ours, that happens to one weight in a few hundred; a
 # smaller $\Delta$ or another input point makes it go away, a real bug does not.
 #
+# <details><summary>Errata: the relative error of the gradient check (von Hacht, sec. 3.3, eq. 3.7)</summary>
+#
+# The relative error is printed as $|f'_a - f'_n| / |f'_a + f'_n|$, with $f'_a$ "the
+# approximated" and $f'_n$ "the numerically computed" gradient — the same thing twice; one
+# of them is the gradient from backpropagation. The denominator must be $|f'_a| + |f'_n|$:
+# with the sum inside, a gradient of the wrong **sign** (the error one most wants to catch)
+# makes the denominator small or zero and the ratio huge or undefined, and two tiny
+# gradients of opposite sign look like a failure. "Summing over the relative error of each
+# parameter" grows with the number of parameters (3.3 million here).
+#
+# </details>
+#
 # ## 9. Training von Hacht's MNIST network on Fashion-MNIST
 #
 # **Data.** Fashion-MNIST (Xiao, Rasul and Vollgraf, 2017) has the format of MNIST —
@@ -2078,17 +2092,14 @@ for dtype, delta in (
 #
 # **Preprocessing** (von Hacht, sec. 3.4.1): subtract the mean and divide by the
 # standard deviation of the training pixels. (The thesis first maps the pixels to
-# $[-1, 1]$; an affine map before standardising changes nothing.)
-#
-# > **Errata (von Hacht, sec. 3.4).** "Each example is a 28×28 image … where white is
-# > foreground of value 0 and black is background of value 255": in the MNIST files (and
-# > Fashion-MNIST's) the **background is 0** and the strokes are up to 255 (the cell below
-# > prints the mean of the four corner pixels of the training images: 0 or nearly so).
-# > Where the dark and light parts are drawn is a choice of colour map.
+# $[-1, 1]$; an affine map before standardising changes nothing.) In the MNIST files, and
+# in Fashion-MNIST's, the **background is 0** and the strokes (or the clothes) go up to 255;
+# the data cell below prints the mean of the four corner pixels of the training images, 0
+# or nearly so. Where the dark and light parts are drawn is a choice of colour map.
 #
 # **Training.** Mini-batches of 100 (Table 4.1), the softmax loss of chapter 02,
 # AdamW — von Hacht's eq. (2.41), chapter 03's eq. (12) — with $\lambda = 10^{-3}$ on the
-# weights only, and dropout. The thesis trains with $\eta = 10^{-4}$ (Table 4.1) for many
+# weights only, and dropout with keep probability 0.5 (Table 3.2). The thesis trains with $\eta = 10^{-4}$ (Table 4.1) for many
 # epochs; in the budget of this notebook (120 steps on a CPU) that learns too slowly.
 # Adam's default $\eta = 10^{-3}$ has the opposite problem here: Adam's first step moves
 # *every* weight by $\eta$ against the sign of its gradient (chapter 03's bias correction),
@@ -2096,11 +2107,6 @@ for dtype, delta in (
 # connected layer, 3,136 per unit, then move its outputs so far
 # that the loss jumps from about 4 to almost 10 at the second step before it recovers. We
 # use $\eta = 3\cdot10^{-4}$, with which it falls from the first step on.
-#
-# > **Errata (von Hacht, Tables 3.2 and 4.1).** The architecture has "Dropout p = 0.5"
-# > (Table 3.2) but its hyperparameters say "Dropout rate (p) 0.75" (Table 4.1) for the same
-# > MNIST runs. By eq. (2.42) $p$ is the probability to **keep** a unit (chapter 03). We follow
-# > Table 3.2, keep probability 0.5.
 #
 # ### Exercise 11 (implement): one training step
 #
@@ -2356,6 +2362,22 @@ print(
 )
 
 # %% [markdown]
+# <details><summary>Errata: the dropout probability of the MNIST runs (von Hacht, Tables 3.2 and 4.1)</summary>
+#
+# The architecture has "Dropout p = 0.5" (Table 3.2) but its hyperparameters say "Dropout
+# rate (p) 0.75" (Table 4.1) for the same MNIST runs. By eq. (2.42) $p$ is the probability to
+# **keep** a unit (chapter 03). We follow Table 3.2, keep probability 0.5.
+#
+# </details>
+#
+# <details><summary>Errata: which pixels are the background (von Hacht, sec. 3.4)</summary>
+#
+# "Each example is a 28×28 image … where white is foreground of value 0 and black is
+# background of value 255": in the MNIST files the **background is 0** and the strokes go up
+# to 255.
+#
+# </details>
+#
 # ## 10. Evaluating as the thesis does
 #
 # Von Hacht (sec. 3.6) evaluates a model four ways.
@@ -2366,27 +2388,21 @@ print(
 # $\ln 10 = 2.303$ for 10 classes — the loss of knowing nothing. They do not: He's
 # initialisation keeps the variance of the signal from layer to layer, so the initial
 # scores have a standard deviation of about 1.4 (printed below) and the first loss is
-# about 4.
-#
-# > **Note (von Hacht, sec. 4.2.4).** The thesis' CIFAR-10 losses "drop from about 4.5" (model
-# > A) and "from about 10.5" (model B), also far above $\ln 10$: the first loss measures the
-# > initial scores' size as much as anything learned, so dividing by it compares the
-# > initialisations as much as the models. $\ln(\text{classes})$ is a steadier reference: the
-# > plot below shows the batch loss divided by the first loss, as in the thesis, and the
-# > validation loss divided by $\ln 10$.
+# about 4. The thesis' CIFAR-10 losses, too, "drop from about 4.5" (model A) and "from about
+# 10.5" (model B) (its sec. 4.2.4), far above $\ln 10$: the first loss measures the initial
+# scores' size as much as anything learned, so dividing by it compares the initialisations
+# as much as the models. $\ln(\text{classes})$ is a steadier reference: the plot below shows
+# the batch loss divided by the first loss, as in the thesis, and the validation loss
+# divided by $\ln 10$.
 #
 # **Accuracy** (sec. 3.6.2) on the training batches and on validation images;
 # the thesis shows every fiftieth value, we smooth the batch values with a running mean.
 #
 # **Confusion matrix** (sec. 3.6.3): $M_{ab}$ counts the test images of true class $a$
 # predicted as class $b$; dividing every row by its sum gives the fraction of class $a$
-# that goes to each class, with the per-class accuracy (recall) on the diagonal.
-#
-# > **Note (von Hacht, sec. 3.6.3).** The thesis adds a one at $M(\hat y, y_i)$ — rows are
-# > the **predicted** classes — and divides each row by its total. That gives, for each
-# > prediction, how often it is right (precision), not how well each true class is
-# > recognised; with rows for the true classes, as chapter 02 and scikit-learn do, the
-# > diagonal is the recall. Both are useful; say which one a figure shows.
+# that goes to each class, with the per-class accuracy (recall) on the diagonal, as in
+# chapter 02 and scikit-learn. The thesis puts the predicted classes in the rows; both are
+# useful, so say which one a figure shows.
 
 # %%
 losses = np.array(history["loss"])
@@ -2545,6 +2561,15 @@ viewer
 #   differences in small details) and the local view of the filters. The pair without a reason: ½.
 
 # %% [markdown]
+# <details><summary>Note on the source: the confusion matrix's axes (von Hacht, sec. 3.6.3)</summary>
+#
+# The thesis adds a one at $M(\hat y, y_i)$ — rows are the **predicted** classes — and
+# divides each row by its total. That gives, for each prediction, how often it is right
+# (precision), not how well each true class is recognised; with rows for the true classes
+# the diagonal is the recall.
+#
+# </details>
+#
 # ## 11. On a GPU: the same layers on CuPy
 #
 # Everything so far ran on NumPy. Given CuPy arrays, the same functions run on the

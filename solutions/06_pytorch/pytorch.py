@@ -31,8 +31,10 @@
 # Bilici's *An Overview of Convolutional Neural Networks*: sec. 2 (convolution versus
 # cross-correlation) and sec. 10 (a practical example: MNIST). Lohiya's CS231n-based
 # report (2019): sec. 6 (backpropagation on a circuit) and sec. 10 (LeNet). Full
-# references are at the end of the chapter. We recompute every number we take; where a
-# source is wrong, an **Errata** note says so.
+# references are at the end of the chapter. We recompute every number we take. The text
+# states the correct results; what a source gets wrong is in a folded **Errata** note at
+# the end of the section (click it to open), and so are notes on its omissions and
+# ambiguities.
 #
 # ## Learning goals
 #
@@ -436,10 +438,6 @@ for N_h, D_h, M_h in ((5, 7, 3), (1, 2, 6), (4, 5, 5)):
 # agrees with (5) only for kernels that are symmetric under a 180° rotation — so a test
 # with a symmetric kernel (a blur, a box) would not notice the mistake.
 #
-# > **Errata (Bilici, sec. 2).** "The output of the cross-entropy is the sum of all
-# > elements of output of the Hadamard product" should read *cross-correlation*: the
-# > cross-entropy is a loss (chapter 02), unrelated to this operation.
-#
 # ### Exercise 3 (implement): `conv2d_from_ours`
 #
 # Return an `nn.Conv2d` that computes chapter 04's `conv_forward_naive(x, w, b, stride, pad)`,
@@ -532,6 +530,14 @@ for xs_h, ws_h, s_h, p_h in (
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Errata: "cross-entropy" for cross-correlation (Bilici, sec. 2)</summary>
+#
+# "The output of the cross-entropy is the sum of all elements of output of the Hadamard
+# product" should read *cross-correlation*: the cross-entropy is a loss (chapter 02),
+# unrelated to this operation.
+#
+# </details>
+#
 # ## 4. When the oracle disagrees
 #
 # Three more reasons why a correct layer and PyTorch can print different numbers.
@@ -675,13 +681,9 @@ explorer
 # `nn.BatchNorm2d` normalises with the **batch's** mean and variance in train mode (updating
 # its running averages as a side effect), with the **running** averages in eval mode. So
 # `model.eval()` before evaluating and `model.train()` before training are not optional: the
-# same weights give different outputs in the two modes.
-#
-# > **Errata (Kara, sec. 4.3).** "Pytorch provides two modes …, training mode where we apply
-# > dropout, batch normalization and evaluation mode where we calculate the plain predictions":
-# > batch normalization is applied in **both** modes — with batch statistics in training, with
-# > the running averages in evaluation — only dropout is switched off. And dropout draws a new
-# > mask for every forward pass (every mini-batch), not "at each epoch".
+# same weights give different outputs in the two modes. Batch normalisation is applied in
+# **both** modes, with different statistics; only dropout is switched off in eval mode, and
+# in train mode it draws a new mask at every forward pass.
 #
 # **Dropout's $p$.** Von Hacht (eqs. 2.42–2.46) and chapter 03 call $p$ the probability to
 # **keep** a unit; PyTorch's `nn.Dropout(p)` takes the probability to **drop** it. Table 3.2's
@@ -703,18 +705,11 @@ explorer
 # \end{aligned} \tag{7} $$
 #
 # where each batch norm layer has a scale $\gamma$ and a shift $\beta$ per channel (its running
-# mean and variance are *buffers*: in the `state_dict`, but not parameters).
-#
-# > **Errata (Bilici, sec. 10).** (i) For the second convolution the text says "this kernel
-# > size means that our amount of zero padding is 1", but its own rule,
-# > $(\text{kernel\_size} - 1)/2$, gives $(5 - 1)/2 = 2$, and so do its formula
-# > $(14 - 5 + 2\cdot2)/1 + 1 = 14$ and its Algorithm 2 (`padding=2`). With padding 1 the maps
-# > would be $12\times12$, then $6\times6$ after pooling, and the flattened size
-# > $32\cdot6\cdot6 = 1152$, not 1568: `Linear(1568, 600)` would fail. (ii) Algorithm 3's
-# > `out.flatten(batch_size, 1568)` is not PyTorch: `Tensor.flatten(start_dim, end_dim)` takes
-# > axes, so it would raise an index error; write `out.flatten(1)` (or
-# > `out.view(batch_size, 1568)`). (iii) Note that `MaxPool2d(kernel_size=2)` has stride 2:
-# > PyTorch's pooling stride defaults to the kernel size.
+# mean and variance are *buffers*: in the `state_dict`, but not parameters). Two PyTorch
+# details: `torch.flatten(out, 1)` (or `out.flatten(1)`) flattens every axis after the
+# batch axis — `Tensor.flatten(start_dim, end_dim)` takes axes, not sizes — and
+# `nn.MaxPool2d(kernel_size=2)` or `F.max_pool2d(x, 2)` has stride 2: PyTorch's pooling stride
+# defaults to the kernel size.
 #
 # Lohiya (sec. 10) trains LeNet (conv → ReLU → pool → conv → ReLU → pool → FC → ReLU → FC →
 # ReLU → FC) on MNIST: the same pattern as both networks here, with one more dense layer.
@@ -916,6 +911,29 @@ with torch.no_grad():
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Errata: what the two modes switch (Kara, sec. 4.3)</summary>
+#
+# "Pytorch provides two modes …, training mode where we apply dropout, batch normalization
+# and evaluation mode where we calculate the plain predictions": batch normalization is
+# applied in **both** modes — with batch statistics in training, with the running averages
+# in evaluation — only dropout is switched off. And dropout draws a new mask for every
+# forward pass (every mini-batch), not "at each epoch".
+#
+# </details>
+#
+# <details><summary>Errata: the padding and the flatten of the MNIST example (Bilici, sec. 10)</summary>
+#
+# (i) For the second convolution the text says "this kernel size means that our amount of
+# zero padding is 1", but its own rule, $(\text{kernel\_size} - 1)/2$, gives $(5 - 1)/2 = 2$,
+# and so do its formula $(14 - 5 + 2\cdot2)/1 + 1 = 14$ and its Algorithm 2 (`padding=2`).
+# With padding 1 the maps would be $12\times12$, then $6\times6$ after pooling, and the
+# flattened size $32\cdot6\cdot6 = 1152$, not 1568: `Linear(1568, 600)` would fail.
+# (ii) Algorithm 3's `out.flatten(batch_size, 1568)` is not PyTorch: `Tensor.flatten` takes
+# axes, so it would raise an index error; write `out.flatten(1)` (or
+# `out.view(batch_size, 1568)`).
+#
+# </details>
+#
 # ## 6. The training loop, and how to measure it
 #
 # A PyTorch training step is chapter 05's `train_step` with autograd and an optimiser from
@@ -1643,16 +1661,10 @@ show_figure(
 # `itertools.product(lrs, batch_sizes)`. The grid grows multiplicatively — Kara's example,
 # three sets of four values, has $4^3 = 64$ points — so on a laptop it stays small: here Bilici's
 # network with Adam, three learning rates × two batch sizes, two epochs each on 3,000 of the
-# training images, ranked by validation top-1.
-#
-# > **Errata (Kara, sec. 5).** (i) "A cartesian product of some of the learnable parameters":
-# > learning rates and batch sizes are **hyperparameters**, set before training (sec. 4.10); the
-# > learnable parameters are the weights and biases training finds. (ii) "Every experiment returns
-# > a model which has the highest test accuracy score over the entire search": choosing on the
-# > **test** set makes the test accuracy of the winner an optimistic, biased estimate — the test set
-# > has been used for training decisions. Choose on a **validation** set and report the test
-# > accuracy of the chosen model once. (iii) PyTorch's names are `torch.nn.Module` (not
-# > "nn.Modules"), `torch.nn.functional` and `torch.optim` (not "nn.Functional", "nn.Optim").
+# training images, ranked by validation top-1. Learning rates and batch sizes are
+# **hyperparameters**, set before training; the learnable parameters are the weights and
+# biases training finds. We choose on the **validation** set and evaluate the chosen model
+# on the test set once.
 
 # %%
 lrs = (3e-4, 1e-3, 3e-3)
@@ -1837,6 +1849,19 @@ show_figure(
 # - ½ point (d): 24 runs with a time estimate from the table; one cheaper strategy.
 
 # %% [markdown]
+# <details><summary>Errata: the hyperparameter search (Kara, sec. 5)</summary>
+#
+# (i) "A cartesian product of some of the learnable parameters": learning rates and batch
+# sizes are **hyperparameters**, set before training (sec. 4.10); the learnable parameters
+# are the weights and biases training finds. (ii) "Every experiment returns a model which
+# has the highest test accuracy score over the entire search": choosing on the **test** set
+# makes the test accuracy of the winner an optimistic, biased estimate — the test set has
+# been used for training decisions. Choose on a **validation** set and report the test
+# accuracy of the chosen model once. (iii) PyTorch's names are `torch.nn.Module` (not
+# "nn.Modules"), `torch.nn.functional` and `torch.optim` (not "nn.Functional", "nn.Optim").
+#
+# </details>
+#
 # ## Summary
 #
 # - A tensor with `requires_grad` records its graph while the forward pass runs; `backward`

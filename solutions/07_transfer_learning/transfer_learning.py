@@ -34,10 +34,11 @@
 # image-classification problem solved by transfer learning with a pretrained VGG16 in
 # PyTorch; training and evaluation modes) and sec. 4.7 via chapter 03 (batch
 # normalisation). Xia's lecture notes *Neural Net and Deep Learning* (2020): sec. 2.6
-# (supervised pre-training and transfer learning: what to freeze, and its question
-# *why* the fine-tuning learning rate is lower). Full references are at the end of the
-# chapter. We recompute every number we take from them; where they are wrong or
-# incomplete, an **Errata** note says so.
+# (supervised pre-training and transfer learning: what to freeze, and its question *why*
+# the fine-tuning learning rate is lower). Full references are at the end of the
+# chapter. We recompute every number we take from them. The text states the correct
+# results; what a source gets wrong is in a folded **Errata** note at the end of the
+# section (click it to open), and so are notes on its omissions and ambiguities.
 #
 # ## Learning goals
 #
@@ -558,11 +559,8 @@ except (AttributeError, NotImplementedError, TypeError) as exc:
     print(f"(this demo needs replace_head and freeze_backbone: {type(exc).__name__})")
 
 # %% [markdown]
-# > **Omission (Xia, sec. 2.6).** The notes say that transfer learning "will fix most
-# > of the weights in the pre-trained network", so that only the last layer is learnt. For
-# > networks with batch normalisation that is not enough: the running statistics (3) are
-# > not weights and keep changing in training mode. A frozen network is one whose
-# > parameters have `requires_grad = False` **and** whose batch-norm layers are in eval mode.
+# So a frozen network is one whose parameters have `requires_grad = False` **and** whose
+# batch-norm layers are in eval mode.
 #
 # ### Exercise 3 (implement): `set_train_mode`
 #
@@ -676,6 +674,15 @@ recorded_h = record(
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Omission: batch normalisation in a frozen network (Xia, sec. 2.6)</summary>
+#
+# The notes say that transfer learning "will fix most of the weights in the pre-trained
+# network", so that only the last layer is learnt. For networks with batch normalisation
+# that is not enough: the running statistics (3) are not weights and keep changing in
+# training mode. The notes do not discuss batch normalisation.
+#
+# </details>
+#
 # ## 5. Fine-tuning, and why its learning rate is lower
 #
 # **Fine-tuning** trains every parameter, starting from the pretrained $\theta$.
@@ -876,16 +883,9 @@ recorded_h = record(
 # and scores a model by **top-1** accuracy (the most probable class is the label) and
 # **top-5** accuracy (the label is among the 5 most probable): `topk_accuracy` of
 # chapter 06. The sum in (6) runs over the **class** axis, `dim=1` of an $(N, K)$
-# tensor; over `dim=0` it would compare images with each other.
-#
-# > **Errata (Kara, sec. 4.9).** The text says pretrained models "can be examined
-# > with Top-1 and Top-5 *errors*", but its table lists **accuracies** (VGG16: 0.713 and
-# > 0.901); the errors are $1 - $ accuracy, 0.287 and 0.099. Two more columns need care:
-# > "Size 528 MB" for VGG16's 138,357,544 parameters is $138{,}357{,}544 \times 4$ bytes
-# > (float32) $= 553.4 \cdot 10^6$ bytes $= 527.8$ **MiB**, so "MB" there means $2^{20}$
-# > bytes; and "Depth 23" counts Keras *layers* (input, 13 convolutions, 5 poolings, a
-# > flatten and 3 dense layers), not the 16 weight layers that give VGG16 its name. The
-# > table is Keras' (the text uses PyTorch, whose VGG16 has other weights and scores).
+# tensor; over `dim=0` it would compare images with each other. Kara's table of
+# pretrained ImageNet models lists top-1 and top-5 **accuracies**, e.g. 0.713 and 0.901 for
+# VGG16 (top-1 and top-5 *errors*, $1 - $ accuracy, would be 0.287 and 0.099).
 #
 # Computing probabilities is an evaluation, so three rules from Kara (sec. 5) and
 # chapter 06 apply. **Eval mode**: batch norm must use its running statistics (4) —
@@ -1047,6 +1047,24 @@ recorded_h = record(
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# <details><summary>Errata: errors or accuracies (Kara, sec. 4.9)</summary>
+#
+# The text says pretrained models "can be examined with Top-1 and Top-5 *errors*", but its
+# table lists **accuracies** (VGG16: 0.713 and 0.901); the errors are $1 - $ accuracy, 0.287
+# and 0.099.
+#
+# </details>
+#
+# <details><summary>Note on the source: the size and depth of VGG16 (Kara, sec. 4.9)</summary>
+#
+# "Size 528 MB" for VGG16's 138,357,544 parameters is $138{,}357{,}544 \times 4$ bytes
+# (float32) $= 553.4 \cdot 10^6$ bytes $= 527.8$ **MiB**, so "MB" there means $2^{20}$ bytes;
+# and "Depth 23" counts Keras *layers* (input, 13 convolutions, 5 poolings, a flatten and 3
+# dense layers), not the 16 weight layers that give VGG16 its name. The table is Keras'
+# (the text uses PyTorch, whose VGG16 has other weights and scores).
+#
+# </details>
+#
 # ## 7. Three ways to learn the digits, at three label budgets
 #
 # Now the experiment. For each **label budget** — 5, 20 or 100 labelled training digits
