@@ -723,25 +723,25 @@ for x_shape_h, w_shape_h, s_h, p_h in cases_h:
 # %% [markdown]
 # ## 5. The convolution layer, backward
 #
-# Let $\bar{\text{out}} = \partial L/\partial\,\text{out}$ (`dout`, shape
+# Let $\overline{\text{out}} = \partial L/\partial\,\text{out}$ (`dout`, shape
 # $(N, F, H', W')$). Every output in (8) is an affine function of the weights
 # and of the padded input, so the chain rule of chapter 02 (a sum over every
 # output that a variable feeds, eq. 4 there) gives three sums over the outputs:
 #
-# $$ \frac{\partial L}{\partial b_f} = \sum_{n, i, j} \bar{\text{out}}_{nfij}, \tag{9} $$
+# $$ \frac{\partial L}{\partial b_f} = \sum_{n, i, j} \overline{\text{out}}_{nfij}, \tag{9} $$
 #
-# $$ \frac{\partial L}{\partial w_{fckl}} = \sum_{n, i, j} \bar{\text{out}}_{nfij}\;\hat x_{n,\,c,\,iS+k,\,jS+l}, \tag{10} $$
+# $$ \frac{\partial L}{\partial w_{fckl}} = \sum_{n, i, j} \overline{\text{out}}_{nfij}\;\hat x_{n,\,c,\,iS+k,\,jS+l}, \tag{10} $$
 #
-# $$ \frac{\partial L}{\partial \hat x_{n c p q}} = \sum_{f}\ \sum_{\substack{i, j,\,k, l:\\ iS + k = p,\ jS + l = q}} \bar{\text{out}}_{nfij}\; w_{fckl} , \tag{11} $$
+# $$ \frac{\partial L}{\partial \hat x_{n c p q}} = \sum_{f}\ \sum_{\substack{i, j,\,k, l:\\ iS + k = p,\ jS + l = q}} \overline{\text{out}}_{nfij}\; w_{fckl} , \tag{11} $$
 #
 # and $\partial L/\partial x$ is $\partial L/\partial\hat x$ with the padding cut off (the
 # padded zeros are constants). In loop form: for each output position $(i, j)$,
 #
-# - $d w$ **accumulates** the window of $\hat x$ times $\bar{\text{out}}_{n f i j}$,
+# - $d w$ **accumulates** the window of $\hat x$ times $\overline{\text{out}}_{n f i j}$,
 #   summed over the batch $n$ (every filter $f$ gets its own sum);
 # - $d\hat x$ **accumulates**, in the window at $(iS, jS)$, every filter times its
-#   $\bar{\text{out}}_{nfij}$, summed over $f$ — windows overlap, so use `+=`;
-# - $d b_f$ sums $\bar{\text{out}}$ over $n$, $i$, $j$: one number per **filter**, because
+#   $\overline{\text{out}}_{nfij}$, summed over $f$ — windows overlap, so use `+=`;
+# - $d b_f$ sums $\overline{\text{out}}$ over $n$, $i$, $j$: one number per **filter**, because
 #   $b_f$ is added at every position of feature map $f$.
 #
 # Eq. (10) is itself a cross-correlation: of the input with `dout` (Kara, eq. 35;
@@ -877,15 +877,15 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 # Take one input channel and one filter, stride 1 (we add the stride below).
 # In (11) put $k = p - i$, $l = q - j$:
 #
-# $$ \frac{\partial L}{\partial \hat x_{pq}} = \sum_{i, j} \bar{\text{out}}_{ij}\; w_{p - i,\, q - j}
-#    = (\bar{\text{out}} * w)_{pq} , \tag{12} $$
+# $$ \frac{\partial L}{\partial \hat x_{pq}} = \sum_{i, j} \overline{\text{out}}_{ij}\; w_{p - i,\, q - j}
+#    = (\overline{\text{out}} * w)_{pq} , \tag{12} $$
 #
 # a **full convolution** (1)/(4) of the output gradient with the kernel — the sum
 # runs over every $(i, j)$ for which $w_{p-i,q-j}$ exists, so the kernel sticks out
-# of $\bar{\text{out}}$ by up to $K - 1$ on each side. By section 2, a convolution
+# of $\overline{\text{out}}$ by up to $K - 1$ on each side. By section 2, a convolution
 # is a cross-correlation with the rotated kernel, so
 #
-# $$ d\hat x = \big(\bar{\text{out}}\ \text{zero-padded by } K - 1\big) \star \mathrm{ROT180}(w) , \tag{13} $$
+# $$ d\hat x = \big(\overline{\text{out}}\ \text{zero-padded by } K - 1\big) \star \mathrm{ROT180}(w) , \tag{13} $$
 #
 # which is Kara's eq. (34) and von Hacht's eq. (2.29): the forward pass
 # *cross-correlates* with $w$, the backward pass *convolves* with it. Von Hacht's
@@ -895,7 +895,7 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 # filter bank for (13) is $\mathrm{ROT180}(w)$ with the axes $F$ and $C$ swapped, shape $(C, F, K_H, K_W)$.
 #
 # **Stride.** With stride $S$, output $(i, j)$ sits at input position $(iS, jS)$.
-# Spread $\bar{\text{out}}$ back to that grid — insert $S - 1$ zeros between its
+# Spread $\overline{\text{out}}$ back to that grid — insert $S - 1$ zeros between its
 # entries ("dilate" it to $(H' - 1)S + 1$ rows) — and (12)–(13) hold as for stride 1.
 # The full correlation then has $(H' - 1)S + K_H$ rows; when the floor in (6) dropped
 # the last rows of $\hat x$ (no window reached them), their gradient is 0. Cut
@@ -1012,7 +1012,7 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 # with the output size (7). Channels and images are pooled independently.
 #
 # **Backward.** The average is linear with weight $1/F^2$ on each element, so
-# every element of the window receives $\bar{\text{out}}_{ncij}/F^2$. The maximum
+# every element of the window receives $\overline{\text{out}}_{ncij}/F^2$. The maximum
 # is, locally, the selection of one element: its derivative is 1 for the element
 # that wins and 0 for the others (von Hacht, eq. 2.37). If windows **overlap**
 # ($S < F$), an element can be in several windows and its gradients add (`+=`).
@@ -1023,7 +1023,7 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 # to the **first** maximum in row-major order (scan the window row by row,
 # left to right; `np.argmax` of the flattened window does exactly this). Ties are
 # rare with real-valued activations, but common after a ReLU (many exact zeros)
-# or with images of integers. Sending $\bar{\text{out}}$ to *every* tied element
+# or with images of integers. Sending $\overline{\text{out}}$ to *every* tied element
 # would count it twice: the gradient would no longer be that of any function.
 #
 # Windows overlap exactly when $S < F$; with $S = F$ (the usual $2\times2$ window with

@@ -629,19 +629,19 @@ recorded_h = record(
 #
 # ## 3. The backward pass: two more products and col2im
 #
-# Let $\bar{\text{out}} = \partial L/\partial\,\text{out}$ (`dout`, shape $(N, F, H', W')$). In the
-# matrix form (5) it is $\bar{\text{out}}_{\text{mat}}$, of shape $(F, NH'W')$, with the columns in
+# Let $\overline{\text{out}} = \partial L/\partial\,\text{out}$ (`dout`, shape $(N, F, H', W')$). In the
+# matrix form (5) it is $\overline{\text{out}}_{\text{mat}}$, of shape $(F, NH'W')$, with the columns in
 # the order $(n, i, j)$ of cols — `dout.transpose(1, 0, 2, 3).reshape(F, -1)`. Transposed,
 # eq. (5) is chapter 02's affine layer (its eqs. 9–10), $\text{out}_{\text{mat}}^\top = X W + b$ with the
 # "inputs" $X = \text{cols}^\top$ (one row per output position) and the "weights"
 # $W = W_{\text{mat}}^\top$. Its gradients $dW = X^\top\,\text{dout}$, $dX = \text{dout}\,W^\top$ and the row
 # sums for $db$, transposed back, are
 #
-# $$ db = \bar{\text{out}}_{\text{mat}}\,\mathbf 1 \ \ (F), \qquad
-#    dW_{\text{mat}} = \bar{\text{out}}_{\text{mat}}\, \text{cols}^{\top} \ \ (F \times CK^2), \qquad
-#    d\text{cols} = W_{\text{mat}}^{\top}\, \bar{\text{out}}_{\text{mat}} \ \ (CK^2 \times NH'W'). \tag{6} $$
+# $$ db = \overline{\text{out}}_{\text{mat}}\,\mathbf 1 \ \ (F), \qquad
+#    dW_{\text{mat}} = \overline{\text{out}}_{\text{mat}}\, \text{cols}^{\top} \ \ (F \times CK^2), \qquad
+#    d\text{cols} = W_{\text{mat}}^{\top}\, \overline{\text{out}}_{\text{mat}} \ \ (CK^2 \times NH'W'). \tag{6} $$
 #
-# $db_f$ sums $\bar{\text{out}}$ over the images and positions (chapter 04's eq. 9); $dW_{\text{mat}}$ is
+# $db_f$ sums $\overline{\text{out}}$ over the images and positions (chapter 04's eq. 9); $dW_{\text{mat}}$ is
 # reshaped back to $(F, C, K, K)$ — the inverse of `w.reshape(F, -1)`; it is chapter 04's
 # eq. (10) with the sum over $(n, i, j)$ done by the product. The last one is the gradient
 # with respect to every *copy* of an input element. An element $\hat x_{ncpq}$ was copied
@@ -1011,11 +1011,11 @@ for x_shape_h, w_shape_h, s_h, p_h in (
 # $r^*_q$ the row of the **first** maximum of column $q$ — `cols.argmax(axis=0)`, whose
 # row-major window order is PyTorch's tie rule (chapter 04, sec. 7) —
 #
-# $$ d\text{cols}_{r q} = \begin{cases} \bar{\text{out}}_q & r = r^*_q \\ 0 & \text{otherwise} \end{cases},
+# $$ d\text{cols}_{r q} = \begin{cases} \overline{\text{out}}_q & r = r^*_q \\ 0 & \text{otherwise} \end{cases},
 #    \qquad dx = \operatorname{col2im}(d\text{cols}) , \tag{11} $$
 #
 # and col2im adds the gradients of overlapping windows ($S < F$), as it must.
-# Setting the mask to `cols == cols.max(axis=0)` instead would send $\bar{\text{out}}$ to
+# Setting the mask to `cols == cols.max(axis=0)` instead would send $\overline{\text{out}}$ to
 # **every** tied maximum — common after a ReLU, which makes many exact zeros — and
 # count it twice.
 #
@@ -2809,7 +2809,7 @@ else:
 #   overlapping windows of a convolution (3) — and checks nothing.
 # - im2col (4) copies every window into a column; the convolution layer is then one GEMM (5),
 #   at the price of $K^2$ times the input in memory.
-# - Backward: $db$ = row sums, $dW = \bar{\text{out}}\,\text{cols}^\top$, $d\text{cols} = W^\top\bar{\text{out}}$ (6), and
+# - Backward: $db$ = row sums, $dW = \overline{\text{out}}\,\text{cols}^\top$, $d\text{cols} = W^\top\overline{\text{out}}$ (6), and
 #   col2im (7), the adjoint (8) of im2col, adds every copy's gradient back. With `np.add.at` it
 #   is correct and slow; `x[idx] += v` is wrong; a loop over the $K^2$ window offsets of
 #   collision-free slice additions (9) is correct and fast.
