@@ -1,7 +1,7 @@
 """Chapter 07's transfer-learning table, from a full run of its solution notebook.
 
 Usage: ``python benchmarks/transfer_learning.py [--smoke] [--results DIR]``. Runs the solution notebook
-top to bottom (no smoke test), takes the table its experiment prints (test
+top to bottom (no smoke test), takes the table its experiment displays (test
 top-1 on the 719 test digits for scratch, frozen features and fine-tuning at
 5, 20 and 100 labels per class, mean ± std over seeds) and the weight-change
 printout, and writes ``benchmarks/results/transfer_learning.json`` and ``.md``.
@@ -23,12 +23,18 @@ CELL = re.compile(r"(?P<mean>[0-9.]+) ± (?P<std>[0-9.]+)")
 BUDGET = re.compile(r"(\d+) per class")
 
 
+def output_text(output):
+    """What an output shows as text: a stream's text, or the Markdown a cell displays (the table)."""
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    markdown = output.get("data", {}).get("text/markdown", "")
+    return markdown if markdown.endswith("\n") or not markdown else markdown + "\n"
+
+
 def experiment_output(nb):
-    """The printed text of the cell that prints the transfer-learning table."""
+    """The text of the cell that shows the transfer-learning table: what it prints and displays."""
     for cell in nb.cells:
-        text = "".join(
-            o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream"
-        )
+        text = "".join(output_text(o) for o in cell.get("outputs", []))
         if "test top-1 accuracy on" in text:
             return text
     raise RuntimeError(
@@ -37,7 +43,7 @@ def experiment_output(nb):
 
 
 def parse_table(text):
-    """``[{"method", "per_class", "mean", "std"}, ...]`` from the printed Markdown table."""
+    """``[{"method", "per_class", "mean", "std"}, ...]`` from the displayed Markdown table."""
     lines = [line for line in text.splitlines() if line.startswith("| ")]
     budgets = [int(b) for b in BUDGET.findall(lines[0])]
     rows = []

@@ -1159,23 +1159,26 @@ print(f"{len(results)} training runs in {time.perf_counter() - start:.0f} s")
 
 
 # %%
+from IPython.display import Markdown, display
+
+
 def mean_std(method, per_class):
     accs = np.array([results[method, per_class, seed] for seed in SEEDS])
     return accs.mean(), accs.std()
 
 
 header = "| method | " + " | ".join(f"{b} per class ({10 * b} labels)" for b in BUDGETS) + " |"
-print(
-    f"test top-1 accuracy on {len(X_test)} digits, mean ± std over {len(SEEDS)} seed(s), {NUM_STEPS} Adam steps\n"
-)
-print(header)
-print("|---" * (len(BUDGETS) + 1) + "|")
+table_rows = [header, "|---" * (len(BUDGETS) + 1) + "|"]
 for method in METHODS:
-    print(
+    table_rows.append(
         f"| {method} | "
         + " | ".join("{:.3f} ± {:.3f}".format(*mean_std(method, b)) for b in BUDGETS)
         + " |"
     )
+print(
+    f"test top-1 accuracy on {len(X_test)} digits, mean ± std over {len(SEEDS)} seed(s), {NUM_STEPS} Adam steps"
+)
+display(Markdown("\n".join(table_rows)))  # a Markdown table, drawn as a table
 
 reference = load_pretrained()
 print(
