@@ -793,8 +793,11 @@ for i_h, X_h in enumerate(
 # Run the cell: it trains the toy for 40 epochs with $\eta = 0.01$ ($\rho = 0.46$),
 # $0.03$ ($\rho = -0.62$), just below and just above $\eta_{\max}$, and $0.1$.
 # The curves are straight lines on a log scale, with slope $2\log_{10}\lvert\rho\rvert$ per
-# step, as eq. (9) predicts. (The curve for $\eta = 0.01$ flattens near
-# $10^{-30}$: that is the rounding error of float64, not a property of GD.)
+# step, as eq. (9) predicts. The curve for $\eta = 0.01$ is still straight where the plot
+# ends, at $C_{40} = 50\cdot0.46^{80} \approx 5\cdot10^{-26}$. A few epochs later $z$ would come
+# within float64's rounding of $y$, a cost of order $10^{-30}$, and the curve would stop
+# falling (or drop to exactly 0, which a log scale cannot draw): a floor set by the
+# rounding of float64, not a property of GD.
 
 # %%
 lr_max_toy = max_stable_lr(X_toy)
