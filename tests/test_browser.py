@@ -298,13 +298,13 @@ def test_every_figure_has_alt_text(solved):
 # --- the widgets ----------------------------------------------------------------
 
 
-def slide(description):
-    """Move the slider labelled ``description`` one step to the right (its handle, with the keyboard)."""
+def slide(description, key="ArrowRight"):
+    """Move the slider labelled ``description`` one step (its handle, with the keyboard: ``key``)."""
 
     def act(panel):
         handle = labelled(panel, "widget-slider", description).locator(".noUi-handle")
         handle.focus()
-        handle.press("ArrowRight")
+        handle.press(key)
 
     return act
 
@@ -353,6 +353,8 @@ INTERACTIONS = {
         ("kernel-cell", edit_kernel_cell(1, 1, "2")),
         ("kernel-menu", pick("kernel", "blur")),
     ],
+    # The viewer opens on the trained filters, the last checkpoint: step back one.
+    "05_im2col_gpu": [("checkpoint-slider", slide("checkpoint", "ArrowLeft"))],
 }
 # The README shows these panels as they are before the interaction.
 README_PANELS = {
