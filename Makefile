@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: env build release demo check lint test lab formgrader screenshots clean
+.PHONY: env build release demo check lint test sweep lab formgrader screenshots clean
 
 env: $(STAMP)
 
@@ -32,8 +32,11 @@ check: lint  ## the fast loop: lint, the quick tests, and chapter 01's sample cl
 	$(PY) -m pytest -n 2 -q -m "not slow and not grading and not browser"
 	$(PY) -m pytest -q tests/test_demo.py
 
-test: lint  ## the whole test suite (what CI runs)
-	$(PY) -m pytest -n 2 --dist loadgroup
+test: lint  ## the test suite but the sweep (CI runs both)
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not sweep"
+
+sweep: env  ## the rest of the mutants graded and the backbone rebuilt (tests marked sweep)
+	$(PY) -m pytest -n 2 --dist loadgroup -m sweep
 
 lab: env  ## JupyterLab on the student notebooks
 	$(VENV)/bin/jupyter lab course

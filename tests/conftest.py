@@ -37,6 +37,8 @@ TIERS = {
         "test_dask_engine",
     ),
     "browser": ("test_browser",),
+    # "sweep" (CI's second pass, `make sweep`) is set per test: the mutants beyond the covering
+    # ones (see covering_mutants) and the backbone's rebuilds.
     "slow": (
         "test_notebooks",
         "test_benchmarks",
@@ -58,30 +60,60 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(tier)
 
 
-def class_notebooks(assignment):
-    """``{student: notebook}``: the solution, the untouched release, one student per mutant and per variant."""
+def class_notebooks(assignment, mutants=None):
+    """``{student: notebook}``: the solution, the untouched release, one student per variant and
+    one per mutant in ``mutants`` (default: all the chapter's mutants)."""
     notebook, answers = released_notebook(assignment), solution_answers(assignment)
     students = {"solution": fill(notebook, answers), "untouched": fill(notebook, {})}
-    for mutant in mutants_for(assignment):
+    for mutant in mutants_for(assignment) if mutants is None else mutants:
         students[f"mutant-{mutant.name}"] = fill(notebook, mutate(answers, mutant))
     for variant in variants_for(assignment):
         students[f"variant-{variant.name}"] = vary(notebook, answers, variant)
     return students
 
 
+def covering_mutants(assignment):
+    """The few mutants ``make test`` grades: between them, every test cell that any mutant of the
+    chapter should fail does fail.
+
+    Greedy and in file order (the mutant failing most cells not yet covered first), so the choice
+    is stable. The others are graded by ``make sweep`` (marker ``sweep``), which CI also runs.
+    """
+    mutants, chosen = mutants_for(assignment), []
+    uncovered = {cell for m in mutants for cell in m.loses}
+    while uncovered:
+        best = max(mutants, key=lambda m: len(uncovered.intersection(m.loses)))
+        chosen.append(best)
+        uncovered -= set(best.loses)
+    return [m for m in mutants if m in chosen]
+
+
+def swept_mutants(assignment):
+    """The chapter's mutants that only ``make sweep`` grades."""
+    quick = covering_mutants(assignment)
+    return [m for m in mutants_for(assignment) if m not in quick]
+
+
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
-    """A function ``assignment -> {student: StudentResult}``, each chapter graded once."""
+    """A function ``(assignment, sweep=False) -> {student: StudentResult}``, each class graded once.
+
+    The class holds the solution, the untouched release, every variant and the covering mutants
+    (:func:`covering_mutants`); with ``sweep``, the solution and the other mutants.
+    """
     cache = {}
 
-    def grade(assignment):
-        if assignment not in cache:
-            root = tmp_path_factory.mktemp(f"class-{assignment}")
-            for student, notebook in class_notebooks(assignment).items():
+    def grade(assignment, sweep=False):
+        if (assignment, sweep) not in cache:
+            root = tmp_path_factory.mktemp(f"class-{assignment}{'-sweep' if sweep else ''}")
+            mutants = (swept_mutants if sweep else covering_mutants)(assignment)
+            for student, notebook in class_notebooks(assignment, mutants).items():
+                if sweep and student != "solution" and not student.startswith("mutant-"):
+                    continue  # the sweep grades the solution (to compare with) and its mutants
                 write_submission(notebook, root / "submissions", student, assignment)
             results = grade_class(root / "submissions", assignment, workdir=root / "work")
-            cache[assignment] = {r.student: r for r in results}
-        return cache[assignment]
+            cache[assignment, sweep] = {r.student: r for r in results}
+        return cache[assignment, sweep]
 
     return grade
 

@@ -126,6 +126,7 @@ def test_loaded_backbone_classifies_fashion_mnist():
 
 
 @FASHION
+@pytest.mark.sweep
 @pytest.mark.xdist_group("backbone")
 def test_a_rebuild_behaves_like_the_committed_file(tmp_path, record_property):
     """On any machine, the recipe's rebuild holds the stated tolerance; bit-for-bit identity is reported, not required."""
@@ -143,6 +144,7 @@ def test_a_rebuild_behaves_like_the_committed_file(tmp_path, record_property):
 
 
 @FASHION
+@pytest.mark.sweep
 @pytest.mark.xdist_group("backbone")
 def test_a_rebuild_with_other_bits_is_judged_by_the_tolerance(tmp_path, record_property):
     """One thread instead of the recipe's two sums in another order, as another CPU would: other bits, same behaviour."""

@@ -5,14 +5,17 @@ import pytest
 
 from autograder.mutants import mutants_for
 from autograder.variants import variants_for
-from tests.conftest import CHAPTERS
+from tests.conftest import CHAPTERS, covering_mutants
 
 
-def _on_chapter_worker(assignment, *values, test_id):
-    """A test parameter in its chapter's xdist group: each class is graded once, on one worker."""
-    return pytest.param(
-        assignment, *values, id=test_id, marks=pytest.mark.xdist_group(f"graded-{assignment}")
-    )
+def _on_chapter_worker(assignment, *values, test_id, sweep=False):
+    """A test parameter in its chapter's xdist group: each class is graded once, on one worker.
+
+    With ``sweep`` the test is in ``make sweep``'s tier and its chapter's sweep group instead.
+    """
+    group = f"{'sweep' if sweep else 'graded'}-{assignment}"
+    marks = [pytest.mark.xdist_group(group)] + ([pytest.mark.sweep] if sweep else [])
+    return pytest.param(assignment, *values, id=test_id, marks=marks)
 
 
 GRADED_CHAPTERS = [_on_chapter_worker(a, test_id=a) for a in CHAPTERS]
@@ -20,7 +23,9 @@ VARIANT_CASES = [
     _on_chapter_worker(a, v, test_id=f"{a}-{v.name}") for a in CHAPTERS for v in variants_for(a)
 ]
 MUTANT_CASES = [
-    _on_chapter_worker(a, m, test_id=f"{a}-{m.name}") for a in CHAPTERS for m in mutants_for(a)
+    _on_chapter_worker(a, m, test_id=f"{a}-{m.name}", sweep=m not in covering_mutants(a))
+    for a in CHAPTERS
+    for m in mutants_for(a)
 ]
 
 
@@ -59,6 +64,15 @@ def test_chapter_has_enough_mutants(assignment):
 
 
 @pytest.mark.parametrize("assignment", CHAPTERS)
+def test_covering_mutants_fail_every_cell_the_mutants_target(assignment):
+    """``make test`` grades fewer mutants than ``make sweep``, but they still fail every targeted cell."""
+    targeted = {cell for m in mutants_for(assignment) for cell in m.loses}
+    covering = covering_mutants(assignment)
+    assert {cell for m in covering for cell in m.loses} == targeted
+    assert len(covering) < len(mutants_for(assignment))
+
+
+@pytest.mark.parametrize("assignment", CHAPTERS)
 def test_chapter_has_enough_variants(assignment):
     """Each chapter ships at least 4 correct submissions written unlike the solution."""
     variants = variants_for(assignment)
@@ -78,8 +92,8 @@ def test_correct_variant_gets_full_marks_and_no_flag(graded_class, assignment, v
 @pytest.mark.parametrize(("assignment", "mutant"), MUTANT_CASES)
 def test_mutant_loses_points(graded_class, assignment, mutant):
     """A classic mistake loses points in the test cells that should catch it."""
-    result = graded_class(assignment)[f"mutant-{mutant.name}"]
-    solution = graded_class(assignment)["solution"]
+    graded = graded_class(assignment, sweep=mutant not in covering_mutants(assignment))
+    result, solution = graded[f"mutant-{mutant.name}"], graded["solution"]
     assert result.status == "graded", result.reason
     assert result.auto_score < solution.auto_score
     missed = [
@@ -102,19 +116,20 @@ def test_each_class_is_graded_on_one_worker(request, assignment):
 
 @pytest.mark.parametrize("assignment", GRADED_CHAPTERS)
 def test_class_scores_are_reported(graded_class, assignment, record_property):
-    """The class holds every variant and mutant; their scores go to the suite's reports section, one line a chapter."""
+    """The class holds every variant and the covering mutants; their scores go to the suite's
+    reports section, one line a chapter."""
     results = graded_class(assignment)
     variants = [results[f"variant-{v.name}"] for v in variants_for(assignment)]
-    mutants = [results[f"mutant-{m.name}"] for m in mutants_for(assignment)]
+    mutants = [results[f"mutant-{m.name}"] for m in covering_mutants(assignment)]
     full = results["solution"].auto_max
-    assert len(variants) >= 4 and len(mutants) >= 8
+    assert len(variants) >= 4 and len(mutants) >= 3
     scores = sorted(m.auto_score for m in mutants)
     record_property(
         "report",
         (
             f"{assignment}: solution {results['solution'].auto_score:g}/{full:g}, untouched {results['untouched'].auto_score:g}; "
             f"{sum(v.auto_score == full and not v.flags for v in variants)} of {len(variants)} variants full with no flag; "
-            f"{sum(m.auto_score < full for m in mutants)} of {len(mutants)} mutants lose points "
+            f"{sum(m.auto_score < full for m in mutants)} of {len(mutants)} covering mutants lose points "
             f"(scores {scores[0]:g} to {scores[-1]:g}, median {scores[len(scores) // 2]:g})"
         ),
     )
