@@ -27,6 +27,7 @@ from autograder.mutants import mutants_for
 from autograder.sandbox import unavailable_reason
 from autograder.submissions import fill, released_notebook, solution_answers, write_submission
 from tests.conftest import class_notebooks
+from tests.processes import processes_mentioning
 
 distributed = pytest.importorskip("distributed")
 
@@ -270,17 +271,6 @@ def test_a_worker_with_another_grader_refuses_and_plain_tcp_afar_is_warned(tmp_p
     assert "without TLS" in capsys.readouterr().err
 
 
-def _processes_mentioning(text):
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if text in cmdline.read_bytes().decode(errors="replace"):
-                found.append(int(cmdline.parent.name))
-        except OSError:
-            continue
-    return found
-
-
 def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
     cluster, class_folder, local, tmp_path
 ):
@@ -313,7 +303,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(
     graded = sorted(s for s, summary in expected.items() if summary[0] == "graded")
     assert sorted(_gradebook_scores(workdir)) == graded
     deadline = time.monotonic() + 15
-    while _processes_mentioning(str(cluster.local_directory("c"))):
+    while processes_mentioning(str(cluster.local_directory("c"))):
         assert time.monotonic() < deadline, "a sandbox of the killed worker survives"
         time.sleep(0.2)
 

@@ -16,6 +16,7 @@ from autograder.course import REPO
 from autograder.grade import SandboxUnavailable, check_sandbox
 from autograder.sandbox import unavailable_reason
 from autograder.submissions import released_notebook, write_submission
+from tests.processes import processes_mentioning
 
 pytestmark = pytest.mark.xdist_group("grade_command")
 ASSIGNMENT = "01_gradient_descent"
@@ -134,18 +135,6 @@ def test_the_sandbox_shows_the_kernel_the_shipped_data_but_not_the_grader():
     assert not [p for p in exposed if p.endswith(("/solutions", "/autograder", "/tests", "/.git"))]
 
 
-def _processes_mentioning(text):
-    """Pids of processes whose command line mentions ``text``."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if text in cmdline.read_bytes().decode(errors="replace"):
-                found.append(int(cmdline.parent.name))
-        except OSError:
-            continue
-    return found
-
-
 @pytest.mark.skipif(
     unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}"
 )
@@ -174,18 +163,17 @@ def test_stopping_the_grader_stops_every_sandbox_it_started(tmp_path, signum):
     run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     # bwrap, its init, the kernel
-    while len(sandboxed := _descendants(_processes_mentioning(str(work)))) < 3:
+    while len(sandboxed := _descendants(processes_mentioning(str(work)))) < 3:
         assert time.monotonic() < deadline and run.poll() is None, "no sandboxed kernel started"
         time.sleep(0.2)
     run.send_signal(signum)
     run.wait(timeout=30)
     deadline = time.monotonic() + 15
     while (
-        _alive(sandboxed | set(_processes_mentioning(str(tmp_path))))
-        and time.monotonic() < deadline
+        _alive(sandboxed | set(processes_mentioning(str(tmp_path)))) and time.monotonic() < deadline
     ):
         time.sleep(0.2)
-    assert _alive(sandboxed | set(_processes_mentioning(str(tmp_path)))) == [], (
+    assert _alive(sandboxed | set(processes_mentioning(str(tmp_path)))) == [], (
         "processes of the stopped grader survive"
     )
 
