@@ -37,16 +37,24 @@ def grading_digest(assignment):
 
     Cached references and results carry it, so a fix to ``autograder/`` or ``backproplab/`` regrades.
     """
-    import hashlib
-
-    digest = hashlib.sha256()
     sources = [
         SOLUTIONS / assignment / f"{notebook_stem(assignment)}.py",
         *sorted((REPO / "autograder").rglob("*.py")),
         *sorted((REPO / "backproplab").rglob("*.py")),
     ]
-    for path in sources:
-        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return files_digest(REPO, sources)
+
+
+def files_digest(root, paths):
+    """Hex SHA-256 over the names (relative to ``root``) and bytes of ``paths``, read in chunks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(Path(path).relative_to(root)).encode() + b"\0")
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(2**20), b""):
+                digest.update(chunk)
     return digest.hexdigest()
 
 

@@ -5,7 +5,6 @@ Each problem either is repaired (and noted for the report) or becomes a
 executes student code.
 """
 
-import hashlib
 import json
 import os
 import stat
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import notebook_stem
+from autograder.course import files_digest, notebook_stem
 
 
 class SubmissionError(Exception):
@@ -62,14 +61,8 @@ def _entries(folder):
 
 
 def folder_digest(folder):
-    """SHA-256 over the names and bytes of every regular file in a student's folder, read in chunks."""
-    digest = hashlib.sha256()
-    for path in regular_files(folder):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(2**20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
+    """SHA-256 over the names and bytes of every regular file in a student's folder."""
+    return files_digest(folder, regular_files(folder))
 
 
 def find_notebook(student_dir, assignment):
