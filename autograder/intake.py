@@ -5,6 +5,7 @@ Each problem either is repaired (and noted for the report) or becomes a
 executes student code.
 """
 
+import difflib
 import json
 import os
 import stat
@@ -30,6 +31,7 @@ class SubmissionError(Exception):
 MAX_NOTEBOOK_BYTES = 32 * 2**20  # a solved chapter is well under 1 MB without outputs
 MAX_FOLDER_BYTES = 256 * 2**20
 MAX_FOLDER_FILES = 2000
+EDIT_WINDOW = 4  # cells after its place where an edited locked or test cell is still recognised
 
 
 def regular_files(folder):
@@ -145,22 +147,85 @@ def remove_duplicate_cells(notebook):
 
 
 def restore_metadata(notebook, release):
-    """Give back nbgrader metadata to cells that lost it, matching cells by id.
+    """Give back nbgrader metadata to cells that lost it; return notes for the report.
 
-    The course's cell ids equal the ``grade_id``s, so a cell whose metadata was
-    stripped is still recognised. Returns notes for the report.
+    A cell is recognised by its id: the course's cell ids equal the ``grade_id``s, and Colab keeps
+    a cell's id in ``metadata.id`` when it writes format 4.0, which has none. A cell without either
+    (an editor that dropped both) is recognised by its place: the submission's cells are aligned
+    with the release's on their sources, and a cell in the place of a release cell of the same
+    type takes its metadata (an answer filled in, a locked cell edited). A grade_id the
+    submission already holds is never given to a second cell.
     """
-    by_id = {c.get("id"): c.metadata["nbgrader"] for c in release.cells if "nbgrader" in c.metadata}
+    by_id = {c.get("id"): c for c in release.cells if "nbgrader" in c.metadata}
+    held = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in notebook.cells}
+    placed = _aligned(notebook.cells, release.cells)
     restored = []
-    for cell in notebook.cells:
-        if "nbgrader" not in cell.get("metadata", {}) and cell.get("id") in by_id:
-            cell.setdefault("metadata", {})["nbgrader"] = dict(by_id[cell["id"]])
-            restored.append(cell["id"])
+    for index, cell in enumerate(notebook.cells):
+        if "nbgrader" in cell.get("metadata", {}):
+            continue
+        ids = (cell.get("id"), cell.get("metadata", {}).get("id"))
+        source = next((by_id[i] for i in ids if i in by_id), None) or placed.get(index)
+        if source is None or "nbgrader" not in source.metadata:
+            continue
+        grade_id = source.metadata["nbgrader"]["grade_id"]
+        if grade_id in held:
+            continue
+        cell.setdefault("metadata", {})["nbgrader"] = dict(source.metadata["nbgrader"])
+        held.add(grade_id)
+        restored.append(grade_id)
     return [f"restored nbgrader metadata of {len(restored)} cells"] if restored else []
 
 
+def _aligned(cells, release_cells):
+    """``{index in cells: release cell}``: the cells in the place of a release cell.
+
+    The two lists are aligned on ``(cell type, source)``. Where the sources differ, a release
+    answer cell takes the next cell of its type (the student's answer: nbgrader keeps an answer
+    cell's source, so even a wrong place costs nothing), and a locked or test cell takes only a
+    cell of its type whose source is still close to its own (an edit), so that a cell the student
+    wrote where a test cell was deleted stays theirs.
+    """
+    ours = [(c.get("cell_type"), str(c.get("source", "")).strip()) for c in cells]
+    theirs = [(c.cell_type, c.source.strip()) for c in release_cells]
+    matcher = difflib.SequenceMatcher(None, theirs, ours, autojunk=False)
+    placed = {}
+    for tag, r0, r1, s0, s1 in matcher.get_opcodes():
+        if tag == "equal":
+            placed.update({s: release_cells[r] for r, s in zip(range(r0, r1), range(s0, s1))})
+        elif tag == "replace":
+            for r in range(r0, r1):
+                answer = release_cells[r].metadata.get("nbgrader", {}).get("solution")
+                # an edited locked or test cell is looked for a few cells on, no further
+                end = s1 if answer else min(s1, s0 + EDIT_WINDOW)
+                s = next(
+                    (
+                        k
+                        for k in range(s0, end)
+                        if ours[k][0] == theirs[r][0]
+                        and (answer or _close(ours[k][1], theirs[r][1]))
+                    ),
+                    None,
+                )
+                if s is not None:
+                    placed[s], s0 = release_cells[r], s + 1
+    return placed
+
+
+def _close(text, original):
+    """Whether ``text`` is ``original`` edited, rather than something else: difflib's ratio >= 0.6
+    (its cheap upper bounds first, so a huge cell costs no more than its length)."""
+    matcher = difflib.SequenceMatcher(None, text, original)
+    return all(
+        bound() >= 0.6 for bound in (matcher.real_quick_ratio, matcher.quick_ratio, matcher.ratio)
+    )
+
+
 def clean_metadata(notebook, kernel_name):
-    """Point the notebook at the grading kernel and give every cell a valid id."""
+    """Point the notebook at the grading kernel and give every cell a valid id.
+
+    With ids on every cell the notebook is format 4.5 (Colab writes 4.0, which has none, and a
+    4.0 notebook with ids fails validation against its own schema).
+    """
     notebook.metadata["kernelspec"] = {
         "name": kernel_name,
         "display_name": kernel_name,
@@ -169,4 +234,5 @@ def clean_metadata(notebook, kernel_name):
     for index, cell in enumerate(notebook.cells):
         if not isinstance(cell.get("id"), str) or not cell.get("id"):
             cell["id"] = f"cell-{index}"
+    notebook.nbformat_minor = max(notebook.get("nbformat_minor", 0), nbformat.v4.nbformat_minor)
     return notebook

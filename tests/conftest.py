@@ -35,6 +35,7 @@ TIERS = {
         "test_demo",
         "test_grade_command",
         "test_dask_engine",
+        "test_other_editors",
     ),
     "browser": ("test_browser",),
     # "sweep" (CI's second pass, `make sweep`) is set per test: the mutants beyond the covering

@@ -121,6 +121,8 @@ def test_case_gets_the_outcome_it_deserves(graded, case):
             f"{case}: {got.auto_score} points, deserves {score} ({got.notes})"
         )
     assert set(want.flags) <= set(got.flags), f"{case}: flags {got.flags}"
+    if want.honest:
+        assert set(got.flags) <= {"renamed"}, f"{case}: an honest student flagged {got.flags}"
     assert want.reason in got.reason
 
 

@@ -1,5 +1,6 @@
 """Safe intake, one small test per behaviour: student ids, file checks, zips, CSV fields, sanitised pages."""
 
+import json
 import zipfile
 
 import nbformat
@@ -9,12 +10,15 @@ from autograder.grade import _cell_text, _extract_capped, _sort_flat_files
 from autograder.intake import (
     MAX_NOTEBOOK_BYTES,
     SubmissionError,
+    clean_metadata,
     find_notebook,
     folder_digest,
     load_notebook,
+    restore_metadata,
 )
 from autograder.roster import printable, roster, safe_id
 from autograder.sanitize import escape_tags, sanitize_notebook
+from autograder.submissions import fill, released_notebook, solution_answers
 
 ASSIGNMENT = "01_gradient_descent"
 NOTEBOOK = "gradient_descent.ipynb"
@@ -142,3 +146,76 @@ def test_sanitize_keeps_inert_outputs_and_removes_active_ones():
         "removed" in nb.cells[1].outputs[1]["text"]
         and nb.cells[1].outputs[2]["text"] == "<b>printed</b>"
     )
+
+
+def _grade_ids(notebook):
+    return [c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells]
+
+
+def _solved():
+    release = released_notebook(ASSIGNMENT)
+    return release, fill(release, solution_answers(ASSIGNMENT))
+
+
+def test_cells_that_lost_metadata_and_ids_are_recognised_by_their_place():
+    """Colab's worst case: format 4.0 (no cell ids) and no nbgrader metadata; a cell added on top,
+    one after an answer cell, and a locked cell edited. Every nbgrader cell gets its own back."""
+    release, notebook = _solved()
+    expected = [None] + _grade_ids(notebook)
+    after_forward = expected.index("ch01_forward") + 1
+    expected.insert(after_forward, None)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell("!pip install -q backproplab"))
+    notebook.cells.insert(after_forward, nbformat.v4.new_code_cell("print(forward)"))
+    notebook.cells[expected.index("ch01_symbols")].source += "\nprint(x1)"
+    for cell in notebook.cells:
+        cell.pop("id", None)
+        cell.metadata = {}
+    notes = restore_metadata(notebook, release)
+    assert _grade_ids(notebook) == expected
+    assert notes == [f"restored nbgrader metadata of {len([g for g in expected if g])} cells"]
+
+
+def test_a_cell_written_where_a_test_cell_was_deleted_stays_the_students():
+    """Colab and VS Code let a student delete a test cell; their own cell in its place keeps its
+    code (nbgrader adds the test back), while an edited copy of the test is recognised."""
+    release, notebook = _solved()
+    visible = _grade_ids(notebook).index("ch01_forward_visible")
+    notebook.cells[visible] = nbformat.v4.new_code_cell("def helper(x):\n    return 2 * x\n")
+    edited = _grade_ids(notebook).index("ch01_cost_visible")
+    notebook.cells[edited].source += "\nprint('checked')\n"
+    notebook.cells[edited].pop("id")
+    notebook.cells[edited].metadata = {}
+    restore_metadata(notebook, release)
+    ids = _grade_ids(notebook)
+    assert ids[visible] is None and "ch01_forward_visible" not in ids
+    assert ids[edited] == "ch01_cost_visible"
+
+
+def test_an_id_kept_in_the_cell_metadata_is_recognised_and_no_grade_id_is_given_twice():
+    release, notebook = _solved()
+    forward = _grade_ids(notebook).index("ch01_forward")
+    notebook.cells[forward].pop("id")
+    notebook.cells[forward].metadata = {"id": "ch01_forward"}  # where Colab keeps a cell's id
+    copy = nbformat.from_dict(notebook.cells[forward + 1])  # the visible test, pasted again
+    copy.metadata, copy["id"] = {}, "ch01_forward_visible"
+    notebook.cells.insert(forward + 2, copy)
+    restore_metadata(notebook, release)
+    ids = _grade_ids(notebook)
+    assert ids[forward] == "ch01_forward" and ids[forward + 2] is None
+    assert ids.count("ch01_forward_visible") == 1
+
+
+def test_a_format_4_0_notebook_is_graded_as_a_valid_4_5_one(tmp_path):
+    """Colab writes format 4.0, which has no cell ids; once the grader gives each cell one, the
+    notebook is 4.5, or it would fail validation against its own schema."""
+    _, notebook = _solved()
+    raw = nbformat.writes(notebook)
+    old = nbformat.reads(raw, as_version=4)
+    old.nbformat_minor = 0
+    for cell in old.cells:
+        cell.pop("id")
+    (tmp_path / NOTEBOOK).write_text(json.dumps(old))
+    loaded, _ = load_notebook(tmp_path / NOTEBOOK)
+    cleaned = clean_metadata(loaded, "python3")
+    assert cleaned.nbformat_minor == 5
+    nbformat.validate(nbformat.reads(nbformat.writes(cleaned), as_version=nbformat.NO_CONVERT))

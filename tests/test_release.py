@@ -4,6 +4,7 @@ import ast
 import filecmp
 import json
 import re
+import textwrap
 import zipfile
 
 import jupytext
@@ -281,6 +282,16 @@ def test_student_readme_says_what_data_ships_and_how_to_get_fashion_mnist(studen
     assert command in _commands(readme) and command in FASHION_MNIST_INSTALL
     assert "Without Fashion-MNIST" in readme and "1,437 training and 360 test images" in readme
     assert (top / "backproplab-student" / "data" / "weights" / "fashion_backbone.pt").is_file()
+
+
+def test_student_readme_gives_the_colab_cell_the_grading_tests_submit(student_bundle):
+    """The README's first cell for Colab is the one the Colab-saved notebooks of
+    tests/test_other_editors.py carry, graded there to the points of the JupyterLab notebook."""
+    from tests.adversarial.editors import COLAB_INSTALL_CELL
+
+    _, readme = student_bundle
+    blocks = [textwrap.dedent(b) for b in re.findall(r"```python\n(.*?)```", readme, re.DOTALL)]
+    assert COLAB_INSTALL_CELL in blocks
 
 
 def test_conda_environment_installs_what_pyproject_requires():

@@ -28,6 +28,7 @@ import nbformat
 from autograder.course import notebook_stem
 from autograder.demo import sample_answers
 from autograder.submissions import fill, released_notebook, write_submission
+from tests.adversarial.editors import colab_saved, vscode_saved
 
 ASSIGNMENT = "01_gradient_descent"
 NOTEBOOK = f"{notebook_stem(ASSIGNMENT)}.ipynb"
@@ -40,12 +41,14 @@ class Expect:
     score: "full", "zero", "partial" (strictly between), "mistakes" (the
     mistakes base's score, exactly) or "at-most-mistakes" (no gain over it). status: "graded", "not graded" or "any".
     flags: flags that must be reported. reason: text the reason must contain.
+    honest: an honest student's work, which no flag but "renamed" may accuse.
     """
 
     score: str
     status: str = "graded"
     flags: tuple = ()
     reason: str = ""
+    honest: bool = False
 
 
 def _leak_probe(label, expr):
@@ -504,6 +507,7 @@ def build_corpus(folder, ctx):
     expected.update(_broken_files(folder, bases, answers, release))
     expected.update(_links_and_sizes(folder, ctx))
     expected.update(_odd_names(folder, bases))
+    expected.update(_other_editors(folder, bases))
     write_submission(bases["perfect"], folder, "zz-control-after-everything", ASSIGNMENT)
     expected["zz-control-after-everything"] = Expect("full")
     return expected
@@ -585,6 +589,39 @@ def _odd_names(folder, bases):
     for name in ODD_NAMES:
         write_submission(bases["perfect"], folder, name, ASSIGNMENT)
     return {name: Expect("full") for name in ODD_NAMES}
+
+
+def _other_editors(folder, bases):
+    """The perfect and the mistakes notebooks as Google Colab and VS Code save them
+    (:mod:`tests.adversarial.editors`): graded as the JupyterLab originals, and nobody is accused."""
+    renamed = ("renamed",)  # Colab's download is "Copy of gradient_descent.ipynb"
+    cases = {
+        "colab-copy": (
+            colab_saved(bases["perfect"], NOTEBOOK, minor=5),
+            Expect("full", flags=renamed, honest=True),
+        ),
+        "colab-format-4.0": (
+            colab_saved(bases["perfect"], NOTEBOOK, minor=0, seed=1),
+            Expect("full", flags=renamed, honest=True),
+        ),
+        "colab-metadata-dropped": (
+            colab_saved(bases["perfect"], NOTEBOOK, minor=0, drop_metadata=True, seed=2),
+            Expect("full", flags=renamed, honest=True),
+        ),
+        "colab-mistakes": (
+            colab_saved(bases["mistakes"], NOTEBOOK, minor=0, drop_metadata=True, seed=3),
+            Expect("mistakes", flags=renamed, honest=True),
+        ),
+        "vscode": (vscode_saved(bases["perfect"], NOTEBOOK), Expect("full", honest=True)),
+        "vscode-mistakes": (
+            vscode_saved(bases["mistakes"], NOTEBOOK, seed=1),
+            Expect("mistakes", honest=True),
+        ),
+    }
+    for case, ((name, text), _) in cases.items():
+        (folder / case).mkdir()
+        (folder / case / name).write_text(text, encoding="utf-8")
+    return {case: expect for case, (_, expect) in cases.items()}
 
 
 if __name__ == "__main__":
