@@ -32,11 +32,13 @@ check: lint  ## the fast loop: lint, the quick tests, and chapter 01's sample cl
 	$(PY) -m pytest -n 2 -q -m "not slow and not grading and not browser"
 	$(PY) -m pytest -q tests/test_demo.py
 
+# Three pytest-xdist workers even on 2 cores: the browser, Dask and grading tests spend part of
+# their time waiting on other processes, and a chapter's class stays on one worker (loadgroup).
 test: lint  ## the test suite but the sweep (CI runs both)
-	$(PY) -m pytest -n 2 --dist loadgroup -m "not sweep"
+	$(PY) -m pytest -n 3 --dist loadgroup -m "not sweep"
 
 sweep: env  ## the rest of the mutants graded and the backbone rebuilt (tests marked sweep)
-	$(PY) -m pytest -n 2 --dist loadgroup -m sweep
+	$(PY) -m pytest -n 3 --dist loadgroup -m sweep
 
 lab: env  ## JupyterLab on the student notebooks
 	$(VENV)/bin/jupyter lab course
