@@ -1,7 +1,8 @@
 """Grades out of nbgrader's gradebook, in the shapes LMSs import: Canvas, Moodle, plain CSV.
 
 ``python -m autograder export --chapter NN_name --format FORMAT --output FILE`` reads
-``<workdir>/gradebook.db`` (what ``grade`` and the formgrader write) and writes:
+the gradebook (what ``grade`` and the formgrader write: ``<workdir>/gradebook.db``, or
+``--db-url``'s) and writes:
 
 - ``csv``: one row per student of the gradebook: id, names, e-mail, score, maximum,
   whether manual grading is pending, whether anything was submitted, and when;
@@ -22,7 +23,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.course import DEFAULT_WORKDIR, put_venv_on_path
+from autograder.course import DEFAULT_WORKDIR, gradebook_url, put_venv_on_path
 from autograder.roster import safe_id
 
 FORMATS = ("csv", "moodle", "canvas")
@@ -64,13 +65,15 @@ class Report:
 
 
 def read_grades(assignment, workdir=DEFAULT_WORKDIR, db_url=None):
-    """Every gradebook student's :class:`Grade` for ``assignment``, sorted by id."""
+    """Every gradebook student's :class:`Grade` for ``assignment``, sorted by id.
+
+    The gradebook is ``db_url``'s, else the one :func:`~autograder.course.gradebook_url` names.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
     put_venv_on_path()  # nbgrader runs alembic
-    db_url = db_url or f"sqlite:///{Path(workdir).resolve() / 'gradebook.db'}"
     grades = []
-    with Gradebook(db_url) as gb:
+    with Gradebook(gradebook_url(workdir, db_url)) as gb:
         try:
             max_score = gb.find_assignment(assignment).max_score
         except MissingEntry:
