@@ -35,6 +35,7 @@ TIERS = {
         "test_demo",
         "test_grade_command",
         "test_dask_engine",
+        "test_postgres_gradebook",
     ),
     "browser": ("test_browser",),
     # "sweep" (CI's second pass, `make sweep`) is set per test: the mutants beyond the covering
