@@ -11,6 +11,8 @@ import os
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The suite grades into its own SQLite gradebooks, never into an instructor's shared one.
+os.environ.pop("BACKPROPLAB_DB_URL", None)
 
 from autograder.course import assignments  # noqa: E402
 from autograder.grade import grade_class  # noqa: E402
