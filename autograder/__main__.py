@@ -50,6 +50,11 @@ def main(argv=None):
         "--scheduler",
         help="grade on this Dask scheduler (tcp://HOST:8786 or tls://...) instead of local workers",
     )
+    grade.add_argument(
+        "--db-url",
+        help="the gradebook's database, shared with other graders (postgresql://USER:PASSWORD@"
+        "HOST/DB); default $BACKPROPLAB_DB_URL, else WORKDIR/gradebook.db",
+    )
     for cmd in (grade, *_cluster_parsers(sub)):
         _tls_arguments(cmd)
     demo = sub.add_parser("demo", help="grade a sample class of chapter 01")
@@ -150,6 +155,7 @@ def _grade(args):
         workers=args.workers,
         scheduler=args.scheduler,
         security=security,
+        db_url=args.db_url,
     )
     print(format_table(results))
     print(f"\ngrades.csv and feedback are in {args.workdir}")
@@ -167,13 +173,16 @@ def _export_parser(sub):
         help="the grade column (Canvas: its header or the start of it; default: chapter)",
     )
     export.add_argument("--workdir", default=str(DEFAULT_WORKDIR), help="where gradebook.db is")
+    export.add_argument(
+        "--db-url", help="the gradebook's database (default $BACKPROPLAB_DB_URL, else --workdir's)"
+    )
 
 
 def _export(args):
     from autograder.export import export, read_grades
 
     try:
-        grades = read_grades(args.chapter, workdir=args.workdir)
+        grades = read_grades(args.chapter, workdir=args.workdir, db_url=args.db_url)
         report = export(
             grades, args.format, args.output, args.column or args.chapter, canvas_csv=args.canvas
         )

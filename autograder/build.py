@@ -20,10 +20,14 @@ import nbformat
 from autograder.course import (
     COURSE,
     SOLUTIONS,
+    add_blank_course,
     assignments,
+    gradebook_lock,
+    gradebook_url,
     nbgrader_config,
     notebook_stem,
     put_venv_on_path,
+    sqlite_gradebook_url,
 )
 
 GENERATED_NOTE = (
@@ -98,13 +102,14 @@ def build_sources(names=None):
     return paths
 
 
-def release(names=None, course_dir=COURSE, workdir=None):
+def release(names=None, course_dir=COURSE, workdir=None, db_url=None):
     """Regenerate the student notebooks of ``names`` (all chapters) into ``course_dir``.
 
     The provided modules of ``backproplab`` are regenerated first, from every chapter.
 
     nbgrader records each assignment in a gradebook; a throwaway one is used
-    unless ``workdir`` names the grading folder whose gradebook should learn it.
+    unless ``workdir`` names the grading folder whose gradebook should learn it
+    (``db_url``'s, by default the workdir's: see ``course.gradebook_url``).
     """
     from nbgrader.apps import NbGraderAPI
 
@@ -115,10 +120,13 @@ def release(names=None, course_dir=COURSE, workdir=None):
     write_modules()  # backproplab's provided modules, from the marked solution cells
     build_sources(names)
     with tempfile.TemporaryDirectory() as scratch:
-        api = NbGraderAPI(config=nbgrader_config(workdir or scratch, release_dir=course_dir))
-        for assignment in names:
-            shutil.rmtree(Path(course_dir) / assignment, ignore_errors=True)
-            result = api.generate_assignment(assignment, force=True, create=True)
-            if not result["success"]:
-                raise RuntimeError(f"nbgrader could not release {assignment}:\n{result['log']}")
+        url = gradebook_url(workdir, db_url) if workdir else sqlite_gradebook_url(scratch)
+        api = NbGraderAPI(config=nbgrader_config(workdir or scratch, course_dir, db_url=url))
+        with gradebook_lock(url):  # no other grader of the same server releases or grades now
+            add_blank_course(url)
+            for assignment in names:
+                shutil.rmtree(Path(course_dir) / assignment, ignore_errors=True)
+                result = api.generate_assignment(assignment, force=True, create=True)
+                if not result["success"]:
+                    raise RuntimeError(f"nbgrader could not release {assignment}:\n{result['log']}")
     return [Path(course_dir) / a for a in names]

@@ -10,10 +10,14 @@ release                   ``course/NN_name/``
 submitted / autograded /  ``<workdir>/submitted``, ``autograded``,
 feedback, gradebook       ``feedback``, ``gradebook.db`` (git ignores them)
 ========================  ===============================================
+
+The gradebook can instead live on a database server that several graders
+share (``--db-url`` or ``$BACKPROPLAB_DB_URL``; see :func:`gradebook_url`).
 """
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from traitlets.config import Config
@@ -63,12 +67,95 @@ def notebook_stem(assignment):
     return assignment.split("_", 1)[1]
 
 
-def nbgrader_config(workdir=DEFAULT_WORKDIR, release_dir=COURSE, timeout=30):
+# The gradebook's database when no --db-url is given: a server's URL (PostgreSQL) that every
+# grader, worker and the formgrader then share. Unset: SQLite in the workdir.
+DB_URL_ENV = "BACKPROPLAB_DB_URL"
+
+
+def gradebook_url(workdir=DEFAULT_WORKDIR, db_url=None):
+    """The SQLAlchemy URL of the gradebook: ``db_url``, else ``$BACKPROPLAB_DB_URL``, else
+    ``sqlite:///<workdir>/gradebook.db``.
+
+    A ``postgresql://`` URL without a driver gets psycopg 3's (``postgresql+psycopg://``, the
+    ``postgres`` extra), whichever SQLAlchemy nbgrader runs on.
+    """
+    url = db_url or os.environ.get(DB_URL_ENV) or sqlite_gradebook_url(workdir)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def sqlite_gradebook_url(workdir):
+    """``sqlite:///<workdir>/gradebook.db``: a gradebook of the workdir's own (a Dask worker's
+    scratch one, a throwaway release's), whatever ``$BACKPROPLAB_DB_URL`` says."""
+    return f"sqlite:///{Path(workdir).resolve() / 'gradebook.db'}"
+
+
+# A PostgreSQL advisory lock's key: the gradebook's (see gradebook_lock).
+GRADEBOOK_LOCK_KEY = int.from_bytes(b"bplabgb1", "big", signed=True)
+
+
+@contextmanager
+def gradebook_lock(url, shared=False):
+    """Hold the gradebook ``url``'s lock: exclusive to (re)write an assignment's notebooks and
+    cells (a release), ``shared`` to grade against them.
+
+    nbgrader's release of a chapter removes and re-adds its notebook records while none has a
+    submission, and creates the schema and the course on a fresh database, none of it safe
+    while another grader releases or grades on the same server; two releases would both insert
+    the assignment. A PostgreSQL session advisory lock keeps graders of one server apart
+    (a killed grader's lock goes with its connection). SQLite locks its file itself: nothing here.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    if make_url(url).get_backend_name() != "postgresql":
+        yield
+        return
+    kind = "_shared" if shared else ""
+    key = {"key": GRADEBOOK_LOCK_KEY}
+    # autocommit: no transaction stays open while the lock is held
+    engine = create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f"SELECT pg_advisory_lock{kind}(:key)"), key)
+            try:
+                yield
+            finally:
+                connection.execute(text(f"SELECT pg_advisory_unlock{kind}(:key)"), key)
+    finally:
+        engine.dispose()
+
+
+def add_blank_course(url):
+    """Give the gradebook ``url`` on a server the course nbgrader files assignments under: ``""``.
+
+    The course's nbgrader runs with ``CourseDirectory.course_id`` unset (``""``: no exchange),
+    and nbgrader then records each assignment under course ``""`` without ever creating it.
+    SQLite does not check that foreign key (nothing is done there); PostgreSQL does.
+    """
+    import warnings
+
+    from nbgrader.api import Course, Gradebook
+    from sqlalchemy.engine import make_url
+
+    if make_url(url).get_backend_name() == "sqlite":
+        return
+    with warnings.catch_warnings(), Gradebook(url) as gb:
+        warnings.simplefilter("ignore")
+        if gb.db.get(Course, "") is None:
+            gb.db.add(Course(id=""))
+            gb.db.commit()
+
+
+def nbgrader_config(workdir=DEFAULT_WORKDIR, release_dir=COURSE, timeout=30, db_url=None):
     """A traitlets ``Config`` for nbgrader rooted at the repository.
 
     workdir holds submissions, autograded copies, feedback and the gradebook.
     release_dir receives the student notebooks (``course/`` by default).
     timeout is nbgrader's per-cell execution limit in seconds.
+    db_url is the gradebook's database (default: see :func:`gradebook_url`).
     """
     workdir = Path(workdir).resolve()
     c = Config()
@@ -78,7 +165,7 @@ def nbgrader_config(workdir=DEFAULT_WORKDIR, release_dir=COURSE, timeout=30):
     c.CourseDirectory.submitted_directory = str(workdir / "submitted")
     c.CourseDirectory.autograded_directory = str(workdir / "autograded")
     c.CourseDirectory.feedback_directory = str(workdir / "feedback")
-    c.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
+    c.CourseDirectory.db_url = gradebook_url(workdir, db_url)
     c.CourseDirectory.ignore = IGNORED_FILES
     c.Execute.timeout = timeout
     c.ExecutePreprocessor.timeout = timeout
@@ -93,7 +180,7 @@ def formgrader_config(workdir=DEFAULT_WORKDIR, root=REPO, release_dir=COURSE):
     starts in, and needs the course root inside the server's root folder.
     This shows it the gradebook, submissions and feedback in ``workdir``
     (what ``make demo`` and ``python -m autograder grade`` wrote), from a
-    server started in ``root``.
+    server started in ``root``; the gradebook is ``$BACKPROPLAB_DB_URL``'s when it is set.
     """
     c = nbgrader_config(workdir, release_dir=release_dir)
     c.CourseDirectory.root = str(Path(root).resolve())

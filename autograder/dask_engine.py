@@ -38,7 +38,13 @@ from queue import Empty, SimpleQueue
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from autograder.course import grading_digest, notebook_stem, put_venv_on_path
+from autograder.course import (
+    gradebook_lock,
+    grading_digest,
+    notebook_stem,
+    put_venv_on_path,
+    sqlite_gradebook_url,
+)
 from autograder.intake import SubmissionError, _entries, regular_files
 from autograder.messages import Flag, Job, StudentResult
 
@@ -84,7 +90,8 @@ def grade_on_dask(scheduler, students, job, student_timeout, security=None):
             if key not in futures:
                 futures[key] = client.submit(
                     grade_task,
-                    replace(job, submission_sha256=digest).to_dict(),
+                    # a worker grades into a gradebook of its own: no database URL (or password)
+                    replace(job, submission_sha256=digest, db_url="").to_dict(),
                     submission,
                     student_timeout,
                     key=key,
@@ -187,7 +194,7 @@ def store(job, student, output):
     workdir = Path(job.workdir)
     _write_files(workdir, job.assignment, student.id, output["files"])
     if output["gradebook"]:
-        record_in_gradebook(workdir, job.assignment, student.id, output["gradebook"])
+        record_in_gradebook(job.db_url, job.assignment, student.id, output["gradebook"])
     if output["stored"]:
         out = result_path(workdir, student.id)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -225,15 +232,19 @@ def _remove_tree(path):
         shutil.rmtree(path, onerror=writable_then_retry)
 
 
-def record_in_gradebook(workdir, assignment, student, rows):
-    """Enter a worker's gradebook ``rows`` for ``student`` in the coordinator's gradebook.
+def record_in_gradebook(db_url, assignment, student, rows):
+    """Enter a worker's gradebook ``rows`` for ``student`` in the coordinator's gradebook ``db_url``.
 
     As nbgrader's autograde does: a grade with a manual score keeps it and
     stays marked for review.
     """
     from nbgrader.api import Gradebook
 
-    with warnings.catch_warnings(), Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
+    with (
+        gradebook_lock(db_url, shared=True),
+        warnings.catch_warnings(),
+        Gradebook(db_url) as gb,
+    ):
         warnings.simplefilter("ignore")
         gb.update_or_create_student(student)
         gb.update_or_create_submission(assignment, student)
@@ -268,9 +279,9 @@ def grade_task(job_dict, submission, student_timeout):
     try:
         unpack_submission(submission, folder)
         with station.sandbox() as worker:
-            student_job = replace(job, workdir=str(station.workdir)).for_student(
-                worker.settings, sid, folder, job.submission_sha256
-            )
+            # the station's own SQLite gradebook (db_url ""), whatever the coordinator's is
+            local = replace(job, workdir=str(station.workdir), db_url="")
+            student_job = local.for_student(worker.settings, sid, folder, job.submission_sha256)
             result = grade_with(worker, student_job, student_timeout)
         stored = result_path(station.workdir, sid).exists()
         graded = stored and result.status == "graded"
@@ -319,7 +330,7 @@ def gradebook_rows(workdir, assignment, sid):
     """The worker's gradebook rows of ``sid``: ``{"grades": {name: [auto, review]}, "comments": {...}}``."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with warnings.catch_warnings(), Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
+    with warnings.catch_warnings(), Gradebook(sqlite_gradebook_url(workdir)) as gb:
         warnings.simplefilter("ignore")
         try:
             notebook = gb.find_submission_notebook(notebook_stem(assignment), assignment, sid)
@@ -409,7 +420,8 @@ def prepare_station(job, local_directory):
         raise ClusterCannotGrade(f"a worker cannot sandbox kernels: {reason}")
     workdir = (local_directory / "backproplab" / f"{job.assignment}-{mine[:16]}").resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    release([job.assignment], course_dir=workdir / "release", workdir=workdir)
+    url = sqlite_gradebook_url(workdir)  # the station's own, whatever $BACKPROPLAB_DB_URL says
+    release([job.assignment], course_dir=workdir / "release", workdir=workdir, db_url=url)
     reference_records(job.assignment, workdir / "reference")
     return Station(workdir, job.unsafe)
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from autograder.build import release
-from autograder.course import DEFAULT_WORKDIR
+from autograder.course import DEFAULT_WORKDIR, gradebook_url
 from autograder.grade import format_table, grade_class
 from autograder.mutants import mutants_for
 from autograder.sandbox import unavailable_reason
@@ -71,7 +71,7 @@ def name_sample_students(results, workdir):
     """Give the sample students names in the gradebook: the formgrader lists "Perfect, Sample", not "None, None"."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{Path(workdir).resolve() / 'gradebook.db'}") as gb:
+    with Gradebook(gradebook_url(workdir)) as gb:
         for result in results:
             gb.update_or_create_student(
                 result.student, first_name="Sample", last_name=result.student.capitalize()

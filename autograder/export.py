@@ -1,7 +1,8 @@
 """Grades out of nbgrader's gradebook, in the shapes LMSs import: Canvas, Moodle, plain CSV.
 
 ``python -m autograder export --chapter NN_name --format FORMAT --output FILE`` reads
-``<workdir>/gradebook.db`` (what ``grade`` and the formgrader write) and writes:
+the gradebook (what ``grade`` and the formgrader write: ``<workdir>/gradebook.db``, or
+``--db-url``'s) and writes:
 
 - ``csv``: one row per student of the gradebook: id, names, e-mail, score, maximum,
   whether manual grading is pending, whether anything was submitted, and when;
@@ -16,13 +17,24 @@ A student is never dropped silently: the :class:`Report` lists the gradebook's
 students an LMS file does not know, the LMS's students the gradebook has no grade
 for, those who submitted nothing (their grade is left empty, not 0) and those
 whose manual grading is pending (their score holds the automatic part).
+
+The same files come out of nbgrader's own export command, through the plugins
+:class:`CanvasExportPlugin`, :class:`MoodleExportPlugin` and :class:`PlainExportPlugin`::
+
+    nbgrader export --exporter=autograder.export.MoodleExportPlugin --to=moodle.csv
+    nbgrader export --exporter=autograder.export.CanvasExportPlugin --to=import.csv \
+        --CanvasExportPlugin.canvas=canvas-export.csv --CanvasExportPlugin.column="01 Gradient"
 """
 
 import csv
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.course import DEFAULT_WORKDIR, put_venv_on_path
+from nbgrader.plugins.export import ExportPlugin
+from traitlets import Unicode
+
+from autograder.course import DEFAULT_WORKDIR, gradebook_url, put_venv_on_path
 from autograder.roster import safe_id
 
 FORMATS = ("csv", "moodle", "canvas")
@@ -64,29 +76,38 @@ class Report:
 
 
 def read_grades(assignment, workdir=DEFAULT_WORKDIR, db_url=None):
-    """Every gradebook student's :class:`Grade` for ``assignment``, sorted by id."""
-    from nbgrader.api import Gradebook, MissingEntry
+    """Every gradebook student's :class:`Grade` for ``assignment``, sorted by id.
+
+    The gradebook is ``db_url``'s, else the one :func:`~autograder.course.gradebook_url` names.
+    """
+    from nbgrader.api import Gradebook
 
     put_venv_on_path()  # nbgrader runs alembic
-    db_url = db_url or f"sqlite:///{Path(workdir).resolve() / 'gradebook.db'}"
+    with Gradebook(gradebook_url(workdir, db_url)) as gb:
+        return grades_in(gb, assignment)
+
+
+def grades_in(gb, assignment):
+    """Every student's :class:`Grade` for ``assignment`` in the open nbgrader ``Gradebook`` ``gb``."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        max_score = gb.find_assignment(assignment).max_score
+    except MissingEntry:
+        raise ValueError(f"the gradebook has no chapter {assignment}: grade it first") from None
     grades = []
-    with Gradebook(db_url) as gb:
+    for student in sorted(gb.students, key=lambda s: s.id):
+        names = (student.first_name or "", student.last_name or "", student.email or "")
         try:
-            max_score = gb.find_assignment(assignment).max_score
+            sub = gb.find_submission(assignment, student.id)
         except MissingEntry:
-            raise ValueError(f"the gradebook has no chapter {assignment}: grade it first") from None
-        for student in sorted(gb.students, key=lambda s: s.id):
-            names = (student.first_name or "", student.last_name or "", student.email or "")
-            try:
-                sub = gb.find_submission(assignment, student.id)
-            except MissingEntry:
-                grades.append(Grade(student.id, *names, None, max_score))
-                continue
-            score = max(0.0, sub.score - (sub.late_submission_penalty or 0.0))
-            stamp = sub.timestamp.isoformat() if sub.timestamp else ""
-            grades.append(
-                Grade(student.id, *names, score, max_score, bool(sub.needs_manual_grade), stamp)
-            )
+            grades.append(Grade(student.id, *names, None, max_score))
+            continue
+        score = max(0.0, sub.score - (sub.late_submission_penalty or 0.0))
+        stamp = sub.timestamp.isoformat() if sub.timestamp else ""
+        grades.append(
+            Grade(student.id, *names, score, max_score, bool(sub.needs_manual_grade), stamp)
+        )
     return grades
 
 
@@ -215,3 +236,77 @@ def _canvas_column(header, column):
         f"choose the Canvas column with --column (it is {column!r} now); "
         f"the file's assignments: {'; '.join(assignments) or 'none'}"
     )
+
+
+# --- nbgrader export --exporter=autograder.export.<...>ExportPlugin ---------------------------
+
+
+class ChapterExportPlugin(ExportPlugin):
+    """One chapter's grades as :func:`export` writes them, from ``nbgrader export``.
+
+    nbgrader's options: ``--to`` (default ``grades.csv``), ``--assignment`` (the chapter;
+    needed when the gradebook holds several) and ``--student`` (only these). The
+    :class:`Report` is logged as warnings; an error exits with status 2 and its reason.
+    """
+
+    fmt = "csv"
+    column = Unicode(
+        "", help="the grade column (Canvas: its header or the start of it; default: the chapter)"
+    ).tag(config=True)
+
+    def export(self, gradebook):
+        try:
+            chapter = self._chapter(gradebook)
+            grades = grades_in(gradebook, chapter)
+            if self.student:
+                wanted = {str(s) for s in self.student}
+                grades = [g for g in grades if g.student in wanted]
+            output = self.to or "grades.csv"
+            report = export(grades, self.fmt, output, self.column or chapter, **self._files())
+        except (ValueError, OSError) as exc:
+            self.log.error("%s", exc)
+            sys.exit(2)
+        self.log.info("wrote %s: %d students of %s", output, len(grades), chapter)
+        for line in report.lines():
+            self.log.warning("%s", line)
+
+    def _chapter(self, gradebook):
+        """The one chapter to export: ``--assignment``'s, else the gradebook's only one."""
+        names = [str(a) for a in self.assignment] or sorted(a.name for a in gradebook.assignments)
+        if len(names) != 1:
+            raise ValueError(
+                f"export one chapter at a time: --assignment=NN_name "
+                f"(the gradebook has {', '.join(names) or 'none'})"
+            )
+        return names[0]
+
+    def _files(self):
+        return {}
+
+
+class PlainExportPlugin(ChapterExportPlugin):
+    """A chapter's grades as plain CSV (``python -m autograder export --format csv``)."""
+
+    fmt = "csv"
+
+
+class MoodleExportPlugin(ChapterExportPlugin):
+    """A chapter's grades for Moodle's CSV grade import (``--format moodle``)."""
+
+    fmt = "moodle"
+
+
+class CanvasExportPlugin(ChapterExportPlugin):
+    """The Canvas gradebook export ``canvas`` with the chapter's column filled in (``--format canvas``)."""
+
+    fmt = "canvas"
+    canvas = Unicode("", help="the gradebook CSV exported from Canvas (Grades > Export)").tag(
+        config=True
+    )
+
+    def _files(self):
+        if not self.canvas:
+            raise ValueError(
+                "name the gradebook CSV exported from Canvas: --CanvasExportPlugin.canvas=FILE"
+            )
+        return {"canvas_csv": self.canvas}

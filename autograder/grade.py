@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 
 from autograder.build import read_source, release
-from autograder.course import DEFAULT_WORKDIR, grading_digest, put_venv_on_path
+from autograder.course import DEFAULT_WORKDIR, gradebook_url, grading_digest, put_venv_on_path
 from autograder.intake import SubmissionError, folder_digest
 from autograder.messages import Flag, Job, StudentResult
 from autograder.outside_check import reference_records
@@ -37,6 +37,7 @@ def grade_class(
     workers=1,
     scheduler=None,
     security=None,
+    db_url=None,
 ):
     """Grade every student in ``submissions`` (a folder or a .zip); return results.
 
@@ -48,14 +49,17 @@ def grade_class(
     for TLS), and this machine runs no student code. A student whose
     submission is unchanged since an earlier run keeps that result, so an
     interrupted run can simply be started again. Writes
-    ``<workdir>/feedback/<student>/<assignment>/*.html`` and ``<workdir>/grades.csv``.
+    ``<workdir>/feedback/<student>/<assignment>/*.html`` and ``<workdir>/grades.csv``, and
+    the scores into the gradebook: ``db_url``'s (a database server that other graders and the
+    formgrader may share), by default ``$BACKPROPLAB_DB_URL``'s or ``<workdir>/gradebook.db``.
     """
     put_venv_on_path()
     workdir = Path(workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     if scheduler is None:
         check_sandbox(unsafe)
-    release([assignment], course_dir=workdir / "release", workdir=workdir)
+    db_url = gradebook_url(workdir, db_url)
+    release([assignment], course_dir=workdir / "release", workdir=workdir, db_url=db_url)
     if scheduler is None:
         reference_records(assignment, workdir / "reference")
     with _unpacked(submissions) as folder:
@@ -66,6 +70,7 @@ def grade_class(
             bool(unsafe),
             hidden_ids=hidden_test_ids(assignment),
             grading_digest=grading_digest(assignment),
+            db_url=db_url,
         )  # once per batch, not per student
         if scheduler is None:
             results = _grade_locally(roster(folder), job, student_timeout, workers)

@@ -26,7 +26,13 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import nbgrader_config, notebook_stem, put_venv_on_path
+from autograder.course import (
+    gradebook_lock,
+    nbgrader_config,
+    notebook_stem,
+    put_venv_on_path,
+    sqlite_gradebook_url,
+)
 from autograder.feedback import feedback_notebook, write_feedback_html
 from autograder.intake import (
     SubmissionError,
@@ -63,8 +69,9 @@ def grade(job):
         if path.name != f"{notebook_stem(assignment)}.ipynb":
             result.flags.append(Flag.RENAMED)
         stage(notebook, job, workdir)
-        autograde(job, workdir)
-        result.cells, tampered, stray, rewritten = score(job, workdir)
+        with gradebook_lock(_gradebook(job), shared=True):  # no release rewrites the cells now
+            autograde(job, workdir)
+            result.cells, tampered, stray, rewritten = score(job, workdir)
         result.notes += stray
         if tampered or rewritten:
             result.flags.append(Flag.TAMPERED)
@@ -128,7 +135,15 @@ def _api(job):
     """One ``NbGraderAPI`` per distinct configuration, reused across students."""
     from nbgrader.apps import NbGraderAPI
 
-    key = (job.workdir, job.timeout, job.unsafe, job.kernel_name, job.jupyter_path, job.ipc_prefix)
+    key = (
+        job.workdir,
+        job.db_url,
+        job.timeout,
+        job.unsafe,
+        job.kernel_name,
+        job.jupyter_path,
+        job.ipc_prefix,
+    )
     if key not in _APIS:
         _APIS[key] = NbGraderAPI(config=_config(job))
     return _APIS[key]
@@ -137,7 +152,9 @@ def _api(job):
 def _config(job):
     """nbgrader's configuration with the course's safety settings."""
     workdir = Path(job.workdir)
-    config = nbgrader_config(workdir, release_dir=workdir / "release", timeout=job.timeout)
+    config = nbgrader_config(
+        workdir, release_dir=workdir / "release", timeout=job.timeout, db_url=_gradebook(job)
+    )
     config.OverwriteCells.add_missing_cells = True
     config.Autograde.autograde_preprocessors = autograde_preprocessors()
     if not job.unsafe:
@@ -147,6 +164,11 @@ def _config(job):
         config.KernelManager.ip = job.ipc_prefix
     config.LimitOutput.max_lines = 200
     return config
+
+
+def _gradebook(job):
+    """The job's gradebook: its ``db_url``, or the SQLite one of its workdir."""
+    return job.db_url or sqlite_gradebook_url(job.workdir)
 
 
 def score(job, workdir):
@@ -164,7 +186,7 @@ def score(job, workdir):
     records = records_by_cell(graded, SNAPSHOTS)
     errors, answers = errors_by_cell(graded), answer_cells_by_count(graded)
     verdicts, cells, tampered = {}, {}, []
-    with warnings.catch_warnings(), Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
+    with warnings.catch_warnings(), Gradebook(_gradebook(job)) as gb:
         warnings.simplefilter("ignore")
         for g in gb.find_submission_notebook(stem, assignment, student).grades:
             if g.cell_type != "code":

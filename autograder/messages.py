@@ -52,6 +52,8 @@ class Job:
     unsafe: bool
     hidden_ids: list
     grading_digest: str
+    # the gradebook's SQLAlchemy URL (autograder.course.gradebook_url); "": the workdir's SQLite
+    db_url: str = ""
     kernel_name: str = ""
     jupyter_path: str = ""
     ipc_prefix: str = ""

@@ -11,6 +11,8 @@ import os
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The suite grades into its own SQLite gradebooks, never into an instructor's shared one.
+os.environ.pop("BACKPROPLAB_DB_URL", None)
 
 from autograder.course import assignments  # noqa: E402
 from autograder.grade import grade_class  # noqa: E402
@@ -36,6 +38,7 @@ TIERS = {
         "test_grade_command",
         "test_dask_engine",
         "test_other_editors",
+        "test_postgres_gradebook",
     ),
     "browser": ("test_browser",),
     # "sweep" (CI's second pass, `make sweep`) is set per test: the mutants beyond the covering

@@ -10,12 +10,15 @@ one column per grade item). Every student the files do not share is listed.
 import csv
 import datetime
 import io
+import os
+import subprocess
+import sys
 import warnings
 
 import pytest
 
 from autograder.__main__ import main
-from autograder.course import put_venv_on_path
+from autograder.course import DB_URL_ENV, REPO, put_venv_on_path
 from autograder.export import export, read_grades
 
 CHAPTER = "01_gradient_descent"
@@ -170,3 +173,80 @@ def test_command_line(workdir, tmp_path, capsys):
     assert "1 in the gradebook but not in the LMS file (not exported): zed" in printed
     assert "2 in the LMS file without a grade here" in printed
     assert main(argv) == 0 and rows(out)[0][0] == "student_id"
+
+
+def nbgrader_export(*options, env=None):
+    """``nbgrader export OPTIONS`` run from the repository (its nbgrader_config.py) as a command."""
+    return subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export", *options],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_nbgrader_export_plugins(workdir, tmp_path):
+    """``nbgrader export --exporter=autograder.export.<...>ExportPlugin`` writes the files
+    ``python -m autograder export`` writes, and logs its report."""
+    grades = read_grades(CHAPTER, workdir=workdir)
+    db = f"--db=sqlite:///{workdir / 'gradebook.db'}"
+    plain = nbgrader_export(
+        db, "--exporter=autograder.export.PlainExportPlugin", f"--to={tmp_path / 'plain.csv'}"
+    )
+    assert plain.returncode == 0, plain.stderr[-3000:]
+    export(grades, "csv", tmp_path / "expected.csv")
+    assert rows(tmp_path / "plain.csv") == rows(tmp_path / "expected.csv")
+    assert "1 submitted nothing (grade left empty): dan" in plain.stderr
+
+    moodle = nbgrader_export(
+        db,
+        "--exporter=autograder.export.MoodleExportPlugin",
+        f"--to={tmp_path / 'moodle.csv'}",
+        f"--assignment={CHAPTER}",
+        "--student=dan",
+        "--student=s42",
+        "--MoodleExportPlugin.column=Chapter 01",
+    )
+    assert moodle.returncode == 0, moodle.stderr[-3000:]
+    assert rows(tmp_path / "moodle.csv") == [
+        ["Username", "Email address", "First name", "Last name", "Chapter 01"],
+        ["dan", "", "dan", "X", ""],
+        ["s42", "grace@uni.edu", "s42", "X", "30"],
+    ]
+
+    # Canvas, the gradebook named by $BACKPROPLAB_DB_URL (nbgrader_config.py reads it)
+    (tmp_path / "canvas.csv").write_text("\ufeff" + CANVAS_EXPORT)
+    env = {DB_URL_ENV: f"sqlite:///{workdir / 'gradebook.db'}"}
+    canvas = ["--exporter=autograder.export.CanvasExportPlugin", f"--to={tmp_path / 'c.csv'}"]
+    filled = nbgrader_export(
+        *canvas,
+        f"--CanvasExportPlugin.canvas={tmp_path / 'canvas.csv'}",
+        "--CanvasExportPlugin.column=01 Gradient",
+        env=env,
+    )
+    assert filled.returncode == 0, filled.stderr[-3000:]
+    export(grades, "canvas", tmp_path / "c-expected.csv", "01 Gradient", tmp_path / "canvas.csv")
+    assert rows(tmp_path / "c.csv") == rows(tmp_path / "c-expected.csv")
+    assert "1 in the gradebook but not in the LMS file (not exported): zed" in filled.stderr
+
+
+def test_export_plugin_errors_exit_with_their_reason(workdir, tmp_path, caplog):
+    """A plugin's error (here: no Canvas file, no chapter) exits with status 2 and says why."""
+    from nbgrader.api import Gradebook
+
+    from autograder.export import CanvasExportPlugin, PlainExportPlugin
+
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{workdir / 'gradebook.db'}") as gb:
+        warnings.simplefilter("ignore")
+        with pytest.raises(SystemExit) as stopped:
+            CanvasExportPlugin(to=str(tmp_path / "c.csv")).export(gb)
+        assert stopped.value.code == 2
+        assert "--CanvasExportPlugin.canvas=FILE" in caplog.text
+        gb.update_or_create_assignment("02_backprop")
+        with pytest.raises(SystemExit):
+            PlainExportPlugin(to=str(tmp_path / "p.csv")).export(gb)
+        assert "--assignment=NN_name (the gradebook has 01_gradient_descent, 02_backprop)" in (
+            caplog.text
+        )
