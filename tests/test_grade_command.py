@@ -162,8 +162,12 @@ def test_stopping_the_grader_stops_every_sandbox_it_started(tmp_path, signum):
     ]
     run = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    # bwrap, its init, the kernel
-    while len(sandboxed := _descendants(processes_mentioning(str(work)))) < 3:
+    # Wait for the student's kernel itself: bwrap arms --die-with-parent as it starts, and a
+    # grader killed in those first milliseconds leaves a bwrap whose parent was already gone.
+    while not (
+        (sandboxed := _descendants(processes_mentioning(str(work))))
+        & set(processes_mentioning("ipykernel_launcher"))
+    ):
         assert time.monotonic() < deadline and run.poll() is None, "no sandboxed kernel started"
         time.sleep(0.2)
     run.send_signal(signum)
@@ -174,9 +178,8 @@ def test_stopping_the_grader_stops_every_sandbox_it_started(tmp_path, signum):
         _alive(sandboxed | set(processes_mentioning(str(tmp_path)))) and time.monotonic() < deadline
     ):
         time.sleep(0.2)
-    assert _alive(sandboxed | set(processes_mentioning(str(tmp_path)))) == [], (
-        "processes of the stopped grader survive"
-    )
+    survivors = _alive(sandboxed | set(processes_mentioning(str(tmp_path))))
+    assert survivors == [], f"processes of the stopped grader survive: {_described(survivors)}"
 
 
 def _descendants(pids):
@@ -192,6 +195,19 @@ def _descendants(pids):
         frontier = {child for child, parent in parents.items() if parent in frontier} - found
         found |= frontier
     return found
+
+
+def _described(pids):
+    """``{pid: (state, command line)}``, for a failure message."""
+    described = {}
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        described[pid] = (state, cmdline[:300])
+    return described
 
 
 def _alive(pids):
