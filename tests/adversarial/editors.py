@@ -39,6 +39,8 @@ import uuid
 
 import nbformat
 
+from autograder.build import LANGUAGE_INFO
+
 # The first cell of a notebook worked on in Colab, as the student README gives it.
 COLAB_INSTALL_CELL = """\
 # Google Colab only: this cell does nothing elsewhere, nor when your notebook is graded.
@@ -120,15 +122,7 @@ def vscode_saved(notebook, name, seed=0):
                 "language": "python",
                 "name": "python3",
             },
-            "language_info": {
-                "codemirror_mode": {"name": "ipython", "version": 3},
-                "file_extension": ".py",
-                "mimetype": "text/x-python",
-                "name": "python",
-                "nbconvert_exporter": "python",
-                "pygments_lexer": "ipython3",
-                "version": "3.12.3",
-            },
+            "language_info": {**LANGUAGE_INFO, "version": "3.12.3"},
             "vscode": {"interpreter": {"hash": hashlib.sha256(b".venv/bin/python").hexdigest()}},
         },
         "nbformat": 4,
