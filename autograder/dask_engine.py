@@ -45,7 +45,7 @@ from autograder.course import (
     put_venv_on_path,
     sqlite_gradebook_url,
 )
-from autograder.intake import SubmissionError, _entries, regular_files
+from autograder.intake import SubmissionError, entries, regular_files
 from autograder.messages import Flag, Job, StudentResult
 
 # What a task sends back for the coordinator to write, per student: <kind>/<student>/<chapter>/...
@@ -162,7 +162,7 @@ def pack_submission(folder):
     files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in regular_files(folder)}
     links = [
         p.relative_to(folder).as_posix()
-        for p, info in _entries(folder)
+        for p, info in entries(folder)
         if not stat.S_ISREG(info.st_mode)
     ]
     return {"files": files, "links": links}

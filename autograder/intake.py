@@ -42,7 +42,7 @@ def regular_files(folder):
     when the folder holds more than ``MAX_FOLDER_FILES`` files or ``MAX_FOLDER_BYTES``.
     """
     files, total = [], 0
-    for path, info in _entries(folder):
+    for path, info in entries(folder):
         if stat.S_ISREG(info.st_mode):
             files.append(path)
             total += info.st_size
@@ -54,8 +54,9 @@ def regular_files(folder):
     return sorted(files)
 
 
-def _entries(folder):
-    """``(path, lstat)`` of every non-folder entry under ``folder``; symlinked folders are not entered."""
+def entries(folder):
+    """``(path, lstat)`` of every non-folder entry under ``folder`` (files, links, special files);
+    symlinked folders are not entered."""
     for root, _, names in os.walk(folder, followlinks=False):
         for name in names:
             path = Path(root) / name
@@ -76,7 +77,7 @@ def find_notebook(student_dir, assignment):
     name = f"{notebook_stem(assignment)}.ipynb"
     links = [
         p
-        for p, info in _entries(student_dir)
+        for p, info in entries(student_dir)
         if p.suffix == ".ipynb" and not stat.S_ISREG(info.st_mode)
     ]
     if links:

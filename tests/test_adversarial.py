@@ -52,10 +52,27 @@ def listener():
     server.close()
 
 
+@pytest.fixture(scope="module", params=["local", pytest.param("dask", marks=pytest.mark.sweep)])
+def engine(request, tmp_path_factory):
+    """Where the corpus is graded: ``(name, scheduler, [folders its sandboxes' settings are in])``.
+
+    ``local``, the default worker pool, in ``make test``; ``dask``, a real scheduler and two
+    workers on 127.0.0.1, in ``make sweep``: the same outcomes are asked of both.
+    """
+    if request.param == "local":
+        yield "local", None, []
+        return
+    pytest.importorskip("distributed")
+    from tests.dask_cluster import running_cluster
+
+    with running_cluster(tmp_path_factory.mktemp("adversarial-dask")) as (cluster, client):
+        yield "dask", client, [cluster.local_directory(name) for name in ("a", "b")]
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, listener):
+def graded(tmp_path_factory, listener, engine):
     """``(expected, results, workdir)`` for the whole corpus."""
-    root = tmp_path_factory.mktemp("adversarial")
+    root = tmp_path_factory.mktemp(f"adversarial-{engine[0]}")
     second = root / "second-checkout"  # another copy of the course elsewhere on the machine
     shutil.copytree(REPO / "solutions" / ASSIGNMENT, second / "solutions" / ASSIGNMENT)
     ctx = {
@@ -73,6 +90,7 @@ def graded(tmp_path_factory, listener):
         timeout=10,
         student_timeout=150,
         workers=WORKERS,
+        scheduler=engine[1],
     )
     return expected, {r.name or r.student: r for r in results}, root / "work"
 
@@ -172,13 +190,16 @@ def test_gradebook_is_intact(graded, tmp_path):
     assert sqlite3.connect(workdir / "gradebook.db").execute(query).fetchall() == fresh
 
 
-def test_nothing_of_the_sandbox_keeps_running(graded):
-    """No sandbox of this batch survives it: no process names its IPC folders, and (as root) none runs as its uids."""
+def test_nothing_of_the_sandbox_keeps_running(graded, engine):
+    """No sandbox of this batch survives it: no process names its IPC folders, and (as root) none
+    runs as its uids. A Dask worker keeps its grading processes for the next batch (they close with
+    the worker), so there no student's kernel may survive."""
     _, _, workdir = graded
-    settings = [
-        json.loads(p.read_text()) for p in (workdir / "jupyter" / "kernels").glob("*/settings.json")
-    ]
-    assert len({s["uid"] for s in settings}) == WORKERS
+    kernels = [workdir / "jupyter" / "kernels"] if engine[0] == "local" else []
+    kernels += [k for root in engine[2] for k in root.glob("**/jupyter/kernels")]
+    settings = [json.loads(p.read_text()) for k in kernels for p in k.glob("*/settings.json")]
+    sandboxes = len({s["uid"] for s in settings})
+    assert sandboxes == WORKERS if engine[0] == "local" else 1 <= sandboxes <= 2
     marks = [s["ipc_dir"] for s in settings]
     # rootless uids exist only inside
     uids = {s["uid"] for s in settings} if os.geteuid() == 0 else set()
@@ -193,7 +214,8 @@ def test_nothing_of_the_sandbox_keeps_running(graded):
             )
         except (OSError, StopIteration):
             continue
-        if uid in uids or any(m in cmdline for m in marks):
+        kept = engine[0] == "dask" and "ipykernel" not in cmdline
+        if (uid in uids or any(m in cmdline for m in marks)) and not kept:
             alive.append(f"{proc.name}: {cmdline[:80]}")
     assert alive == []
 

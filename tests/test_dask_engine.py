@@ -7,10 +7,7 @@ killed mid-batch loses no student and counts none twice.
 """
 
 import csv
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +24,7 @@ from autograder.mutants import mutants_for
 from autograder.sandbox import unavailable_reason
 from autograder.submissions import fill, released_notebook, solution_answers, write_submission
 from tests.conftest import class_notebooks
+from tests.dask_cluster import Cluster, running_cluster
 from tests.processes import processes_mentioning
 
 distributed = pytest.importorskip("distributed")
@@ -40,78 +38,11 @@ pytestmark = [
 ASSIGNMENT = "01_gradient_descent"
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Cluster:
-    """A scheduler and workers, each a process group of its own in a folder of its own."""
-
-    def __init__(self, root):
-        self.root, self.procs = root, {}
-        self.port = _free_port()
-        self.address = f"tcp://127.0.0.1:{self.port}"
-
-    def start(self, name, command):
-        """Start ``command`` in ``<root>/<name>/cwd``; return the Popen."""
-        cwd = self.root / name / "cwd"
-        cwd.mkdir(parents=True)
-        log = open(self.root / name / "log.txt", "wb")
-        self.procs[name] = subprocess.Popen(
-            command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        return self.procs[name]
-
-    def start_worker(self, name):
-        local = self.root / name / "local"
-        return self.start(name, worker_command(self.address, local_directory=local, name=name))
-
-    def local_directory(self, name):
-        return self.root / name / "local"
-
-    def kill(self, name):
-        proc = self.procs.pop(name)
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-
-    def stop(self):
-        """SIGTERM to each nanny (its worker closes its sandboxes), then to the scheduler; SIGKILL
-        what is left after 30 s."""
-        workers = [n for n in self.procs if n != "scheduler"]
-        for group in (workers, [n for n in self.procs if n == "scheduler"]):
-            for name in group:
-                self.procs[name].send_signal(signal.SIGTERM)
-            for name in group:
-                try:
-                    self.procs[name].wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    pass
-                self.kill(name)
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """``(Cluster, Client)``: a scheduler and workers ``a`` and ``b``, one sandbox each."""
-    cluster = Cluster(tmp_path_factory.mktemp("dask"))
-    cluster.start("scheduler", scheduler_command(port=cluster.port))
-    deadline = time.monotonic() + 60
-    while socket.socket().connect_ex(("127.0.0.1", cluster.port)) != 0:
-        assert time.monotonic() < deadline, (cluster.root / "scheduler" / "log.txt").read_text()
-        time.sleep(0.2)
-    for name in ("a", "b"):
-        cluster.start_worker(name)
-    client = distributed.Client(cluster.address, timeout="60s")
-    try:
-        client.wait_for_workers(2, timeout=120)
-        yield cluster, client
-    finally:
-        client.close()
-        cluster.stop()
+    with running_cluster(tmp_path_factory.mktemp("dask")) as running:
+        yield running
 
 
 PROBE = """import socket as _probe
