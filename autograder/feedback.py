@@ -12,6 +12,7 @@ student has their outputs in their own notebook.
 """
 
 import copy
+from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
@@ -59,9 +60,13 @@ def _summary(verdicts, total):
     )
 
 
+TEMPLATE = Path(__file__).with_name("feedback.html.j2")
+
+
 def write_feedback_html(notebook, path):
-    """Render ``notebook`` (no execution) to ``path`` as HTML."""
-    body, _ = HTMLExporter(sanitize_html=True).from_notebook_node(notebook)
+    """Render ``notebook`` (no execution) to ``path`` as HTML (the template :data:`TEMPLATE`)."""
+    exporter = HTMLExporter(sanitize_html=True, template_file=str(TEMPLATE))
+    body, _ = exporter.from_notebook_node(notebook)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(body, encoding="utf-8")
     return path
