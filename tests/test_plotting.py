@@ -78,3 +78,13 @@ def test_only_rounding_tells_float_noise_from_a_change():
     assert not only_rounding({"old": 0.9, "new": 0.901})
     assert not only_rounding({"old": 3, "new": 3})
     assert not only_rounding({"old": "all", "new": "adam"})
+
+
+def test_while_the_autograder_runs_a_figure_is_described_not_drawn(monkeypatch):
+    """Graded, nobody sees a figure: the output holds only its alt text, and savefig never runs."""
+    fig = small_figure()
+    monkeypatch.setattr(fig, "savefig", lambda *a, **k: (_ for _ in ()).throw(AssertionError))
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert png_output(fig, "a falling line")["data"] == {"text/plain": "a falling line"}
+    monkeypatch.undo()  # outside the autograder (in JupyterLab, or Validate) it is drawn
+    assert base64.b64decode(png_output(fig, "a falling line")["data"]["image/png"])[:8] == PNG_MAGIC
