@@ -67,11 +67,12 @@ class JupyterLab:
 
     ``home`` receives HOME and every Jupyter folder (config, data, runtime,
     settings, workspaces); the server starts in ``root``, where nbgrader's
-    formgrader reads ``nbgrader_config.py``.
+    formgrader reads ``nbgrader_config.py``. ``env``: variables the server and
+    its kernels get besides (e.g. ``PYTHONPATH``).
     """
 
-    def __init__(self, root, home):
-        self.root, self.home = Path(root), Path(home)
+    def __init__(self, root, home, env=None):
+        self.root, self.home, self.extra_env = Path(root), Path(home), dict(env or {})
         self.token = secrets.token_hex(16)
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -79,7 +80,7 @@ class JupyterLab:
         self.proc = None
 
     def __enter__(self):
-        env = _isolated_env(self.home)
+        env = {**_isolated_env(self.home), **self.extra_env}
         _write_settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
         _write_quick_kernel(Path(env["JUPYTER_DATA_DIR"]))
         command = [

@@ -1,18 +1,21 @@
 """The student's and the instructor's experience, in a real browser.
 
-JupyterLab with nbgrader's extensions serves a temporary copy of course/;
-Debian's chromium, driven by Playwright, runs every chapter (solved, and as
-released), uses its widgets, presses nbgrader's Validate, and opens the
-formgrader and a feedback page on the class that the demo grades. Skipped,
-with the reason, where chromium or Playwright is missing. The tests share one
-server and one browser on one xdist worker; screenshots of each step go to
-artifacts/browser/, and ``make screenshots`` refreshes the README's copies.
+JupyterLab with nbgrader's extensions serves the student zip, unzipped, to kernels
+that import its ``backproplab`` and are offline without Fashion-MNIST (a student's
+laptop); Debian's chromium, driven by Playwright, runs every chapter (solved, and as
+released), answers one exercise wrongly and then rightly, implements what each
+release widget asks for and uses the widgets, presses nbgrader's Validate, and opens
+the formgrader and a feedback page on the class that the demo grades. Skipped, with
+the reason, where chromium or Playwright is missing. The tests share one server and
+one browser on one xdist worker; screenshots of each step go to artifacts/browser/,
+and ``make screenshots`` refreshes docs/screenshots/ (the README's and the gallery's).
 """
 
 import ast
 import json
 import re
 import shutil
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -22,6 +25,8 @@ import pytest
 
 from autograder.budgets import DEFAULT_SECONDS, budget_seconds, hang_guard_seconds
 from autograder.build import read_source
+from autograder.bundle import TOP as BUNDLE_TOP
+from autograder.bundle import write_bundle
 from autograder.course import COURSE, REPO, notebook_stem
 from autograder.demo import grade_sample_class
 from autograder.submissions import fill, released_notebook, solution_answers
@@ -88,6 +93,11 @@ def runnable(notebook, quick=False):
     return notebook
 
 
+# An honest slip in chapter 01's first function, and its correction (a student's own words).
+SLIP = {"ch01_forward": "def forward(X, W, b):\n    return X @ W - b\n"}
+CORRECTED = "def forward(X, W, b):\n    z = X @ W + b  # eq. (1)\n    return z\n"
+
+
 def grade_demo_class(folder):
     """Grade the demo's sample class as `make demo` does; ``{student: StudentResult}``."""
     results = grade_sample_class(DEMO_CHAPTER, folder / "grading", folder / "demo_class")
@@ -102,7 +112,8 @@ def lab_folder(tmp_path_factory):
         pytest.skip(reason)
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     root = tmp_path_factory.mktemp("lab")
-    shutil.copytree(COURSE, root / "course", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    student = unzipped_bundle(root)
+    shutil.copytree(student / "course", root / "course")
     for chapter in CHAPTERS:
         release = released_notebook(chapter)
         solved = fill(release, solution_answers(chapter))
@@ -110,18 +121,42 @@ def lab_folder(tmp_path_factory):
         for kind, notebook in (("solved", runnable(solved, quick)), ("release", runnable(release))):
             (root / notebook_path(kind, chapter)).parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(notebook, root / notebook_path(kind, chapter))
+    wrong = fill(released_notebook(DEMO_CHAPTER), {**solution_answers(DEMO_CHAPTER), **SLIP})
+    (root / notebook_path("wrong", DEMO_CHAPTER)).parent.mkdir(parents=True)
+    nbformat.write(runnable(wrong), root / notebook_path("wrong", DEMO_CHAPTER))
     config = NBGRADER_CONFIG.format(
         workdir=str(root / "grading"), root=str(root), release=str(root / "course")
     )
     (root / "nbgrader_config.py").write_text(config)
     with ThreadPoolExecutor(1) as pool:
-        yield SimpleNamespace(root=root, demo=pool.submit(grade_demo_class, root))
+        yield SimpleNamespace(root=root, student=student, demo=pool.submit(grade_demo_class, root))
+
+
+def unzipped_bundle(root):
+    """The student zip, written and unzipped under ``root``; its top folder."""
+    zip_path = write_bundle(root / "backproplab-student.zip", regenerate=False)
+    with zipfile.ZipFile(zip_path) as bundle:
+        bundle.extractall(root / "unzipped")
+    return root / "unzipped" / BUNDLE_TOP
+
+
+def student_env(student, root):
+    """What a student's machine has: the zip's ``backproplab`` package, no Fashion-MNIST (neither
+    Debian's package nor a download in the cache) and no network."""
+    return {
+        "PYTHONPATH": str(student),
+        "BACKPROPLAB_OFFLINE": "1",
+        "BACKPROPLAB_DEBIAN_DATASETS": str(root / "no-debian-datasets"),
+        "BACKPROPLAB_DATA": str(root / "empty-cache"),
+    }
 
 
 @pytest.fixture(scope="module")
 def lab(lab_folder, tmp_path_factory):
-    """JupyterLab on 127.0.0.1 serving the folder, with a home of its own."""
-    with JupyterLab(lab_folder.root, tmp_path_factory.mktemp("lab-home")) as server:
+    """JupyterLab on 127.0.0.1 serving the folder, with a home of its own, as a student has it
+    offline from the zip (:func:`student_env`)."""
+    env = student_env(lab_folder.student, lab_folder.root)
+    with JupyterLab(lab_folder.root, tmp_path_factory.mktemp("lab-home"), env) as server:
         yield server
 
 
@@ -225,6 +260,31 @@ def errors_and_stderr(notebook):
 # --- the student opens a notebook ------------------------------------------------
 
 
+def test_the_students_python_takes_backproplab_from_the_zip_and_has_no_fashion_mnist(lab_folder):
+    """The server's kernels run as a student's machine would: the package of the unzipped
+    bundle, and no Fashion-MNIST to load (chapters 05-07 fall back to the digits)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import backproplab, backproplab.datasets as d; print(backproplab.__file__)\n"
+        "try:\n    d.load_fashion_mnist('test', progress=False); print('loaded')\n"
+        "except (OSError, RuntimeError, ValueError) as e:\n    print('missing')"
+    )
+    env = {**os.environ, **student_env(lab_folder.student, lab_folder.root)}
+    ran = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=lab_folder.root / "course",  # where a kernel starts: not beside the repository
+        capture_output=True,
+        text=True,
+    )
+    where, fashion_mnist = ran.stdout.split()
+    assert where.startswith(str(lab_folder.student)), ran.stderr[-2000:]
+    assert fashion_mnist == "missing"
+
+
 def test_a_released_notebook_opens_without_unsaved_changes(lab_page, lab, chapter):
     """Opened, its kernel started, the student's notebook shows no "unsaved changes" dot: it
     already holds the kernelspec and language_info JupyterLab writes (autograder.build)."""
@@ -243,6 +303,7 @@ def test_a_released_notebook_opens_without_unsaved_changes(lab_page, lab, chapte
     try:
         lab_page.wait_for_timeout(3000)  # the kernel's language_info arrives just after "Idle"
         expect(lab_page.locator(MAIN_TAB + ".lm-mod-current.jp-mod-dirty")).to_have_count(0)
+        shoot(lab_page, f"{chapter}-first-screen", readme=True)
     finally:
         closed(lab_page, notebook, lab, path)
 
@@ -356,7 +417,7 @@ INTERACTIONS = {
     # The viewer opens on the trained filters, the last checkpoint: step back one.
     "05_im2col_gpu": [("checkpoint-slider", slide("checkpoint", "ArrowLeft"))],
 }
-# The README shows these panels as they are before the interaction.
+# docs/screenshots/ shows every panel as it opens; the README shows these two under these names.
 README_PANELS = {
     ("03_training", "optimiser-menu"): "optimiser-paths",
     ("04_convolution", "kernel-cell"): "kernel-explorer",
@@ -376,7 +437,11 @@ def test_using_each_widget_control_redraws_its_figure(solved, chapter):
 
     if widget_panels(solved.notebook).count() == 0:
         pytest.skip(f"{chapter} has no widget")
-    panel = widget_panels(solved.notebook).first
+    panels = widget_panels(solved.notebook)
+    for index in range(panels.count()):
+        panels.nth(index).scroll_into_view_if_needed()
+        shoot(panels.nth(index), f"{chapter}-widget-{index + 1}", readme=True)
+    panel = panels.first
     for name, act in INTERACTIONS.get(chapter, [("first-control", nudge_first_control)]):
         panel.scroll_into_view_if_needed()
         expect(panel.locator("img")).to_have_count(1)
@@ -507,6 +572,89 @@ def test_release_widgets_show_a_picture_or_what_to_implement(release, chapter):
     shoot(panels.first, f"{chapter}-release-widget")
 
 
+# --- the student, one answer wrong and then right ----------------------------------
+
+
+def cell_with_grade_id(notebook, saved, grade_id):
+    """The cell of ``notebook`` (the panel) that is ``grade_id``'s cell in ``saved`` (the file)."""
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in saved.cells]
+    return notebook.locator(".jp-Notebook .jp-Cell").nth(ids.index(grade_id))
+
+
+def test_a_wrong_answer_shows_its_message_on_screen_and_the_corrected_one_passes(
+    tidy_page, lab, lab_folder
+):
+    """A sign slip in chapter 01's forward: its test's "Check failed" sentence is the first thing
+    under the cell and on screen; corrected in the editor and run again, the test passes."""
+    from playwright.sync_api import expect
+
+    path = notebook_path("wrong", DEMO_CHAPTER)
+    saved = nbformat.read(lab_folder.root / path, as_version=4)
+    with opened(tidy_page, lab, path) as notebook:
+        run_all(notebook, sum(c.cell_type == "code" for c in saved.cells), timeout_s=300)
+        answer = cell_with_grade_id(notebook, saved, "ch01_forward")
+        test = cell_with_grade_id(notebook, saved, "ch01_forward_visible")
+        test.evaluate("cell => cell.scrollIntoView({block: 'start'})")
+        message = test.locator(".jp-OutputArea-output")
+        expect(message).to_have_count(1)
+        assert message.inner_text().startswith("Check failed: z at the start"), message.inner_text()
+        assert "Traceback" not in message.inner_text()
+        expect(message).to_be_in_viewport(ratio=1)
+        shoot(tidy_page, "failing-message", readme=True)
+        type_into(answer, CORRECTED)
+        test.locator(".jp-InputPrompt").click()  # the test cell, in command mode
+        tidy_page.keyboard.press("Shift+Enter")
+        expect(message).to_have_text(re.compile(r"^forward: visible tests passed\s*$"))
+        shoot(tidy_page, "passing-message")
+
+
+def answer_defining(chapter, name):
+    """The grade_id of ``chapter``'s answer cell that defines function ``name``, and its answer."""
+    for grade_id, answer in solution_answers(chapter).items():
+        if re.search(rf"^def {re.escape(name)}\(", answer, re.MULTILINE):
+            return grade_id, answer
+    raise AssertionError(f"no answer cell of {chapter} defines {name}")
+
+
+def type_into(cell, source):
+    """Replace a cell's source as a student would, in its editor; run it (Ctrl+Enter) and wait
+    until it has run."""
+    from playwright.sync_api import expect
+
+    prompt = cell.locator(".jp-InputPrompt")
+    before = prompt.inner_text()
+    cell.locator(".cm-content").click()
+    cell.page.keyboard.press("Control+A")
+    cell.page.keyboard.insert_text(source)
+    cell.page.keyboard.press("Control+Enter")
+    expect(prompt).not_to_have_text(before)
+    expect(prompt).to_have_text(re.compile(r"\[\d+\]"))
+
+
+def test_a_release_widget_draws_once_the_student_implements_what_it_asks(release, chapter):
+    """In the untouched release, a widget that asks for a function ("Implement train_momentum
+    above first") draws a figure once the student writes that function (and whatever else it
+    then asks for) and moves a control: it calls the student's current functions."""
+    from playwright.sync_api import expect
+
+    panels = widget_panels(release.notebook)
+    waiting = [i for i in range(panels.count()) if panels.nth(i).locator("img").count() == 0]
+    if not waiting:
+        pytest.skip(f"{chapter}'s release shows no widget waiting for a function")
+    panel, asked = panels.nth(waiting[0]), []
+    while panel.locator("img").count() == 0:
+        name = re.search(r"[Ii]mplement (\w+) above first", panel.inner_text())[1]
+        assert name not in asked and len(asked) < 8, f"still asks for {name} after {asked}"
+        asked.append(name)
+        grade_id, answer = answer_defining(chapter, name)
+        type_into(cell_with_grade_id(release.notebook, release.saved, grade_id), answer)
+        panel.scroll_into_view_if_needed()
+        nudge_first_control(panel)
+        other = panel.get_by_text(re.compile(rf"[Ii]mplement (?!{name}\b)\w+ above first"))
+        expect(panel.locator("img").or_(other).first).to_be_visible()
+    shoot(panel, f"{chapter}-release-widget-implemented")
+
+
 # --- nbgrader's Validate ----------------------------------------------------------
 
 
@@ -615,9 +763,15 @@ def test_feedback_page_shows_points_and_why_tests_failed(tidy_page, lab, demo_re
 
 
 def test_readme_screenshots_exist_and_are_small():
-    """Every screenshot the README shows is in docs/screenshots/ and at most 150 kB."""
-    shown = re.findall(r"\(docs/screenshots/([\w.-]+\.png)\)", (REPO / "README.md").read_text())
-    assert shown, "the README shows no screenshot"
+    """Every screenshot the README and the gallery (docs/screenshots/README.md) show is in
+    docs/screenshots/ and at most 150 kB; the gallery shows each chapter's first screen and widget
+    and a failing check, and docs/screenshots/ holds nothing that neither page shows."""
+    pages = [REPO / "README.md", README_SCREENSHOTS / "README.md"]
+    shown = {
+        name
+        for page in pages
+        for name in re.findall(r"\((?:docs/screenshots/)?([\w.-]+\.png)\)", page.read_text())
+    }
     sizes = {
         name: (README_SCREENSHOTS / name).stat().st_size
         if (README_SCREENSHOTS / name).exists()
@@ -625,6 +779,9 @@ def test_readme_screenshots_exist_and_are_small():
         for name in shown
     }
     assert {n: s for n, s in sizes.items() if s is None or s > README_MAX_BYTES} == {}
+    wanted = {f"{c}-{what}.png" for c in CHAPTERS for what in ("first-screen", "widget-1")}
+    assert wanted | {"failing-message.png"} <= shown
+    assert {p.name for p in README_SCREENSHOTS.glob("*.png")} == shown
 
 
 # --- student content in the instructor's browser -------------------------------------
