@@ -74,14 +74,26 @@ THROUGHPUT_TARGET_S = 180.0  # 100 submissions, 2 workers, everything included
 
 
 def build_class(folder, n, assignment=ASSIGNMENT):
-    """Write ``n`` submissions to ``folder/<student>/<assignment>/``; return ``{student: kind}``."""
+    """Write ``n`` submissions to ``folder/<student>/<assignment>/``; return ``{student: kind}``.
+
+    No two notebooks are byte for byte the same (each student's first answer cell ends with a
+    comment of their own), as in a real class: the Dask engine computes identical submissions
+    once (they share a task key), which would flatter it.
+    """
     answer_sets = sample_answers(assignment)
     kinds = list(answer_sets)
     notebook = released_notebook(assignment)
     students = {}
     for i in range(n):
         student, kind = f"s{i:03d}", kinds[i % len(kinds)]
-        write_submission(fill(notebook, answer_sets[kind]), folder, student, assignment)
+        submission = fill(notebook, answer_sets[kind])
+        first = next(
+            c
+            for c in submission.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+        )
+        first.source += f"\n# {student}'s own comment\n"
+        write_submission(submission, folder, student, assignment)
         students[student] = kind
     return students
 

@@ -37,7 +37,6 @@ TIERS = {
         "test_demo",
         "test_grade_command",
         "test_dask_engine",
-        "test_other_editors",
         "test_postgres_gradebook",
     ),
     "browser": ("test_browser",),

@@ -144,6 +144,31 @@ def test_case_gets_the_outcome_it_deserves(graded, case):
     assert want.reason in got.reason
 
 
+# Notebooks saved by Google Colab or VS Code (tests/adversarial/editors.py), each against the
+# same work saved by JupyterLab.
+EDITED = {
+    "colab-copy": "control-perfect",
+    "colab-format-4.0": "control-perfect",
+    "colab-metadata-dropped": "control-perfect",
+    "colab-mistakes": "control-mistakes",
+    "vscode": "control-perfect",
+    "vscode-mistakes": "control-mistakes",
+}
+
+
+@pytest.mark.parametrize("case", EDITED)
+def test_another_editors_notebook_is_graded_cell_by_cell_as_the_jupyterlab_one(graded, case):
+    """Colab's or VS Code's copy of a notebook (their metadata, format 4.0 without cell ids,
+    "Copy of" names, an install cell, nbgrader's metadata gone): every cell's points and reason
+    are those of the JupyterLab notebook, and nobody is called a cheat."""
+    _, results, _ = graded
+    lab, other = results[EDITED[case]], results[case]
+    assert other.status == "graded", other.reason
+    cells = {g: (c.score, c.max_score, c.reason) for g, c in other.cells.items()}
+    assert cells == {g: (c.score, c.max_score, c.reason) for g, c in lab.cells.items()}
+    assert set(other.flags) <= {"renamed"}, f"an honest student flagged {other.flags}"
+
+
 def test_mistakes_base_is_between_zero_and_full(graded):
     """The 'mistakes' reference score is a real middle score, so equality with it means something."""
     _, results, _ = graded

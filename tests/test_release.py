@@ -285,8 +285,8 @@ def test_student_readme_says_what_data_ships_and_how_to_get_fashion_mnist(studen
 
 
 def test_student_readme_gives_the_colab_cell_the_grading_tests_submit(student_bundle):
-    """The README's first cell for Colab is the one the Colab-saved notebooks of
-    tests/test_other_editors.py carry, graded there to the points of the JupyterLab notebook."""
+    """The README's first cell for Colab is the one the Colab-saved notebooks of the adversarial
+    corpus carry, graded there to the points of the JupyterLab notebook (tests/test_adversarial.py)."""
     from tests.adversarial.editors import COLAB_INSTALL_CELL
 
     _, readme = student_bundle
