@@ -12,12 +12,12 @@ import os
 import platform
 import sys
 import tempfile
-from pathlib import Path
 
 from autograder.budgets import budget_seconds, run_solution
 from autograder.course import assignments
+from report import RESULTS as RESULTS_DIR
 
-RESULTS = Path(__file__).resolve().parent / "results" / "notebook_times.json"
+RESULTS = RESULTS_DIR / "notebook_times.json"
 
 
 def main(names):

@@ -5,13 +5,13 @@ import math
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from autograder.course import REPO
 from backproplab.datasets import DEBIAN_FASHION_MNIST
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+BENCHMARKS = REPO / "benchmarks"
 
 
 def run_script(name, *args, results):
