@@ -39,6 +39,7 @@ from autograder.intake import (
     clean_metadata,
     find_notebook,
     load_notebook,
+    restore_deleted_cells,
     restore_metadata,
 )
 from autograder.messages import CellScore, Flag, Job, StudentResult
@@ -66,6 +67,7 @@ def grade(job):
             workdir / "release" / assignment / f"{notebook_stem(assignment)}.ipynb", 4
         )
         result.notes = notes + more + restore_metadata(notebook, release)
+        result.notes += restore_deleted_cells(notebook, release)
         if path.name != f"{notebook_stem(assignment)}.ipynb":
             result.flags.append(Flag.RENAMED)
         stage(notebook, job, workdir)

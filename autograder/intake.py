@@ -177,6 +177,37 @@ def restore_metadata(notebook, release):
     return [f"restored nbgrader metadata of {len(restored)} cells"] if restored else []
 
 
+def restore_deleted_cells(notebook, release):
+    """Put back every test and locked cell of ``release`` that the submission lacks; return notes.
+
+    Each goes right after the nearest release cell before it that the submission holds (at the
+    top when there is none), as released (nbgrader restores a locked cell's source anyway). A
+    deleted answer cell is not put back: its tests then fail, as they would in the student's
+    notebook, and a cell of theirs that was not recognised keeps its code. nbgrader's own
+    ``add_missing_cells`` places a test cell after the cell before it in the release and fails
+    with a ``KeyError`` when that one is gone too (an answer deleted with its tests).
+    """
+    missing = []
+    for index, cell in enumerate(release.cells):
+        grade_id = _grade_id(cell)
+        held = {_grade_id(c) for c in notebook.cells}
+        if grade_id is None or grade_id in held or cell.metadata["nbgrader"].get("solution"):
+            continue
+        before = [_grade_id(c) for c in release.cells[:index] if _grade_id(c) in held]
+        at = 0
+        if before:
+            at = 1 + next(i for i, c in enumerate(notebook.cells) if _grade_id(c) == before[-1])
+        notebook.cells.insert(at, nbformat.from_dict(cell))
+        missing.append(grade_id)
+    if not missing:
+        return []
+    return [f"put back {len(missing)} deleted cells as released: {', '.join(missing)}"]
+
+
+def _grade_id(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
 def _aligned(cells, release_cells):
     """``{index in cells: release cell}``: the cells in the place of a release cell.
 

@@ -14,6 +14,7 @@ from autograder.intake import (
     find_notebook,
     folder_digest,
     load_notebook,
+    restore_deleted_cells,
     restore_metadata,
 )
 from autograder.roster import printable, roster, safe_id
@@ -149,7 +150,11 @@ def test_sanitize_keeps_inert_outputs_and_removes_active_ones():
 
 
 def _grade_ids(notebook):
-    return [c.metadata.get("nbgrader", {}).get("grade_id") for c in notebook.cells]
+    return [_grade_id(c) for c in notebook.cells]
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
 def _solved():
@@ -219,3 +224,30 @@ def test_a_format_4_0_notebook_is_graded_as_a_valid_4_5_one(tmp_path):
     cleaned = clean_metadata(loaded, "python3")
     assert cleaned.nbformat_minor == 5
     nbformat.validate(nbformat.reads(nbformat.writes(cleaned), as_version=nbformat.NO_CONVERT))
+
+
+def _grade_ids(notebook):
+    return [_grade_id(c) for c in notebook.cells]
+
+
+def _grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def test_tests_deleted_with_their_answer_come_back_after_the_cell_before_them():
+    """An answer cell deleted with its two test cells: the test cells come back where the release
+    has them (after the cell before them that is still there), the answer does not."""
+    release = released_notebook(ASSIGNMENT)
+    gone = ("ch01_forward", "ch01_forward_visible", "ch01_forward_hidden")
+    submitted = fill(release, solution_answers(ASSIGNMENT))
+    before = _grade_ids(release)[_grade_ids(release).index("ch01_forward") - 1]
+    submitted.cells = [c for c in submitted.cells if _grade_id(c) not in gone]
+    notes = restore_deleted_cells(submitted, release)
+    ids = _grade_ids(submitted)
+    assert "ch01_forward" not in ids
+    place = ids.index("ch01_forward_visible")
+    assert ids[place - 1 : place + 2] == [before, "ch01_forward_visible", "ch01_forward_hidden"]
+    assert notes == [
+        "put back 2 deleted cells as released: ch01_forward_visible, ch01_forward_hidden"
+    ]
+    assert restore_deleted_cells(submitted, release) == []

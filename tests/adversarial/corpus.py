@@ -429,6 +429,14 @@ def _notebook_edits(bases):
     ]
     cases["deleted-test-cells"] = (nb, Expect("full"))
     nb = nbformat.from_dict(perfect)
+    nb.cells = [
+        c
+        for c in nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id")
+        not in ("ch01_forward", "ch01_forward_visible", "ch01_forward_hidden")
+    ]
+    cases["answer-deleted-with-its-tests"] = (nb, Expect("partial", honest=True))
+    nb = nbformat.from_dict(perfect)
     index = _index(nb, "ch01_cost_hidden")
     nb.cells.insert(index + 1, nbformat.from_dict(nb.cells[index]))
     cases["duplicated-test-cell"] = (nb, Expect("full"))
