@@ -158,7 +158,7 @@ def restore_metadata(notebook, release):
     submission already holds is never given to a second cell.
     """
     by_id = {c.get("id"): c for c in release.cells if "nbgrader" in c.metadata}
-    held = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in notebook.cells}
+    held = {_grade_id(c) for c in notebook.cells}
     placed = _aligned(notebook.cells, release.cells)
     restored = []
     for index, cell in enumerate(notebook.cells):
@@ -187,18 +187,20 @@ def restore_deleted_cells(notebook, release):
     ``add_missing_cells`` places a test cell after the cell before it in the release and fails
     with a ``KeyError`` when that one is gone too (an answer deleted with its tests).
     """
-    missing = []
-    for index, cell in enumerate(release.cells):
+    held, missing, anchor = {_grade_id(c) for c in notebook.cells}, [], None
+    for cell in release.cells:
         grade_id = _grade_id(cell)
-        held = {_grade_id(c) for c in notebook.cells}
-        if grade_id is None or grade_id in held or cell.metadata["nbgrader"].get("solution"):
+        if grade_id is None:
             continue
-        before = [_grade_id(c) for c in release.cells[:index] if _grade_id(c) in held]
-        at = 0
-        if before:
-            at = 1 + next(i for i, c in enumerate(notebook.cells) if _grade_id(c) == before[-1])
-        notebook.cells.insert(at, nbformat.from_dict(cell))
-        missing.append(grade_id)
+        if cell.metadata["nbgrader"].get("solution"):  # an answer cell: never put back
+            anchor = grade_id if grade_id in held else anchor
+            continue
+        if grade_id not in held:
+            ids = [_grade_id(c) for c in notebook.cells]
+            notebook.cells.insert(ids.index(anchor) + 1 if anchor else 0, nbformat.from_dict(cell))
+            held.add(grade_id)
+            missing.append(grade_id)
+        anchor = grade_id
     if not missing:
         return []
     return [f"put back {len(missing)} deleted cells as released: {', '.join(missing)}"]

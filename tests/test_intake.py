@@ -226,21 +226,14 @@ def test_a_format_4_0_notebook_is_graded_as_a_valid_4_5_one(tmp_path):
     nbformat.validate(nbformat.reads(nbformat.writes(cleaned), as_version=nbformat.NO_CONVERT))
 
 
-def _grade_ids(notebook):
-    return [_grade_id(c) for c in notebook.cells]
-
-
-def _grade_id(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def test_tests_deleted_with_their_answer_come_back_after_the_cell_before_them():
     """An answer cell deleted with its two test cells: the test cells come back where the release
-    has them (after the cell before them that is still there), the answer does not."""
+    has them (after the nbgrader cell before them that is still there), the answer does not."""
     release = released_notebook(ASSIGNMENT)
     gone = ("ch01_forward", "ch01_forward_visible", "ch01_forward_hidden")
     submitted = fill(release, solution_answers(ASSIGNMENT))
-    before = _grade_ids(release)[_grade_ids(release).index("ch01_forward") - 1]
+    ids = _grade_ids(release)
+    before = [i for i in ids[: ids.index("ch01_forward")] if i is not None][-1]
     submitted.cells = [c for c in submitted.cells if _grade_id(c) not in gone]
     notes = restore_deleted_cells(submitted, release)
     ids = _grade_ids(submitted)
