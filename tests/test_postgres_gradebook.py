@@ -1,4 +1,5 @@
-"""A PostgreSQL gradebook that two graders write at once and the formgrader reads.
+"""A PostgreSQL gradebook that two graders write at once and the formgrader reads: one grades
+on this machine, the other on a Dask cluster (a real scheduler and worker) where a sandbox exists.
 
 The server is Debian's (``apt-get install postgresql``), started for this module alone in a
 temporary folder, on 127.0.0.1 and a free port, with a password; as root it runs as an
@@ -149,9 +150,23 @@ def test_a_release_waits_for_gradings_in_progress(postgres_url):
     assert released.is_set()
 
 
-def test_two_graders_at_once_one_gradebook(postgres_url, tmp_path, monkeypatch):
-    """Two classes graded at the same time into one PostgreSQL gradebook: the formgrader's
-    view lists every student once, with the score their grader gave them."""
+@pytest.fixture(scope="module")
+def dask_scheduler(tmp_path_factory):
+    """The address of a Dask scheduler with one worker (one sandbox); None where no sandbox is."""
+    if unavailable_reason() is not None:
+        yield None
+        return
+    pytest.importorskip("distributed")
+    from tests.dask_cluster import running_cluster
+
+    with running_cluster(tmp_path_factory.mktemp("dask"), workers=("a",)) as (cluster, _):
+        yield cluster.address
+
+
+def test_two_graders_at_once_one_gradebook(postgres_url, dask_scheduler, tmp_path, monkeypatch):
+    """Two classes graded at the same time into one PostgreSQL gradebook, one of them on Dask
+    (where a sandbox exists): the formgrader's view lists every student once, with the score
+    their grader gave them."""
     notebook, answers = released_notebook(ASSIGNMENT), solution_answers(ASSIGNMENT)
     mutants = mutants_for(ASSIGNMENT)
     classes = {
@@ -166,8 +181,13 @@ def test_two_graders_at_once_one_gradebook(postgres_url, tmp_path, monkeypatch):
         },
     }
     unsafe = ["--unsafe"] if unavailable_reason() else []  # the sandbox whenever there is one
-    # one grader is told the database with --db-url, the other by $BACKPROPLAB_DB_URL
-    told = {"room-a": (["--db-url", postgres_url], {}), "room-b": ([], {DB_URL_ENV: postgres_url})}
+    # one grader is told the database with --db-url, the other by $BACKPROPLAB_DB_URL and
+    # grades on the Dask cluster, whose worker never sees the database
+    on_dask = ["--scheduler", dask_scheduler] if dask_scheduler else []
+    told = {
+        "room-a": (["--db-url", postgres_url], {}),
+        "room-b": (on_dask, {DB_URL_ENV: postgres_url}),
+    }
     graders = {}
     for room, students in classes.items():
         for student, submission in students.items():
