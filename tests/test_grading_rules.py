@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.feedback import feedback_notebook
+from autograder.feedback import TEMPLATE, FeedbackExporter, feedback_notebook
 from autograder.outside_check import (
     Record,
     check_cell,
@@ -353,6 +353,35 @@ def test_feedback_shows_no_output_made_in_the_kernel_and_hides_hidden_test_code(
     shown = nbformat.writes(page)
     assert "secret hidden" not in shown and "secret_hidden_call" not in shown
     assert "0 / 2 points: no result" in shown and "checks forward on hidden inputs" in shown
+
+
+def test_feedback_page_shows_markdown_as_html_with_tab_stops_and_no_script():
+    """Markdown is shown as headings and paragraphs, never as escaped tags; cells and verdicts
+    are tab stops; a student's script, image or handler in Markdown is not an element."""
+    from bs4 import BeautifulSoup
+
+    written = nbformat.v4.new_markdown_cell(
+        "## My answer\n\nIt *diverges*.\n\n<script>alert(1)</script>"
+        '<img src="x" onerror="alert(2)"><a href="javascript:alert(3)">link</a>'
+    )
+    answer = nbformat.v4.new_code_cell("def f(x):\n    return x < 1 and '&'")
+    test = _graded_cell("t_f")
+    test.source = '"""checks f."""\nassert f(0)'
+    nb = nbformat.v4.new_notebook(cells=[written, answer, test])
+    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    page = feedback_notebook(nb, {"t_f": (1.0, 1.0, None)}, set(), (1.0, 1.0))
+    settings = {"sanitize_html": True, "template_file": str(TEMPLATE)}
+    html = FeedbackExporter(**settings).from_notebook_node(page)[0]
+    soup = BeautifulSoup(html, "html.parser")
+    assert [h.get_text(strip=True) for h in soup.select("h1, h2")] == ["Feedback¶", "My answer¶"]
+    assert soup.select_one("main p em").get_text() == "diverges"
+    assert [th.get_text() for th in soup.select("thead th")] == ["test", "points", "result"]
+    assert "&lt;h1" not in html and "&lt;p&gt;" not in html
+    wrappers = soup.select("div.jp-Cell-inputWrapper") + soup.select("div.jp-OutputArea-output")
+    assert len(wrappers) == 5 and all(w.get("tabindex") == "0" for w in wrappers)
+    assert soup.select("img") == [] and soup.select("main script") == []
+    assert not any(a.get("href", "").startswith("javascript") for a in soup.select("a"))
+    assert not any(tag.has_attr("onerror") for tag in soup.find_all(True))
 
 
 # --- mutants and variants are checked where they are defined -----------------------------------------
