@@ -85,7 +85,9 @@ def grade_class(
 def _grade_locally(students, job, student_timeout, workers):
     """Grade ``students`` with ``workers`` local worker processes; results in roster order."""
     workdir = Path(job.workdir)
-    pool = [Worker({}) if job.unsafe else Worker.sandboxed(workdir, i) for i in range(workers)]
+    pool = [
+        Worker({}) if job.unsafe else Worker.sandboxed(workdir, i, workers) for i in range(workers)
+    ]
     tasks = [functools.partial(_grade_or_reuse, s, job, student_timeout) for s in students]
     return run_all(pool, tasks)
 

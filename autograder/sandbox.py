@@ -23,6 +23,8 @@ from pathlib import Path
 from autograder import cgroups
 
 KERNEL_NAME = "backproplab-sandbox"
+# how many threads a sandboxed kernel's NumPy (BLAS) and PyTorch may use; default: sandbox_threads()
+THREADS_ENV = "BACKPROPLAB_SANDBOX_THREADS"
 # the first of the uids no account uses: each worker's limits and clean-up are its own
 SANDBOX_UID = 64123
 
@@ -55,6 +57,8 @@ class SandboxSettings:
     env: dict = field(default_factory=dict)
     # the worker's control groups (autograder.cgroups), where the machine allows them
     cgroups: list = None
+    # matplotlib's font list, made once for the worker (font_cache); each kernel's home gets a copy
+    mpl_cache: str = None
 
 
 def unavailable_reason():
@@ -114,6 +118,46 @@ def kernel_needs():
     return sorted({str(d.resolve()) for d in dirs})
 
 
+def font_cache(folder):
+    """Make matplotlib's font list in ``folder``, once for a worker; return the folder, or None.
+
+    Each kernel starts with an empty home, where matplotlib would scan the machine's fonts again
+    (0.1-0.2 s a student); the launcher copies this list into the home instead. The grader makes
+    it, never student code, and each kernel gets its own copy.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    made = subprocess.run(
+        [sys.executable, "-c", "import matplotlib.font_manager"],
+        env={**os.environ, "MPLCONFIGDIR": str(folder)},
+        capture_output=True,
+        timeout=300,
+    )
+    return str(folder) if made.returncode == 0 and any(folder.glob("fontlist-*.json")) else None
+
+
+def sandbox_threads(sandboxes=1):
+    """Threads for each of ``sandboxes`` kernels running at once: ``$BACKPROPLAB_SANDBOX_THREADS``,
+    else this process's CPUs shared among them (at least one). More threads than CPUs slow
+    everybody down: BLAS and OpenMP threads wait for each other by spinning."""
+    given = os.environ.get(THREADS_ENV)
+    if given is None:
+        return max(1, len(os.sched_getaffinity(0)) // max(1, sandboxes))
+    if not given.isdigit() or int(given) < 1:
+        raise ValueError(
+            f"{THREADS_ENV} must be a whole number of threads, at least 1, not {given!r}"
+        )
+    return int(given)
+
+
+def thread_limits(threads):
+    """The environment that caps OpenBLAS, OpenMP (PyTorch) and MKL at ``threads`` threads."""
+    return {
+        name: str(threads)
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    }
+
+
 def claim_uid():
     """A sandbox uid no other grading run on this machine holds: ``(uid, lock)``.
 
@@ -132,8 +176,9 @@ def claim_uid():
     raise RuntimeError("all 1000 sandbox uids are in use: are that many graders running?")
 
 
-def install_kernelspec(workdir, worker, uid):
-    """Write worker ``worker``'s sandbox kernelspec under ``<workdir>/jupyter``.
+def install_kernelspec(workdir, worker, uid, sandboxes=1):
+    """Write worker ``worker``'s sandbox kernelspec under ``<workdir>/jupyter``; ``sandboxes``
+    workers grade at once on this machine and share its CPUs (:func:`sandbox_threads`).
 
     Each worker has its own ``uid`` (see :func:`claim_uid`), so limits and
     clean-up never touch another worker's kernel, its own IPC folder, owned by
@@ -145,13 +190,19 @@ def install_kernelspec(workdir, worker, uid):
     ipc_dir = Path(tempfile.mkdtemp(prefix="bpl-ipc-"))
     if os.geteuid() == 0:
         os.chown(ipc_dir, uid, uid)
-    settings = SandboxSettings(expose=kernel_needs(), ipc_dir=str(ipc_dir), uid=uid)
+    settings = SandboxSettings(
+        expose=kernel_needs(),
+        ipc_dir=str(ipc_dir),
+        uid=uid,
+        env=thread_limits(sandbox_threads(sandboxes)),
+    )
     settings.cgroups = cgroups.create(
         f"backproplab-{uid}", settings.memory_bytes, settings.max_processes
     )
     kernel_name = f"{KERNEL_NAME}-{worker}"
     spec_dir = workdir / "jupyter" / "kernels" / kernel_name
     spec_dir.mkdir(parents=True, exist_ok=True)
+    settings.mpl_cache = font_cache(spec_dir / "matplotlib")
     (spec_dir / "settings.json").write_text(json.dumps(asdict(settings), indent=2))
     spec = {
         "argv": [

@@ -12,7 +12,8 @@ folder nbgrader executes the notebook in and replaces itself by Debian's
   (venv and base install), the helper package and ``data/``
   (``settings.expose``); nothing else of the machine exists inside;
 - writable: a size-capped tmpfs ``/tmp`` with the home (``/tmp/home``,
-  which receives the working folder's files, not the notebooks) and the
+  which receives the working folder's files, not the notebooks, and a copy of
+  the worker's matplotlib font list, ``settings.mpl_cache``) and the
   worker's IPC socket folder, through which the grader talks to the kernel.
 
 Before that, the launcher joins the worker's control group, where the machine
@@ -34,6 +35,7 @@ from autograder import cgroups, seccomp
 HOME = "/tmp/home"
 SUBMITTED = "/tmp/.submitted"
 CONNECTION = "/tmp/.connection.json"
+MPL_CACHE = "/tmp/.matplotlib"  # the worker's font list (settings.mpl_cache), copied into the home
 PASSED_ENV = (
     "NBGRADER_EXECUTION",
     "NBGRADER_VALIDATING",
@@ -43,13 +45,17 @@ PASSED_ENV = (
     "OPENBLAS_L2_SIZE",
 )
 
-# Run inside, as the first Python process: copy the working folder into the home, then exec the rest.
+# Run inside, as the first Python process: copy the working folder and the font list into the home,
+# then exec the rest.
 STAGE = """
 import os, shutil, sys
-uid, home, submitted, connection, rest = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+uid, home, submitted, connection, fonts = int(sys.argv[1]), *sys.argv[2:6]
+rest = sys.argv[6:]
 shutil.copytree(submitted, home, dirs_exist_ok=True, symlinks=True,
                 ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints"))
 shutil.copyfile(connection, home + "/.connection.json")
+if os.path.isdir(fonts):
+    shutil.copytree(fonts, home + "/.mpl", dirs_exist_ok=True)
 if os.geteuid() == 0:
     for root, dirs, files in os.walk(home):
         for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
@@ -89,6 +95,7 @@ def bwrap_argv(settings, connection_file, workdir, as_root, program=None, seccom
         "--ro-bind",
         connection_file,
         CONNECTION,
+        *(["--ro-bind", settings["mpl_cache"], MPL_CACHE] if settings.get("mpl_cache") else []),
         "--chdir",
         "/tmp",
         "--",
@@ -196,7 +203,7 @@ def kernel_command(settings, as_root, program=None):
         "-f",
         f"{HOME}/.connection.json",
     ]
-    stage = [sys.executable, "-c", STAGE, uid, HOME, SUBMITTED, CONNECTION]
+    stage = [sys.executable, "-c", STAGE, uid, HOME, SUBMITTED, CONNECTION, MPL_CACHE]
     return ["prlimit", *limits, "--", *stage, *drop, *kernel]
 
 

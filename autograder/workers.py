@@ -30,11 +30,12 @@ class Worker:
         self.proc = None
 
     @classmethod
-    def sandboxed(cls, workdir, index):
-        """A worker whose kernels run in the sandbox under a uid claimed for it alone."""
+    def sandboxed(cls, workdir, index, workers=1):
+        """A worker whose kernels run in the sandbox under a uid claimed for it alone; ``workers``
+        of them grade at once."""
         uid, lock = claim_uid()
         kill_sandbox_processes(uid)  # left by a grader that was killed: nobody else holds the uid
-        return cls(install_kernelspec(workdir, index, uid), lock)
+        return cls(install_kernelspec(workdir, index, uid, sandboxes=workers), lock)
 
     def run(self, job_file, result_file, timeout):
         """Grade one job; return ``None`` when its result file appeared, else the failure."""

@@ -384,6 +384,22 @@ def test_feedback_page_shows_markdown_as_html_with_tab_stops_and_no_script():
     assert not any(tag.has_attr("onerror") for tag in soup.find_all(True))
 
 
+def test_sandboxes_share_the_cpus_unless_told_how_many_threads(monkeypatch):
+    """Each of N sandboxes gets the CPUs divided by N (at least one thread); the variable wins,
+    and a value that is no count of threads is refused with its name."""
+    from autograder.sandbox import THREADS_ENV, sandbox_threads
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(8)))
+    assert [sandbox_threads(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]
+    monkeypatch.setenv(THREADS_ENV, "3")
+    assert sandbox_threads(16) == 3
+    for bad in ("0", "two", "-1", ""):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(ValueError, match=THREADS_ENV):
+            sandbox_threads()
+
+
 # --- mutants and variants are checked where they are defined -----------------------------------------
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from autograder import cgroups, seccomp
-from autograder.sandbox import claim_uid, install_kernelspec, unavailable_reason
+from autograder.sandbox import claim_uid, install_kernelspec, thread_limits, unavailable_reason
 from autograder.sandbox_kernel import bwrap_argv, kernel_environment
 
 pytestmark = pytest.mark.skipif(
@@ -110,7 +110,7 @@ def test_the_root_holds_only_the_allow_list(sandbox):
         if folder == "/":
             allowed |= system
         if folder == "/tmp":
-            allowed |= {"home", ".submitted", ".connection.json"}
+            allowed |= {"home", ".submitted", ".connection.json", ".matplotlib"}
         assert set(names) <= allowed, f"{folder} shows {sorted(set(names) - allowed)}"
     assert not {"etc", "sys", "run", "var"} & set(seen["/"])
 
@@ -125,6 +125,47 @@ def test_home_holds_the_working_files_but_no_notebook(sandbox):
     )
     assert seen["cwd"] == "/tmp/home"
     assert "notes.txt" in seen["files"] and "answer.ipynb" not in seen["files"]
+
+
+def test_matplotlib_finds_the_workers_font_list_and_scans_no_fonts(sandbox):
+    """The home holds a copy of the font list the grader made once for the worker, so importing
+    matplotlib in the kernel reads it instead of scanning the machine's fonts again."""
+    assert sandbox.settings["mpl_cache"], "the worker made no font list"
+    result = sandbox("""
+        import json, logging, os, sys
+        folder = os.environ["MPLCONFIGDIR"]
+        before = sorted(os.listdir(folder))
+        logging.basicConfig(level=logging.INFO)  # matplotlib says "generated new fontManager"
+        import matplotlib.font_manager
+        print(json.dumps({"before": before, "folder": folder}), file=sys.stderr)
+    """)
+    seen = reported(result)
+    assert seen["folder"].startswith("/tmp/home/")
+    assert [f for f in seen["before"] if f.startswith("fontlist-")], seen["before"]
+    assert "generated new fontManager" not in result.stderr
+
+
+PROBE_THREADS = """
+import json, sys
+from threadpoolctl import threadpool_info
+import numpy
+print(json.dumps(sorted({p["num_threads"] for p in threadpool_info()})), file=sys.stderr)
+"""
+
+
+def test_the_kernel_uses_the_threads_the_grader_gives_it(sandbox):
+    """NumPy's BLAS in the kernel runs one thread when the settings say one, and every CPU when
+    they set no limit, so sandboxes graded at once need not crowd the CPUs."""
+    given = sandbox.settings["env"]
+    try:
+        sandbox.settings["env"] = thread_limits(1)
+        one = reported(sandbox(PROBE_THREADS))
+        sandbox.settings["env"] = {}
+        unlimited = reported(sandbox(PROBE_THREADS))
+    finally:
+        sandbox.settings["env"] = given
+    assert one == [1]
+    assert unlimited == [len(os.sched_getaffinity(0))]
 
 
 def test_everything_outside_home_and_tmp_is_read_only(sandbox):
