@@ -13,8 +13,6 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 # The suite grades into its own SQLite gradebooks, never into an instructor's shared one.
 os.environ.pop("BACKPROPLAB_DB_URL", None)
-# make test grades on three xdist workers even on 2 cores: one thread per sandboxed kernel.
-os.environ.setdefault("BACKPROPLAB_SANDBOX_THREADS", "1")
 
 from autograder.course import assignments  # noqa: E402
 from autograder.grade import grade_class  # noqa: E402
