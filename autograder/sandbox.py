@@ -57,7 +57,7 @@ class SandboxSettings:
     env: dict = field(default_factory=dict)
     # the worker's control groups (autograder.cgroups), where the machine allows them
     cgroups: list = None
-    # matplotlib's font list, made once for the worker (font_cache); each kernel's home gets a copy
+    # matplotlib's font list, made once per grading folder (font_cache); each kernel's home gets a copy
     mpl_cache: str = None
 
 
@@ -119,21 +119,30 @@ def kernel_needs():
 
 
 def font_cache(folder):
-    """Make matplotlib's font list in ``folder``, once for a worker; return the folder, or None.
+    """Make matplotlib's font list in ``folder`` unless it is there; return the folder, or None.
 
     Each kernel starts with an empty home, where matplotlib would scan the machine's fonts again
     (0.1-0.2 s a student); the launcher copies this list into the home instead. The grader makes
-    it, never student code, and each kernel gets its own copy.
+    it once per grading folder, never student code, and each kernel gets its own copy. Workers
+    that start together each build into a folder of their own and rename it into place, so none
+    reads a half-written list.
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    made = subprocess.run(
-        [sys.executable, "-c", "import matplotlib.font_manager"],
-        env={**os.environ, "MPLCONFIGDIR": str(folder)},
-        capture_output=True,
-        timeout=300,
-    )
-    return str(folder) if made.returncode == 0 and any(folder.glob("fontlist-*.json")) else None
+    if not any(folder.glob("fontlist-*.json")):
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=".fonts-", dir=folder.parent))
+        building.chmod(0o755)  # the sandbox's user reads it
+        subprocess.run(
+            [sys.executable, "-c", "import matplotlib.font_manager"],
+            env={**os.environ, "MPLCONFIGDIR": str(building)},
+            capture_output=True,
+            timeout=300,
+        )
+        try:
+            building.rename(folder)  # fails when another worker's list got there first
+        except OSError:
+            shutil.rmtree(building, ignore_errors=True)
+    return str(folder) if any(folder.glob("fontlist-*.json")) else None
 
 
 def sandbox_threads(sandboxes=1):
@@ -202,7 +211,7 @@ def install_kernelspec(workdir, worker, uid, sandboxes=1):
     kernel_name = f"{KERNEL_NAME}-{worker}"
     spec_dir = workdir / "jupyter" / "kernels" / kernel_name
     spec_dir.mkdir(parents=True, exist_ok=True)
-    settings.mpl_cache = font_cache(spec_dir / "matplotlib")
+    settings.mpl_cache = font_cache(workdir / "jupyter" / "matplotlib")
     (spec_dir / "settings.json").write_text(json.dumps(asdict(settings), indent=2))
     spec = {
         "argv": [

@@ -13,7 +13,7 @@ folder nbgrader executes the notebook in and replaces itself by Debian's
   (``settings.expose``); nothing else of the machine exists inside;
 - writable: a size-capped tmpfs ``/tmp`` with the home (``/tmp/home``,
   which receives the working folder's files, not the notebooks, and a copy of
-  the worker's matplotlib font list, ``settings.mpl_cache``) and the
+  the grader's matplotlib font list, ``settings.mpl_cache``) and the
   worker's IPC socket folder, through which the grader talks to the kernel.
 
 Before that, the launcher joins the worker's control group, where the machine
@@ -35,7 +35,7 @@ from autograder import cgroups, seccomp
 HOME = "/tmp/home"
 SUBMITTED = "/tmp/.submitted"
 CONNECTION = "/tmp/.connection.json"
-MPL_CACHE = "/tmp/.matplotlib"  # the worker's font list (settings.mpl_cache), copied into the home
+MPL_CACHE = "/tmp/.matplotlib"  # the grader's font list (settings.mpl_cache), copied into the home
 PASSED_ENV = (
     "NBGRADER_EXECUTION",
     "NBGRADER_VALIDATING",

@@ -400,6 +400,24 @@ def test_sandboxes_share_the_cpus_unless_told_how_many_threads(monkeypatch):
             sandbox_threads()
 
 
+def test_the_font_list_is_made_once_per_grading_folder(tmp_path, monkeypatch):
+    """The first worker makes matplotlib's font list; the next ones find it and start no process."""
+    import subprocess
+
+    from autograder.sandbox import font_cache
+
+    folder = tmp_path / "jupyter" / "matplotlib"
+    assert font_cache(folder) == str(folder)
+    assert (folder.stat().st_mode & 0o777) == 0o755, "the sandbox's user cannot read the list"
+
+    def no_process(*args, **kwargs):
+        raise AssertionError("the font list was made again")
+
+    monkeypatch.setattr(subprocess, "run", no_process)
+    assert font_cache(folder) == str(folder)
+    assert [p.name for p in tmp_path.joinpath("jupyter").iterdir()] == ["matplotlib"]
+
+
 # --- mutants and variants are checked where they are defined -----------------------------------------
 
 
