@@ -20,6 +20,7 @@ import pytest
 from autograder import cgroups, seccomp
 from autograder.sandbox import claim_uid, install_kernelspec, thread_limits, unavailable_reason
 from autograder.sandbox_kernel import bwrap_argv, kernel_environment
+from autograder.workers import Worker
 
 pytestmark = pytest.mark.skipif(
     unavailable_reason() is not None, reason=f"no sandbox here: {unavailable_reason()}"
@@ -62,8 +63,7 @@ def sandbox(tmp_path_factory):
 
     run.settings = settings
     yield run
-    cgroups.remove(settings.get("cgroups"))
-    lock.close()
+    Worker(spec, lock).close()  # its IPC folder, control groups and uid go, as after a grading run
 
 
 @pytest.fixture
