@@ -8,6 +8,7 @@ rebuild produces byte-identical files.
 """
 
 import copy
+import functools
 import hashlib
 import os
 import shutil
@@ -27,6 +28,7 @@ from autograder.course import (
     nbgrader_config,
     notebook_stem,
     put_venv_on_path,
+    read_alembic_head_in_process,
     sqlite_gradebook_url,
 )
 
@@ -64,9 +66,24 @@ def source_notebook(assignment):
     return source_script(assignment).with_suffix(".ipynb")
 
 
+def read_script(path):
+    """A jupytext percent script as a ``NotebookNode`` of its own (the caller may change it).
+
+    Each version of a file is parsed once in a process: grading a class releases its chapter,
+    and a release regenerates the provided modules from every chapter's script.
+    """
+    stat = Path(path).stat()
+    return copy.deepcopy(_parsed_script(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed_script(path, mtime_ns, size):
+    return jupytext.read(path, fmt="py:percent")
+
+
 def read_source(assignment):
     """Read a chapter's jupytext script as a clean ``NotebookNode``."""
-    nb = jupytext.read(source_script(assignment), fmt="py:percent")
+    nb = read_script(source_script(assignment))
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": copy.deepcopy(LANGUAGE_INFO)}
     nb.metadata["backproplab"] = {
         "generated": GENERATED_NOTE.format(assignment=assignment, stem=notebook_stem(assignment))
@@ -116,6 +133,7 @@ def release(names=None, course_dir=COURSE, workdir=None, db_url=None):
     from autograder.provided import write_modules
 
     put_venv_on_path()
+    read_alembic_head_in_process()
     names = names or assignments()
     write_modules()  # backproplab's provided modules, from the marked solution cells
     build_sources(names)

@@ -23,8 +23,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import jupytext
-
+from autograder.build import read_script
 from autograder.course import REPO, SOLUTIONS, assignments, notebook_stem
 
 PACKAGE = REPO / "backproplab"
@@ -119,7 +118,7 @@ def marked_cells():
     found = {}
     for assignment in assignments():
         path = SOLUTIONS / assignment / f"{notebook_stem(assignment)}.py"
-        for cell in jupytext.read(path, fmt="py:percent").cells:
+        for cell in read_script(path).cells:
             name = cell.metadata.get(MARKER)
             if name is None:
                 continue

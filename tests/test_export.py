@@ -11,6 +11,7 @@ import csv
 import datetime
 import io
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -35,14 +36,15 @@ Current Points,Final Points,Current Score,Final Score
 """
 
 
-@pytest.fixture
-def workdir(tmp_path):
+@pytest.fixture(scope="module")
+def gradebook(tmp_path_factory):
     """A gradebook: ada (28 of 32), charles (manual grading pending), s42 (e-mail grace@...),
     dan (nothing submitted) and zed (graded, unknown to Canvas)."""
     from nbgrader.api import Gradebook
 
     put_venv_on_path()
-    with warnings.catch_warnings(), Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
+    path = tmp_path_factory.mktemp("export") / "gradebook.db"
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{path}") as gb:
         warnings.simplefilter("ignore")
         gb.update_or_create_assignment(CHAPTER)
         gb.add_notebook("gradient_descent", CHAPTER)
@@ -66,6 +68,13 @@ def workdir(tmp_path):
             manual = gb.find_grade("explain", "gradient_descent", CHAPTER, student)
             manual.manual_score, manual.needs_manual_grade = score[1], score[1] is None
         gb.db.commit()
+    return path
+
+
+@pytest.fixture
+def workdir(gradebook, tmp_path):
+    """A grading folder holding a copy of the module's gradebook, for one test to change."""
+    shutil.copy(gradebook, tmp_path / "gradebook.db")
     return tmp_path
 
 

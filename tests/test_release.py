@@ -158,6 +158,49 @@ def test_source_has_no_control_characters(assignment):
     )
 
 
+def test_a_new_gradebook_carries_nbgraders_newest_migration_read_without_a_process(
+    tmp_path, monkeypatch
+):
+    """A release's new gradebook is stamped with the migration `alembic heads` names, and no
+    process is started to read it."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from autograder.course import put_venv_on_path
+
+    put_venv_on_path()
+    asked = subprocess.run(  # nbgrader's own way, in a fresh process nothing was changed in
+        [sys.executable, "-c", "from nbgrader.api import get_alembic_version as v; print(v())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+    def no_process(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args[0]}")
+
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    release(["01_gradient_descent"], course_dir=tmp_path / "release", workdir=tmp_path)
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:
+        stamped = db.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert stamped == [(asked,)] and len(asked) == 12
+
+
+def test_an_edited_script_is_read_again(tmp_path):
+    """The parse of a chapter script is reused only while the file is unchanged, and callers
+    get copies of their own."""
+    from autograder.build import read_script
+
+    script = tmp_path / "chapter.py"
+    script.write_text("# %%\nx = 1\n")
+    first = read_script(script)
+    first.cells[0].source = "changed by a caller"
+    assert read_script(script).cells[0].source == "x = 1"
+    script.write_text("# %%\nx = 22\n")
+    assert read_script(script).cells[0].source == "x = 22"
+
+
 def test_build_names_the_chapters_when_given_an_unknown_one(capsys):
     """`python -m autograder build 06` says which chapter names exist instead of failing inside nbgrader."""
     from autograder.__main__ import main
