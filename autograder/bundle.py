@@ -26,6 +26,7 @@ BUNDLED = [
     "backproplab",
     "data/registry.json",
     "data/README.md",
+    "data/digits.npz",
     "data/weights",
     "pyproject.toml",
     "environment.yml",

@@ -1,7 +1,7 @@
 """Datasets for the course: a verified download cache and loaders.
 
-Offline first: :func:`load_digits_split` uses the digits inside the
-scikit-learn wheel, and :func:`load_fashion_mnist` reads the Debian package
+Offline first: :func:`load_digits_split` uses scikit-learn's digits (the course's splits of
+them ship in ``data/digits.npz``), and :func:`load_fashion_mnist` reads the Debian package
 ``dataset-fashion-mnist`` when it is installed. Everything else comes from
 :func:`fetch`, which downloads the files listed in ``data/registry.json`` from
 their canonical locations, checks size and SHA-256, and caches them.
@@ -294,7 +294,24 @@ def load_digits_split(test_size=0.2, seed=0):
 
     Returns ``(X_train, y_train, X_test, y_test)``: X float64 of shape
     ``(N, 64)`` scaled to [0, 1], y int64 of shape ``(N,)`` with labels 0-9.
+    The course's own splits (:data:`SAVED_SPLITS`) are read from ``data/digits.npz``, which
+    :func:`write_digits_file` made with scikit-learn: the same arrays, without importing
+    scikit-learn (about 1 s). Any other split is made by scikit-learn here.
     """
+    saved = _saved_digits_split(test_size, seed)
+    return saved if saved is not None else _sklearn_digits_split(test_size, seed)
+
+
+# (test_size, seed) of the splits the course uses: chapters 02-03's, and the backbone's (chapter 07)
+SAVED_SPLITS = ((0.2, 0), (0.4, 0))
+DIGITS_FILE = REPO_DATA / "digits.npz"
+
+
+def _split_key(test_size, seed):
+    return f"split_{test_size:g}_{seed}"
+
+
+def _sklearn_digits_split(test_size, seed):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -305,6 +322,41 @@ def load_digits_split(test_size=0.2, seed=0):
         X, y, test_size=test_size, random_state=seed, stratify=y
     )
     return X_tr, y_tr, X_te, y_te
+
+
+def _saved_digits_split(test_size, seed):
+    """The split from ``data/digits.npz``, or None where the file or that split is missing."""
+    key = _split_key(test_size, seed)
+    if not DIGITS_FILE.is_file():
+        return None
+    with np.load(DIGITS_FILE) as saved:
+        if f"{key}_train" not in saved.files:
+            return None
+        X, y = saved["images"].astype(np.float64) / 16.0, saved["target"].astype(np.int64)
+        train, test = saved[f"{key}_train"], saved[f"{key}_test"]
+    return X[train], y[train], X[test], y[test]
+
+
+def write_digits_file(path=DIGITS_FILE):
+    """Write ``data/digits.npz`` from scikit-learn: ``images`` (1797, 64) uint8 grey levels
+    0-16, ``target`` (1797,) uint8, and for each of :data:`SAVED_SPLITS` the row indices
+    ``split_<test_size>_<seed>_train`` and ``..._test`` that ``train_test_split`` picks."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    rows = np.arange(len(digits.target))
+    arrays = {"images": digits.data.astype(np.uint8), "target": digits.target.astype(np.uint8)}
+    for test_size, seed in SAVED_SPLITS:
+        train, test = train_test_split(
+            rows, test_size=test_size, random_state=seed, stratify=digits.target
+        )
+        key = _split_key(test_size, seed)
+        arrays[f"{key}_train"], arrays[f"{key}_test"] = (
+            train.astype(np.int16),
+            test.astype(np.int16),
+        )
+    np.savez_compressed(path, **arrays)
 
 
 def _idx_pair(folder, kind):

@@ -7,6 +7,8 @@ import io
 import json
 import pickle
 import struct
+import subprocess
+import sys
 import tarfile
 import os
 import threading
@@ -281,6 +283,37 @@ def test_load_digits_split():
     assert set(y_te.tolist()) == set(range(10))
     again = ds.load_digits_split(test_size=0.2, seed=0)
     assert np.array_equal(again[0], X_tr)
+
+
+@pytest.mark.parametrize("split", [*ds.SAVED_SPLITS, (0.3, 1)])
+def test_digits_splits_are_what_scikit_learn_makes(split, monkeypatch):
+    """The splits in data/digits.npz are scikit-learn's, array for array; any other split, and
+    every split without the file, comes from scikit-learn itself."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    X, y = digits.data / 16.0, digits.target.astype(np.int64)
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=split[0], random_state=split[1], stratify=y
+    )
+    hint = "rewrite the file: python -c 'import backproplab.datasets as d; d.write_digits_file()'"
+    for label, missing in (("with the file", False), ("without it", True)):
+        if missing:
+            monkeypatch.setattr(ds, "DIGITS_FILE", ds.DIGITS_FILE.with_name("absent.npz"))
+        got = ds.load_digits_split(*split)
+        for name, a, b in zip("X_tr y_tr X_te y_te".split(), got, (X_tr, y_tr, X_te, y_te)):
+            assert a.dtype == b.dtype and np.array_equal(a, b), f"{name} differs {label}: {hint}"
+
+
+def test_the_course_splits_load_without_importing_scikit_learn():
+    """Chapters 02, 03 and 07 start a second sooner: their digits come from data/digits.npz."""
+    code = (
+        "import sys; from backproplab.datasets import load_digits_split as s; s(); s(0.4, 0); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
 
 
 # CI installs the package and sets BACKPROPLAB_REQUIRE_FASHION_MNIST=1 so that these tests cannot skip.
