@@ -246,9 +246,22 @@ def open_lab(browser, lab, workspace):
 
     page = browser.new_page()
     page.set_default_timeout(TIMEOUT_MS)
+    keep_this_version_when_the_disk_looks_newer(page)
     page.goto(lab.url(workspace))
     expect(page.locator(".jp-DirListing-content")).to_be_visible()
     return page
+
+
+def keep_this_version_when_the_disk_looks_newer(page):
+    """Answer JupyterLab's "File Changed" dialog with Overwrite, as its user would, whenever it shows.
+
+    Nothing else writes the notebooks a page has open, but on a loaded machine JupyterLab can
+    misjudge the time of its own last save and ask; unanswered, the dialog blocks every click.
+    """
+    dialog = page.locator(".jp-Dialog", has_text="has changed on disk")
+    page.add_locator_handler(
+        dialog, lambda d: d.get_by_role("button", name="Overwrite").click(), no_wait_after=True
+    )
 
 
 def menu(page, top, command):
