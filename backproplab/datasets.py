@@ -308,7 +308,8 @@ DIGITS_FILE = REPO_DATA / "digits.npz"
 
 
 def _split_key(test_size, seed):
-    return f"split_{test_size:g}_{seed}"
+    """``split_0.2_0``; repr keeps 0.2000001 (and 1, a count, against 1.0) apart."""
+    return f"split_{test_size!r}_{seed!r}"
 
 
 def _sklearn_digits_split(test_size, seed):
