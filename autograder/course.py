@@ -74,7 +74,7 @@ DB_URL_ENV = "BACKPROPLAB_DB_URL"
 
 def gradebook_url(workdir=DEFAULT_WORKDIR, db_url=None):
     """The SQLAlchemy URL of the gradebook: ``db_url``, else ``$BACKPROPLAB_DB_URL``, else
-    ``sqlite:///<workdir>/gradebook.db``.
+    ``sqlite:///<workdir>/gradebook.db`` (see :func:`sqlite_gradebook_url`).
 
     A ``postgresql://`` URL without a driver gets psycopg 3's (``postgresql+psycopg://``, the
     ``postgres`` extra), whichever SQLAlchemy nbgrader runs on.
@@ -85,10 +85,17 @@ def gradebook_url(workdir=DEFAULT_WORKDIR, db_url=None):
     return url
 
 
+# Seconds a grading process waits for another's write to the SQLite gradebook before it gives up.
+# SQLite's default, 5 s, was too short on a loaded machine: a student graded while the other
+# worker held the gradebook came out "not graded" (database is locked).
+SQLITE_WAIT_S = 60
+
+
 def sqlite_gradebook_url(workdir):
-    """``sqlite:///<workdir>/gradebook.db``: a gradebook of the workdir's own (a Dask worker's
-    scratch one, a throwaway release's), whatever ``$BACKPROPLAB_DB_URL`` says."""
-    return f"sqlite:///{Path(workdir).resolve() / 'gradebook.db'}"
+    """``sqlite:///<workdir>/gradebook.db?timeout=60``: a gradebook of the workdir's own (a Dask
+    worker's scratch one, a throwaway release's), whatever ``$BACKPROPLAB_DB_URL`` says; each
+    connection waits up to :data:`SQLITE_WAIT_S` for another process's write."""
+    return f"sqlite:///{Path(workdir).resolve() / 'gradebook.db'}?timeout={SQLITE_WAIT_S}"
 
 
 # A PostgreSQL advisory lock's key: the gradebook's (see gradebook_lock).

@@ -46,10 +46,38 @@ pytestmark = pytest.mark.xdist_group("postgres_gradebook")
 ASSIGNMENT = "01_gradient_descent"
 
 
+def test_a_grader_waits_for_the_sqlite_gradebook_another_process_writes(tmp_path):
+    """A grading process waits for another's write to the SQLite gradebook (here 7 s, over
+    SQLite's default 5 s after which a student came out "not graded") and then writes."""
+    import sqlite3
+    import time
+    import warnings
+
+    from nbgrader.api import Gradebook
+
+    from autograder.course import read_alembic_head_in_process, sqlite_gradebook_url
+
+    read_alembic_head_in_process()
+    url = sqlite_gradebook_url(tmp_path)
+    with warnings.catch_warnings(), Gradebook(url):
+        warnings.simplefilter("ignore")  # made, empty
+    other = sqlite3.connect(tmp_path / "gradebook.db", check_same_thread=False)
+    other.execute("BEGIN EXCLUSIVE")  # the other worker, in the middle of its write
+    threading.Timer(7, other.commit).start()
+    start = time.monotonic()
+    with warnings.catch_warnings(), Gradebook(url) as gb:
+        warnings.simplefilter("ignore")
+        gb.update_or_create_student("waited")
+    assert time.monotonic() - start > 6.5
+    other.close()
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:
+        assert db.execute("SELECT id FROM student").fetchall() == [("waited",)]
+
+
 def test_gradebook_url_precedence(monkeypatch, tmp_path):
     """--db-url, else $BACKPROPLAB_DB_URL, else the workdir's SQLite; psycopg 3 as the driver."""
     monkeypatch.delenv(DB_URL_ENV, raising=False)
-    assert gradebook_url(tmp_path) == f"sqlite:///{tmp_path.resolve() / 'gradebook.db'}"
+    assert gradebook_url(tmp_path) == f"sqlite:///{tmp_path.resolve() / 'gradebook.db'}?timeout=60"
     monkeypatch.setenv(DB_URL_ENV, "postgresql://u:p@db.example/grades")
     assert gradebook_url(tmp_path) == "postgresql+psycopg://u:p@db.example/grades"
     assert gradebook_url(tmp_path, "sqlite:///x.db") == "sqlite:///x.db"
