@@ -15,6 +15,7 @@ The gradebook can instead live on a database server that several graders
 share (``--db-url`` or ``$BACKPROPLAB_DB_URL``; see :func:`gradebook_url`).
 """
 
+import functools
 import os
 import sys
 from contextlib import contextmanager
@@ -142,17 +143,17 @@ def read_alembic_head_in_process():
     for it in a new Python process each time (about 2.5 s on 2 cores, for every class graded
     into a new gradebook). Read here, it takes 0.1 s once and is then remembered.
     """
-    import functools
-
     import nbgrader.api
+
+    nbgrader.api.get_alembic_version = _newest_migration
+
+
+@functools.cache
+def _newest_migration():
     from alembic.script import ScriptDirectory
     from nbgrader.dbutil import ALEMBIC_DIR
 
-    @functools.cache
-    def newest_migration():
-        return ScriptDirectory(ALEMBIC_DIR).get_current_head()
-
-    nbgrader.api.get_alembic_version = newest_migration
+    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
 
 
 def add_blank_course(url):

@@ -313,16 +313,30 @@ def _split_key(test_size, seed):
 
 
 def _sklearn_digits_split(test_size, seed):
+    images, target, train, test = _sklearn_split_rows(test_size, seed)
+    return _split_arrays(images, target, train, test)
+
+
+def _sklearn_split_rows(test_size, seed):
+    """``(images, target, train rows, test rows)``: the digits' grey levels (1797, 64) and labels,
+    and the rows scikit-learn's stratified ``train_test_split`` picks."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     digits = load_digits()
-    X = digits.data.astype(np.float64) / 16.0
-    y = digits.target.astype(np.int64)
-    X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=test_size, random_state=seed, stratify=y
+    train, test = train_test_split(
+        np.arange(len(digits.target)),
+        test_size=test_size,
+        random_state=seed,
+        stratify=digits.target,
     )
-    return X_tr, y_tr, X_te, y_te
+    return digits.data, digits.target, train, test
+
+
+def _split_arrays(images, target, train, test):
+    """Grey levels 0-16 scaled to [0, 1] (float64) and int64 labels, split by row indices."""
+    X, y = np.asarray(images, dtype=np.float64) / 16.0, np.asarray(target, dtype=np.int64)
+    return X[train], y[train], X[test], y[test]
 
 
 def _saved_digits_split(test_size, seed):
@@ -333,30 +347,23 @@ def _saved_digits_split(test_size, seed):
     with np.load(DIGITS_FILE) as saved:
         if f"{key}_train" not in saved.files:
             return None
-        X, y = saved["images"].astype(np.float64) / 16.0, saved["target"].astype(np.int64)
-        train, test = saved[f"{key}_train"], saved[f"{key}_test"]
-    return X[train], y[train], X[test], y[test]
+        rows = saved[f"{key}_train"], saved[f"{key}_test"]
+        return _split_arrays(saved["images"], saved["target"], *rows)
 
 
 def write_digits_file(path=DIGITS_FILE):
     """Write ``data/digits.npz`` from scikit-learn: ``images`` (1797, 64) uint8 grey levels
     0-16, ``target`` (1797,) uint8, and for each of :data:`SAVED_SPLITS` the row indices
     ``split_<test_size>_<seed>_train`` and ``..._test`` that ``train_test_split`` picks."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    digits = load_digits()
-    rows = np.arange(len(digits.target))
-    arrays = {"images": digits.data.astype(np.uint8), "target": digits.target.astype(np.uint8)}
+    arrays = {}
     for test_size, seed in SAVED_SPLITS:
-        train, test = train_test_split(
-            rows, test_size=test_size, random_state=seed, stratify=digits.target
-        )
+        images, target, train, test = _sklearn_split_rows(test_size, seed)
         key = _split_key(test_size, seed)
         arrays[f"{key}_train"], arrays[f"{key}_test"] = (
             train.astype(np.int16),
             test.astype(np.int16),
         )
+    arrays["images"], arrays["target"] = images.astype(np.uint8), target.astype(np.uint8)
     np.savez_compressed(path, **arrays)
 
 
