@@ -74,6 +74,7 @@ def grade(job):
         with gradebook_lock(_gradebook(job), shared=True):  # no release rewrites the cells now
             autograde(job, workdir)
             result.cells, tampered, stray, rewritten = score(job, workdir)
+        copy_exchange_receipt(path.parent, feedback_folder(job, workdir))
         result.notes += stray
         if tampered or rewritten:
             result.flags.append(Flag.TAMPERED)
@@ -86,6 +87,31 @@ def grade(job):
     except Exception as exc:  # the batch goes on; the instructor sees what broke
         result.not_graded(f"grading failed: {type(exc).__name__}: {exc}"[:300], Flag.CRASH)
     return result
+
+
+def feedback_folder(job, workdir):
+    """Where the student's feedback page goes: ``<workdir>/feedback/<student>/<assignment>/``."""
+    return Path(workdir) / "feedback" / job.student / job.assignment
+
+
+# nbgrader's submit writes these beside the notebook; its release_feedback reads them beside the page
+EXCHANGE_RECEIPT = ("timestamp.txt", "submission_secret.txt")
+MAX_RECEIPT_BYTES = 4096
+
+
+def copy_exchange_receipt(submitted, feedback):
+    """Copy nbgrader's receipt of a submission (``EXCHANGE_RECEIPT``) from ``submitted`` into ``feedback``.
+
+    A notebook collected from nbgrader's exchange has them in its folder. ``nbgrader
+    release_feedback`` names each page by a hash of the secret, so that only the student who
+    submitted fetches it. Only small regular files are copied; a zip's submission has none.
+    """
+    for name in EXCHANGE_RECEIPT:
+        source = Path(submitted) / name
+        info = source.lstat() if os.path.lexists(source) else None
+        if info and stat.S_ISREG(info.st_mode) and info.st_size <= MAX_RECEIPT_BYTES:
+            Path(feedback).mkdir(parents=True, exist_ok=True)
+            (Path(feedback) / name).write_bytes(source.read_bytes())
 
 
 def stage(notebook, job, workdir):
@@ -208,7 +234,7 @@ def score(job, workdir):
         gb.db.commit()
     total = (sum(p for p, _, _ in verdicts.values()), sum(m for _, m, _ in verdicts.values()))
     _store_sanitized(graded, autograded)
-    html = workdir / "feedback" / student / assignment / f"{stem}.html"
+    html = feedback_folder(job, workdir) / f"{stem}.html"
     write_feedback_html(feedback_notebook(graded, verdicts, job.hidden_ids, total), html)
     return (
         cells,

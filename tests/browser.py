@@ -14,7 +14,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 
 from autograder.course import REPO
+from tests.processes import free_port
 
 ARTIFACTS = REPO / "artifacts" / "browser"
 README_SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -74,7 +74,7 @@ class JupyterLab:
     def __init__(self, root, home, env=None):
         self.root, self.home, self.extra_env = Path(root), Path(home), dict(env or {})
         self.token = secrets.token_hex(16)
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = self.home / "jupyterlab.log"
         self.proc = None
@@ -185,13 +185,6 @@ class JupyterLab:
         """
         tree = f"/tree/{path}" if path else ""
         return f"{self.base}/lab/workspaces/{workspace}{tree}?token={self.token}"
-
-
-def _free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _isolated_env(home):
@@ -329,6 +322,37 @@ def save(page):
 
     menu(page, "File", "docmanager:save")
     expect(page.locator(MAIN_TAB + ".lm-mod-current.jp-mod-dirty")).to_have_count(0)
+
+
+def cell_with_grade_id(notebook, saved, grade_id):
+    """The cell of ``notebook`` (the panel) that is ``grade_id``'s cell in ``saved`` (the file)."""
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in saved.cells]
+    return notebook.locator(".jp-Notebook .jp-Cell").nth(ids.index(grade_id))
+
+
+def type_into(cell, source):
+    """Replace a cell's source as a student would, in its editor; run it (Ctrl+Enter) and wait
+    until it has run."""
+    from playwright.sync_api import expect
+
+    prompt = cell.locator(".jp-InputPrompt")
+    before = prompt.inner_text()
+    cell.locator(".cm-content").click()
+    cell.page.keyboard.press("Control+A")
+    cell.page.keyboard.insert_text(source)
+    cell.page.keyboard.press("Control+Enter")
+    expect(prompt).not_to_have_text(before)
+    expect(prompt).to_have_text(re.compile(r"\[\d+\]"))
+
+
+def validate(notebook):
+    """Press the notebook's Validate button; the dialog with nbgrader's verdict."""
+    from playwright.sync_api import expect
+
+    notebook.get_by_role("button", name="Validate").click()
+    dialog = notebook.page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Validation Results")
+    return dialog
 
 
 def widget_panels(notebook):

@@ -39,7 +39,7 @@ TIERS = {
         "test_dask_engine",
         "test_postgres_gradebook",
     ),
-    "browser": ("test_browser",),
+    "browser": ("test_browser", "test_jupyterhub"),
     # "sweep" (CI's second pass, `make sweep`) is set per test: the mutants beyond the covering
     # ones (see covering_mutants) and the backbone's rebuilds.
     "slow": (

@@ -13,12 +13,7 @@ import time
 from contextlib import contextmanager
 
 from autograder.dask_engine import scheduler_command, worker_command
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.processes import free_port
 
 
 class Cluster:
@@ -26,7 +21,7 @@ class Cluster:
 
     def __init__(self, root):
         self.root, self.procs = root, {}
-        self.port = _free_port()
+        self.port = free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
 
     def start(self, name, command):

@@ -1,6 +1,15 @@
-"""What runs on this machine, for tests that check a grader leaves nothing behind."""
+"""What runs on this machine, for tests that check a grader leaves nothing behind, and free ports
+for the servers tests start."""
 
+import socket
 from pathlib import Path
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def processes_mentioning(text):

@@ -41,6 +41,7 @@ from tests.browser import (
     MAIN_TAB,
     JupyterLab,
     chromium_path,
+    cell_with_grade_id,
     close_tab,
     current_tab,
     labelled,
@@ -52,6 +53,8 @@ from tests.browser import (
     run_all,
     save,
     shoot,
+    type_into,
+    validate,
     widget_panels,
 )
 
@@ -586,12 +589,6 @@ def test_release_widgets_show_a_picture_or_what_to_implement(release, chapter):
 # --- the student, one answer wrong and then right ----------------------------------
 
 
-def cell_with_grade_id(notebook, saved, grade_id):
-    """The cell of ``notebook`` (the panel) that is ``grade_id``'s cell in ``saved`` (the file)."""
-    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in saved.cells]
-    return notebook.locator(".jp-Notebook .jp-Cell").nth(ids.index(grade_id))
-
-
 def test_a_wrong_answer_shows_its_message_on_screen_and_the_corrected_one_passes(
     tidy_page, lab, lab_folder
 ):
@@ -627,21 +624,6 @@ def answer_defining(chapter, name):
     raise AssertionError(f"no answer cell of {chapter} defines {name}")
 
 
-def type_into(cell, source):
-    """Replace a cell's source as a student would, in its editor; run it (Ctrl+Enter) and wait
-    until it has run."""
-    from playwright.sync_api import expect
-
-    prompt = cell.locator(".jp-InputPrompt")
-    before = prompt.inner_text()
-    cell.locator(".cm-content").click()
-    cell.page.keyboard.press("Control+A")
-    cell.page.keyboard.insert_text(source)
-    cell.page.keyboard.press("Control+Enter")
-    expect(prompt).not_to_have_text(before)
-    expect(prompt).to_have_text(re.compile(r"\[\d+\]"))
-
-
 def test_a_release_widget_draws_once_the_student_implements_what_it_asks(release, chapter):
     """In the untouched release, a widget that asks for a function ("Implement train_momentum
     above first") draws a figure once the student writes that function (and whatever else it
@@ -673,16 +655,6 @@ def test_a_release_widget_draws_once_the_student_implements_what_it_asks(release
 
 
 # --- nbgrader's Validate ----------------------------------------------------------
-
-
-def validate(notebook):
-    """Press the notebook's Validate button; the dialog with nbgrader's verdict."""
-    from playwright.sync_api import expect
-
-    notebook.get_by_role("button", name="Validate").click()
-    dialog = notebook.page.locator(".jp-Dialog")
-    expect(dialog).to_contain_text("Validation Results")
-    return dialog
 
 
 @contextmanager

@@ -487,3 +487,28 @@ def test_a_result_keeps_its_cells_flags_and_status_through_json():
     assert StudentResult("bob").not_graded("no notebook", "unreadable").flags == [Flag.UNREADABLE]
     with pytest.raises(ValueError):
         StudentResult.from_dict({"student": "eve", "flags": ["trusted"]})
+
+
+# --- nbgrader's exchange: the receipt that names a student's feedback ------------------------------
+
+
+def test_the_exchange_receipt_goes_beside_the_feedback_and_nothing_else(tmp_path):
+    """A collected submission's timestamp and secret are copied next to its feedback page (nbgrader's
+    release_feedback needs both); a link or an oversized file in their place is not followed or copied."""
+    from autograder.grade_one import MAX_RECEIPT_BYTES, copy_exchange_receipt
+
+    submitted, feedback = tmp_path / "submitted", tmp_path / "feedback"
+    submitted.mkdir()
+    (submitted / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
+    (submitted / "submission_secret.txt").write_text("s3cret")
+    copy_exchange_receipt(submitted, feedback)
+    assert (feedback / "timestamp.txt").read_text() == "2026-12-01 10:00:00.000000 UTC"
+    assert (feedback / "submission_secret.txt").read_text() == "s3cret"
+
+    other, elsewhere = tmp_path / "other", tmp_path / "elsewhere"
+    other.mkdir()
+    (tmp_path / "someone-elses-secret.txt").write_text("not yours")
+    (other / "submission_secret.txt").symlink_to(tmp_path / "someone-elses-secret.txt")
+    (other / "timestamp.txt").write_text("x" * (MAX_RECEIPT_BYTES + 1))
+    copy_exchange_receipt(other, elsewhere)
+    assert not elsewhere.exists()

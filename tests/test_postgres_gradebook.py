@@ -11,7 +11,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from autograder.submissions import (
     solution_answers,
     write_submission,
 )
+from tests.processes import free_port
 
 pytestmark = pytest.mark.xdist_group("postgres_gradebook")
 ASSIGNMENT = "01_gradient_descent"
@@ -110,12 +110,6 @@ def _server_user():
     pytest.skip("running as root and no unprivileged user (postgres, nobody) to run PostgreSQL")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def postgres_url():
     """A fresh PostgreSQL server's database ``gradebook`` (its URL, with user and password)."""
@@ -125,7 +119,7 @@ def postgres_url():
         pytest.skip("PostgreSQL's server is not installed (apt-get install postgresql)")
     prefix, user = _server_user()
     root = Path(tempfile.mkdtemp(prefix="backproplab-postgres-"))
-    data, port, password = root / "data", _free_port(), secrets.token_hex(16)
+    data, port, password = root / "data", free_port(), secrets.token_hex(16)
     pg_ctl = [str(bindir / "pg_ctl"), "-D", str(data), "-w"]
 
     def run(*argv):
