@@ -71,8 +71,15 @@ def remove_user(name):
     """Stop every process of ``name`` and delete the account (its home stays, for the test's folder)."""
     if subprocess.run(["id", "-u", name], capture_output=True).returncode != 0:
         return
-    subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
-    subprocess.run(["userdel", name], check=True, capture_output=True)
+    deadline = time.monotonic() + 30
+    while True:  # userdel refuses while a killed process of the user has not yet exited
+        subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+        done = subprocess.run(["userdel", name], capture_output=True, text=True)
+        if done.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"userdel {name}: {done.stderr}")
+        time.sleep(0.2)  # polling the kernel's process table, not synchronising the browser
 
 
 def as_user(name, argv, writable=(), checkout=None, package=None, cwd=None):
