@@ -131,13 +131,7 @@ def namespaces(settings, as_root):
 
 def root_filesystem(settings, as_root):
     """``/usr`` and the exposed folders read-only, a fresh ``/proc`` and ``/dev``, capped tmpfs for /tmp and home."""
-    args = ["--ro-bind", "/usr", "/usr"]
-    for top in ("bin", "sbin", "lib", "lib32", "lib64"):
-        path = Path("/") / top
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), str(path)]
+    args = system_folders()
     scratch = str(settings["scratch_mb"] * 2**20)
     args += [
         "--proc",
@@ -158,6 +152,18 @@ def root_filesystem(settings, as_root):
         args += ["--ro-bind", path, path]
     args += ["--bind", settings["ipc_dir"], settings["ipc_dir"]]
     args += ["--perms", "0777" if as_root else "0700", "--size", scratch, "--tmpfs", HOME]
+    return args
+
+
+def system_folders():
+    """bubblewrap's arguments for ``/usr`` and the top folders beside it (``/bin``, ``/lib``...), read-only."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("bin", "sbin", "lib", "lib32", "lib64"):
+        path = Path("/") / top
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
     return args
 
 

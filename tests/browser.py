@@ -14,14 +14,14 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 from autograder.course import REPO
-from tests.processes import free_port
+from tests.processes import ServerProcess, free_port
 
 ARTIFACTS = REPO / "artifacts" / "browser"
 README_SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -77,7 +77,7 @@ class JupyterLab:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = self.home / "jupyterlab.log"
-        self.proc = None
+        self.server = None
 
     def __enter__(self):
         env = {**_isolated_env(self.home), **self.extra_env}
@@ -94,45 +94,15 @@ class JupyterLab:
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
         ]
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(
-                command,
-                cwd=self.root,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_until_ready(time.monotonic() + TIMEOUT_MS / 1000)
+        self.server = ServerProcess("JupyterLab", command, self.root, env, self.log)
+        self.server.wait_until_answers(
+            f"{self.base}/api/status?token={self.token}", TIMEOUT_MS / 1000
+        )
         return self
 
     def __exit__(self, *exc):
         """Stop the server (it shuts its kernels down); kill it if it will not stop."""
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, 9)
-            self.proc.wait()
-
-    def _wait_until_ready(self, deadline):
-        """Poll the server's status API until it answers (the server logs why it does not)."""
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"JupyterLab exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}"
-                )
-            try:
-                with urllib.request.urlopen(
-                    f"{self.base}/api/status?token={self.token}", timeout=5
-                ):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"JupyterLab did not start:\n{self.log.read_text()[-3000:]}"
-                    ) from None
-                time.sleep(0.2)  # polling a process that is starting, not synchronising the browser
+        self.server.stop()
 
     def sessions(self, path):
         """The server's sessions of the notebook at ``path``.
@@ -231,6 +201,23 @@ def _write_quick_kernel(data_dir):
 
 
 # --- pages ------------------------------------------------------------------
+
+
+@contextmanager
+def chromium_context():
+    """A browser context of Debian's chromium, driven by Playwright; ``new_page()`` opens a tab.
+
+    One context: its pages share the browser's cache.
+    """
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path())
+        context = chromium.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(TIMEOUT_MS)
+        yield context
+        chromium.close()
 
 
 def open_lab(browser, lab, workspace):

@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from jupyterhub.spawner import LocalProcessSpawner
@@ -30,9 +29,9 @@ from traitlets import List, Unicode
 
 from autograder.course import REPO
 from autograder.sandbox import kernel_needs
-from autograder.sandbox_kernel import parent_folders
+from autograder.sandbox_kernel import parent_folders, system_folders
 from tests.browser import LAB_SETTINGS, TIMEOUT_MS, chromium_path
-from tests.processes import free_port
+from tests.processes import ServerProcess, free_port
 
 COURSE_ID = "backproplab"
 PASSWORD = secrets.token_hex(8)  # the DummyAuthenticator's one password for every test user
@@ -109,23 +108,10 @@ def as_user(name, argv, writable=(), checkout=None, package=None, cwd=None):
 
 def system_mounts():
     """bubblewrap's arguments for /usr, /etc and the top folders (read-only), /proc, /dev, /tmp."""
-    args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
-    for top in ("bin", "sbin", "lib", "lib32", "lib64"):
-        path = Path("/") / top
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), str(path)]
-    return args + [
-        "--bind",
-        "/proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--perms",
-        "1777",
-        "--tmpfs",
-        "/tmp",
+    return [
+        *system_folders(),
+        *["--ro-bind", "/etc", "/etc", "--bind", "/proc", "/proc", "--dev", "/dev"],
+        *["--perms", "1777", "--tmpfs", "/tmp"],
     ]
 
 
@@ -238,7 +224,7 @@ class Hub:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = self.folder / "jupyterhub.log"
-        self.proc = None
+        self.server = None
 
     def __enter__(self):
         (self.folder / "jupyterhub_config.py").write_text(
@@ -254,49 +240,20 @@ class Hub:
                 path=f"{Path(sys.executable).parent}:/usr/bin:/bin",
             )
         )
+        command = [sys.executable, "-m", "jupyterhub", "-f", "jupyterhub_config.py"]
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "jupyterhub", "-f", "jupyterhub_config.py"],
-                cwd=self.folder,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._wait_until_ready(time.monotonic() + TIMEOUT_MS / 1000)
+        self.server = ServerProcess("JupyterHub", command, self.folder, env, self.log)
+        self.server.wait_until_answers(f"{self.base}/hub/api/", TIMEOUT_MS / 1000)
         return self
 
     def __exit__(self, *exc):
         """Stop the hub (it stops the users' servers and its proxy); kill whatever is left."""
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, 9)
-            self.proc.wait()
+        self.server.stop()
         for name in self.users:
             subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
         pid_file = self.folder / "proxy.pid"
         if pid_file.exists():
             subprocess.run(["kill", pid_file.read_text().strip()], capture_output=True)
-
-    def _wait_until_ready(self, deadline):
-        """Poll the hub's API through the proxy until it answers."""
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"JupyterHub exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.base}/hub/api/", timeout=5):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"JupyterHub did not start:\n{self.log.read_text()[-3000:]}"
-                    ) from None
-                time.sleep(0.2)  # polling a process that is starting, not synchronising the browser
 
 
 def write_nbgrader_config(name, exchange, **settings):

@@ -36,12 +36,11 @@ from tests.browser import (
     README_MAX_BYTES,
     README_SCREENSHOTS,
     SMALL_VIEWPORT,
-    TIMEOUT_MS,
     VIEWPORT,
     MAIN_TAB,
     JupyterLab,
-    chromium_path,
     cell_with_grade_id,
+    chromium_context,
     close_tab,
     current_tab,
     labelled,
@@ -166,16 +165,8 @@ def lab(lab_folder, tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser(lab):
     """A browser context of Debian's chromium, driven by Playwright; ``new_page()`` opens a tab."""
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path())
-        # one context: its pages share the browser's cache
-        context = chromium.new_context(viewport=VIEWPORT)
-        context.set_default_timeout(TIMEOUT_MS)
+    with chromium_context() as context:
         yield context
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import nbformat
@@ -29,10 +30,8 @@ from autograder.course import REPO, notebook_stem
 from autograder.submissions import fill, released_notebook, solution_answers
 from tests.browser import (
     MAIN_TAB,
-    TIMEOUT_MS,
-    VIEWPORT,
     cell_with_grade_id,
-    chromium_path,
+    chromium_context,
     current_tab,
     keep_this_version_when_the_disk_looks_newer,
     menu,
@@ -78,14 +77,24 @@ def _missing():
 
 @pytest.fixture(scope="module")
 def term(hub_module, tmp_path_factory):
-    """The users, the exchange and the instructor's checkout and course, with chapter 01 released."""
+    """The users, the exchange and the instructor's checkout and course, with chapter 01 released;
+    the users are deleted afterwards."""
     hub = hub_module
     root = tmp_path_factory.mktemp("hub")
     exchange = root / "exchange"
     exchange.mkdir()
     exchange.chmod(0o777)  # as nbgrader's docs set it up: every user writes into it
-    for name in (INSTRUCTOR, ADA, BEN):
-        hub.create_user(name, root / "home" / name)
+    try:
+        for name in (INSTRUCTOR, ADA, BEN):
+            hub.create_user(name, root / "home" / name)
+        yield set_up_the_term(hub, root, exchange)
+    finally:
+        for name in (INSTRUCTOR, ADA, BEN):
+            hub.remove_user(name)
+
+
+def set_up_the_term(hub, root, exchange):
+    """Each user's configuration, the instructor's checkout, the students' package; release chapter 01."""
     home = {name: pwd.getpwnam(name).pw_dir for name in (INSTRUCTOR, ADA, BEN)}
     checkout = instructor_checkout(home[INSTRUCTOR])
     hub.write_nbgrader_config(
@@ -103,9 +112,7 @@ def term(hub_module, tmp_path_factory):
         f"mkdir -p ~/course/release && cp -r course/{CHAPTER} ~/course/release/ && "
         f"cd ~/course && nbgrader release_assignment {CHAPTER}",
     )
-    yield term
-    for name in (INSTRUCTOR, ADA, BEN):
-        hub.remove_user(name)
+    return term
 
 
 def instructor_checkout(home):
@@ -161,36 +168,43 @@ def hub(hub_module, term):
 
 
 @pytest.fixture(scope="module")
-def browser(hub):
-    """A browser context of Debian's chromium, driven by Playwright."""
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path())
-        context = chromium.new_context(viewport=VIEWPORT)
-        context.set_default_timeout(TIMEOUT_MS)
-        yield context
-        chromium.close()
+def ada(hub):
+    """Ada's browser tab (Debian's chromium, driven by Playwright): logged in to the hub, in her
+    own JupyterLab."""
+    with chromium_context() as browser:
+        page = browser.new_page()
+        with explained(hub, page, "log-in"):
+            log_in(page, hub, ADA)
+        yield page
 
 
-@pytest.fixture(scope="module")
-def ada(browser, hub):
-    """Ada's browser tab: logged in to the hub, in her own JupyterLab."""
+@contextmanager
+def explained(hub, page, step):
+    """On a failure in ``step``: a screenshot of ``page`` and the end of the hub's log (the users'
+    servers log there too) in the error."""
+    try:
+        yield
+    except Exception as exc:
+        shoot(page, f"hub-failed-{step}")
+        log = hub.log.read_text(errors="replace")[-4000:]
+        raise AssertionError(
+            f"{step} failed: {exc}\n--- the end of the hub's log ---\n{log}"
+        ) from exc
+
+
+def log_in(page, hub, name):
+    """Log ``name`` in to the hub in ``page`` (a browser tab); return when JupyterLab shows."""
     from playwright.sync_api import expect
 
     from tests.hub import PASSWORD
 
-    page = browser.new_page()
     keep_this_version_when_the_disk_looks_newer(page)
     page.goto(f"{hub.base}/hub/login")
-    page.locator("#username_input").fill(ADA)
+    page.locator("#username_input").fill(name)
     page.locator("#password_input").fill(PASSWORD)
     page.locator("#login_submit").click()
-    expect(page).to_have_url(re.compile(rf"/user/{ADA}/lab"))
+    expect(page).to_have_url(re.compile(rf"/user/{name}/lab"))
     expect(page.locator(".jp-DirListing-content")).to_be_visible()
-    yield page
-    page.close()
 
 
 def assignments_tab(page):
@@ -202,6 +216,7 @@ def assignments_tab(page):
         tab.click()
     else:
         menu(page, "Nbgrader", "nbgrader:open-assignment-list")
+    expect(page.locator(f"{MAIN_TAB}.lm-mod-current")).to_contain_text("Assignments")
     panel = current_tab(page)
     panel.locator("#refresh_assignments_list").click()
     expect(panel.locator(".list_loading:visible")).to_have_count(0)
@@ -214,8 +229,15 @@ def listed(panel, which):
 
 
 @pytest.fixture(scope="module")
-def ada_submitted(ada, term):
-    """Ada fetches chapter 01, answers each exercise in the editor, validates and submits."""
+def ada_submitted(ada, hub, term):
+    """Ada fetches chapter 01, answers each exercise in the editor, validates and submits;
+    the "Submitted assignments" row."""
+    with explained(hub, ada, "submission"):
+        return submit_in_the_browser(ada)
+
+
+def submit_in_the_browser(ada):
+    """Fetch, answer, save, validate and submit chapter 01 in the page ``ada``; the submitted row."""
     from playwright.sync_api import expect
 
     panel = assignments_tab(ada)
@@ -321,8 +343,14 @@ def test_the_instructor_grades_the_collected_class_with_the_courses_grader(grade
     assert ben["ch01_forward_visible"] == ben["ch01_forward_hidden"] == "0", ben
 
 
-def test_a_student_fetches_feedback_and_reads_the_graders_points(ada, graded):
+def test_a_student_fetches_feedback_and_reads_the_graders_points(ada, hub, graded):
     """Fetch Feedback in the Assignments tab, then the feedback page shows Ada's points."""
+    with explained(hub, ada, "feedback"):
+        read_feedback_in_the_browser(ada, graded[ADA])
+
+
+def read_feedback_in_the_browser(ada, grades):
+    """Fetch Ada's feedback in the Assignments tab, open it, and find her points (``grades``: her row)."""
     from playwright.sync_api import expect
 
     panel = assignments_tab(ada)
@@ -330,10 +358,11 @@ def test_a_student_fetches_feedback_and_reads_the_graders_points(ada, graded):
     expect(submitted).to_contain_text("feedback available to fetch")
     submitted.get_by_role("button", name="Fetch Feedback").click()
     submitted.get_by_text("(view feedback)").click()
-    page = ada.locator(".jp-DirListing-item", has_text=f"{notebook_stem(CHAPTER)}.html")
-    page.dblclick()
+    html = f"{notebook_stem(CHAPTER)}.html"
+    ada.locator(".jp-DirListing-item", has_text=html).dblclick()
+    expect(ada.locator(f"{MAIN_TAB}.lm-mod-current")).to_contain_text(html)
     viewer = current_tab(ada)
-    points = f"{float(graded[ADA]['auto_score']):g} / {float(graded[ADA]['auto_max']):g}"
+    points = f"{float(grades['auto_score']):g} / {float(grades['auto_max']):g}"
     expect(viewer.frame_locator("iframe").locator("body")).to_contain_text(
         f"Autograded points: {points}"
     )
