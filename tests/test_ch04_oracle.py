@@ -2,7 +2,8 @@
 
 The notebook checks its layers against centred differences and SciPy; here the
 same functions, taken from the solution source itself, are compared with
-``torch.nn.functional.conv1d / conv2d / max_pool2d / avg_pool2d`` and
+``torch.nn.functional.conv1d / conv2d / max_pool2d / avg_pool2d``, ``torch.nn.BatchNorm2d``,
+``GroupNorm`` and ``LayerNorm``, and
 ``torch.autograd`` on random float64 inputs (relative error,
 :func:`backproplab.gradcheck.rel_error`, below 1e-7), and the layer table with
 the parameter counts and output shapes of the same networks built from
@@ -32,6 +33,8 @@ SOLUTION_CELLS = (
     "ch04_avg_pool",
     "ch04_layer_table",
     "ch04_fc_vs_conv",
+    "ch04_spatial_batchnorm",
+    "ch04_groupnorm",
 )
 
 # (x shape, w shape, stride, pad): non-square inputs, odd/even/non-square kernels, strides 1-3, padding 0-2
@@ -76,6 +79,10 @@ def test_every_solution_cell_is_extracted(ch04):
         "avg_pool_backward_naive",
         "layer_table",
         "fc_vs_conv_sizes",
+        "spatial_batchnorm_forward",
+        "spatial_batchnorm_backward",
+        "groupnorm_forward",
+        "groupnorm_backward",
     ):
         assert callable(ch04[name]), name
 
@@ -306,3 +313,77 @@ def test_units_weights_connections_against_torch(ch04, W, H, I, J, K):
     # multiply-adds of the forward pass
     assert sizes["conv"]["connections"] == out.numel() * I * K * K
     assert sizes["fc"]["connections"] == fc.weight.numel()
+
+
+# (x shape, G): layer norm (G = 1), groups, instance norm (G = C); one image; non-square
+NORM_CASES = [((3, 4, 5, 2), 1), ((2, 6, 3, 4), 3), ((1, 4, 3, 3), 4), ((4, 8, 2, 5), 2)]
+
+
+def _norm_inputs(x_shape):
+    rng = np.random.default_rng(sum(x_shape))
+    C = x_shape[1]
+    x = 2.0 * rng.normal(size=x_shape) + rng.normal(size=(1, C, 1, 1))
+    return x, rng.normal(size=C), rng.normal(size=C), rng.normal(size=x_shape)
+
+
+@pytest.mark.parametrize("x_shape", [case for case, _ in NORM_CASES])
+def test_spatial_batchnorm_against_torch_batchnorm2d(ch04, x_shape):
+    """Train mode (out, dx, dgamma, dbeta, running mean), then eval mode with the running averages.
+
+    PyTorch's momentum 0.1 is our 0.9, and its running variance is the unbiased one (M / (M - 1)
+    times ours, M = N H W): chapter 03 says so for the fully connected batch norm.
+    """
+    x, gamma, beta, dout = _norm_inputs(x_shape)
+    N, C, H, W = x_shape
+    layer = nn.BatchNorm2d(C, momentum=0.1, dtype=torch.float64)
+    with torch.no_grad():
+        layer.weight.copy_(t(gamma, grad=False))
+        layer.bias.copy_(t(beta, grad=False))
+    tx = t(x)
+    out_t = layer(tx)
+    (out_t * t(dout, grad=False)).sum().backward()
+    bn_param = {"mode": "train"}
+    out, cache = ch04["spatial_batchnorm_forward"](x, gamma, beta, bn_param)
+    assert_close(out, out_t, "batch norm out")
+    dx, dgamma, dbeta = ch04["spatial_batchnorm_backward"](dout, cache)
+    assert_close(dx, tx.grad, "batch norm dx")
+    assert_close(dgamma, layer.weight.grad, "batch norm dgamma")
+    assert_close(dbeta, layer.bias.grad, "batch norm dbeta")
+    assert_close(bn_param["running_mean"], layer.running_mean, "running mean")
+    M = N * H * W
+    unbiased = 0.9 + (bn_param["running_var"] - 0.9) * M / (M - 1)  # 0.9 + 0.1 var M / (M - 1)
+    assert_close(unbiased, layer.running_var, "running variance, unbiased as PyTorch keeps it")
+    layer.eval()
+    bn_param["mode"], bn_param["running_var"] = "eval", layer.running_var.numpy()
+    out_eval, _ = ch04["spatial_batchnorm_forward"](x[::-1].copy(), gamma, beta, bn_param)
+    assert_close(out_eval, layer(t(x[::-1].copy(), grad=False)), "batch norm out, eval mode")
+
+
+@pytest.mark.parametrize("x_shape, G", NORM_CASES)
+def test_groupnorm_against_torch_groupnorm(ch04, x_shape, G):
+    x, gamma, beta, dout = _norm_inputs(x_shape)
+    tx, tgamma, tbeta = t(x), t(gamma), t(beta)
+    out_t = F.group_norm(tx, G, tgamma, tbeta, eps=1e-5)
+    (out_t * t(dout, grad=False)).sum().backward()
+    out, cache = ch04["groupnorm_forward"](x, gamma, beta, G)
+    assert_close(out, out_t, f"group norm out, G = {G}")
+    dx, dgamma, dbeta = ch04["groupnorm_backward"](dout, cache)
+    assert_close(dx, tx.grad, f"group norm dx, G = {G}")
+    assert_close(dgamma, tgamma.grad, f"group norm dgamma, G = {G}")
+    assert_close(dbeta, tbeta.grad, f"group norm dbeta, G = {G}")
+
+
+def test_one_group_is_layer_norm_over_channels_and_positions(ch04):
+    """G = 1 is ``LayerNorm((C, H, W))`` whose elementwise scale and shift are constant per channel."""
+    x, gamma, beta, _ = _norm_inputs((3, 4, 5, 2))
+    shape = (4, 1, 1)
+    weight = t(np.broadcast_to(gamma.reshape(shape), (4, 5, 2)), grad=False)
+    bias = t(np.broadcast_to(beta.reshape(shape), (4, 5, 2)), grad=False)
+    expected = F.layer_norm(t(x, grad=False), (4, 5, 2), weight, bias, eps=1e-5)
+    assert_close(ch04["groupnorm_forward"](x, gamma, beta, 1)[0], expected, "layer norm")
+
+
+def test_groupnorm_refuses_a_g_that_does_not_divide_c(ch04):
+    x, gamma, beta, _ = _norm_inputs((2, 6, 3, 3))
+    with pytest.raises(ValueError, match="G = 4 .* C = 6"):
+        ch04["groupnorm_forward"](x, gamma, beta, 4)

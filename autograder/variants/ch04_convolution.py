@@ -306,6 +306,66 @@ axes[1].imshow(pooled[0, 0])
 plt.show()
 """
 
+# Exercises 13-14 as CS231n writes them: batch norm on the (N*H*W, C) matrix of chapter 03,
+# group norm with a loop over the groups and the backward pass of eqs. (18)-(20) step by step.
+FLATTENED_BATCHNORM = """def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    N, C, H, W = x.shape
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, C)  # each position of each image is one sample
+    eps, momentum = bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+    if bn_param["mode"] == "train":
+        mu, var = rows.mean(axis=0), rows.var(axis=0)
+        bn_param["running_mean"] = momentum * bn_param.get("running_mean", np.zeros(C)) + (1 - momentum) * mu
+        bn_param["running_var"] = momentum * bn_param.get("running_var", np.ones(C)) + (1 - momentum) * var
+        cache = {"rows": rows, "mu": mu, "var": var, "eps": eps, "gamma": gamma, "shape": x.shape}
+    else:
+        mu = bn_param.setdefault("running_mean", np.zeros(C))
+        var = bn_param.setdefault("running_var", np.ones(C))
+        cache = None
+    out = gamma * (rows - mu) / np.sqrt(var + eps) + beta
+    return out.reshape(N, H, W, C).transpose(0, 3, 1, 2), cache
+
+
+def spatial_batchnorm_backward(dout, cache):
+    N, C, H, W = cache["shape"]
+    g = dout.transpose(0, 2, 3, 1).reshape(-1, C)
+    m, xc = g.shape[0], cache["rows"] - cache["mu"]
+    inv = 1.0 / np.sqrt(cache["var"] + cache["eps"])
+    dxh = g * cache["gamma"]
+    dvar = np.sum(dxh * xc, axis=0) * -0.5 * inv**3
+    dmu = -np.sum(dxh * inv, axis=0) + dvar * np.mean(-2.0 * xc, axis=0)
+    dx = dxh * inv + dvar * 2.0 * xc / m + dmu / m
+    dgamma, dbeta = np.sum(g * xc * inv, axis=0), g.sum(axis=0)
+    return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2), dgamma, dbeta
+"""
+
+LOOPED_GROUPNORM = """def groupnorm_forward(x, gamma, beta, G, eps=1e-5):
+    N, C, H, W = x.shape
+    if C % G != 0:
+        raise ValueError(f"cannot split C={C} channels into G={G} equal groups")
+    size, x_hat, stds = C // G, np.empty_like(x, dtype=float), np.empty((N, G))
+    for n in range(N):
+        for g in range(G):
+            block = x[n, g * size:(g + 1) * size]
+            stds[n, g] = np.sqrt(block.var() + eps)
+            x_hat[n, g * size:(g + 1) * size] = (block - block.mean()) / stds[n, g]
+    return gamma[None, :, None, None] * x_hat + beta[None, :, None, None], {"x_hat": x_hat, "stds": stds, "gamma": gamma}
+
+
+def groupnorm_backward(dout, cache):
+    x_hat, stds, gamma = cache["x_hat"], cache["stds"], cache["gamma"]
+    N, C, H, W = dout.shape
+    G = stds.shape[1]
+    size = C // G
+    dx = np.empty_like(x_hat)
+    dxh = dout * gamma[None, :, None, None]
+    for n in range(N):
+        for g in range(G):
+            block = slice(g * size, (g + 1) * size)
+            d, xh = dxh[n, block], x_hat[n, block]
+            dx[n, block] = (d - d.mean() - xh * (d * xh).mean()) / stds[n, g]
+    return dx, np.einsum("nchw,nchw->c", dout, x_hat), np.einsum("nchw->c", dout)
+"""
+
 VARIANTS = [
     Variant(
         name="numpy_star_definitions",
@@ -347,6 +407,15 @@ VARIANTS = [
             "ch04_avg_pool": LOOP_AVG_POOL,
             "ch04_layer_table": LAYER_TABLE_DISPATCH,
             "ch04_fc_vs_conv": FC_VS_CONV_OTHER_ORDER,
+        },
+    ),
+    Variant(
+        name="flattened_batchnorm_looped_groupnorm",
+        about="batch norm per channel on the (N*H*W, C) matrix with dict caches and CS231n's step-by-step "
+        "backward; group norm with a loop over images and groups, einsum for dgamma and dbeta",
+        answers={
+            "ch04_spatial_batchnorm": FLATTENED_BATCHNORM,
+            "ch04_groupnorm": LOOPED_GROUPNORM,
         },
     ),
     Variant(

@@ -1987,8 +1987,8 @@ paths_panel
 # belong together, and a stroke is a stroke wherever it appears. Chapter 04 builds the
 # layer that uses this: a **convolution**, a small set of weights slid over the image,
 # forward and backward, with the same `*_forward`/`*_backward` contract, the same
-# numerical gradient checks, and the batch norm and dropout of this chapter applied
-# per channel.
+# numerical gradient checks, and the batch norm of this chapter taken per channel
+# (with group norm beside it).
 #
 # ## References
 #

@@ -50,7 +50,10 @@
 #   rotated by 180°, and verify it;
 # - explain equivariance to translation and the approximate invariance that
 #   pooling adds, and show both numerically;
-# - count the output shapes and parameters of a CNN, layer by layer.
+# - count the output shapes and parameters of a CNN, layer by layer;
+# - normalise a convolution layer's outputs per channel (batch norm) and per image
+#   (group norm, with layer and instance norm as its two ends), forward and backward,
+#   and say why one depends on the batch and the other does not.
 #
 # **Time:** about 3–4 hours of reading, deriving and coding. The whole notebook
 # runs in well under a minute on a laptop CPU; no GPU is needed.
@@ -1903,7 +1906,360 @@ explorer
 # edge (sum 0, flat regions give 0) are as intended.
 #
 # </details>
+
+# %% [markdown]
+# ## 11. Normalisation per channel: batch norm, layer norm and group norm
 #
+# Chapter 03 normalised each **unit** of a fully connected layer over the batch, eqs.
+# (15)-(21) there. A convolution layer shares one filter across every position, so the
+# values of channel $c$ at every position of every image are outputs of the *same*
+# unit. Spatial batch norm therefore takes one mean and one variance per channel, over
+# the batch **and** the positions, $M = N H W$ values each:
+#
+# $$ \mu_c = \frac{1}{M}\sum_{n,i,j} x_{ncij}, \qquad
+#    \sigma_c^2 = \frac{1}{M}\sum_{n,i,j} (x_{ncij} - \mu_c)^2, \qquad
+#    y_{ncij} = \gamma_c\,\frac{x_{ncij} - \mu_c}{\sqrt{\sigma_c^2 + \epsilon}} + \beta_c , \tag{15} $$
+#
+# with one $\gamma_c$ and $\beta_c$ per channel, and running averages of $\mu_c$ and
+# $\sigma_c^2$ for eval mode, as in chapter 03. This is PyTorch's `BatchNorm2d`.
+#
+# The statistics of (15) depend on the other images of the batch: with a batch of 2 they
+# are noisy, and in eval mode the running averages stand in for them (chapter 07's
+# frozen-batch-norm trap starts here). **Group norm** (Wu and He, 2018) takes its
+# statistics within one image instead: the $C$ channels are split into $G$ groups of
+# $C/G$ consecutive channels, and each image and group gets its own mean and variance
+# over its $M = (C/G)\,H W$ values,
+#
+# $$ \mu_{ng} = \frac{1}{M}\sum_{c \in g}\sum_{i,j} x_{ncij}, \qquad
+#    y_{ncij} = \gamma_c\,\frac{x_{ncij} - \mu_{ng}}{\sqrt{\sigma_{ng}^2 + \epsilon}} + \beta_c
+#    \quad (c \in g). \tag{16} $$
+#
+# Nothing depends on the batch, so train and eval mode are the same. $G = 1$ is **layer
+# norm** over $(C, H, W)$ (with one $\gamma$, $\beta$ per channel), $G = C$ is **instance
+# norm**. PyTorch's `GroupNorm(G, C)` computes (16).
+#
+# **Backward.** Both are the same computation on different sets $S$ of $M$ values: with
+# $\hat x = (x - \mu)/\sigma$, $\sigma = \sqrt{\sigma^2 + \epsilon}$ and
+# $d\hat x = \gamma\cdot$`dout`, chapter 03's eqs. (18)-(20) collapse to
+#
+# $$ dx = \frac{1}{M\sigma}\Big(M\,d\hat x - \sum_{S} d\hat x - \hat x \sum_{S} d\hat x\,\hat x\Big),
+#    \tag{17} $$
+#
+# for every value of the set, and, since $\gamma_c$ and $\beta_c$ touch every value of
+# channel $c$,
+#
+# $$ d\beta_c = \sum_{n,i,j} \texttt{dout}_{ncij}, \qquad
+#    d\gamma_c = \sum_{n,i,j} \texttt{dout}_{ncij}\,\hat x_{ncij} . \tag{18} $$
+#
+# ### Exercise 13 (implement): batch norm per channel, forward and backward
+
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_spatial_batchnorm", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """Batch norm for a convolution layer, eq. (15): one mean and variance per channel.
+
+    x: (N, C, H, W); gamma, beta: (C,). bn_param: as chapter 03's batchnorm_forward, with
+    running averages of shape (C,): "mode" ("train" or "eval"), optional "eps" (default 1e-5),
+    "momentum" (default 0.9), "running_mean" (default zeros), "running_var" (default ones).
+    Train mode uses the batch's statistics over N, H and W (the biased variance) and updates
+    the running averages; eval mode uses the running averages and updates nothing. Store them
+    back in bn_param. Returns (out (N, C, H, W), cache) for spatial_batchnorm_backward.
+    """
+    ### BEGIN SOLUTION
+    mode = bn_param["mode"]
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    C = x.shape[1]
+    running_mean = bn_param.get("running_mean", np.zeros(C))
+    running_var = bn_param.get("running_var", np.ones(C))
+    per_channel = (1, C, 1, 1)
+    if mode == "train":
+        mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))  # over N, H, W: biased, 1/M
+        std = np.sqrt(var + eps).reshape(per_channel)
+        x_hat = (x - mean.reshape(per_channel)) / std
+        running_mean = momentum * running_mean + (1 - momentum) * mean
+        running_var = momentum * running_var + (1 - momentum) * var
+        cache = (x_hat, gamma, std)
+    else:
+        std = np.sqrt(running_var + eps).reshape(per_channel)
+        x_hat = (x - running_mean.reshape(per_channel)) / std
+        cache = None
+    bn_param["running_mean"], bn_param["running_var"] = running_mean, running_var
+    return gamma.reshape(per_channel) * x_hat + beta.reshape(per_channel), cache
+    ### END SOLUTION
+
+
+def spatial_batchnorm_backward(dout, cache):
+    """The backward pass of spatial_batchnorm_forward in train mode, eqs. (17)-(18).
+
+    dout: (N, C, H, W); cache from spatial_batchnorm_forward (train mode).
+    Returns (dx (N, C, H, W), dgamma (C,), dbeta (C,)).
+    """
+    ### BEGIN SOLUTION
+    x_hat, gamma, std = cache
+    M = dout.shape[0] * dout.shape[2] * dout.shape[3]
+    dbeta = dout.sum(axis=(0, 2, 3))
+    dgamma = (dout * x_hat).sum(axis=(0, 2, 3))
+    dx_hat = dout * gamma.reshape(1, -1, 1, 1)
+    total = dx_hat.sum(axis=(0, 2, 3), keepdims=True)
+    along = (dx_hat * x_hat).sum(axis=(0, 2, 3), keepdims=True)
+    dx = (M * dx_hat - total - x_hat * along) / (M * std)
+    return dx, dgamma, dbeta
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_spatial_batchnorm_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""spatial_batchnorm_forward on a (2, 2, 1, 2) batch against eq. (15) channel by channel, eval mode, and dx against a numerical gradient."""
+import builtins
+
+import numpy as np
+
+from backproplab.gradcheck import numerical_gradient
+from backproplab.grading import check
+
+
+def batchnorm_eq15(v, gamma, beta, eps=1e-5):
+    """Eq. (15) channel by channel: the expected values below come from it, not from your code."""
+    out = np.empty_like(v)
+    for c in builtins.range(v.shape[1]):
+        values = v[:, c]
+        out[:, c] = gamma[c] * (values - values.mean()) / np.sqrt(values.var() + eps) + beta[c]
+    return out
+
+
+x = np.array([[[[1.0, 3.0]], [[0.0, 4.0]]], [[[5.0, 7.0]], [[2.0, 2.0]]]])
+gamma, beta = np.array([1.0, 2.0]), np.array([0.0, -1.0])
+bn_param = {"mode": "train", "momentum": 0.5}
+out, cache = spatial_batchnorm_forward(x, gamma, beta, bn_param)
+check(
+    "out",
+    out,
+    batchnorm_eq15(x, gamma, beta),
+    "out in train mode: channel 0 holds 1, 3, 5, 7 (mean 4), channel 1 holds 0, 4, 2, 2 (mean 2)",
+    hint="one mean and one variance per channel, over the images AND the positions: axes (0, 2, 3)",
+)
+check(
+    "running_mean",
+    bn_param["running_mean"],
+    [2.0, 1.0],
+    "bn_param['running_mean'] (momentum 0.5, starting from 0)",
+    hint="running = momentum * running + (1 - momentum) * the batch's mean per channel",
+)
+check("running_var", bn_param["running_var"], [3.0, 1.5], "bn_param['running_var'] (from 1)")
+bn_param["mode"] = "eval"
+out_eval, _ = spatial_batchnorm_forward(np.full((1, 2, 1, 1), 2.0), gamma, beta, bn_param)
+check(
+    "out_eval",
+    out_eval.ravel(),
+    [(2.0 - 2.0) / np.sqrt(3.0 + 1e-5), 2.0 * (2.0 - 1.0) / np.sqrt(1.5 + 1e-5) - 1.0],
+    "out in eval mode for an image of 2s",
+    hint="eval mode normalises with the running averages, not the batch's statistics",
+)
+dout = np.array([[[[1.0, -2.0]], [[0.5, 0.0]]], [[[3.0, 1.0]], [[-1.0, 2.0]]]])
+dx, dgamma, dbeta = spatial_batchnorm_backward(dout, cache)
+check(
+    "dbeta", dbeta, [3.0, 1.5], "dbeta = dout summed over the images and positions of each channel"
+)
+check(
+    "dx",
+    dx,
+    numerical_gradient(lambda v: batchnorm_eq15(v, gamma, beta), x.copy(), dout),
+    "dx against a numerical gradient of eq. (15)",
+    hint="eq. (17) with M = N * H * W: the sums run over the images and positions of one channel",
+)
+print("spatial batch norm: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_spatial_batchnorm_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""spatial_batchnorm_forward and _backward on hidden batches (non-square, one image, many channels): out, running averages, eval, dx, dgamma, dbeta."""
+from backproplab.grading import record
+
+### BEGIN HIDDEN TESTS
+rng_h = np.random.default_rng(4013)
+for x_shape_h in ((3, 2, 4, 5), (1, 3, 5, 4), (4, 5, 2, 3)):
+    C_h = x_shape_h[1]
+    x_h = 2.0 * rng_h.normal(size=x_shape_h) + rng_h.normal(size=(1, C_h, 1, 1))
+    gamma_h, beta_h = rng_h.normal(size=C_h), rng_h.normal(size=C_h)
+    param_h = {"mode": "train"}
+    out_h, cache_h = spatial_batchnorm_forward(x_h, gamma_h, beta_h, param_h)
+    spatial_batchnorm_forward(x_h[::-1] + 1.0, gamma_h, beta_h, param_h)
+    tag_h = "x".join(map(str, x_shape_h))
+    record(f"out_{tag_h}", out_h, tol=1e-08, about=f"out in train mode for x {x_shape_h}")
+    record(
+        f"running_mean_{tag_h}",
+        param_h["running_mean"],
+        tol=1e-08,
+        about=f"running_mean after 2 batches, x {x_shape_h}",
+    )
+    record(
+        f"running_var_{tag_h}",
+        param_h["running_var"],
+        tol=1e-08,
+        about=f"running_var after 2 batches, x {x_shape_h}",
+    )
+    param_h["mode"] = "eval"
+    out_eval_h, _ = spatial_batchnorm_forward(x_h[:1], gamma_h, beta_h, param_h)
+    record(f"out_eval_{tag_h}", out_eval_h, tol=1e-08, about=f"out in eval mode, x {x_shape_h}")
+    dout_h = rng_h.normal(size=x_shape_h)
+    dx_h, dgamma_h, dbeta_h = spatial_batchnorm_backward(dout_h, cache_h)
+    record(f"dx_{tag_h}", dx_h, tol=1e-08, about=f"dx for x {x_shape_h}")
+    record(f"dgamma_{tag_h}", dgamma_h, tol=1e-08, about=f"dgamma for x {x_shape_h}")
+    recorded_h = record(f"dbeta_{tag_h}", dbeta_h, tol=1e-08, about=f"dbeta for x {x_shape_h}")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 14 (implement): group norm, forward and backward
+#
+# Channel $c$ belongs to group $c \,/\!/\, (C/G)$: groups are runs of consecutive channels.
+# A $G$ that does not divide $C$ is a mistake of the caller: raise a `ValueError` that says so.
+
+
+# %% nbgrader={"grade": false, "grade_id": "ch04_groupnorm", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def groupnorm_forward(x, gamma, beta, G, eps=1e-5):
+    """Group norm, eq. (16): one mean and variance per image and group of C/G channels.
+
+    x: (N, C, H, W); gamma, beta: (C,); G: the number of groups, which must divide C
+    (G = 1: layer norm, G = C: instance norm). Raises ValueError when G does not divide C.
+    Returns (out (N, C, H, W), cache) for groupnorm_backward.
+    """
+    ### BEGIN SOLUTION
+    N, C, H, W = x.shape
+    if G < 1 or C % G:
+        raise ValueError(f"G = {G} groups cannot split C = {C} channels: G must divide C")
+    groups = x.reshape(N, G, C // G, H, W)  # channel c is in group c // (C // G)
+    mean = groups.mean(axis=(2, 3, 4), keepdims=True)
+    std = np.sqrt(groups.var(axis=(2, 3, 4), keepdims=True) + eps)
+    x_hat = ((groups - mean) / std).reshape(N, C, H, W)
+    out = gamma.reshape(1, C, 1, 1) * x_hat + beta.reshape(1, C, 1, 1)
+    return out, (x_hat, gamma, std, G)
+    ### END SOLUTION
+
+
+def groupnorm_backward(dout, cache):
+    """The backward pass of groupnorm_forward, eqs. (17)-(18).
+
+    dout: (N, C, H, W); cache from groupnorm_forward.
+    Returns (dx (N, C, H, W), dgamma (C,), dbeta (C,)).
+    """
+    ### BEGIN SOLUTION
+    x_hat, gamma, std, G = cache
+    N, C, H, W = dout.shape
+    M = (C // G) * H * W
+    dbeta = dout.sum(axis=(0, 2, 3))
+    dgamma = (dout * x_hat).sum(axis=(0, 2, 3))
+    dx_hat = (dout * gamma.reshape(1, C, 1, 1)).reshape(N, G, C // G, H, W)
+    x_hat = x_hat.reshape(N, G, C // G, H, W)
+    total = dx_hat.sum(axis=(2, 3, 4), keepdims=True)
+    along = (dx_hat * x_hat).sum(axis=(2, 3, 4), keepdims=True)
+    dx = (M * dx_hat - total - x_hat * along) / (M * std)
+    return dx.reshape(N, C, H, W), dgamma, dbeta
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_groupnorm_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""groupnorm_forward on a (2, 4, 1, 2) batch against eq. (16) group by group (G = 2, 1 and 4), the ValueError, and dx against a numerical gradient."""
+import builtins
+
+import numpy as np
+
+from backproplab.gradcheck import numerical_gradient
+from backproplab.grading import check
+
+
+def groupnorm_eq16(v, gamma, beta, G, eps=1e-5):
+    """Eq. (16) image by image and group by group: the expected values come from it, not your code."""
+    out, size = np.empty_like(v), v.shape[1] // G
+    for n in builtins.range(v.shape[0]):
+        for g in builtins.range(G):
+            values = v[n, g * size : (g + 1) * size]
+            out[n, g * size : (g + 1) * size] = (values - values.mean()) / np.sqrt(
+                values.var() + eps
+            )
+    return gamma.reshape(1, -1, 1, 1) * out + beta.reshape(1, -1, 1, 1)
+
+
+x = np.arange(16.0).reshape(2, 4, 1, 2) ** 1.5
+gamma, beta = np.array([1.0, 2.0, 0.5, -1.0]), np.array([0.0, 1.0, -1.0, 0.5])
+for G in (2, 1, 4):
+    out, cache = groupnorm_forward(x, gamma, beta, G)
+    check(
+        f"out_G{G}",
+        out,
+        groupnorm_eq16(x, gamma, beta, G),
+        f"out with G = {G} ({'layer norm' if G == 1 else 'instance norm' if G == 4 else 'two groups of two channels'})",
+        hint="statistics per image and per group of C/G consecutive channels: "
+        "x.reshape(N, G, C // G, H, W), then mean and var over axes (2, 3, 4)",
+    )
+try:
+    groupnorm_forward(x, gamma, beta, 3)
+    raised = ""
+except ValueError as error:
+    raised = str(error)
+check(
+    "G_must_divide_C",
+    "G" in raised and "C" in raised,
+    True,
+    "groupnorm_forward with G = 3 groups for C = 4 channels raises a ValueError naming G and C",
+)
+out, cache = groupnorm_forward(x, gamma, beta, 2)
+dout = np.cos(np.arange(16.0)).reshape(2, 4, 1, 2)
+dx, dgamma, dbeta = groupnorm_backward(dout, cache)
+check(
+    "dx",
+    dx,
+    numerical_gradient(lambda v: groupnorm_eq16(v, gamma, beta, 2), x.copy(), dout),
+    "dx against a numerical gradient of eq. (16), G = 2",
+    hint="eq. (17) with M = (C / G) * H * W: the sums run over one image's group",
+)
+check("dbeta", dbeta, dout.sum(axis=(0, 2, 3)), "dbeta = dout summed over images and positions")
+print("group norm: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch04_groupnorm_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+"""groupnorm_forward and _backward on hidden batches, from layer norm to instance norm: out, dx, dgamma, dbeta."""
+from backproplab.grading import record
+
+### BEGIN HIDDEN TESTS
+rng_h = np.random.default_rng(4017)
+for x_shape_h, G_h in (((2, 6, 3, 4), 3), ((3, 4, 5, 2), 1), ((1, 4, 3, 3), 4), ((2, 8, 2, 3), 2)):
+    C_h = x_shape_h[1]
+    x_h = 3.0 * rng_h.normal(size=x_shape_h) + 1.0
+    gamma_h, beta_h = rng_h.normal(size=C_h), rng_h.normal(size=C_h)
+    out_h, cache_h = groupnorm_forward(x_h, gamma_h, beta_h, G_h)
+    tag_h = "x".join(map(str, x_shape_h)) + f"_G{G_h}"
+    record(f"out_{tag_h}", out_h, tol=1e-08, about=f"out for x {x_shape_h}, G = {G_h}")
+    dout_h = rng_h.normal(size=x_shape_h)
+    dx_h, dgamma_h, dbeta_h = groupnorm_backward(dout_h, cache_h)
+    record(f"dx_{tag_h}", dx_h, tol=1e-08, about=f"dx for x {x_shape_h}, G = {G_h}")
+    record(f"dgamma_{tag_h}", dgamma_h, tol=1e-08, about=f"dgamma for x {x_shape_h}, G = {G_h}")
+    recorded_h = record(
+        f"dbeta_{tag_h}", dbeta_h, tol=1e-08, about=f"dbeta for x {x_shape_h}, G = {G_h}"
+    )
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **What the batch does to each.** Put the same image in two different batches. Batch norm
+# in train mode gives it two different outputs, because the statistics come from its
+# neighbours; group norm gives the same output both times. With a batch of one image and
+# $H = W = 1$ (a fully connected layer's output), batch norm has a single value per
+# channel and outputs $\beta$, whatever the image: that is why networks trained with
+# small batches (detection, segmentation) use group norm, and why chapter 07 keeps
+# batch norm in eval mode when fine-tuning on a few images.
+
+# %%
+batch_rng = np.random.default_rng(7)
+image = batch_rng.normal(size=(1, 4, 5, 5))
+batch_a = np.concatenate([image, batch_rng.normal(size=(3, 4, 5, 5))])
+batch_b = np.concatenate([image, 5.0 + batch_rng.normal(size=(3, 4, 5, 5))])
+ones, zeros = np.ones(4), np.zeros(4)
+bn_a = spatial_batchnorm_forward(batch_a, ones, zeros, {"mode": "train"})[0][0]
+bn_b = spatial_batchnorm_forward(batch_b, ones, zeros, {"mode": "train"})[0][0]
+gn_a = groupnorm_forward(batch_a, ones, zeros, 2)[0][0]
+gn_b = groupnorm_forward(batch_b, ones, zeros, 2)[0][0]
+print(
+    f"the same image in two batches: batch norm differs by up to {np.abs(bn_a - bn_b).max():.2f}, "
+    f"group norm by {np.abs(gn_a - gn_b).max():.1e}"
+)
+
+# %% [markdown]
 # ## Summary
 #
 # - A convolution (1), (4) flips the kernel; a cross-correlation (2), (5) does not; a
@@ -1922,6 +2278,10 @@ explorer
 #   small shifts.
 # - A conv layer's parameters do not depend on the image size, $F(CK^2 + 1)$; the fully
 #   connected layers hold almost all parameters of von Hacht's and Bilici's networks.
+# - Batch norm in a CNN takes one mean and variance per channel over $N, H, W$ (15); group
+#   norm one per image and group of $C/G$ channels (16), the same in train and eval mode
+#   ($G = 1$ layer norm, $G = C$ instance norm). Both backward passes are (17)-(18) over
+#   their own sets of $M$ values.
 #
 # ## Next: chapter 05, making it fast
 #
@@ -1956,5 +2316,6 @@ explorer
 #
 # - Stanford CS231n, *Convolutional Neural Networks for Visual Recognition*, course notes,
 #   cs231n.github.io.
+# - Y. Wu and K. He, "Group Normalization", ECCV 2018.
 # - A. Krizhevsky, I. Sutskever and G. E. Hinton, "ImageNet Classification with Deep
 #   Convolutional Neural Networks", NeurIPS 2012 (AlexNet).
