@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from backproplab.image_batches import image_batch, image_slider, student_array
 from backproplab.panel import Panel, bold
 from backproplab.student_code import Unusable
 
@@ -85,14 +86,7 @@ class FeatureMapViewer(Panel):
         self.predict_proba, self.class_names = predict_proba, list(class_names)
         self.maps = stage_maps(model, X, stages)
         style = {"description_width": "initial"}
-        self.image = widgets.IntSlider(
-            value=0,
-            min=0,
-            max=len(X) - 1,
-            description="image",
-            style=style,
-            layout=widgets.Layout(width="320px"),
-        )
+        self.image = image_slider(len(X))
         self.stage = widgets.Dropdown(
             options=list(stages), value=stages[0], description="stage", style=style
         )
@@ -115,11 +109,7 @@ class FeatureMapViewer(Panel):
     def probability_row(self, predict_proba, model, X, batch_size):
         """``predict_proba``'s class probabilities for one image X (1, C, H, W), shape (K,), or :class:`Unusable`."""
         probs = predict_proba(model, X, batch_size)
-        try:
-            row = np.asarray(torch.as_tensor(probs).detach().cpu(), dtype=np.float64)
-        except (TypeError, ValueError, RuntimeError) as exc:
-            kind = type(probs).__name__
-            raise Unusable(f"returned {kind}, not a tensor of probabilities ({exc})") from None
+        row = student_array(probs, "probabilities")
         K = len(self.class_names)
         if row.shape != (1, K):
             raise Unusable(
@@ -242,11 +232,7 @@ def feature_map_viewer(
     predict_proba: the student's ``predict_proba(model, X, batch_size) -> (N, K)`` probabilities.
     class_names: K names. Returns a :class:`FeatureMapViewer` (an ``ipywidgets.VBox``).
     """
-    X = torch.as_tensor(X, dtype=torch.float32)
-    if X.ndim != 4 or len(X) == 0:
-        raise ValueError(
-            f"X must be a non-empty batch of images (N, C, H, W); got shape {tuple(X.shape)}"
-        )
+    X = image_batch(X)
     missing = [s for s in stages if not _has_submodule(model, s)]
     if missing:
         raise ValueError(

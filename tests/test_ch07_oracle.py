@@ -6,6 +6,8 @@
 - Fine-tuning with the solution's parameter groups is two independent Adam optimizers,
   one per part, with their own learning rates.
 - ``predict_proba`` is ``torch.nn.functional.softmax`` of the eval-mode logits, in float64.
+- ``saliency_map`` is the centred-difference derivative of the eval-mode logit of the true
+  class, pixel by pixel, in float64 (the maximum of its absolute value over the channels).
 """
 
 import copy
@@ -143,3 +145,22 @@ def test_replace_head_matches_a_fresh_linear_layer(ch07):
         "the new head's initial weights",
         tol=1e-15,
     )
+
+
+def test_saliency_is_the_numerical_derivative_of_the_true_class_logit(ch07):
+    net = trained_net(seed=4)
+    net.train()
+    X, y = data(9, n=3)
+    frozen = copy.deepcopy(net).eval()
+    h, numerical = 1e-6, torch.zeros_like(X)
+    with torch.no_grad():
+        for index in torch.cartesian_prod(*(torch.arange(n) for n in X.shape)):
+            step = torch.zeros_like(X)
+            step[tuple(index)] = h
+            up, down = frozen(X + step), frozen(X - step)
+            n = index[0]
+            numerical[tuple(index)] = (up[n, y[n]] - down[n, y[n]]) / (2 * h)
+    expected = numerical.abs().amax(dim=1)
+    assert_close(ch07["saliency_map"](net, X, y).numpy(), expected, "saliency", tol=1e-6)
+    assert net.training and all(m.training for m in net.modules())
+    assert all(p.grad is None for p in net.parameters())

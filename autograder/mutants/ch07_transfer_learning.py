@@ -93,4 +93,54 @@ MUTANTS = [
         new="dim=0)",
         loses=both("ch07_predict_proba"),
     ),
+    # Exercise 8, saliency
+    Mutant(
+        name="saliency_of_the_probability",
+        cell="ch07_saliency",
+        old="scores = model(x).gather(1, y.view(-1, 1)).sum()",
+        new="scores = torch.softmax(model(x), dim=1).gather(1, y.view(-1, 1)).sum()",
+        loses=both("ch07_saliency"),
+    ),
+    Mutant(
+        name="saliency_of_the_predicted_class",
+        cell="ch07_saliency",
+        old="scores = model(x).gather(1, y.view(-1, 1)).sum()",
+        new="scores = model(x).max(dim=1).values.sum()",
+        loses=both("ch07_saliency"),
+    ),
+    Mutant(
+        name="saliency_keeps_the_sign",
+        cell="ch07_saliency",
+        old="return grad.abs().amax(dim=1)",
+        new="return grad.amax(dim=1)",
+        loses=both("ch07_saliency"),
+    ),
+    Mutant(
+        name="saliency_sums_the_channels",
+        cell="ch07_saliency",
+        old="return grad.abs().amax(dim=1)",
+        new="return grad.abs().sum(dim=1)",
+        loses=("ch07_saliency_visible",),  # the digits have one channel: sum and max agree there
+    ),
+    Mutant(
+        name="saliency_in_training_mode",
+        cell="ch07_saliency",
+        old="    model.eval()\n    x = X",
+        new="    x = X",
+        loses=both("ch07_saliency"),
+    ),
+    Mutant(
+        name="saliency_backward_fills_the_parameters_grad",
+        cell="ch07_saliency",
+        old="(grad,) = torch.autograd.grad(scores, x)",
+        new="scores.backward()\n    grad = x.grad",
+        loses=("ch07_saliency_visible",),
+    ),
+    Mutant(
+        name="saliency_leaves_the_model_in_eval_mode",
+        cell="ch07_saliency",
+        old="    for module, mode in modes:\n        module.training = mode\n    return grad",
+        new="    return grad",
+        loses=both("ch07_saliency"),
+    ),
 ]

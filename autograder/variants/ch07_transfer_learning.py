@@ -150,6 +150,25 @@ plt.show()
 print(p.sum(dim=1))
 """
 
+# Exercise 8 with .backward() on a one-hot mask, the parameters' .grad saved and put back, modes
+# restored with .train(flag) parent first, and the maximum over channels by stacking them.
+SALIENCY_BACKWARD = """def saliency_map(model, X, y):
+    was = [(m, m.training) for m in model.modules()]
+    saved = [(p, None if p.grad is None else p.grad.clone()) for p in model.parameters()]
+    model.train(False)
+    x = X.clone().detach()
+    x.requires_grad = True
+    logits = model(x)
+    mask = torch.nn.functional.one_hot(y, logits.shape[1]).to(logits.dtype)
+    (logits * mask).sum().backward()
+    for p, g in saved:
+        p.grad = g
+    for m, flag in was:  # parents first: each child then gets its own flag back
+        m.train(flag)
+    per_channel = [x.grad[:, c].abs() for c in builtins.range(x.shape[1])]
+    return torch.stack(per_channel).max(dim=0).values
+"""
+
 VARIANTS = [
     Variant(
         name="head_normal_0_01",
@@ -181,6 +200,12 @@ VARIANTS = [
             "ch07_param_groups": PARAM_GROUPS_IDS,
             "ch07_predict_proba": PREDICT_FLOAT64,
         },
+    ),
+    Variant(
+        name="saliency_by_backward_and_one_hot",
+        about="saliency with .backward() on a one-hot mask of the logits, the parameters' .grad saved and "
+        "put back, modes restored with .train(flag), the maximum over channels by stacking them",
+        answers={"ch07_saliency": SALIENCY_BACKWARD},
     ),
     Variant(
         name="extra_cells_print_warn_plot",

