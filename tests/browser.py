@@ -105,32 +105,12 @@ class JupyterLab:
         self.server.stop()
 
     def sessions(self, path):
-        """The server's sessions of the notebook at ``path``.
-
-        JupyterLab names a session after the notebook's folder and a unique
-        id (``folder/<uuid>``), with the notebook's file name as its ``name``.
-        """
-        folder, name = str(PurePosixPath(path).parent), PurePosixPath(path).name
-        return [
-            s
-            for s in self._api("GET", "sessions")
-            if str(PurePosixPath(s["path"]).parent) == folder and s["name"] == name
-        ]
+        """The server's sessions of the notebook at ``path``."""
+        return sessions_of(self._api("GET", "sessions"), path)
 
     def wait_for_kernel(self, path):
-        """Return once the notebook's kernel is idle and the browser is connected to it.
-
-        Until then a Run All in the browser runs nothing. The server knows; the
-        page's "Idle" shows before the kernel has even started.
-        """
-        deadline = time.monotonic() + TIMEOUT_MS / 1000
-        while not any(
-            s["kernel"]["execution_state"] == "idle" and s["kernel"]["connections"] > 0
-            for s in self.sessions(path)
-        ):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the kernel of {path} did not start: {self.sessions(path)}")
-            time.sleep(0.2)  # polling the server's state, not synchronising the browser
+        """Return once the notebook's kernel is idle and the browser is connected to it."""
+        wait_for_kernel(lambda: self._api("GET", "sessions"), path)
 
     def shut_down_kernels(self, path):
         """Shut down the kernel of every session of the notebook at ``path`` (closing its tab does not)."""
@@ -268,6 +248,50 @@ def open_document(page, path):
 def current_tab(page):
     """The content of JupyterLab's current main-area tab (a locator that keeps pointing at it)."""
     return page.locator(f"#{page.locator(MAIN_TAB + '.lm-mod-current').get_attribute('data-id')}")
+
+
+def sessions_of(sessions, path):
+    """The sessions of the notebook at ``path`` among a server's ``sessions`` (``GET api/sessions``).
+
+    JupyterLab names a session after the notebook's folder and a unique id
+    (``folder/<uuid>``), with the notebook's file name as its ``name``.
+    """
+    folder, name = str(PurePosixPath(path).parent), PurePosixPath(path).name
+    return [
+        s for s in sessions if str(PurePosixPath(s["path"]).parent) == folder and s["name"] == name
+    ]
+
+
+def wait_for_kernel(all_sessions, path):
+    """Return once the kernel of the notebook at ``path`` is idle and a browser is connected to it.
+
+    ``all_sessions()`` lists the server's sessions. Until the kernel is ready a cell run in
+    the browser runs nothing (its prompt goes back to ``[ ]``). The server knows; the page's
+    "Idle" shows before the kernel has even started.
+    """
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not any(
+        s["kernel"]["execution_state"] == "idle" and s["kernel"]["connections"] > 0
+        for s in sessions_of(all_sessions(), path)
+    ):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the kernel of {path} did not start: {all_sessions()}")
+        time.sleep(0.2)  # polling the server's state, not synchronising the browser
+
+
+def sessions_seen_by(page, server):
+    """``server``'s sessions (``GET api/sessions``), asked from inside ``page`` as JupyterLab asks:
+    with the page's cookies and its XSRF token (a hub's single-user server wants both)."""
+    return page.evaluate(
+        """async (url) => {
+            const xsrf = document.cookie.match(/(?:^|; )_xsrf=([^;]*)/);
+            const headers = xsrf ? {"X-XSRFToken": decodeURIComponent(xsrf[1])} : {};
+            const answer = await fetch(url, {headers});
+            if (!answer.ok) throw new Error(`${url}: ${answer.status}`);
+            return answer.json();
+        }""",
+        f"{server}/api/sessions",
+    )
 
 
 def open_notebook(page, lab, path):

@@ -37,9 +37,11 @@ from tests.browser import (
     menu,
     open_document,
     save,
+    sessions_seen_by,
     shoot,
     type_into,
     validate,
+    wait_for_kernel,
 )
 
 pytestmark = pytest.mark.xdist_group("jupyterhub")
@@ -186,10 +188,17 @@ def explained(hub, page, step):
         yield
     except Exception as exc:
         shoot(page, f"hub-failed-{step}")
-        log = hub.log.read_text(errors="replace")[-4000:]
         raise AssertionError(
-            f"{step} failed: {exc}\n--- the end of the hub's log ---\n{log}"
+            f"{step} failed: {exc}\n--- the hub's log, less its routine requests ---\n"
+            + unusual_lines(hub.log.read_text(errors="replace"))
         ) from exc
+
+
+def unusual_lines(log, keep=60):
+    """The last ``keep`` lines of a hub's ``log`` that are not successful requests: its
+    warnings, errors, kernel restarts and failed requests."""
+    routine = re.compile(r"^\[I [^\]]*\] (1|2|3)\d\d (GET|POST|PUT|PATCH|DELETE|HEAD) ")
+    return "\n".join([line for line in log.splitlines() if not routine.match(line)][-keep:])
 
 
 def log_in(page, hub, name):
@@ -233,10 +242,10 @@ def ada_submitted(ada, hub, term):
     """Ada fetches chapter 01, answers each exercise in the editor, validates and submits;
     the "Submitted assignments" row."""
     with explained(hub, ada, "submission"):
-        return submit_in_the_browser(ada)
+        return submit_in_the_browser(ada, hub)
 
 
-def submit_in_the_browser(ada):
+def submit_in_the_browser(ada, hub):
     """Fetch, answer, save, validate and submit chapter 01 in the page ``ada``; the submitted row."""
     from playwright.sync_api import expect
 
@@ -245,6 +254,7 @@ def submit_in_the_browser(ada):
     expect(listed(panel, "fetched")).to_be_visible()
     shoot(ada, "hub-assignments-fetched")
     notebook = open_document(ada, NOTEBOOK)
+    wait_for_kernel(lambda: sessions_seen_by(ada, f"{hub.base}/user/{ADA}"), NOTEBOOK)
     saved = released_notebook(CHAPTER)
     for grade_id, (kind, answer) in answers().items():
         cell = cell_with_grade_id(notebook, saved, grade_id)

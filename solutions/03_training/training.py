@@ -1252,13 +1252,13 @@ def dropout_backward(dout, cache):
 
 
 # %% nbgrader={"grade": true, "grade_id": "ch03_dropout_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
-"""dropout_forward/backward on (2, 4) ones with p = 0.5 and seed 0: the kept entries are 2, dx reuses the mask; eval is the identity."""
+"""dropout_forward/backward on (4, 8) ones with p = 0.5 and seed 0: the kept entries are 2, dx reuses the mask; eval is the identity."""
 import numpy as np
 
 from backproplab.grading import check
 
-x = np.ones((2, 4))
-keep = np.random.default_rng(0).random((2, 4)) < 0.5
+x = np.ones((4, 8))
+keep = np.random.default_rng(0).random((4, 8)) < 0.5
 out, cache = dropout_forward(x, 0.5, "train", np.random.default_rng(0))
 check(
     "out_train",
@@ -1269,7 +1269,7 @@ check(
 )
 check(
     "dx_train",
-    dropout_backward(np.full((2, 4), 3.0), cache),
+    dropout_backward(np.full((4, 8), 3.0), cache),
     6.0 * keep,
     "dx in train mode for dout = 3",
     hint="use the mask of the forward pass (kept in the cache), scaled by 1/p",
