@@ -30,14 +30,15 @@ def hang_guard_seconds(assignment):
     return HANG_GUARD_FACTOR * budget_seconds(assignment)
 
 
-def run_solution(assignment, workdir, graded=False):
-    """Execute the solution notebook in ``workdir``; no cell may run past the hang guard.
+def run_solution(assignment, workdir, graded=False, nb=None):
+    """Execute the solution notebook (or ``nb``, a changed copy of it) in ``workdir``; no cell
+    may run past the hang guard.
 
     ``graded=True`` runs it as nbgrader's autograder would (``NBGRADER_EXECUTION=autograde``:
     long experiments shrink). Returns ``(executed notebook, seconds)``; raises nbclient's
     ``CellTimeoutError`` or ``CellExecutionError`` if a cell hangs or fails.
     """
-    nb = read_source(assignment)
+    nb = nb if nb is not None else read_source(assignment)
     client = NotebookClient(
         nb,
         timeout=hang_guard_seconds(assignment),

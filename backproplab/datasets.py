@@ -32,6 +32,7 @@ __all__ = [
     "default_cache_dir",
     "load_registry",
     "fetch",
+    "is_fetched",
     "read_idx",
     "load_digits_split",
     "load_mnist",
@@ -166,6 +167,17 @@ def fetch(name, cache_dir=None, progress=True, registry=None, mirror=None, timeo
             )
         _download(_url(entry, mirror), path, entry, progress, timeout)
     return folder
+
+
+def is_fetched(name, cache_dir=None, registry=None):
+    """Whether every file of dataset ``name`` is in the cache with the registry's SHA-256.
+
+    Never downloads: a notebook asks this before it decides to use an online-only dataset.
+    Arguments as for :func:`fetch`.
+    """
+    folder = Path(cache_dir or default_cache_dir()).expanduser() / name
+    paths = [(folder / e["filename"], e["sha256"]) for e in _entries(name, registry)]
+    return all(path.is_file() and sha256_of(path) == sha for path, sha in paths)
 
 
 def sha256_of(path):

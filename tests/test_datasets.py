@@ -437,3 +437,16 @@ def test_the_datasets_command_downloads_what_it_is_told(monkeypatch, tmp_path, c
     assert "fashion-mnist: verified in" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         ds.main(["fashion-backbone"])  # ships with the course: nothing to download
+
+
+def test_is_fetched_checks_the_cache_and_never_downloads(site, tmp_path):
+    kwargs = {"cache_dir": tmp_path / "cache", "registry": site["registry"]}
+    assert not ds.is_fetched("cifar-10", **kwargs)
+    assert site["requests"] == []
+    fetch(site, tmp_path, "cifar-10")
+    assert ds.is_fetched("cifar-10", **kwargs)
+    archive = tmp_path / "cache" / "cifar-10" / "cifar-10-python.tar.gz"
+    content = archive.read_bytes()
+    archive.write_bytes(content[:-1] + bytes([content[-1] ^ 1]))  # one bit flipped
+    assert not ds.is_fetched("cifar-10", **kwargs)
+    assert len(site["requests"]) == 1
