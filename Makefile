@@ -37,7 +37,7 @@ check: lint  ## the fast loop: lint, the quick tests, and chapter 01's sample cl
 test: lint  ## the test suite but the sweep (CI runs both)
 	$(PY) -m pytest -n 3 --dist loadgroup -m "not sweep"
 
-sweep: env  ## the rest of the mutants, the corpus on Dask, chapters 05-07 at full size, the backbone rebuilt (marker sweep)
+sweep: env  ## the rest of the mutants, the corpus on Dask, chapters 05, 07 and 08 at full size, the backbone rebuilt (marker sweep)
 	$(PY) -m pytest -n 3 --dist loadgroup -m sweep
 
 lab: env  ## JupyterLab on the student notebooks

@@ -2,7 +2,7 @@
 
 ``dist/backproplab-student.zip`` holds ``course/``, the ``backproplab`` helper
 package, the data registry and the shipped weights (``data/registry.json``,
-``data/weights/``: ``fetch`` and chapter 07's backbone read them beside the
+``data/weights/``: ``fetch`` and chapter 08's backbone read them beside the
 package), ``pyproject.toml``, ``environment.yml`` and the student README. It
 never holds ``solutions/``, ``autograder/`` or tests.
 

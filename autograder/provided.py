@@ -91,12 +91,12 @@ NumPy only: they are the slow, obvious reference.
         imports="import numpy as np",
     ),
     "torch_training": Module(
-        doc="""Chapter 06's PyTorch training code, provided to chapter 07.
+        doc="""Chapter 07's PyTorch training code, provided to chapter 08.
 
 ``train_step``, ``topk_accuracy`` and ``evaluate`` are the answers to chapter
 06's exercises, with exactly the signatures and the meaning that chapter
 grades (``tests/test_torch_training.py`` checks their behaviour).
-:func:`~backproplab.training_loop.fit` and ``make_loader``, the loop chapter 07
+:func:`~backproplab.training_loop.fit` and ``make_loader``, the loop chapter 08
 and ``backproplab.pretrain_backbone`` train with, are the course's own code
 (``backproplab/training_loop.py``), imported here.
 """,

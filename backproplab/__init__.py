@@ -19,8 +19,8 @@ Modules:
     optim      chapter 03's Adam and AdamW, provided to later chapters
     regularization  chapter 03's inverted dropout, provided to later chapters
     conv_naive  chapter 04's loop convolution and max pooling, provided to chapter 05 as its reference
-    torch_training  chapter 06's training step, top-k accuracy and evaluation, provided to chapter 07
-    training_loop  fit and make_loader, the loop chapter 07 trains with
+    torch_training  chapter 07's training step, top-k accuracy and evaluation, provided to chapter 08
+    training_loop  fit and make_loader, the loop chapter 08 trains with
     filter_viewer  first-layer filters (von Hacht, eq. 3.8) over training checkpoints (chapter 05)
 """
 

@@ -1,4 +1,4 @@
-"""Data augmentation for chapter 07: new training images from the labelled ones, drawn per batch.
+"""Data augmentation for chapter 08: new training images from the labelled ones, drawn per batch.
 
 The course's own code, not an answer. Each transform maps a batch
 ``X: (N, C, H, W)`` to a batch of the same shape, drawing its random numbers
@@ -9,7 +9,7 @@ from a ``torch.Generator`` so that a run can be repeated:
   ``[1 - scale, 1 + scale]`` and shifts it by up to ``shift`` pixels each way
   (bilinear resampling, zeros outside the image);
 - :func:`random_hflip` mirrors each image left-right with probability 1/2 —
-  a wrong invariance for digits, which chapter 07 measures on purpose.
+  a wrong invariance for digits, which chapter 08 measures on purpose.
 
 :class:`Augmented` wraps a loader of ``(X, y)`` batches and transforms every
 ``X`` as it is drawn; the labels pass unchanged.

@@ -1,4 +1,4 @@
-"""The small CNN the course pretrains on Fashion-MNIST and ships, for chapter 07 (transfer learning).
+"""The small CNN the course pretrains on Fashion-MNIST and ships, for chapter 08 (transfer learning).
 
 :class:`Backbone` is three stages of conv 3x3 (padding 1, no bias) -> batch norm ->
 ReLU -> max-pool 2x2, with 16, 32 and 64 channels, then global average pooling

@@ -314,7 +314,7 @@ def load_digits_split(test_size=0.2, seed=0):
     return saved if saved is not None else _sklearn_digits_split(test_size, seed)
 
 
-# (test_size, seed) of the splits the course uses: chapters 02-03's, and the backbone's (chapter 07)
+# (test_size, seed) of the splits the course uses: chapters 02-03's, and the backbone's (chapter 08)
 SAVED_SPLITS = ((0.2, 0), (0.4, 0))
 DIGITS_FILE = REPO_DATA / "digits.npz"
 

@@ -1,4 +1,4 @@
-"""A panel showing what a backbone sees in one image, stage by stage, and what the model predicts (chapter 07).
+"""A panel showing what a backbone sees in one image, stage by stage, and what the model predicts (chapter 08).
 
 :func:`feature_map_viewer` takes a model whose convolution stages are named
 submodules (``stage1``, ``stage2``, ``stage3`` for :class:`backproplab.backbone.Backbone`),

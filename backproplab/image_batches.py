@@ -1,4 +1,4 @@
-"""What the panels over a batch of images share (chapter 07's feature maps and saliency): the
+"""What the panels over a batch of images share (chapter 08's feature maps and saliency): the
 batch checked and made float32, the slider that picks one image of it, and a student's
 tensor read back as an array."""
 

@@ -1,4 +1,4 @@
-"""Our layers against PyTorch's, side by side, with the classic copying mistakes to try (chapter 06).
+"""Our layers against PyTorch's, side by side, with the classic copying mistakes to try (chapter 07).
 
 :func:`oracle_explorer` takes the student's two copying functions,
 ``linear_from_ours(W, b) -> nn.Linear`` and ``conv2d_from_ours(w, b, stride, pad)

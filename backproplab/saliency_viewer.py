@@ -1,4 +1,4 @@
-"""A panel showing which pixels one prediction depends on: the student's saliency map (chapter 07).
+"""A panel showing which pixels one prediction depends on: the student's saliency map (chapter 08).
 
 :func:`saliency_viewer` takes a model, images, their labels, the student's
 ``saliency_map(model, X, y) -> (N, H, W)`` and the class names. For the image chosen with a

@@ -1,15 +1,15 @@
-"""The training loop chapter 07 and ``backproplab.pretrain_backbone`` train with: ``fit``, ``make_loader``.
+"""The training loop chapter 08 and ``backproplab.pretrain_backbone`` train with: ``fit``, ``make_loader``.
 
 This is the course's own code, not an answer; ``backproplab.torch_training``
-(chapter 06's answers, generated from its solution) re-exports both, and
+(chapter 07's answers, generated from its solution) re-exports both, and
 ``fit`` evaluates with that module's ``evaluate``, imported when it runs.
 
-One thing ``fit`` adds to chapter 06's ``train_step``: ``train_step`` calls
+One thing ``fit`` adds to chapter 07's ``train_step``: ``train_step`` calls
 ``model.train()``, which also puts every batch-norm layer into training mode,
 where it normalises with the batch's statistics and *updates its running
 statistics* — even when its parameters are frozen. A frozen backbone should
 stay exactly as it was, so ``fit`` takes a ``set_mode(model)`` function that
-puts the model into training mode the way the experiment needs (chapter 07's
+puts the model into training mode the way the experiment needs (chapter 08's
 ``set_train_mode`` keeps frozen BN layers in eval mode); the default is
 ``model.train()``.
 """
@@ -46,7 +46,7 @@ def fit(
     """Train ``model`` for ``num_epochs`` passes over ``loader``; evaluate on ``val_loader`` after each.
 
     set_mode: called as ``set_mode(model)`` before every step to enter training
-        mode (default ``model.train()``); pass chapter 07's ``set_train_mode``
+        mode (default ``model.train()``); pass chapter 08's ``set_train_mode``
         to keep frozen batch-norm layers in eval mode.
     progress: show a ``tqdm.auto`` progress bar over the steps.
     Returns the history, a dict of lists: ``"loss"`` (every step's batch loss),
@@ -55,7 +55,7 @@ def fit(
     """
     from tqdm.auto import tqdm
 
-    from backproplab.torch_training import evaluate  # chapter 06's answer
+    from backproplab.torch_training import evaluate  # chapter 07's answer
 
     set_mode = set_mode or _train_mode
     history = {"loss": [], "epoch": [], "val_loss": [], "val_top1": [], "val_top5": []}

@@ -1,4 +1,4 @@
-"""Chapter 07's transfer-learning table, from a full run of its solution notebook.
+"""Chapter 08's transfer-learning table, from a full run of its solution notebook.
 
 Usage: ``python benchmarks/transfer_learning.py [--smoke] [--results DIR]``. Runs the solution notebook
 top to bottom (no smoke test), takes the table its experiment displays (test
@@ -65,7 +65,7 @@ def parse_table(text):
 def main(results_dir=None):
     """Run the notebook, write the results, return the parsed rows."""
     with tempfile.TemporaryDirectory() as workdir:
-        nb, seconds = run_solution("07_transfer_learning", workdir)
+        nb, seconds = run_solution("08_transfer_learning", workdir)
     text = experiment_output(nb)
     rows = parse_table(text)
     table = [line for line in text.splitlines() if line.startswith("|")]

@@ -48,8 +48,8 @@ TIERS = {
         "test_benchmarks",
         "test_backbone",
         "test_ch05_oracle",
-        "test_ch06_oracle",
         "test_ch07_oracle",
+        "test_ch08_oracle",
         "test_stages",
     ),
 }

@@ -57,7 +57,7 @@ def test_fashion_epoch_compares_with_pytorch(tmp_path):
 
 
 def test_transfer_learning_reads_the_table_chapter_07_prints(tmp_path):
-    """transfer_learning.py --smoke runs chapter 07's solution and records every method's accuracy at 5 labels per class."""
+    """transfer_learning.py --smoke runs chapter 08's solution and records every method's accuracy at 5 labels per class."""
     rows = run_script("transfer_learning", "--smoke", results=tmp_path)["results"]
     assert [r["method"] for r in rows] == ["scratch", "frozen", "fine-tune", "fine-tune, one lr"]
     assert all(r["per_class"] == 5 and 0.0 <= r["mean"] <= 1.0 and r["std"] >= 0.0 for r in rows)

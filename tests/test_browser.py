@@ -267,7 +267,7 @@ def errors_and_stderr(notebook):
 
 def test_the_students_python_takes_backproplab_from_the_zip_and_has_no_fashion_mnist(lab_folder):
     """The server's kernels run as a student's machine would: the package of the unzipped
-    bundle, and no Fashion-MNIST to load (chapters 05-07 fall back to the digits)."""
+    bundle, and no Fashion-MNIST to load (chapters 05, 07 and 08 fall back to the digits)."""
     import os
     import subprocess
     import sys

@@ -1,4 +1,4 @@
-"""Chapter 06's CIFAR-10 section, online: a student sets DOWNLOAD_CIFAR10 = True and model A trains.
+"""Chapter 07's CIFAR-10 section, online: a student sets DOWNLOAD_CIFAR10 = True and model A trains.
 
 The course is built where no dataset server is reachable, so the download goes to a small fake
 CIFAR-10 on a local HTTP server (the registry the notebook reads points there), into an empty
@@ -16,9 +16,9 @@ ARCHIVE = "cifar-10-python.tar.gz"
 
 
 def online_notebook(registry, cache):
-    """Chapter 06 with DOWNLOAD_CIFAR10 switched on, and a cell before it that points the course's
+    """Chapter 07 with DOWNLOAD_CIFAR10 switched on, and a cell before it that points the course's
     dataset registry and cache at the test's."""
-    nb = read_source("06_pytorch")
+    nb = read_source("07_pytorch")
     index = next(i for i, c in enumerate(nb.cells) if "DOWNLOAD_CIFAR10 = False" in c.source)
     cell = nb.cells[index]
     cell.source = cell.source.replace("DOWNLOAD_CIFAR10 = False", "DOWNLOAD_CIFAR10 = True")
@@ -39,7 +39,7 @@ def test_switching_the_download_on_fetches_cifar10_and_trains_model_a(server, tm
     (root / ARCHIVE).write_bytes(content)
     registry = {"cifar-10": [entry(ARCHIVE, content, base)]}
     nb, cell = online_notebook(registry, tmp_path / "cache")
-    run_solution("06_pytorch", tmp_path, graded=True, nb=nb)
+    run_solution("07_pytorch", tmp_path, graded=True, nb=nb)
     printed = "".join(o.get("text", "") for o in cell.outputs)
     assert "model A, 4,259,274 parameters: one epoch on 200 CIFAR-10 images" in printed, printed
     assert "test top-1" in printed and "on 40 test images" in printed, printed

@@ -307,7 +307,7 @@ def test_digits_splits_are_what_scikit_learn_makes(split, monkeypatch):
 
 
 def test_the_course_splits_load_without_importing_scikit_learn():
-    """Chapters 02, 03 and 07 start a second sooner: their digits come from data/digits.npz."""
+    """Chapters 02, 03, 06 and 08 start a second sooner: their digits come from data/digits.npz."""
     code = (
         "import sys; from backproplab.datasets import load_digits_split as s; s(); s(0.4, 0); "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))"
@@ -363,8 +363,8 @@ def test_without_fashion_mnist_the_cnn_chapters_get_enlarged_digits(monkeypatch,
 # Markers of the code cells that get each chapter's data (run after its setup cell).
 DATA_CELLS = {
     "05_im2col_gpu": ("load_fashion_mnist_or_digits(",),
-    "06_pytorch": ("load_fashion_mnist_or_digits(",),
-    "07_transfer_learning": ("load_digits_28()", "load_imagenet_resnet18("),
+    "07_pytorch": ("load_fashion_mnist_or_digits(",),
+    "08_transfer_learning": ("load_digits_28()", "load_imagenet_resnet18("),
 }
 
 
@@ -387,15 +387,15 @@ def _run_data_cells(assignment):
     return namespace
 
 
-# chapter 07 shows torch tensors with imshow, which warns outside a notebook's kernel only
+# chapter 08 shows torch tensors with imshow, which warns outside a notebook's kernel only
 @pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 @pytest.mark.parametrize("smoke", [False, True], ids=["student", "graded"])
 @pytest.mark.parametrize("assignment", sorted(DATA_CELLS))
 def test_the_cnn_chapters_get_their_data_offline_without_fashion_mnist(
     assignment, smoke, tmp_path, monkeypatch, capsys
 ):
-    """Only what ships, no network: chapters 05-07's data cells run, say what the fallback changes,
-    and leave every split non-empty (an empty validation set crashed chapters 05 and 06)."""
+    """Only what ships, no network: chapters 05, 07 and 08's data cells run, say what the fallback changes,
+    and leave every split non-empty (an empty validation set crashed chapters 05 and 07)."""
     import matplotlib.pyplot as plt
 
     monkeypatch.setattr(ds, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-datasets")
@@ -411,7 +411,7 @@ def test_the_cnn_chapters_get_their_data_offline_without_fashion_mnist(
     finally:
         plt.close("all")
     printed = capsys.readouterr().out
-    if assignment == "07_transfer_learning":
+    if assignment == "08_transfer_learning":
         # the digits and the backbone ship; the optional ImageNet path says why it is skipped
         assert len(ns["X_train"]) == 1078 and len(ns["X_test"]) == 719
         assert "Skipping the ImageNet path" in printed

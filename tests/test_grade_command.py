@@ -126,7 +126,7 @@ def test_zip_collect_names_are_sorted_into_student_folders(tmp_path):
 
 
 def test_the_sandbox_shows_the_kernel_the_shipped_data_but_not_the_grader():
-    """Chapter 07 loads the backbone from data/ inside the sandbox, even when the checkout is under /tmp (which it hides)."""
+    """Chapter 08 loads the backbone from data/ inside the sandbox, even when the checkout is under /tmp (which it hides)."""
     from autograder.sandbox import kernel_needs
     from backproplab.datasets import REPO_DATA
 

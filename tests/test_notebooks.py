@@ -44,7 +44,7 @@ def test_every_test_cell_records_results_for_the_outside_check(assignment, tmp_p
         )
 
 
-@pytest.mark.parametrize("assignment", ["05_im2col_gpu", "06_pytorch"])
+@pytest.mark.parametrize("assignment", ["05_im2col_gpu", "07_pytorch"])
 def test_runs_offline_with_only_what_ships(assignment, tmp_path, monkeypatch):
     """No Fashion-MNIST and no network: the chapter says so, falls back to the digits and runs to the end."""
     monkeypatch.setenv("BACKPROPLAB_DEBIAN_DATASETS", str(tmp_path / "no-debian-datasets"))
@@ -60,5 +60,5 @@ def test_runs_offline_with_only_what_ships(assignment, tmp_path, monkeypatch):
     assert "using" in printed and "for validation" in printed, (
         "the shrunk subsets are not announced"
     )
-    if assignment == "06_pytorch":
+    if assignment == "07_pytorch":
         assert "CIFAR-10 is not on this machine, so this section trains nothing" in printed

@@ -10,7 +10,7 @@ from tests.panels import alt_of, assert_redraws, notebook_with, placeholder, png
 
 
 def linear_from_ours(W, b):
-    """A right answer to chapter 06's Exercise 2, written here so that the panel has something to draw."""
+    """A right answer to chapter 07's Exercise 2, written here so that the panel has something to draw."""
     W_t = torch.as_tensor(W)
     layer = torch.nn.Linear(*W.shape, dtype=W_t.dtype)
     with torch.no_grad():
@@ -20,7 +20,7 @@ def linear_from_ours(W, b):
 
 
 def conv2d_from_ours(w, b, stride=1, pad=0):
-    """A right answer to chapter 06's Exercise 3."""
+    """A right answer to chapter 07's Exercise 3."""
     w_t = torch.as_tensor(w)
     layer = torch.nn.Conv2d(
         w.shape[1], w.shape[0], w.shape[2:], stride=stride, padding=pad, dtype=w_t.dtype

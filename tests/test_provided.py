@@ -29,7 +29,7 @@ EXPECTED = {
     "optim": "03_training",
     "regularization": "03_training",
     "conv_naive": "04_convolution",
-    "torch_training": "06_pytorch",
+    "torch_training": "07_pytorch",
 }
 
 

@@ -119,11 +119,11 @@ def test_a_stage_holds_no_answer_of_its_chapter_or_later(stages, answers, stage)
 
 
 def test_the_check_finds_a_module_shipped_too_early(stages, answers, monkeypatch):
-    """Negative control: chapter 06's release with every provided module in it leaks chapter 06."""
+    """Negative control: chapter 07's release with every provided module in it leaks chapter 07."""
     monkeypatch.setattr(bundle, "left_out", lambda through=None: set())
     whole = bundle.write_bundle(stages[None].with_name("06-all.zip"), regenerate=False)
-    found = leaks(whole, "06_pytorch", answers)
-    assert any("backproplab/torch_training.py" in f and "06_pytorch" in f for f in found)
+    found = leaks(whole, "07_pytorch", answers)
+    assert any("backproplab/torch_training.py" in f and "07_pytorch" in f for f in found)
     assert not any("torch_training" not in f for f in found), found
 
 

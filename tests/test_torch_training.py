@@ -1,4 +1,4 @@
-"""Unit tests of backproplab.torch_training: chapter 06's answers as chapter 07 gets them, and the fit loop."""
+"""Unit tests of backproplab.torch_training: chapter 07's answers as chapter 08 gets them, and the fit loop."""
 
 import pytest
 import torch

@@ -1214,7 +1214,7 @@ for k_h in (0.05, 2.0):
 # did not influence the loss.
 #
 # **$p$ is the keep probability** here, as in von Hacht and Lohiya; PyTorch's `nn.Dropout(p)`
-# takes the drop probability $1 - p$ instead (chapter 06).
+# takes the drop probability $1 - p$ instead (chapter 07).
 #
 # ### Exercise 9 (implement): inverted dropout with train and eval modes
 

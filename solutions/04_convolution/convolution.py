@@ -1924,7 +1924,7 @@ explorer
 # $\sigma_c^2$ for eval mode, as in chapter 03. This is PyTorch's `BatchNorm2d`.
 #
 # The statistics of (15) depend on the other images of the batch: with a batch of 2 they
-# are noisy, and in eval mode the running averages stand in for them (chapter 07's
+# are noisy, and in eval mode the running averages stand in for them (chapter 08's
 # frozen-batch-norm trap starts here). **Group norm** (Wu and He, 2018) takes its
 # statistics within one image instead: the $C$ channels are split into $G$ groups of
 # $C/G$ consecutive channels, and each image and group gets its own mean and variance
@@ -2241,7 +2241,7 @@ for x_shape_h, G_h in (((2, 6, 3, 4), 3), ((3, 4, 5, 2), 1), ((1, 4, 3, 3), 4), 
 # neighbours; group norm gives the same output both times. With a batch of one image and
 # $H = W = 1$ (a fully connected layer's output), batch norm has a single value per
 # channel and outputs $\beta$, whatever the image: that is why networks trained with
-# small batches (detection, segmentation) use group norm, and why chapter 07 keeps
+# small batches (detection, segmentation) use group norm, and why chapter 08 keeps
 # batch norm in eval mode when fine-tuning on a few images.
 
 # %%

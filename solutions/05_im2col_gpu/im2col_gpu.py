@@ -2821,15 +2821,16 @@ else:
 #   AdamW on Fashion-MNIST in a minute on a CPU; the thesis' evaluation — normalised loss,
 #   accuracy, confusion matrix, first-layer filters by (12) — shows what it learned and where it fails.
 #
-# ## Next: chapter 06, PyTorch
+# ## Next: chapter 06, automatic differentiation
 #
 # We now own every piece of a CNN: layers that are fast, their gradients, an optimiser,
-# a graph that checks its shapes. A framework does all of this for us: PyTorch's
-# `nn.Conv2d` calls cuDNN or oneDNN, whose convolutions avoid the column matrix, and its
-# **autograd** builds the backward pass of any graph automatically while the forward pass
-# runs. Chapter 06 rebuilds Table 3.2's network in PyTorch and asks whether we can trust
-# it: its outputs and gradients against the functions of this chapter, layer by layer,
-# in float64 — the same checks, with an independent implementation on the other side.
+# a graph that checks its shapes. Every backward pass, though, we wrote by hand. A framework
+# writes them for us: its **autograd** records the operations while the forward pass runs and
+# builds the backward pass of any graph from them. Chapter 06 builds a small one — a variable
+# that remembers its parents and a backward rule, a topological sort, `backward()` — and trains
+# chapter 02's network with it. Chapter 07 then rebuilds Table 3.2's network in PyTorch, whose
+# `nn.Conv2d` calls oneDNN or cuDNN, and asks whether we can trust it: its outputs and gradients
+# against the functions of this chapter, layer by layer, in float64.
 #
 # ## References
 #

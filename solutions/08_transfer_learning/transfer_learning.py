@@ -7,7 +7,7 @@
 # ---
 
 # %% [markdown]
-# # Chapter 07 — Transfer learning: how do we reuse what another network learned?
+# # Chapter 08 — Transfer learning: how do we reuse what another network learned?
 #
 # Training a CNN from scratch needs many labelled images. Often we have few: a
 # handful of examples per class of a new task. But someone may already have
@@ -70,7 +70,7 @@
 # name, `BatchNorm1d`, partly frozen backbones), other sizes and optimizers.
 # When graded, the experiments shrink to a few seconds.
 
-# %% nbgrader={"grade": false, "grade_id": "ch07_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch08_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import builtins
 import copy
 import os
@@ -102,14 +102,14 @@ np.set_printoptions(precision=4, suppress=True)
 # graded: experiments shrink to a smoke test
 smoke_test = bool(os.environ.get("NBGRADER_EXECUTION"))
 if smoke_test or (os.cpu_count() or 1) <= 2:
-    # two threads on two busy cores can make every step 20 times slower (chapter 06, section 7)
+    # two threads on two busy cores can make every step 20 times slower (chapter 07, section 7)
     torch.set_num_threads(1)
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 DIGITS = tuple(str(d) for d in range(10))
 # The test cells below use the names imported and defined here: do not rebind them.
 
 # %% [markdown]
-# **Provided code.** Chapter 06's answers are in `backproplab.torch_training`:
+# **Provided code.** Chapter 07's answers are in `backproplab.torch_training`:
 # `train_step(model, X, y, optimizer, loss_fn) -> float`, `topk_accuracy(logits, y, ks=(1, 5))`,
 # `evaluate(model, loader, loss_fn) -> {"loss", "top1", "top5"}` (eval mode, no gradients,
 # previous modes restored), `make_loader(X, y, batch_size, shuffle, seed)` and a loop
@@ -212,7 +212,7 @@ show_figure(
 # `model.fc` (section 10).
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch07_replace_head", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch08_replace_head", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def replace_head(model, num_classes, head_name="head"):
     """Give `model` a new, randomly initialised linear head nn.Linear(in_features, num_classes) at `model.<head_name>`.
 
@@ -231,7 +231,7 @@ def replace_head(model, num_classes, head_name="head"):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch07_replace_head_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08_replace_head_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """The pretrained backbone gets a new, trainable 64 -> 10 head; the stages keep their weights; logits (5, 10) with head weights the test sets."""
 from backproplab.grading import check
 
@@ -300,7 +300,7 @@ with torch.no_grad():
     )
 print("replace_head: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch07_replace_head_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08_replace_head_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Other class counts (3 and 7), a head named `fc` with 12 inputs, a float64 model, and a fresh, trainable head every time."""
 from backproplab.grading import record
 
@@ -428,7 +428,7 @@ recorded_h = record(
 # `head_name + "."` (the dot matters: a layer called `header` is not the head).
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch07_freeze_backbone", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch08_freeze_backbone", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def freeze_backbone(model, head_name="head"):
     """requires_grad False for every parameter outside model.<head_name>, True for the head's; returns the model."""
     ### BEGIN SOLUTION
@@ -438,7 +438,7 @@ def freeze_backbone(model, head_name="head"):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch07_freeze_backbone_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08_freeze_backbone_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """After freezing, only head.weight and head.bias (650 numbers) require gradients; a backward pass fills only theirs."""
 from backproplab.grading import check
 
@@ -468,7 +468,7 @@ check(
 )
 print("freeze_backbone: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch07_freeze_backbone_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08_freeze_backbone_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Freezing a model whose head is `fc`, one with a layer named `header`, and a model frozen before (head unfrozen again)."""
 from backproplab.grading import record
 
@@ -542,7 +542,7 @@ recorded_h = record(
 # batch of 50 digits gives noisy $\mu_B, \sigma_B^2$ — every training step normalises
 # with different numbers than the test will. The head is then fitted to features that
 # eval mode (4) will not reproduce. A frozen BN layer must stay in **eval mode** while
-# the rest trains. (`train_step` of chapter 06 calls `model.train()`, which sets *every*
+# the rest trains. (`train_step` of chapter 07 calls `model.train()`, which sets *every*
 # submodule to training mode; that is why `fit` takes a `set_mode` function.)
 #
 # Let us see the drift: one training-mode forward pass of the frozen model over a batch
@@ -576,7 +576,7 @@ except (AttributeError, NotImplementedError, TypeError) as exc:
 # calls it before every step.
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch07_set_train_mode", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch08_set_train_mode", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def set_train_mode(model):
     """model.train(), then eval mode for every batch-norm layer whose parameters are all frozen. Returns the model."""
     ### BEGIN SOLUTION
@@ -591,7 +591,7 @@ def set_train_mode(model):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch07_set_train_mode_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08_set_train_mode_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Frozen backbone: every BN layer in eval mode, the rest in training mode, running statistics unchanged by a forward pass."""
 from backproplab.grading import check
 
@@ -621,7 +621,7 @@ check(
 )
 print("set_train_mode: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch07_set_train_mode_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08_set_train_mode_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Fine-tuning (nothing frozen) keeps every BN layer training; a partly frozen backbone; BatchNorm1d; dropout stays on."""
 from backproplab.grading import record
 
@@ -737,7 +737,7 @@ recorded_h = record(
 # group that would be empty (a frozen backbone gives a single group, the head's).
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch07_param_groups", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch08_param_groups", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def param_groups(model, lr_head, lr_backbone, head_name="head"):
     """Optimizer parameter groups: [{"params": trainable backbone parameters, "lr": lr_backbone},
     {"params": trainable head parameters, "lr": lr_head}], without frozen parameters and without empty groups."""
@@ -752,7 +752,7 @@ def param_groups(model, lr_head, lr_backbone, head_name="head"):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch07_param_groups_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08_param_groups_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Frozen backbone: one group (the head, lr 0.01); a step of training leaves every backbone weight and statistic unchanged."""
 from backproplab.grading import check
 
@@ -806,7 +806,7 @@ check(
 )
 print("param_groups: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch07_param_groups_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08_param_groups_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Fine-tuning groups and their learning rates (Adam's first step moves each weight by its lr); frozen weights with zero gradients and weight decay stay put."""
 from backproplab.grading import record
 
@@ -886,13 +886,13 @@ recorded_h = record(
 #
 # and scores a model by **top-1** accuracy (the most probable class is the label) and
 # **top-5** accuracy (the label is among the 5 most probable): `topk_accuracy` of
-# chapter 06. The sum in (6) runs over the **class** axis, `dim=1` of an $(N, K)$
+# chapter 07. The sum in (6) runs over the **class** axis, `dim=1` of an $(N, K)$
 # tensor; over `dim=0` it would compare images with each other. Kara's table of
 # pretrained ImageNet models lists top-1 and top-5 **accuracies**, e.g. 0.713 and 0.901 for
 # VGG16 (top-1 and top-5 *errors*, $1 - $ accuracy, would be 0.287 and 0.099).
 #
 # Computing probabilities is an evaluation, so three rules from Kara (sec. 5) and
-# chapter 06 apply. **Eval mode**: batch norm must use its running statistics (4) —
+# chapter 07 apply. **Eval mode**: batch norm must use its running statistics (4) —
 # in training mode a prediction would depend on the other images in the batch, and the
 # running statistics would drift (3). **No gradients**: `torch.no_grad()` saves the
 # memory of the graph. **Leave the model as you found it**: a function that predicts
@@ -907,7 +907,7 @@ recorded_h = record(
 # `training` flag of every module in `model.modules()` to what it was.
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch07_predict_proba", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch08_predict_proba", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def predict_proba(model, X, batch_size=256):
     """Class probabilities (N, K) for X: (N, 1, 28, 28), eq. (6), in eval mode under no_grad, batch by batch.
 
@@ -929,7 +929,7 @@ def predict_proba(model, X, batch_size=256):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch07_predict_proba_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08_predict_proba_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Probabilities of 12 digits: shape (12, 10), rows sum to 1, equal to the eval-mode softmax, no gradient, modes restored."""
 import copy
 
@@ -983,7 +983,7 @@ check(
 )
 print("predict_proba: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch07_predict_proba_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08_predict_proba_hidden", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 """Batch sizes 1, 7 and 719 give the same probabilities; a model in training mode stays so and its statistics stay put; another model with 4 classes."""
 from backproplab.grading import record
 
@@ -1269,7 +1269,7 @@ show_figure(
 # **Frozen features, trained for equal epochs.** At 100 labels per class, 60 steps of 50
 # images are 3 epochs: the frozen head has not even fit its own training images. Because the
 # backbone is frozen and in eval mode, feature extraction is logistic regression on fixed
-# features, eq. (2) (`tests/test_ch07_oracle.py` checks that it is), so it is cheap to train
+# features, eq. (2) (`tests/test_ch08_oracle.py` checks that it is), so it is cheap to train
 # for longer: the cell below computes the 64 features the head reads once, and trains a head on
 # them for the same number of **epochs** at every budget. In our run (3 seeds):
 #
@@ -1339,7 +1339,7 @@ for per_class in BUDGETS:
 # sentence each: what would change if the frozen backbone's BN layers had been left in
 # training mode, and if the evaluation had been run in training mode?
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "ch07_explain_results", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "ch08_explain_results", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # **Model answer.** (a) At 5 labels per class: fine-tuning is far ahead of scratch
 # (about 0.85 vs 0.75 in our run). A random network must learn edge and stroke
 # detectors *and* the classes from 50 images; the pretrained one only has to adapt
@@ -1468,7 +1468,7 @@ feature_map_viewer(viewer_model, X_test[:60], y_test[:60], predict_proba, DIGITS
 # fine-tuning) and which are general? (c) Why does the top-5 accuracy of a 10-class
 # problem tell us much less than on ImageNet's 1,000 classes (Kara, sec. 4.9)?
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "ch07_explain_features", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "ch08_explain_features", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # **Model answer.** (a) Most digits are predicted with probability above 0.9 (e.g. clean
 # 0s and 6s). Unsure ones are typically 1 vs 7 (a single stroke, with or without a
 # short bar: at 8×8 the bar is one or two pixels), 3 vs 8 and 5 vs 9 (the same right
@@ -1517,7 +1517,7 @@ feature_map_viewer(viewer_model, X_test[:60], y_test[:60], predict_proba, DIGITS
 # `training` flag of every module, as `predict_proba` does.
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch07_saliency", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch08_saliency", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def saliency_map(model, X, y):
     """Saliency, eq. (7): max over channels of |d logit_y / d x|, for each image.
 
@@ -1537,7 +1537,7 @@ def saliency_map(model, X, y):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch07_saliency_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08_saliency_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Saliency of a linear model, where eq. (7) is |W_y| by hand: shape, values, no gradient, .grad and modes untouched."""
 import torch
 from torch import nn
@@ -1582,7 +1582,7 @@ check(
 )
 print("saliency_map: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch07_saliency_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch08_saliency_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Saliency of the fine-tuned backbone's digits, one image at a time and all at once; a model in training mode keeps its statistics."""
 from backproplab.grading import record
 

@@ -1,4 +1,4 @@
-"""Correct answers of chapter 06 written unlike the solution (see autograder.variants)."""
+"""Correct answers of chapter 07 written unlike the solution (see autograder.variants)."""
 
 from autograder.variants import Variant
 
@@ -278,34 +278,34 @@ VARIANTS = [
         name="layers_made_in_reverse_order",
         about="both networks create their dense layers before their convolutions (other default weights) and "
         "pool, ReLU and flatten with modules",
-        answers={"ch06_modules": MODULES_REVERSED},
+        answers={"ch07_modules": MODULES_REVERSED},
     ),
     Variant(
         name="sequential_blocks_and_other_copies",
         about="the networks run nn.Sequential blocks that hold the named layers; the vjp by torch.autograd.grad; "
         "weights copied by nn.Parameter and .data",
         answers={
-            "ch06_modules": MODULES_SEQUENTIAL,
-            "ch06_vjp": VJP_AUTOGRAD_GRAD,
-            "ch06_linear": LINEAR_PARAMETERS,
-            "ch06_conv": CONV_DATA,
+            "ch07_modules": MODULES_SEQUENTIAL,
+            "ch07_vjp": VJP_AUTOGRAD_GRAD,
+            "ch07_linear": LINEAR_PARAMETERS,
+            "ch07_conv": CONV_DATA,
         },
     ),
     Variant(
         name="star_import_torch",
         about="`from torch import *` at the top of the first answer cell (sum, max, range, float... are torch's "
         "from then on); the later answers use torch's names",
-        answers={"ch06_vjp": VJP_STAR, "ch06_topk": TOPK_STAR, "ch06_evaluate": EVALUATE_STAR},
+        answers={"ch07_vjp": VJP_STAR, "ch07_topk": TOPK_STAR, "ch07_evaluate": EVALUATE_STAR},
     ),
     Variant(
         name="loops_float32_sums_and_file_handles",
         about="top-k by a Python loop over sorted rows, evaluate with float32 running sums and helpers, a train "
         "step that clears grads by hand, checkpoints through file handles",
         answers={
-            "ch06_topk": TOPK_LOOP,
-            "ch06_evaluate": EVALUATE_FLOAT32,
-            "ch06_train_step": TRAIN_STEP_OTHER,
-            "ch06_checkpoint": CHECKPOINT_FILES,
+            "ch07_topk": TOPK_LOOP,
+            "ch07_evaluate": EVALUATE_FLOAT32,
+            "ch07_train_step": TRAIN_STEP_OTHER,
+            "ch07_checkpoint": CHECKPOINT_FILES,
         },
     ),
     Variant(
@@ -314,15 +314,15 @@ VARIANTS = [
         "random numbers), plot, and star-import numpy before the modules' and the training step's tests (so "
         "this student's evaluate does without the bare min that numpy's star import rebinds)",
         answers={
-            "ch06_evaluate": EVALUATE_STAR.replace("with no_grad():", "with torch.no_grad():")
+            "ch07_evaluate": EVALUATE_STAR.replace("with no_grad():", "with torch.no_grad():")
         },
         added=(
-            ("ch06_linear", PRINT_LINEAR),
-            ("ch06_conv", WARN_CONV),
-            ("ch06_modules", NUMPY_STAR),
-            ("ch06_modules", PLOT_MODULES),
-            ("ch06_train_step", NUMPY_STAR),
-            ("ch06_topk", PLOT_TOPK),
+            ("ch07_linear", PRINT_LINEAR),
+            ("ch07_conv", WARN_CONV),
+            ("ch07_modules", NUMPY_STAR),
+            ("ch07_modules", PLOT_MODULES),
+            ("ch07_train_step", NUMPY_STAR),
+            ("ch07_topk", PLOT_TOPK),
         ),
     ),
 ]

@@ -1,4 +1,4 @@
-"""Correct answers of chapter 07 written unlike the solution (see autograder.variants)."""
+"""Correct answers of chapter 08 written unlike the solution (see autograder.variants)."""
 
 from autograder.variants import Variant
 
@@ -173,22 +173,22 @@ VARIANTS = [
     Variant(
         name="head_normal_0_01",
         about="the new head drawn from N(0, 0.01) with a zero bias, moved to the old head's dtype and device afterwards",
-        answers={"ch07_replace_head": HEAD_NORMAL},
+        answers={"ch08_replace_head": HEAD_NORMAL},
     ),
     Variant(
         name="head_xavier_modules_by_name",
         about="a Xavier-initialised head put in with add_module and .to(old.weight); set_train_mode through "
         "named_modules, get_submodule and all()",
-        answers={"ch07_replace_head": HEAD_XAVIER, "ch07_set_train_mode": SET_TRAIN_MODE_NAMES},
+        answers={"ch08_replace_head": HEAD_XAVIER, "ch08_set_train_mode": SET_TRAIN_MODE_NAMES},
     ),
     Variant(
         name="star_import_torch",
         about="`from torch import *` at the top of the first answer cell; the later answers use torch's cat, "
         "softmax, no_grad and Tensor.split and no bare any/range",
         answers={
-            "ch07_replace_head": REPLACE_HEAD_STAR,
-            "ch07_set_train_mode": SET_TRAIN_MODE_STAR,
-            "ch07_predict_proba": PREDICT_STAR,
+            "ch08_replace_head": REPLACE_HEAD_STAR,
+            "ch08_set_train_mode": SET_TRAIN_MODE_STAR,
+            "ch08_predict_proba": PREDICT_STAR,
         },
     ),
     Variant(
@@ -196,29 +196,29 @@ VARIANTS = [
         about="freezing by requires_grad_ on modules, parameter groups by id sets, probabilities by a softmax "
         "written out in float64 in a while loop",
         answers={
-            "ch07_freeze_backbone": FREEZE_REQUIRES_GRAD_,
-            "ch07_param_groups": PARAM_GROUPS_IDS,
-            "ch07_predict_proba": PREDICT_FLOAT64,
+            "ch08_freeze_backbone": FREEZE_REQUIRES_GRAD_,
+            "ch08_param_groups": PARAM_GROUPS_IDS,
+            "ch08_predict_proba": PREDICT_FLOAT64,
         },
     ),
     Variant(
         name="saliency_by_backward_and_one_hot",
         about="saliency with .backward() on a one-hot mask of the logits, the parameters' .grad saved and "
         "put back, modes restored with .train(flag), the maximum over channels by stacking them",
-        answers={"ch07_saliency": SALIENCY_BACKWARD},
+        answers={"ch08_saliency": SALIENCY_BACKWARD},
     ),
     Variant(
         name="extra_cells_print_warn_plot",
         about="the solution with cells of the student's own that build heads (using the global random numbers), "
         "print, warn, plot probabilities, and star-import numpy before the last two exercises' tests (so this "
         "student's set_train_mode does without the bare any that numpy's star import rebinds)",
-        answers={"ch07_set_train_mode": SET_TRAIN_MODE_STAR},
+        answers={"ch08_set_train_mode": SET_TRAIN_MODE_STAR},
         added=(
-            ("ch07_replace_head", PRINT_HEAD),
-            ("ch07_freeze_backbone", PRINT_FROZEN),
-            ("ch07_param_groups", NUMPY_STAR),
-            ("ch07_predict_proba", NUMPY_STAR),
-            ("ch07_predict_proba", PLOT_PROBS),
+            ("ch08_replace_head", PRINT_HEAD),
+            ("ch08_freeze_backbone", PRINT_FROZEN),
+            ("ch08_param_groups", NUMPY_STAR),
+            ("ch08_predict_proba", NUMPY_STAR),
+            ("ch08_predict_proba", PLOT_PROBS),
         ),
     ),
 ]

@@ -7,13 +7,14 @@
 # ---
 
 # %% [markdown]
-# # Chapter 06 — PyTorch: what does a framework do for us, and can we trust it?
+# # Chapter 07 — PyTorch: what does a framework do for us, and can we trust it?
 #
 # Chapters 01–05 built every piece of a convolutional network by hand: the layers and
 # their backward passes, the optimisers, a graph that checks shapes, fast im2col
-# kernels. A framework such as **PyTorch** gives us all of that in a few lines — and
-# something we never had: **autograd**, which writes the backward pass of *any*
-# computation for us while the forward pass runs. This chapter asks two questions.
+# kernels; chapter 06 built a small **autograd**, which writes the backward pass of a
+# computation from the operations recorded while the forward pass runs. A framework such
+# as **PyTorch** gives us all of that in a few lines, with an autograd that knows hundreds
+# of operations and runs on GPUs. This chapter asks two questions.
 # *What does the framework do for us?* Tensors, autograd, `nn.Module`, optimisers,
 # `DataLoader`, train and eval modes, checkpoints. *Can we trust it?* We use it as an
 # **oracle**: our chapter 02–05 layers and PyTorch's, on the same inputs and the same
@@ -63,7 +64,7 @@
 # comparisons with our layers are in float64 with a relative error below $10^{-10}$.
 # When graded, the training and the search shrink to a few seconds.
 
-# %% nbgrader={"grade": false, "grade_id": "ch06_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch07_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import builtins
 import copy
 import itertools
@@ -212,7 +213,7 @@ with torch.no_grad():
 # (An input that `fn` does not use gets a gradient of zeros.)
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch06_vjp", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch07_vjp", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def torch_vjp(fn, inputs, dout):
     """Gradients of sum(fn(*inputs) * dout) with respect to every input, by autograd, eq. (2).
 
@@ -228,7 +229,7 @@ def torch_vjp(fn, inputs, dout):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_vjp_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_vjp_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Seed 004's circuit (x, y, z) = (-2, 5, -4), and ReLU and tanh against chapter 02's backward passes."""
 from backproplab.grading import check
 
@@ -259,7 +260,7 @@ check(
 )
 print("torch_vjp: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_vjp_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_vjp_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """torch_vjp against chapter 02's affine layer and softmax loss and chapter 04's convolution and max pooling."""
 from backproplab.grading import record
 
@@ -332,7 +333,7 @@ recorded_h = record(
 # `param.copy_(...)`), so that the copy is not recorded by autograd.
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch06_linear", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch07_linear", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def linear_from_ours(W, b):
     """nn.Linear computing X @ W + b, eq. (4). W: (D, M), b: (M,) NumPy arrays; weight (M, D), in W's dtype."""
     ### BEGIN SOLUTION
@@ -346,7 +347,7 @@ def linear_from_ours(W, b):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_linear_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_linear_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """A square W (3, 3) and a W (4, 2): the layer's shapes, forward values and weight gradient against chapter 02."""
 from backproplab.grading import check
 
@@ -386,7 +387,7 @@ for D_v, M_v in ((3, 3), (4, 2)):
     )
 print("linear_from_ours: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_linear_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_linear_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Hidden shapes: forward values, dtype, and the gradients of X, weight and bias against affine_backward."""
 from backproplab.grading import record
 
@@ -444,7 +445,7 @@ for N_h, D_h, M_h in ((5, 7, 3), (1, 2, 6), (4, 5, 5)):
 # in `w`'s dtype, for any kernel height and width.
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch06_conv", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch07_conv", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def conv2d_from_ours(w, b, stride=1, pad=0):
     """nn.Conv2d computing eq. (5) like conv_forward_naive. w: (F, C, KH, KW), b: (F,) NumPy arrays."""
     ### BEGIN SOLUTION
@@ -458,7 +459,7 @@ def conv2d_from_ours(w, b, stride=1, pad=0):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_conv_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_conv_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """A 4x4 image and an asymmetric 2x2 kernel (padding 1), and a strided 3-channel case: outputs and dw against chapter 04."""
 from backproplab.grading import check
 
@@ -497,7 +498,7 @@ check(
 )
 print("conv2d_from_ours: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_conv_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_conv_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Non-square kernels, strides 1-3, padding 0-2: outputs, dx, dw and db against conv_forward_naive / conv_backward_naive."""
 from backproplab.grading import record
 
@@ -631,7 +632,7 @@ explorer
 # SGD or for Adam? (e) Our float64 loops and `nn.Conv2d` in float32 disagree at a relative error of
 # about $10^{-7}$. Is that a bug? At what size would you start to suspect one, in float32 and in float64?
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "ch06_explain_trust", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "ch07_explain_trust", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # **Model answer.** (a) A reshape only relabels the numbers in memory order: row $m$ of
 # `W.reshape(M, D)` is the next $D$ numbers of $W$'s row-major line, not column $m$ of $W$,
 # so the output mixes weights of different units. Without any transpose, a square $W$ is
@@ -724,7 +725,7 @@ explorer
 # - `Seed003Net()`: `cnn1`, `batch_norm1`, `cnn2`, `batch_norm2`, `fc1`, `fc2` (Bilici's names).
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch06_modules", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch07_modules", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class Table32Net(nn.Module):
     """Von Hacht's Table 3.2 network, 3,274,634 parameters, eq. (7). X: (N, 1, 28, 28) -> scores (N, 10).
 
@@ -778,7 +779,7 @@ class Seed003Net(nn.Module):
         ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_modules_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_modules_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Both networks: parameter counts (3,274,634 and 954,002), the named layers' weight shapes, and scores (3, 10)."""
 from backproplab.grading import check
 
@@ -835,7 +836,7 @@ for cls, count, shapes in (
     )
 print("Table32Net, Seed003Net: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_modules_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_modules_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Both forward passes with weights the test sets layer by layer (eval and train mode), and dropout's p for keep_prob 0.8."""
 from backproplab.grading import record
 
@@ -978,7 +979,7 @@ with torch.no_grad():
 # ### Exercise 6 (implement): `train_step`
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch06_train_step", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="torch_training"
+# %% nbgrader={"grade": false, "grade_id": "ch07_train_step", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="torch_training"
 def train_step(model, X, y, optimizer, loss_fn):
     """One optimisation step on the batch (X, y) in training mode; returns the batch's loss as a float.
 
@@ -995,7 +996,7 @@ def train_step(model, X, y, optimizer, loss_fn):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_train_step_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_train_step_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Three SGD steps of a small network with dropout, handed over in eval mode, against the five steps done by hand."""
 import copy
 
@@ -1043,7 +1044,7 @@ for (name, p), p_ref in zip(model.named_parameters(), reference.parameters()):
     )
 print("train_step: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_train_step_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_train_step_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """Four Adam steps of a small CNN with batch norm and dropout against the same steps by hand; the model ends in train mode."""
 from backproplab.grading import record
 
@@ -1088,7 +1089,7 @@ recorded_h = record(
 # and for each $k$ count the rows with a hit among their first $k$. Return Python floats.
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch06_topk", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="torch_training"
+# %% nbgrader={"grade": false, "grade_id": "ch07_topk", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="torch_training"
 def topk_accuracy(logits, y, ks=(1, 5)):
     """Top-k accuracies, eq. (8). logits: (N, K) scores, y: (N,) int64 labels; ks: the k's (each <= K).
 
@@ -1102,7 +1103,7 @@ def topk_accuracy(logits, y, ks=(1, 5)):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_topk_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_topk_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Four rows of six scores by hand: top-1 = 0.25, top-2 = 0.5, top-5 = 0.75."""
 from backproplab.grading import check
 
@@ -1132,7 +1133,7 @@ check(
 )
 print("topk_accuracy: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_topk_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_topk_hidden", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Random scores (50 x 10 and 7 x 12) against a sort of every row; top-K is 1."""
 from backproplab.grading import record
 
@@ -1156,11 +1157,11 @@ for N_h, K_h, ks_h in ((50, 10, (1, 3, 5, 10)), (7, 12, (2,)), (12, 5, (5, 1))):
 # mode under `torch.no_grad()`, using your `topk_accuracy` (top-5 becomes top-$K$ when there are
 # fewer than five classes). Before returning, restore the mode of the model **and of every
 # sub-module**: `model.modules()` lists them, each with its flag `.training`. A model's parts can be
-# in different modes — chapter 07 keeps the batch norm layers of a frozen backbone in eval mode
+# in different modes — chapter 08 keeps the batch norm layers of a frozen backbone in eval mode
 # while the rest trains — and `model.train(True)` would switch them all back to training.
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch06_evaluate", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="torch_training"
+# %% nbgrader={"grade": false, "grade_id": "ch07_evaluate", "locked": false, "schema_version": 3, "solution": true, "task": false} provided="torch_training"
 def evaluate(model, loader, loss_fn):
     """Mean loss per example, top-1 and top-5 accuracy of model over the batches (X, y) of loader, eq. (9).
 
@@ -1187,7 +1188,7 @@ def evaluate(model, loader, loss_fn):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_evaluate_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_evaluate_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Ten examples in batches of 4, 4 and 2, a model with batch norm and dropout: loss and accuracies, and the mode restored."""
 from backproplab.grading import check
 
@@ -1237,7 +1238,7 @@ check(
 )
 print("evaluate: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_evaluate_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_evaluate_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """A CNN with batch norm on 23 images in batches of 5, handed over in eval mode, in train mode, and training with its batch norm in eval mode."""
 from backproplab.grading import record
 
@@ -1309,7 +1310,7 @@ recorded_h = record(
 # ### Exercise 9 (implement): saving and loading a checkpoint
 
 
-# %% nbgrader={"grade": false, "grade_id": "ch06_checkpoint", "locked": false, "schema_version": 3, "solution": true, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "ch07_checkpoint", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def save_checkpoint(path, model, optimizer, epoch):
     """Write {"model": model's state_dict, "optimizer": optimizer's state_dict, "epoch": epoch} to path."""
     ### BEGIN SOLUTION
@@ -1329,7 +1330,7 @@ def load_checkpoint(path, model, optimizer):
     ### END SOLUTION
 
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_checkpoint_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_checkpoint_visible", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
 """Adam: 2 steps, save, 2 more; a fresh model and optimiser that load the checkpoint and take the same 2 steps end equal."""
 from backproplab.grading import check
 
@@ -1372,7 +1373,7 @@ for (name, p_a), p_b in zip(model_a.named_parameters(), model_b.parameters()):
     )
 print("save_checkpoint, load_checkpoint: visible tests passed")
 
-# %% nbgrader={"grade": true, "grade_id": "ch06_checkpoint_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": true, "grade_id": "ch07_checkpoint_hidden", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 """SGD with momentum and a batch norm layer: parameters and running statistics restored, and the resumed run equal."""
 from backproplab.grading import record
 
@@ -1822,7 +1823,7 @@ show_figure(
 # do instead? (d) Adding a third hyperparameter with four values to our grid: how many runs, how
 # long (from the seconds column)? Name one way to search more cheaply.
 
-# %% [markdown] nbgrader={"grade": true, "grade_id": "ch06_explain_search", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+# %% [markdown] nbgrader={"grade": true, "grade_id": "ch07_explain_search", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
 # **Model answer.** (a) In our run learning rate $3\cdot10^{-4}$ with batch size 32 won (0.826),
 # ahead of learning rate $10^{-3}$ with batch 32 (0.815) and with batch 128 (0.810) by about 0.01. The
 # same configuration with two other seeds gave 0.814 and 0.793, a spread of 0.03 — three times the
@@ -1954,10 +1955,10 @@ else:
 # - A grid search over `itertools.product` is simple and expensive; rank on validation, report the
 #   test accuracy once, and compare differences with the spread over seeds.
 #
-# ## Next: chapter 07, transfer learning
+# ## Next: chapter 08, transfer learning
 #
 # Training even a small network from scratch took most of this notebook's minute; the networks
-# of Kara's table were trained for days on GPUs. Chapter 07 reuses what another network has
+# of Kara's table were trained for days on GPUs. Chapter 08 reuses what another network has
 # learned: it loads a pretrained backbone, **freezes** its weights (so that the optimiser leaves them
 # alone — built *after* freezing), replaces the classifier head, and fine-tunes with a lower learning
 # rate (Xia, sec. 2.6; Kara, sec. 4.9). It gets this chapter's `train_step`, `topk_accuracy`
