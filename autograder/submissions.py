@@ -34,12 +34,13 @@ def solution_answers(assignment):
     return answers
 
 
-def solution_namespace(assignment, setup, solution_cells=None):
-    """The namespace of ``assignment``'s setup cell and solution cells (in that order), run with ``exec``.
+def solution_namespace(assignment, setup, solution_cells=None, provided_cells=()):
+    """The namespace of ``assignment``'s setup cell, solution cells and provided cells (in that order), run with ``exec``.
 
     ``solution_cells`` lists grade_ids; ``None`` means every code answer cell.
-    How the oracle tests and the benchmarks get a chapter's solution code
-    without running its experiments.
+    ``provided_cells``: grade_ids of locked cells of provided code to run after
+    them (chapter 05's fast path). How the oracle tests and the benchmarks get a
+    chapter's solution code without running its experiments.
     """
     cells = {
         c.metadata.get("nbgrader", {}).get("grade_id"): c for c in read_source(assignment).cells
@@ -53,6 +54,8 @@ def solution_namespace(assignment, setup, solution_cells=None):
         if cells[grade_id].cell_type != "code":
             raise ValueError(f"{grade_id} is a {cells[grade_id].cell_type} cell, not code")
         exec(compile(answers[grade_id], grade_id, "exec"), namespace)
+    for grade_id in provided_cells:
+        exec(compile(cells[grade_id].source, grade_id, "exec"), namespace)
     return namespace
 
 

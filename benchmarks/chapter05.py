@@ -3,7 +3,7 @@
 The benchmarks time exactly what a student writes in chapter 05 (the
 solution notebook's answer cells, run without its experiments), and the
 chapter's provided fast path (the locked cell ``ch05_fast_path``: ``FastConv2D``,
-``FastMaxPool2D``, ``fast_path``), against chapter 04's naive loops
+``FastMaxPool2D``, ``FastDense``, ``FastReLU``, ``fast_path``, ``fast_train_step``), against chapter 04's naive loops
 (``backproplab.conv_naive``) and PyTorch.
 """
 
@@ -11,24 +11,16 @@ from functools import cache
 
 import numpy as np
 
-from autograder.build import read_source
 from autograder.submissions import solution_namespace
 
 ASSIGNMENT = "05_im2col_gpu"
-FAST_PATH = "ch05_fast_path"  # the locked cell with FastConv2D, FastMaxPool2D, fast_path
+FAST_PATH = "ch05_fast_path"  # the locked cell with the fast layers, fast_path and fast_train_step
 
 
 @cache
 def solution():
     """Chapter 05's setup and answer cells, then its provided fast path cell, run once: ``{name: object}``."""
-    namespace = solution_namespace(ASSIGNMENT, "ch05_setup")
-    cell = next(
-        c
-        for c in read_source(ASSIGNMENT).cells
-        if c.metadata.get("nbgrader", {}).get("grade_id") == FAST_PATH
-    )
-    exec(compile(cell.source, FAST_PATH, "exec"), namespace)
-    return namespace
+    return solution_namespace(ASSIGNMENT, "ch05_setup", provided_cells=(FAST_PATH,))
 
 
 def conv_flops(x_shape, num_filters, kernel_size, out_hw):
@@ -51,12 +43,13 @@ def fashion_mnist():
     return (X_train - mean) / std, y_train, (X_test - mean) / std, y_test
 
 
-def epoch_ours(net, X, y, configs, lr, weight_decay, batch_size=100, seed=0):
-    """One epoch of the student's ``train_step`` over shuffled mini-batches; returns the mean batch loss.
+def epoch_ours(net, X, y, configs, lr, weight_decay, batch_size=100, seed=0, step="train_step"):
+    """One epoch of chapter 05's ``step`` over shuffled mini-batches; returns the mean batch loss.
 
     X: (N, 1, 28, 28) and y: (N,) NumPy arrays; each batch is moved to where the
     network's parameters live (NumPy or CuPy). ``configs`` carries AdamW's state
-    from one epoch to the next.
+    from one epoch to the next. step: the student's ``"train_step"``, or the fast
+    path's ``"fast_train_step"``.
     """
     ns = solution()
     xp, dtype = ns["_where"](net)
@@ -65,7 +58,7 @@ def epoch_ours(net, X, y, configs, lr, weight_decay, batch_size=100, seed=0):
     for start in range(0, len(X) - batch_size + 1, batch_size):
         batch = order[start : start + batch_size]
         Xb, yb = xp.asarray(X[batch], dtype=dtype), xp.asarray(y[batch])
-        losses.append(ns["train_step"](net, Xb, yb, configs, lr, weight_decay)[0])
+        losses.append(ns[step](net, Xb, yb, configs, lr, weight_decay)[0])
     return float(np.mean(losses))
 
 

@@ -9,7 +9,8 @@ padding 2, stride 1) it times one forward and one backward pass of
 - chapter 04's naive loops (``backproplab.conv_naive``), timed once;
 - chapter 05's im2col layers (the solution's answer cells) on NumPy;
 - chapter 05's provided fast path (``FastConv2D``: columns ordered (n, i, j) x
-  (k, l, c) from an NHWC copy, buffers kept, the copies on every core), on NumPy;
+  (k, l, c) from an NHWC copy, the batch in one block of images per core, each
+  block's copies and GEMMs on its core with BLAS on one thread), on NumPy;
 - ``torch.nn.functional.conv2d`` with autograd, on the same number of threads;
 
 and the same machine's float32 GEMM of the shape im2col's forward GEMM has,

@@ -6,8 +6,8 @@ Writes ``benchmarks/results/fashion_epoch.{json,md}``.
 Both sides train the same network (von Hacht, Table 3.2) with AdamW (lr 1e-3,
 weight decay 1e-3 on the weights), batch 100, on the same shuffled batches, in
 float32: chapter 05's ``train_step`` on NumPy, with the student's layers and
-with the chapter's provided fast path (``fast_path(net)``: ``FastConv2D`` and
-``FastMaxPool2D``), and ``torch.nn`` on the CPU with as many threads as NumPy's
+with the chapter's provided fast path (``fast_path(net)``: the fast layers, and
+``fast_train_step``: AdamW in place), and ``torch.nn`` on the CPU with as many threads as NumPy's
 BLAS. With a CUDA GPU, also chapter 05 on CuPy and
 PyTorch on CUDA (TF32 off), with the peak GPU memory of each, to compare with
 the thesis' 670 MiB for its Model A (von Hacht, Table 3.3) at batch 100.
@@ -27,13 +27,15 @@ LR, WEIGHT_DECAY = 1e-3, 1e-3
 def time_ours(X, y, xp=np, fast=False):
     """Seconds and mean loss of one epoch of chapter 05's network on ``xp`` (numpy or cupy).
 
-    fast: switch the network to the chapter's fast path (the same parameters).
+    fast: switch the network to the chapter's fast path (the same parameters) and
+    train with its ``fast_train_step`` (AdamW in place).
     """
     net = solution()["table_3_2_network"](seed=0, xp=xp)
     if fast:
         solution()["fast_path"](net)
+    step = "fast_train_step" if fast else "train_step"
     start = time.perf_counter()
-    loss = epoch_ours(net, X, y, {}, LR, WEIGHT_DECAY)
+    loss = epoch_ours(net, X, y, {}, LR, WEIGHT_DECAY, step=step)
     if xp is not np:
         xp.cuda.Device().synchronize()
     return time.perf_counter() - start, loss

@@ -225,3 +225,98 @@ def test_evaluate_and_shape_errors(ch05):
     assert acc == pytest.approx(np.mean(y_pred == y))
     with pytest.raises(ValueError, match=r"layer 2, .*MaxPool2D.*\(2, 3, 3\)"):
         ch05["Network"]((1, 5, 5), [ch05["Conv2D"](2, 3), ch05["ReLU"](), ch05["MaxPool2D"](4, 2)])
+
+
+# --- the provided fast path (cell ch05_fast_path) -----------------------------------------
+
+FAST_PATH = "ch05_fast_path"
+# (input shape, batch): batches that the cores do not divide evenly, and a batch of one
+FAST_BATCHES = [1, 3, 7]
+
+
+@pytest.fixture(scope="module")
+def fast():
+    """The solution's namespace with the provided fast path cell run after it."""
+    return solution_namespace(ASSIGNMENT, SETUP, provided_cells=(FAST_PATH,))
+
+
+def _both_passes(layer, x, dout):
+    out = layer.forward(x, True)
+    return out, layer.backward(dout), dict(layer.grads)
+
+
+@pytest.mark.parametrize("batch", FAST_BATCHES)
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad", CONV_CASES)
+def test_fast_conv_against_torch(fast, x_shape, w_shape, stride, pad, batch):
+    """FastConv2D: out, dx, dW and db of conv2d and autograd, float64, at batches 1, 3 and 7."""
+    rng, x, w, b = _case((batch, *x_shape[1:]), w_shape, seed=batch)
+    layer = fast["FastConv2D"](w_shape[0], w_shape[2], stride, pad)
+    layer.params = {"W": w, "b": b}
+    tx, tw, tb = t(x), t(w), t(b)
+    out_t = F.conv2d(tx, tw, tb, stride=stride, padding=pad)
+    dout = rng.normal(size=out_t.shape)
+    out_t.backward(t(dout, grad=False))
+    out, dx, grads = _both_passes(layer, x, dout)
+    assert_close(out, out_t, "fast conv out", tol=TIGHT)
+    assert_close(dx, tx.grad, "fast conv dx", tol=TIGHT)
+    assert_close(grads["W"], tw.grad, "fast conv dW", tol=TIGHT)
+    assert_close(grads["b"], tb.grad, "fast conv db", tol=TIGHT)
+
+
+def test_fast_layers_agree_with_the_students_layers(fast):
+    """FastMaxPool2D, FastReLU and FastDense give the student's layers' outputs and gradients."""
+    rng = np.random.default_rng(11)
+    for yours, quick, shape in (
+        (fast["MaxPool2D"](2, 2), fast["FastMaxPool2D"](2, 2), (5, 3, 9, 8)),
+        (fast["ReLU"](), fast["FastReLU"](), (5, 3, 4, 4)),
+        (fast["Dense"](6), fast["FastDense"](6), (5, 7)),
+    ):
+        output_shape = yours.build(shape[1:], rng)
+        quick.params = yours.params
+        x, dout = rng.normal(size=shape), rng.normal(size=(shape[0], *output_shape))
+        want, got = _both_passes(yours, x, dout), _both_passes(quick, x, dout)
+        for name, a, b in [("out", got[0], want[0]), ("dx", got[1], want[1])] + [
+            (key, got[2][key], want[2][key]) for key in want[2]
+        ]:
+            assert_close(a, b, f"{quick!r} {name}", tol=TIGHT)
+
+
+def test_fast_train_step_is_torch_adamw(fast):
+    """fast_path + fast_train_step: three steps against torch.optim.AdamW, float64, no dropout."""
+    net = fast["fast_path"](fast["table_3_2_network"](seed=5, keep_prob=1.0, dtype=np.float64))
+    assert net.layers[0].input_gradient is False
+    model, torch_layers = _torch_table_3_2(net)
+    opt = torch.optim.AdamW(
+        [
+            {"params": [m.weight for m in torch_layers], "weight_decay": 0.05},
+            {"params": [m.bias for m in torch_layers], "weight_decay": 0.0},
+        ],
+        lr=1e-3,
+    )
+    rng = np.random.default_rng(6)
+    X, y = rng.normal(size=(5, 1, 28, 28)), rng.integers(0, 10, size=5)
+    configs = {}
+    for step in range(3):
+        loss, _ = fast["fast_train_step"](net, X, y, configs, lr=1e-3, weight_decay=0.05)
+        opt.zero_grad()
+        F.cross_entropy(model(t(X, grad=False)), torch.tensor(y)).backward()
+        opt.step()
+    for ours, theirs in zip((layer for layer in net.layers if layer.params), torch_layers):
+        W = ours.params["W"]
+        assert_close(W if W.ndim == 4 else W.T, theirs.weight, f"{ours!r} W", tol=1e-6)
+        assert_close(ours.params["b"], theirs.bias, f"{ours!r} b", tol=1e-6)
+
+
+def test_adamw_in_place_is_adamw_on_every_number(fast, monkeypatch):
+    """adamw_in_place in 3 slices of 3 * 2^18 + 5 numbers (runs that end inside a slice) equals adamw, float32."""
+    monkeypatch.setitem(fast, "cores", lambda: 3)
+    rng = np.random.default_rng(12)
+    w = rng.normal(size=3 * 2**18 + 5).astype(np.float32)
+    want, config = w.copy(), {"lr": 1e-2, "weight_decay": 0.1}
+    got, config_fast = w.copy(), {"lr": 1e-2, "weight_decay": 0.1}
+    for _ in range(3):
+        dw = rng.normal(size=w.shape).astype(np.float32)
+        want, config = fast["adamw"](want, dw, config)
+        fast["adamw_in_place"](got, dw, config_fast)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+    assert config_fast["t"] == 3
