@@ -155,11 +155,11 @@ def fetch(name, cache_dir=None, progress=True, registry=None, mirror=None, timeo
         raise KeyError(
             f"{name!r} is not a downloadable dataset: its file ships in the repository (see data/README.md)"
         )
-    folder = Path(cache_dir or default_cache_dir()).expanduser() / name
+    folder = _dataset_folder(name, cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
     for entry in entries:
         path = folder / entry["filename"]
-        if path.is_file() and sha256_of(path) == entry["sha256"]:
+        if _is_verified(path, entry):
             continue
         if os.environ.get("BACKPROPLAB_OFFLINE"):
             raise OSError(
@@ -175,9 +175,18 @@ def is_fetched(name, cache_dir=None, registry=None):
     Never downloads: a notebook asks this before it decides to use an online-only dataset.
     Arguments as for :func:`fetch`.
     """
-    folder = Path(cache_dir or default_cache_dir()).expanduser() / name
-    paths = [(folder / e["filename"], e["sha256"]) for e in _entries(name, registry)]
-    return all(path.is_file() and sha256_of(path) == sha for path, sha in paths)
+    folder = _dataset_folder(name, cache_dir)
+    return all(_is_verified(folder / e["filename"], e) for e in _entries(name, registry))
+
+
+def _dataset_folder(name, cache_dir):
+    """The cache folder of dataset ``name``: ``cache_dir/name`` (default cache when None)."""
+    return Path(cache_dir or default_cache_dir()).expanduser() / name
+
+
+def _is_verified(path, entry):
+    """Whether ``path`` is a file with the SHA-256 its registry ``entry`` gives."""
+    return path.is_file() and sha256_of(path) == entry["sha256"]
 
 
 def sha256_of(path):

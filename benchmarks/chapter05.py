@@ -23,6 +23,61 @@ def solution():
     return solution_namespace(ASSIGNMENT, "ch05_setup", provided_cells=(FAST_PATH,))
 
 
+@cache
+def spatial_batchnorm():
+    """Chapter 04's answers ``(spatial_batchnorm_forward, spatial_batchnorm_backward)`` (eqs. 15-18 there)."""
+    ns = solution_namespace("04_convolution", "ch04_setup", ["ch04_spatial_batchnorm"])
+    return ns["spatial_batchnorm_forward"], ns["spatial_batchnorm_backward"]
+
+
+def batchnorm_layer(num_channels):
+    """A chapter 05 layer of chapter 04's batch norm per channel: params gamma and beta (C,), no weight decay.
+
+    train_step decays only the parameters called "W", so gamma and beta are not decayed;
+    the running averages live in the layer's ``bn_param`` and serve in eval mode.
+    """
+    forward, backward = spatial_batchnorm()
+    Layer = solution()["Layer"]
+
+    class BatchNorm2D(Layer):
+        def build(self, input_shape, rng):
+            self.params = {"gamma": np.ones(num_channels), "beta": np.zeros(num_channels)}
+            self.bn_param = {}
+            return tuple(input_shape)
+
+        def forward(self, x, train):
+            self.bn_param["mode"] = "train" if train else "eval"
+            out, self.cache = forward(x, self.params["gamma"], self.params["beta"], self.bn_param)
+            return out.astype(x.dtype, copy=False)
+
+        def backward(self, dout):
+            dx, self.grads["gamma"], self.grads["beta"] = backward(dout, self.cache)
+            return dx.astype(dout.dtype, copy=False)
+
+    return BatchNorm2D()
+
+
+def table_3_2_batchnorm_network(seed=0, keep_prob=0.5, xp=np):
+    """Table 3.2's network with batch norm per channel after each convolution, float32."""
+    ns = solution()
+    layers = [
+        ns["Conv2D"](32, 5, stride=1, pad=2),
+        batchnorm_layer(32),
+        ns["ReLU"](),
+        ns["MaxPool2D"](2, 2),
+        ns["Conv2D"](64, 5, stride=1, pad=2),
+        batchnorm_layer(64),
+        ns["ReLU"](),
+        ns["MaxPool2D"](2, 2),
+        ns["Flatten"](),
+        ns["Dense"](1024),
+        ns["ReLU"](),
+        ns["Dropout"](keep_prob, seed=seed + 1),
+        ns["Dense"](10),
+    ]
+    return ns["Network"]((1, 28, 28), layers, seed=seed, dtype=np.float32, xp=xp)
+
+
 def conv_flops(x_shape, num_filters, kernel_size, out_hw):
     """Multiply-adds times 2 of one conv forward: ``2 N F C K^2 H' W'``."""
     N, C = x_shape[:2]

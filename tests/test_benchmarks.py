@@ -14,8 +14,8 @@ from backproplab.datasets import DEBIAN_FASHION_MNIST
 BENCHMARKS = REPO / "benchmarks"
 
 
-def run_script(name, *args, results):
-    """Run ``benchmarks/<name>.py`` with ``--results results``; return its JSON results."""
+def run_script(name, *args, results, output=None):
+    """Run ``benchmarks/<name>.py`` with ``--results results``; return its JSON results (``<output or name>.json``)."""
     subprocess.run(
         [sys.executable, str(BENCHMARKS / f"{name}.py"), *args, "--results", str(results)],
         check=True,
@@ -23,7 +23,7 @@ def run_script(name, *args, results):
         text=True,
         timeout=600,
     )
-    return json.loads((results / f"{name}.json").read_text())
+    return json.loads((results / f"{output or name}.json").read_text())
 
 
 def test_conv_speed_times_every_layer_three_ways(tmp_path):
@@ -56,7 +56,28 @@ def test_fashion_epoch_compares_with_pytorch(tmp_path):
         assert r["seconds"] > 0 and math.isfinite(r["mean_loss"]), r
 
 
-def test_transfer_learning_reads_the_table_chapter_07_prints(tmp_path):
+@pytest.mark.skipif(
+    not DEBIAN_FASHION_MNIST.is_dir() and not os.environ.get("BACKPROPLAB_REQUIRE_FASHION_MNIST"),
+    reason="Debian package dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)",
+)
+def test_train_fashion_mnist_with_batchnorm_on_the_fast_path(tmp_path):
+    """train_fashion_mnist.py --batchnorm --fast on 400 images: two epochs, each with its accuracies, and the table."""
+    args = ["--batchnorm", "--fast", "--images", "400", "--max-epochs", "2", "--target", "1.0"]
+    data = run_script(
+        "train_fashion_mnist",
+        *args,
+        results=tmp_path / "results",
+        output="train_fashion_mnist_batchnorm",
+    )
+    assert [row["epoch"] for row in data["results"]["epochs"]] == [1, 2]
+    for row in data["results"]["epochs"]:
+        assert 0.0 <= row["val_acc"] <= 1.0 and 0.0 <= row["test_acc"] <= 1.0, row
+        assert math.isfinite(row["train_loss"]), row
+    table = (tmp_path / "results" / "train_fashion_mnist_batchnorm.md").read_text()
+    assert "with batch norm after each convolution" in table and "fast path" in table
+
+
+def test_transfer_learning_reads_the_table_chapter_08_prints(tmp_path):
     """transfer_learning.py --smoke runs chapter 08's solution and records every method's accuracy at 5 labels per class."""
     rows = run_script("transfer_learning", "--smoke", results=tmp_path)["results"]
     assert [r["method"] for r in rows] == ["scratch", "frozen", "fine-tune", "fine-tune, one lr"]

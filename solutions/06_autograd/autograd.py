@@ -874,7 +874,7 @@ def train_with_autograd(params, X, y, lr, num_epochs, batch_size, seed=0):
 
 
 def accuracy(params, X, y):
-    """The share of X's rows whose largest score is the label y."""
+    """The share of X's rows whose largest score is the label y: eq. (10)'s forward pass on plain arrays, no graph."""
     hidden = np.maximum(X @ params["W1"].data + params["b1"].data, 0)
     return np.mean((hidden @ params["W2"].data + params["b2"].data).argmax(axis=1) == y)
 
