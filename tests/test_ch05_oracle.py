@@ -185,21 +185,21 @@ def test_table_3_2_network_against_torch_modules(ch05):
         assert_close(ours.grads["b"], theirs.bias.grad, f"{ours!r} db", tol=1e-8)
 
 
-def test_train_step_is_torch_adamw_with_decay_on_weights_only(ch05):
-    """Three train_step calls against torch.optim.AdamW (weights decayed, biases not), no dropout (keep 1)."""
-    net = ch05["table_3_2_network"](seed=5, keep_prob=1.0, dtype=np.float64)
+def assert_three_steps_are_torch_adamw(net, train_step, batch):
+    """Three steps of train_step on net against torch.optim.AdamW (weights decayed by 0.05, biases not), float64."""
     model, torch_layers = _torch_table_3_2(net)
-    weights = [m.weight for m in torch_layers]
-    biases = [m.bias for m in torch_layers]
     opt = torch.optim.AdamW(
-        [{"params": weights, "weight_decay": 0.05}, {"params": biases, "weight_decay": 0.0}],
+        [
+            {"params": [m.weight for m in torch_layers], "weight_decay": 0.05},
+            {"params": [m.bias for m in torch_layers], "weight_decay": 0.0},
+        ],
         lr=1e-3,
     )
     rng = np.random.default_rng(6)
-    X, y = rng.normal(size=(4, 1, 28, 28)), rng.integers(0, 10, size=4)
+    X, y = rng.normal(size=(batch, 1, 28, 28)), rng.integers(0, 10, size=batch)
     configs = {}
     for step in range(3):
-        loss, _ = ch05["train_step"](net, X, y, configs, lr=1e-3, weight_decay=0.05)
+        loss, _ = train_step(net, X, y, configs, lr=1e-3, weight_decay=0.05)
         opt.zero_grad()
         loss_t = F.cross_entropy(model(t(X, grad=False)), torch.tensor(y))
         loss_t.backward()
@@ -211,6 +211,12 @@ def test_train_step_is_torch_adamw_with_decay_on_weights_only(ch05):
             W if W.ndim == 4 else W.T, theirs.weight, f"{ours!r} W after 3 steps", tol=1e-6
         )
         assert_close(ours.params["b"], theirs.bias, f"{ours!r} b after 3 steps", tol=1e-6)
+
+
+def test_train_step_is_torch_adamw_with_decay_on_weights_only(ch05):
+    """Three train_step calls against torch.optim.AdamW (weights decayed, biases not), no dropout (keep 1)."""
+    net = ch05["table_3_2_network"](seed=5, keep_prob=1.0, dtype=np.float64)
+    assert_three_steps_are_torch_adamw(net, ch05["train_step"], batch=4)
 
 
 def test_evaluate_and_shape_errors(ch05):
@@ -285,26 +291,7 @@ def test_fast_train_step_is_torch_adamw(fast):
     """fast_path + fast_train_step: three steps against torch.optim.AdamW, float64, no dropout."""
     net = fast["fast_path"](fast["table_3_2_network"](seed=5, keep_prob=1.0, dtype=np.float64))
     assert net.layers[0].input_gradient is False
-    model, torch_layers = _torch_table_3_2(net)
-    opt = torch.optim.AdamW(
-        [
-            {"params": [m.weight for m in torch_layers], "weight_decay": 0.05},
-            {"params": [m.bias for m in torch_layers], "weight_decay": 0.0},
-        ],
-        lr=1e-3,
-    )
-    rng = np.random.default_rng(6)
-    X, y = rng.normal(size=(5, 1, 28, 28)), rng.integers(0, 10, size=5)
-    configs = {}
-    for step in range(3):
-        loss, _ = fast["fast_train_step"](net, X, y, configs, lr=1e-3, weight_decay=0.05)
-        opt.zero_grad()
-        F.cross_entropy(model(t(X, grad=False)), torch.tensor(y)).backward()
-        opt.step()
-    for ours, theirs in zip((layer for layer in net.layers if layer.params), torch_layers):
-        W = ours.params["W"]
-        assert_close(W if W.ndim == 4 else W.T, theirs.weight, f"{ours!r} W", tol=1e-6)
-        assert_close(ours.params["b"], theirs.bias, f"{ours!r} b", tol=1e-6)
+    assert_three_steps_are_torch_adamw(net, fast["fast_train_step"], batch=5)
 
 
 def test_adamw_in_place_is_adamw_on_every_number(fast, monkeypatch):
