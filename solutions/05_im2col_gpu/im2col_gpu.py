@@ -1846,7 +1846,7 @@ def in_parallel(work, n):
     if _workers is None:
         _workers = concurrent.futures.ThreadPoolExecutor(cores())
         _blas = threadpoolctl.ThreadpoolController()
-    step = -(-n // cores())  # rounded up
+    step = builtins.max(1, -(-n // cores()))  # n / cores, rounded up
     with _blas.limit(limits=1, user_api="blas"):
         return list(_workers.map(work, [slice(start, start + step) for start in range(0, n, step)]))
 
@@ -1860,42 +1860,45 @@ class FastConv2D(Conv2D):
         self.fast = array_module(x) is np
         if not self.fast:
             return super().forward(x, train)
-        w, b, S, P = self.params["W"], self.params["b"], self.config["stride"], self.config["pad"]
+        w, b, P = self.params["W"], self.params["b"], self.config["pad"]
         N, C, H, W = x.shape
-        F, _, K, _ = w.shape
-        H_out, W_out = conv_output_size(H, K, S, P), conv_output_size(W, K, S, P)
-        if getattr(self, "buffers_for", None) != (x.shape, x.dtype):
-            self.buffers_for = (x.shape, x.dtype)
-            self.x_pad = np.zeros((N, H + 2 * P, W + 2 * P, C), x.dtype)  # NHWC; the border stays 0
-            self.cols = np.empty(
-                (N, H_out, W_out, K, K, C), x.dtype
-            )  # rows (n, i, j), columns (k, l, c)
-        s_N, s_H, s_W, s_C = self.x_pad.strides
-        windows = np.lib.stride_tricks.as_strided(  # windows[n, i, j, k, l, c] = x_pad[n, iS + k, jS + l, c]
-            self.x_pad, (N, H_out, W_out, K, K, C), (s_N, S * s_H, S * s_W, s_H, s_W, s_C)
-        )
+        F = w.shape[0]
+        # windows[n, i, j, k, l, c] = x_pad[n, iS + k, jS + l, c]
+        windows = self.windows_of_padded_copy(x)
         w_mat = w.transpose(0, 2, 3, 1).reshape(F, -1)  # (F, K K C), columns (k, l, c) like cols
-        out = np.empty((N, F, H_out, W_out), x.dtype)
+        out = np.empty((N, F, *windows.shape[1:3]), x.dtype)
 
-        def forward_part(
-            n,
-        ):  # images n: into NHWC, their windows into their rows of cols, their GEMM
+        def forward_part(n):
+            # images n: into NHWC, their windows into their rows of cols, their GEMM
             self.x_pad[n, P : P + H, P : P + W] = x[n].transpose(0, 2, 3, 1)
             self.cols[n] = windows[n]
-            out_rows = (
-                self.cols[n].reshape(-1, K * K * C) @ w_mat.T
-            )  # (n H' W', F): eq. (5) transposed
-            out_nhwc = out_rows.reshape(-1, H_out, W_out, F)
+            # (n H' W', F): eq. (5), transposed
+            out_rows = self.cols[n].reshape(-1, w_mat.shape[1]) @ w_mat.T
+            out_nhwc = out_rows.reshape(-1, *windows.shape[1:3], F)
             np.add(out_nhwc.transpose(0, 3, 1, 2), b.reshape(F, 1, 1), out=out[n])
 
         in_parallel(forward_part, N)
         self.cache = x.shape
         return out
 
+    def windows_of_padded_copy(self, x):
+        """The (N, H', W', K, K, C) view of the padded NHWC copy x_pad; makes x_pad and cols for a new shape."""
+        K, S, P = (self.config[key] for key in ("kernel_size", "stride", "pad"))
+        N, C, H, W = x.shape
+        H_out, W_out = conv_output_size(H, K, S, P), conv_output_size(W, K, S, P)
+        if getattr(self, "buffers_for", None) != (x.shape, x.dtype):
+            self.buffers_for = (x.shape, x.dtype)
+            self.x_pad = np.zeros((N, H + 2 * P, W + 2 * P, C), x.dtype)  # the border stays 0
+            # cols: rows (n, i, j), columns (k, l, c)
+            self.cols = np.empty((N, H_out, W_out, K, K, C), x.dtype)
+        s_N, s_H, s_W, s_C = self.x_pad.strides
+        return np.lib.stride_tricks.as_strided(
+            self.x_pad, (N, H_out, W_out, K, K, C), (s_N, S * s_H, S * s_W, s_H, s_W, s_C)
+        )
+
     def backward(self, dout):
         if not self.fast:
             return super().backward(dout)
-        K, S, P = (self.config[key] for key in ("kernel_size", "stride", "pad"))
         w_kl = np.ascontiguousarray(self.params["W"].transpose(2, 3, 0, 1))  # w_kl[k, l]: (F, C)
         dx = np.empty(self.cache, dout.dtype) if self.input_gradient else None
 
@@ -1907,7 +1910,7 @@ class FastConv2D(Conv2D):
             return dout_rows.T @ cols, dout_rows.sum(axis=0)  # eqs. (6)-(7), these images' terms
 
         parts = in_parallel(backward_part, len(dout))
-        F, C = w_kl.shape[2:]
+        K, _, F, C = w_kl.shape
         dw = builtins.sum(part[0] for part in parts).reshape(F, K, K, C)
         self.grads["W"] = np.ascontiguousarray(dw.transpose(0, 3, 1, 2))
         self.grads["b"] = builtins.sum(part[1] for part in parts)
@@ -1917,14 +1920,12 @@ class FastConv2D(Conv2D):
         """dx (n, C, H, W) of some images from their dout_rows (n H' W', F): eqs. (8)-(9), one offset at a time."""
         K, S, P = (self.config[key] for key in ("kernel_size", "stride", "pad"))
         (H_out, W_out), (_, C, H, W) = out_hw, self.cache
-        dx_pad = np.zeros(
-            (len(dout_rows) // (H_out * W_out), H + 2 * P, W + 2 * P, C), dout_rows.dtype
-        )
+        n = len(dout_rows) // (H_out * W_out)
+        dx_pad = np.zeros((n, H + 2 * P, W + 2 * P, C), dout_rows.dtype)
         for k in range(K):
-            for l in range(
-                K
-            ):  # the columns (k, l, :) of dcols, added back where they were copied from
-                dcols_kl = (dout_rows @ w_kl[k, l]).reshape(-1, H_out, W_out, C)
+            for l in range(K):
+                # the columns (k, l, :) of dcols, added back where they were copied from
+                dcols_kl = (dout_rows @ w_kl[k, l]).reshape(n, H_out, W_out, C)
                 dx_pad[:, k : k + S * H_out : S, l : l + S * W_out : S] += dcols_kl
         return dx_pad[:, P : P + H, P : P + W].transpose(0, 3, 1, 2)
 
