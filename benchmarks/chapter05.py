@@ -98,23 +98,34 @@ def fashion_mnist():
     return (X_train - mean) / std, y_train, (X_test - mean) / std, y_test
 
 
-def epoch_ours(net, X, y, configs, lr, weight_decay, batch_size=100, seed=0, step="train_step"):
+def epoch_ours(
+    net, X, y, configs, lr, weight_decay, batch_size=100, seed=0, step="train_step", hflip=False
+):
     """One epoch of chapter 05's ``step`` over shuffled mini-batches; returns the mean batch loss.
 
     X: (N, 1, 28, 28) and y: (N,) NumPy arrays; each batch is moved to where the
     network's parameters live (NumPy or CuPy). ``configs`` carries AdamW's state
     from one epoch to the next. step: the student's ``"train_step"``, or the fast
-    path's ``"fast_train_step"``.
+    path's ``"fast_train_step"``. hflip: mirror each training image left-right with
+    probability 1/2 (the same draws for the same seed).
     """
     ns = solution()
     xp, dtype = ns["_where"](net)
-    order = np.random.default_rng(seed).permutation(len(X))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(X))
     losses = []
     for start in range(0, len(X) - batch_size + 1, batch_size):
         batch = order[start : start + batch_size]
-        Xb, yb = xp.asarray(X[batch], dtype=dtype), xp.asarray(y[batch])
+        Xb = random_hflip(X[batch], rng) if hflip else X[batch]
+        Xb, yb = xp.asarray(Xb, dtype=dtype), xp.asarray(y[batch])
         losses.append(ns[step](net, Xb, yb, configs, lr, weight_decay)[0])
     return float(np.mean(losses))
+
+
+def random_hflip(X, rng):
+    """X (N, C, H, W) with each image mirrored left-right with probability 1/2: a new array."""
+    flip = rng.random(len(X)) < 0.5
+    return np.where(flip[:, None, None, None], X[..., ::-1], X)
 
 
 def torch_table_3_2(keep_prob=0.5):

@@ -18,7 +18,8 @@ the validation accuracy does not improve.
 ``--batchnorm`` adds chapter 04's batch norm per channel after each convolution
 (``chapter05.table_3_2_batchnorm_network``). ``--fast`` trains with chapter 05's
 provided fast path (``fast_path``, ``fast_train_step``): the same mathematics,
-faster on the CPU.
+faster on the CPU. ``--hflip`` mirrors each training image left-right with
+probability 1/2 (clothes, unlike digits, look the same mirrored).
 """
 
 import argparse
@@ -57,7 +58,15 @@ def train_until(args, data):
     configs, lr, rows, start = {}, args.lr, [], time.perf_counter()
     for epoch in range(1, args.max_epochs + 1):
         train_loss = epoch_ours(
-            net, X_train, y_train, configs, lr, args.weight_decay, seed=epoch, step=step
+            net,
+            X_train,
+            y_train,
+            configs,
+            lr,
+            args.weight_decay,
+            seed=epoch,
+            step=step,
+            hflip=args.hflip,
         )
         val_acc, test_acc = (
             ns["evaluate"](net, X, y)[1] for X, y in ((X_val, y_val), (X_test, y_test))
@@ -100,6 +109,9 @@ def main():
         "--fast", action="store_true", help="train with chapter 05's provided fast path"
     )
     parser.add_argument(
+        "--hflip", action="store_true", help="mirror training images left-right at random"
+    )
+    parser.add_argument(
         "--images",
         type=int,
         default=None,
@@ -126,14 +138,23 @@ def main():
         " with batch norm after each convolution" if args.batchnorm else ""
     )
     code = "chapter 05's fast path" if args.fast else "chapter 05's code (the students' layers)"
-    markdown = [f"## {network} on Fashion-MNIST, {code}", ""]
+    flips = ", training images mirrored at random" if args.hflip else ""
+    markdown = [f"## {network} on Fashion-MNIST, {code}{flips}", ""]
     markdown += table(
         ["epoch", "lr", "train loss", "validation acc.", "test acc.", "seconds so far"], cells
     )
+    stop = (
+        f"stopping at validation accuracy {100 * args.target:.1f} %"
+        if args.target < 1
+        else "no early stop"
+    )
     notes = [
         f"Best validation accuracy at epoch {best['epoch']}: test accuracy {100 * best['test_acc']:.2f} % "
-        f"(target {100 * args.target:.1f} %), {rows[-1]['seconds'] / 60:.1f} min in all on "
-        f"{gpu_name() or 'the CPU (NumPy)'}."
+        f"({len(rows)} epochs, {stop}), {rows[-1]['seconds'] / 60:.1f} min in all on "
+        f"{gpu_name() or 'the CPU (NumPy)'}.",
+        "Arguments: "
+        + ", ".join(f"{k} {v}" for k, v in vars(args).items() if k != "results")
+        + ".",
     ]
     hyperparameters = {k: v for k, v in vars(args).items() if k != "results"}
     results = {"args": hyperparameters, "epochs": rows, "best_epoch": best["epoch"]}

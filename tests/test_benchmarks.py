@@ -61,8 +61,18 @@ def test_fashion_epoch_compares_with_pytorch(tmp_path):
     reason="Debian package dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)",
 )
 def test_train_fashion_mnist_with_batchnorm_on_the_fast_path(tmp_path):
-    """train_fashion_mnist.py --batchnorm --fast on 400 images: two epochs, each with its accuracies, and the table."""
-    args = ["--batchnorm", "--fast", "--images", "400", "--max-epochs", "2", "--target", "1.0"]
+    """train_fashion_mnist.py --batchnorm --fast --hflip on 400 images: two epochs, each with its accuracies, and the table."""
+    args = [
+        "--batchnorm",
+        "--fast",
+        "--hflip",
+        "--images",
+        "400",
+        "--max-epochs",
+        "2",
+        "--target",
+        "1.0",
+    ]
     data = run_script(
         "train_fashion_mnist",
         *args,
@@ -75,6 +85,7 @@ def test_train_fashion_mnist_with_batchnorm_on_the_fast_path(tmp_path):
         assert math.isfinite(row["train_loss"]), row
     table = (tmp_path / "results" / "train_fashion_mnist_batchnorm.md").read_text()
     assert "with batch norm after each convolution" in table and "fast path" in table
+    assert "mirrored at random" in table and "no early stop" in table
 
 
 def test_transfer_learning_reads_the_table_chapter_08_prints(tmp_path):
