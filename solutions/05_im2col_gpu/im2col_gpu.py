@@ -1793,10 +1793,9 @@ recorded_h = record(
 #    depend on that image alone, and so do its outputs and its $dx$. `in_parallel`
 #    splits the batch into one block per core and runs each block's copy, GEMM and
 #    output on a plain Python thread (NumPy lets go of Python's global lock while it
-#    copies, adds or multiplies large arrays). The copies now use every core, and a
-#    block's columns are still in the core's cache when its GEMM reads them. $dW$ and
-#    $db$, (6)–(7), are sums over the images: each block returns its share, and the
-#    shares are added.
+#    copies, adds or multiplies large arrays). The copies now use every core, as the
+#    GEMMs already did. $dW$ and $db$, (6)–(7), are sums over the images: each block
+#    returns its share, and the shares are added.
 # 3. **BLAS on one thread per block.** BLAS would otherwise start its own threads inside
 #    each block, two busy threads per core. Worse, OpenBLAS's threads keep spinning for
 #    a while after each product, waiting for the next one, and take a core from the
