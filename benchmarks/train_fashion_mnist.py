@@ -1,6 +1,6 @@
-"""Train Table 3.2's network on all of Fashion-MNIST with chapter 05's code, to the 2-conv baseline.
+r"""Train Table 3.2's network on all of Fashion-MNIST with chapter 05's code, to the 2-conv baseline.
 
-Usage: ``python benchmarks/train_fashion_mnist.py [--max-epochs 15] [--target 0.916] [--batchnorm] [--fast]``.
+Usage: ``python benchmarks/train_fashion_mnist.py [--max-epochs 15] [--target 0.916] [--schedule cosine] [--batchnorm] [--fast] [--hflip]``.
 Writes ``benchmarks/results/train_fashion_mnist.{json,md}``, or with ``--batchnorm``
 ``train_fashion_mnist_batchnorm.{json,md}``.
 
@@ -13,7 +13,9 @@ reaches ``--target`` (91.6 %, the two-convolution baseline in the
 Fashion-MNIST README), or after ``--max-epochs``. The test accuracy reported is
 that of the epoch with the best validation accuracy: the test set chooses
 nothing. The learning rate is divided by ``--lr-drop`` (default 3) whenever
-the validation accuracy does not improve.
+the validation accuracy does not improve, or with ``--schedule cosine`` follows
+:math:`\eta_e = \tfrac{\eta}{2}\,(1 + \cos(\pi (e - 1) / E))` in epoch
+:math:`e` of :math:`E` = ``--max-epochs``.
 
 ``--batchnorm`` adds chapter 04's batch norm per channel after each convolution
 (``chapter05.table_3_2_batchnorm_network``). ``--fast`` trains with chapter 05's
@@ -23,6 +25,7 @@ probability 1/2 (clothes, unlike digits, look the same mirrored).
 """
 
 import argparse
+import math
 import time
 
 import numpy as np
@@ -57,6 +60,9 @@ def train_until(args, data):
     step = "fast_train_step" if args.fast else "train_step"
     configs, lr, rows, start = {}, args.lr, [], time.perf_counter()
     for epoch in range(1, args.max_epochs + 1):
+        lr = epoch_lr(args, epoch, rows, lr)
+        for config in configs.values():
+            config["lr"] = lr
         train_loss = epoch_ours(
             net,
             X_train,
@@ -88,11 +94,18 @@ def train_until(args, data):
         )
         if val_acc >= args.target:
             break
-        if len(rows) > 1 and val_acc <= max(r["val_acc"] for r in rows[:-1]):
-            lr /= args.lr_drop
-            for config in configs.values():
-                config["lr"] = lr
     return rows
+
+
+def epoch_lr(args, epoch, rows, lr):
+    """The learning rate of ``epoch`` (from 1): cosine, or ``lr`` divided after a validation accuracy that did not improve.
+
+    rows: the epochs so far (:func:`train_until`'s rows); lr: the last epoch's rate.
+    """
+    if args.schedule == "cosine":
+        return args.lr * 0.5 * (1 + math.cos(math.pi * (epoch - 1) / args.max_epochs))
+    improved = len(rows) < 2 or rows[-1]["val_acc"] > max(r["val_acc"] for r in rows[:-1])
+    return lr if improved else lr / args.lr_drop
 
 
 def main():
@@ -101,6 +114,12 @@ def main():
     parser.add_argument("--target", type=float, default=0.916)
     parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--lr-drop", type=float, default=3.0)
+    parser.add_argument(
+        "--schedule",
+        choices=["plateau", "cosine"],
+        default="plateau",
+        help="divide the rate by --lr-drop when validation does not improve, or cosine over the epochs",
+    )
     parser.add_argument("--weight-decay", type=float, default=1e-3)
     parser.add_argument(
         "--batchnorm", action="store_true", help="batch norm per channel after each convolution"
@@ -139,7 +158,8 @@ def main():
     )
     code = "chapter 05's fast path" if args.fast else "chapter 05's code (the students' layers)"
     flips = ", training images mirrored at random" if args.hflip else ""
-    markdown = [f"## {network} on Fashion-MNIST, {code}{flips}", ""]
+    schedule = ", cosine learning rate" if args.schedule == "cosine" else ""
+    markdown = [f"## {network} on Fashion-MNIST, {code}{flips}{schedule}", ""]
     markdown += table(
         ["epoch", "lr", "train loss", "validation acc.", "test acc.", "seconds so far"], cells
     )

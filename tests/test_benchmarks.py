@@ -61,11 +61,15 @@ def test_fashion_epoch_compares_with_pytorch(tmp_path):
     reason="Debian package dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)",
 )
 def test_train_fashion_mnist_with_batchnorm_on_the_fast_path(tmp_path):
-    """train_fashion_mnist.py --batchnorm --fast --hflip on 400 images: two epochs, each with its accuracies, and the table."""
+    """train_fashion_mnist.py --batchnorm --fast --hflip --schedule cosine on 400 images: two epochs, their rates and accuracies, and the table."""
     args = [
         "--batchnorm",
         "--fast",
         "--hflip",
+        "--schedule",
+        "cosine",
+        "--lr",
+        "1e-3",
         "--images",
         "400",
         "--max-epochs",
@@ -80,12 +84,15 @@ def test_train_fashion_mnist_with_batchnorm_on_the_fast_path(tmp_path):
         output="train_fashion_mnist_batchnorm",
     )
     assert [row["epoch"] for row in data["results"]["epochs"]] == [1, 2]
+    # cosine over 2 epochs: the full rate, then half of it (cos(pi / 2) = 0)
+    assert [row["lr"] for row in data["results"]["epochs"]] == pytest.approx([1e-3, 5e-4])
     for row in data["results"]["epochs"]:
         assert 0.0 <= row["val_acc"] <= 1.0 and 0.0 <= row["test_acc"] <= 1.0, row
         assert math.isfinite(row["train_loss"]), row
     table = (tmp_path / "results" / "train_fashion_mnist_batchnorm.md").read_text()
     assert "with batch norm after each convolution" in table and "fast path" in table
     assert "mirrored at random" in table and "no early stop" in table
+    assert "cosine" in table
 
 
 def test_transfer_learning_reads_the_table_chapter_08_prints(tmp_path):
