@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 
 from autograder.course import REPO
-from tests.oracle import assert_close, t
+from tests.oracle import assert_close, t, torch_table_3_2
 
 torch = pytest.importorskip("torch")
-nn = torch.nn
 F = torch.nn.functional
 
 
@@ -24,38 +23,10 @@ def chapter05():
     return chapter05
 
 
-def _torch_batchnorm_network(net):
-    """The same network from torch.nn modules (BatchNorm2d after each conv), with our parameters."""
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 5, padding=2),
-        nn.BatchNorm2d(32),
-        nn.ReLU(),
-        nn.MaxPool2d(2, 2),
-        nn.Conv2d(32, 64, 5, padding=2),
-        nn.BatchNorm2d(64),
-        nn.ReLU(),
-        nn.MaxPool2d(2, 2),
-        nn.Flatten(),
-        nn.Linear(3136, 1024),
-        nn.ReLU(),
-        nn.Linear(1024, 10),
-    ).double()
-    pairs = []
-    theirs = [m for m in model if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear))]
-    ours = [layer for layer in net.layers if layer.params]
-    with torch.no_grad():
-        for layer, module in zip(ours, theirs, strict=True):
-            for name, param in zip(layer.params, (module.weight, module.bias)):
-                value = layer.params[name]
-                param.copy_(torch.tensor(value.T if value.ndim == 2 else value))
-                pairs.append((layer, name, param))
-    return model, pairs
-
-
 def test_loss_and_every_gradient_are_torch_batchnorm2d(chapter05):
     """Train mode, float64, no dropout: the loss and every parameter's gradient match torch.nn."""
     net = chapter05.table_3_2_batchnorm_network(seed=2, keep_prob=1.0, dtype=np.float64)
-    model, pairs = _torch_batchnorm_network(net)
+    model, modules = torch_table_3_2(net, batchnorm=True)
     rng = np.random.default_rng(5)
     X, y = rng.normal(size=(4, 1, 28, 28)), rng.integers(0, 10, size=4)
     ns = chapter05.solution()
@@ -64,12 +35,19 @@ def test_loss_and_every_gradient_are_torch_batchnorm2d(chapter05):
     loss_t = F.cross_entropy(model.train()(t(X, grad=False)), torch.tensor(y))
     loss_t.backward()
     assert_close(loss, loss_t, "loss", tol=1e-10)
-    for layer, name, param in pairs:
-        grad = layer.grads[name]
-        if isinstance(layer, ns["Conv2D"]) and name == "b":
-            # batch norm subtracts each channel's mean, bias and all: the gradient is zero, up to rounding
-            assert np.abs(grad).max() < 1e-12 and param.grad.abs().max() < 1e-12, layer
-            continue
+    ours = [layer for layer in net.layers if layer.params]
+    for layer, module in zip(ours, modules, strict=True):
+        for name, param in zip(layer.params, (module.weight, module.bias)):
+            _assert_gradient(layer, name, param, ns["Conv2D"])
+
+
+def _assert_gradient(layer, name, param, Conv2D):
+    """Our layer's gradient of ``name`` against the torch parameter's ``.grad``."""
+    grad = layer.grads[name]
+    if isinstance(layer, Conv2D) and name == "b":
+        # batch norm subtracts each channel's mean, bias and all: the gradient is zero, up to rounding
+        assert np.abs(grad).max() < 1e-12 and param.grad.abs().max() < 1e-12, layer
+    else:
         assert_close(grad.T if grad.ndim == 2 else grad, param.grad, f"{layer!r} d{name}", tol=1e-8)
 
 

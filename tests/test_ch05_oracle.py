@@ -14,7 +14,7 @@ import pytest
 
 from autograder.submissions import solution_namespace
 from backproplab import conv_naive
-from tests.oracle import assert_close, t
+from tests.oracle import assert_close, t, torch_table_3_2
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -141,34 +141,11 @@ def test_max_pool_against_torch(ch05, x_shape, size, stride, ties):
     assert_close(ch05["max_pool_backward_fast"](dout, cache), tx.grad, "max pool dx", tol=TIGHT)
 
 
-def _torch_table_3_2(net):
-    """Table 3.2 from torch.nn modules, with the weights of our network (dropout left out: eval mode)."""
-    conv1, conv2, fc1, fc2 = (layer for layer in net.layers if layer.params)
-    model = nn.Sequential(
-        nn.Conv2d(1, 32, 5, padding=2),
-        nn.ReLU(),
-        nn.MaxPool2d(2, 2),
-        nn.Conv2d(32, 64, 5, padding=2),
-        nn.ReLU(),
-        nn.MaxPool2d(2, 2),
-        nn.Flatten(),
-        nn.Linear(3136, 1024),
-        nn.ReLU(),
-        nn.Linear(1024, 10),
-    ).double()
-    with torch.no_grad():
-        for ours, theirs in zip((conv1, conv2, fc1, fc2), (model[0], model[3], model[7], model[9])):
-            W = ours.params["W"]
-            theirs.weight.copy_(torch.tensor(W if W.ndim == 4 else W.T))
-            theirs.bias.copy_(torch.tensor(ours.params["b"]))
-    return model, (model[0], model[3], model[7], model[9])
-
-
 def test_table_3_2_network_against_torch_modules(ch05):
     """Scores, loss and every gradient of Table 3.2's network, float64, eval mode."""
     net = ch05["table_3_2_network"](seed=3, dtype=np.float64)
     assert net.num_params() == 3274634
-    model, torch_layers = _torch_table_3_2(net)
+    model, torch_layers = torch_table_3_2(net)
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(3, 1, 28, 28)), rng.integers(0, 10, size=3)
     scores_t = model(t(X, grad=False))
@@ -187,7 +164,7 @@ def test_table_3_2_network_against_torch_modules(ch05):
 
 def assert_three_steps_are_torch_adamw(net, train_step, batch):
     """Three steps of train_step on net against torch.optim.AdamW (weights decayed by 0.05, biases not), float64."""
-    model, torch_layers = _torch_table_3_2(net)
+    model, torch_layers = torch_table_3_2(net)
     opt = torch.optim.AdamW(
         [
             {"params": [m.weight for m in torch_layers], "weight_decay": 0.05},
@@ -221,7 +198,7 @@ def test_train_step_is_torch_adamw_with_decay_on_weights_only(ch05):
 
 def test_evaluate_and_shape_errors(ch05):
     net = ch05["table_3_2_network"](seed=0, dtype=np.float64)
-    model, _ = _torch_table_3_2(net)
+    model, _ = torch_table_3_2(net)
     rng = np.random.default_rng(8)
     X, y = rng.normal(size=(7, 1, 28, 28)), rng.integers(0, 10, size=7)
     loss, acc, y_pred = ch05["evaluate"](net, X, y, batch_size=3)
