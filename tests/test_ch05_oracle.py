@@ -18,7 +18,6 @@ from tests.oracle import assert_close, t, torch_table_3_2
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
-nn = torch.nn
 
 ASSIGNMENT = "05_im2col_gpu"
 SETUP = "ch05_setup"
