@@ -31,7 +31,7 @@ def torch_table_3_2(net, batchnorm=False):
     """Table 3.2 from torch.nn modules in float64, holding ``net``'s parameters; dropout left out.
 
     batchnorm: a ``BatchNorm2d`` after each convolution (the benchmarks' variant).
-    Returns ``(model, modules)``: modules are those with parameters, in ``net``'s order.
+    Returns ``(model, pairs)``: pairs are (our layer, its torch module), for each layer with parameters.
     """
     import torch
     from torch import nn
@@ -44,9 +44,9 @@ def torch_table_3_2(net, batchnorm=False):
     head = [nn.Flatten(), nn.Linear(3136, 1024), nn.ReLU(), nn.Linear(1024, 10)]
     model = nn.Sequential(*conv_block(1, 32), *conv_block(32, 64), *head).double()
     modules = [m for m in model if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear))]
-    ours = [layer for layer in net.layers if layer.params]
+    pairs = list(zip((layer for layer in net.layers if layer.params), modules, strict=True))
     with torch.no_grad():
-        for layer, module in zip(ours, modules, strict=True):
+        for layer, module in pairs:
             for value, param in zip(layer.params.values(), (module.weight, module.bias)):
                 param.copy_(torch.tensor(value.T if value.ndim == 2 else value))
-    return model, modules
+    return model, pairs

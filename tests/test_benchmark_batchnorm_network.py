@@ -26,7 +26,7 @@ def chapter05():
 def test_loss_and_every_gradient_are_torch_batchnorm2d(chapter05):
     """Train mode, float64, no dropout: the loss and every parameter's gradient match torch.nn."""
     net = chapter05.table_3_2_batchnorm_network(seed=2, keep_prob=1.0, dtype=np.float64)
-    model, modules = torch_table_3_2(net, batchnorm=True)
+    model, pairs = torch_table_3_2(net, batchnorm=True)
     rng = np.random.default_rng(5)
     X, y = rng.normal(size=(4, 1, 28, 28)), rng.integers(0, 10, size=4)
     ns = chapter05.solution()
@@ -35,8 +35,7 @@ def test_loss_and_every_gradient_are_torch_batchnorm2d(chapter05):
     loss_t = F.cross_entropy(model.train()(t(X, grad=False)), torch.tensor(y))
     loss_t.backward()
     assert_close(loss, loss_t, "loss", tol=1e-10)
-    ours = [layer for layer in net.layers if layer.params]
-    for layer, module in zip(ours, modules, strict=True):
+    for layer, module in pairs:
         for name, param in zip(layer.params, (module.weight, module.bias)):
             _assert_gradient(layer, name, param, ns["Conv2D"])
 

@@ -144,7 +144,7 @@ def test_table_3_2_network_against_torch_modules(ch05):
     """Scores, loss and every gradient of Table 3.2's network, float64, eval mode."""
     net = ch05["table_3_2_network"](seed=3, dtype=np.float64)
     assert net.num_params() == 3274634
-    model, torch_layers = torch_table_3_2(net)
+    model, pairs = torch_table_3_2(net)
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(3, 1, 28, 28)), rng.integers(0, 10, size=3)
     scores_t = model(t(X, grad=False))
@@ -155,7 +155,7 @@ def test_table_3_2_network_against_torch_modules(ch05):
     net.backward(dscores)
     assert_close(scores, scores_t, "scores", tol=TIGHT)
     assert_close(loss, loss_t, "loss", tol=TIGHT)
-    for ours, theirs in zip((layer for layer in net.layers if layer.params), torch_layers):
+    for ours, theirs in pairs:
         dW = ours.grads["W"]
         assert_close(dW if dW.ndim == 4 else dW.T, theirs.weight.grad, f"{ours!r} dW", tol=1e-8)
         assert_close(ours.grads["b"], theirs.bias.grad, f"{ours!r} db", tol=1e-8)
@@ -163,11 +163,11 @@ def test_table_3_2_network_against_torch_modules(ch05):
 
 def assert_three_steps_are_torch_adamw(net, train_step, batch):
     """Three steps of train_step on net against torch.optim.AdamW (weights decayed by 0.05, biases not), float64."""
-    model, torch_layers = torch_table_3_2(net)
+    model, pairs = torch_table_3_2(net)
     opt = torch.optim.AdamW(
         [
-            {"params": [m.weight for m in torch_layers], "weight_decay": 0.05},
-            {"params": [m.bias for m in torch_layers], "weight_decay": 0.0},
+            {"params": [m.weight for _, m in pairs], "weight_decay": 0.05},
+            {"params": [m.bias for _, m in pairs], "weight_decay": 0.0},
         ],
         lr=1e-3,
     )
@@ -181,7 +181,7 @@ def assert_three_steps_are_torch_adamw(net, train_step, batch):
         loss_t.backward()
         opt.step()
         assert_close(loss, loss_t, f"loss at step {step + 1}", tol=1e-8)
-    for ours, theirs in zip((layer for layer in net.layers if layer.params), torch_layers):
+    for ours, theirs in pairs:
         W = ours.params["W"]
         assert_close(
             W if W.ndim == 4 else W.T, theirs.weight, f"{ours!r} W after 3 steps", tol=1e-6
